@@ -1,0 +1,48 @@
+# Two commands are the whole set-up: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DATA ?= data/demo
+PORT ?= 8501
+
+.PHONY: run test lint venv venv-test chromium demo clean
+
+$(VENV)/bin/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.installed: $(VENV)/bin/activate pyproject.toml
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/bin/activate pyproject.toml
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+venv: $(VENV)/.installed
+venv-test: $(VENV)/.installed-test
+
+# Debian's chromium for the browser tests; `playwright install` cannot download here.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing Debian chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
+$(DATA)/users.parquet: | $(VENV)/.installed
+	$(VENV)/bin/adesk demo --out $(DATA)
+
+demo: $(DATA)/users.parquet
+
+run: venv demo
+	$(VENV)/bin/adesk serve --data $(DATA) --port $(PORT)
+
+lint: venv-test
+	$(VENV)/bin/ruff check .
+
+test: venv-test chromium
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest -n 2 --dist loadgroup
+
+clean:
+	rm -rf $(VENV) .pytest_cache tests/artifacts
