@@ -1,0 +1,58 @@
+"""`adesk`: the command line. Each command module in dashboard/commands registers its subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from typing import Any
+
+# One module per area; each has `register(subparsers)` adding parsers whose
+# `func(args) -> int` does the work. Keep this list short and alphabetical.
+COMMAND_MODULES = (
+    "dashboard.commands.bench",
+    "dashboard.commands.data",
+    "dashboard.commands.demo",
+    "dashboard.commands.export",
+    "dashboard.commands.segments",
+    "dashboard.commands.serve",
+)
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed to stderr, exit status 2."""
+
+
+def print_json(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="adesk", description="Audience Desk: audiences from your member data.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name == name:
+                continue  # area not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as err:
+        print(f"adesk {args.command}: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
