@@ -1,0 +1,442 @@
+"""Opening a dataset: validate, build the derived cache once per fingerprint, register views.
+
+The cache is one DuckDB file per dataset fingerprint, outside the dataset
+directory (`ADESK_CACHE_DIR`, default `~/.cache/adesk`). It holds `profile`
+(see core/catalog.py for its columns) and small metadata tables. It is
+disposable: deleting it changes no answer, only the time to the first one.
+Readers attach it read-only; a build happens under an exclusive file lock into a
+temporary file that is renamed when complete, so two processes opening the same
+dataset at once build it once and never see half a cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+from core.catalog import COUNTER_WINDOWS, Catalog, Column, ColumnType, TagInfo
+from core.config import DatasetConfig, load_config
+from core.problems import DatasetError, Problem, ValidationReport
+from core.queries import load_query
+
+# Bump when the layout of the cache changes: old caches are then rebuilt.
+CACHE_LAYOUT_VERSION = 1
+TABLES = ("users", "events", "tags", "tag_catalog", "assignments")
+TIMESTAMP_COLUMNS = {"users": ("signup_at",), "events": ("ts",), "tags": ("updated_at",), "assignments": ("assigned_at",)}
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("ADESK_CACHE_DIR") or Path.home() / ".cache" / "adesk")
+
+
+def _settings() -> dict[str, str]:
+    return {
+        "threads": os.environ.get("ADESK_THREADS", str(os.cpu_count() or 2)),
+        "memory_limit": os.environ.get("ADESK_MEMORY_LIMIT", "4GB"),
+    }
+
+
+def fingerprint(path: Path) -> str:
+    """A hash of every file's name, size and modification time, plus the cache layout."""
+    h = hashlib.sha256(f"layout={CACHE_LAYOUT_VERSION}".encode())
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        st = f.stat()
+        h.update(f"{f.relative_to(path).as_posix()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def _type_of(duck_type: str) -> ColumnType:
+    t = duck_type.upper()
+    if t.startswith(("TIMESTAMP", "DATETIME")):
+        return "timestamp"
+    if t == "DATE":
+        return "date"
+    if t == "BOOLEAN":
+        return "boolean"
+    if t in {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}:
+        return "integer"
+    if t in {"FLOAT", "DOUBLE", "REAL"} or t.startswith("DECIMAL"):
+        return "number"
+    return "string"
+
+
+def _q(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _parquet_source(files: list[Path]) -> exp.Expression:
+    """read_parquet([...], hive_partitioning=true, union_by_name=true) as a tree (paths become literals)."""
+    return exp.func(
+        "read_parquet",
+        exp.Array(expressions=[exp.Literal.string(str(f)) for f in files]),
+        exp.EQ(this=exp.column("hive_partitioning"), expression=exp.true()),
+        exp.EQ(this=exp.column("union_by_name"), expression=exp.true()),
+    )
+
+
+def _table_view_sql(table: str, files: list[Path], con: duckdb.DuckDBPyConnection) -> str:
+    """CREATE VIEW <table> over the files, casting text or date timestamps to TIMESTAMP."""
+    source = exp.select("*").from_(_parquet_source(files))
+    desc = con.execute(source.sql("duckdb")).description
+    present = {d[0] for d in desc}
+    replace = []
+    for col in TIMESTAMP_COLUMNS.get(table, ()):
+        if col in present:
+            replace.append(exp.alias_(exp.TryCast(this=exp.column(col, quoted=True), to=exp.DataType.build("TIMESTAMP")), col, quoted=True))
+    if table in {"users", "events", "tags", "assignments"} and "user_id" in present:
+        replace.append(exp.alias_(exp.Cast(this=exp.column("user_id", quoted=True), to=exp.DataType.build("VARCHAR")), "user_id", quoted=True))
+    star = exp.Star(**({"replace": replace} if replace else {}))
+    select = exp.Select(expressions=[star]).from_(_parquet_source(files))
+    return exp.Create(this=exp.to_table(table, quoted=True), kind="VIEW", replace=True, expression=select).sql("duckdb")
+
+
+@dataclass
+class Dataset:
+    """An opened dataset: its config, `as_of`, catalog, and cursors over its views."""
+
+    path: Path
+    config: DatasetConfig
+    fingerprint: str
+    cache_path: Path
+    as_of: date
+    catalog: Catalog
+    report: ValidationReport
+    build_seconds: float | None = None
+    _con: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
+
+    @property
+    def total_users(self) -> int:
+        return self.catalog.total_users
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A new cursor: DuckDB connections are not shared across threads, cursors are cheap."""
+        assert self._con is not None
+        return self._con.cursor()
+
+    def query(self, name: str, **params: object) -> duckdb.DuckDBPyConnection:
+        """Run queries/<name>.sql with bound parameters on a fresh cursor."""
+        cur = self.cursor()
+        return cur.execute(load_query(name), params or None)
+
+    @property
+    def as_of_end(self) -> datetime:
+        """The first moment after `as_of`: windows end here, exclusive."""
+        return datetime.combine(self.as_of + timedelta(days=1), datetime.min.time())
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+
+def open_dataset(path: str | Path, cache_dir: str | Path | None = None, *, progress: Callable[[str], None] | None = None) -> Dataset:
+    """Validate the dataset, build its derived cache if needed, and return it opened.
+
+    Raises DatasetError (with every problem) when the dataset is not usable.
+    """
+    from core.validate import table_files, validate_dataset
+
+    root = Path(path).resolve()
+    report = validate_dataset(root, deep=False)
+    if not report.usable:
+        raise DatasetError(report)
+    config, _ = load_config(root)
+    files = table_files(root)
+    cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache_root.mkdir(parents=True, exist_ok=True)
+    fp = fingerprint(root)
+    cache_path = cache_root / f"{root.name}-{fp[:20]}.duckdb"
+    built_in: float | None = None
+    if not cache_path.exists():
+        with _build_lock(cache_path):
+            if not cache_path.exists():  # another process may have built it while we waited
+                started = time.perf_counter()
+                _build_cache(root, config, files, cache_path, progress)
+                built_in = time.perf_counter() - started
+                _remove_stale_caches(cache_root, root.name, cache_path)
+    con = _connect_views(files, cache_path, config)
+    meta = dict(con.execute("select key, value from cache._meta").fetchall())
+    as_of = date.fromisoformat(meta["as_of"])
+    catalog = _read_catalog(con, as_of, config)
+    health = tuple(Problem(*row) for row in con.execute("select file, col, message, fix, severity from cache._health").fetchall())
+    full_report = ValidationReport(report.dataset, report.problems + health)
+    return Dataset(root, config, fp, cache_path, as_of, catalog, full_report, built_in, con)
+
+
+@contextlib.contextmanager
+def _build_lock(cache_path: Path) -> Iterator[None]:
+    lock_path = cache_path.with_suffix(".lock")
+    with open(lock_path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _remove_stale_caches(cache_root: Path, name: str, keep: Path) -> None:
+    for old in cache_root.glob(f"{name}-*.duckdb"):
+        if old != keep:
+            with contextlib.suppress(OSError):
+                old.unlink()
+                old.with_suffix(".lock").unlink(missing_ok=True)
+
+
+def _connect(database: str = ":memory:", **kw) -> duckdb.DuckDBPyConnection:
+    s = _settings()
+    con = duckdb.connect(database, config={"threads": int(s["threads"]), "memory_limit": s["memory_limit"], **kw})
+    return con
+
+
+def _connect_views(files: dict[str, list[Path]], cache_path: Path, config: DatasetConfig) -> duckdb.DuckDBPyConnection:
+    con = _connect()
+    attach = exp.Attach(this=exp.alias_(exp.Literal.string(str(cache_path)), "cache"), expressions=[exp.AttachOption(this=exp.var("READ_ONLY"))])
+    con.execute(attach.sql("duckdb"))
+    _register_parquet_views(con, files)
+    con.execute(exp.Create(this=exp.to_table("profile"), kind="VIEW", replace=True, expression=exp.select("*").from_("cache.profile")).sql("duckdb"))
+    return con
+
+
+def _register_parquet_views(con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]) -> None:
+    for table in TABLES:
+        if files.get(table):
+            con.execute(_table_view_sql(table, files[table], con))
+
+
+def _read_catalog(con: duckdb.DuckDBPyConnection, as_of: date, config: DatasetConfig) -> Catalog:
+    total = con.execute("select count(*) from cache.profile").fetchone()[0]
+    attributes = {
+        name: Column(name, typ, distinct) for name, typ, distinct in con.execute("select name, type, distinct_values from cache._attributes order by name").fetchall()
+    }
+    tags = {
+        tag: TagInfo(tag, col, value_col, users)
+        for tag, col, value_col, users in con.execute("select tag, col, value_col, users from cache._tag_columns order by tag").fetchall()
+    }
+    counters = {(e, w): col for e, w, col in con.execute("select event, window_days, col from cache._event_columns").fetchall()}
+    events = tuple(r[0] for r in con.execute("select event from cache._events order by event").fetchall())
+    props = {
+        name: Column(name, typ, distinct) for name, typ, distinct in con.execute("select name, type, distinct_values from cache._event_properties order by name").fetchall()
+    }
+    return Catalog(as_of=as_of, total_users=total, attributes=attributes, tags=tags, events=events, event_properties=props, event_counters=counters, timezone=config.timezone)
+
+
+# --- building the cache -------------------------------------------------------------------------
+
+
+def _build_cache(root: Path, config: DatasetConfig, files: dict[str, list[Path]], cache_path: Path, progress: Callable[[str], None] | None) -> None:
+    say = progress or (lambda _msg: None)
+    tmp = cache_path.with_name(f"{cache_path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    con = _connect(str(tmp), preserve_insertion_order=False)
+    try:
+        _register_parquet_views(con, files)
+        as_of = config.as_of or con.execute(load_query("dataset_latest_event")).fetchone()[0]
+        if as_of is None:
+            raise DatasetError(ValidationReport(str(root), (Problem("events", "ts", "there are no events with a timestamp.", "Add events, or set as_of in dataset.toml."),)))
+        as_of_end = datetime.combine(as_of + timedelta(days=1), datetime.min.time())
+
+        def start(days: int) -> datetime:
+            return as_of_end - timedelta(days=days)
+
+        say("model tags: RFM")
+        _create_table(con, "rfm", load_query("derived_rfm"), {
+            "purchase_event": config.purchase_event, "window_start": start(config.rfm_window_days), "as_of_end": as_of_end, "as_of": as_of,
+        })
+        say("model tags: AIPL")
+        _create_table(con, "aipl", load_query("derived_aipl"), {
+            "purchase_event": config.purchase_event, "window_start": start(config.aipl.lookback_days), "as_of_end": as_of_end,
+            "loyalty_events": list(config.aipl.loyalty_events), "interest_events": list(config.aipl.interest),
+            "awareness_events": list(config.aipl.awareness), "loyalty_min_purchases": config.aipl.loyalty_min_purchases,
+        })
+        _create_table(con, "activity", load_query("derived_activity"), {"as_of_end": as_of_end})
+        say("event counters")
+        events = [r[0] for r in con.execute("select distinct event from events where event is not null order by event").fetchall()]
+        counter_cols = _build_counters(con, events, as_of_end)
+        say("tags")
+        tag_cols = _build_tags(con, files)
+        say("profile")
+        _build_profile(con, config, as_of, as_of_end, counter_cols, tag_cols)
+        _build_metadata(con, root, config, as_of, events, counter_cols, tag_cols)
+        # only `profile` and the metadata stay in the cache; the views name absolute file paths
+        con.execute(
+            "drop table if exists rfm; drop table if exists aipl; drop table if exists activity;"
+            " drop table if exists counters; drop table if exists tag_pivot;"
+            " drop view if exists users; drop view if exists events; drop view if exists tags;"
+            " drop view if exists tag_catalog; drop view if exists assignments;"
+        )
+        con.execute("checkpoint")
+    except BaseException:
+        con.close()
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+        raise
+    con.close()
+    os.replace(tmp, cache_path)
+
+
+def _create_table(con: duckdb.DuckDBPyConnection, name: str, select_sql: str, params: dict[str, object]) -> None:
+    con.sql(select_sql, params=params).to_table(name)
+
+
+def _window_name(w: int | None) -> str:
+    return "all" if w is None else str(w)
+
+
+def _build_counters(con: duckdb.DuckDBPyConnection, events: list[str], as_of_end: datetime) -> dict[tuple[str, int | None], str]:
+    """One INTEGER column per (event, window): per-user counts so live counts never rescan events."""
+    cols: dict[tuple[str, int | None], str] = {}
+    aggs = []
+    params: dict[str, object] = {"as_of_end": as_of_end}
+    for w in COUNTER_WINDOWS:
+        if w is not None:
+            params[f"start_{w}"] = as_of_end - timedelta(days=w)
+    for i, ev in enumerate(events):
+        params[f"e{i}"] = ev
+        for w in COUNTER_WINDOWS:
+            col = f"_ev_{i}_{_window_name(w)}"
+            cond = exp.EQ(this=exp.column("event"), expression=exp.Placeholder(this=f"e{i}"))
+            if w is not None:
+                cond = exp.and_(cond, exp.GTE(this=exp.column("ts"), expression=exp.Placeholder(this=f"start_{w}")))
+            agg = exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=cond))
+            aggs.append(exp.alias_(exp.Cast(this=agg, to=exp.DataType.build("INTEGER")), col, quoted=True))
+            cols[(ev, w)] = col
+    select = (
+        exp.select(exp.column("user_id"), *aggs)
+        .from_("events")
+        .where(exp.and_(exp.LT(this=exp.column("ts"), expression=exp.Placeholder(this="as_of_end")), exp.column("user_id").is_(exp.null()).not_()))
+        .group_by(exp.column("user_id"))
+    )
+    _create_table(con, "counters", select.sql("duckdb"), params)
+    return cols
+
+
+def _build_tags(con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]) -> list[tuple[str, str, str | None]]:
+    """Pivot the long tags table into one BOOLEAN column per tag (+ a value column where values exist)."""
+    if not files.get("tags"):
+        return []
+    rows = con.execute("select tag, count(value) > 0 as has_values from tags where tag is not null and user_id is not null group by tag order by tag").fetchall()
+    cols: list[tuple[str, str, str | None]] = []
+    aggs = []
+    params: dict[str, object] = {}
+    for i, (tag, has_values) in enumerate(rows):
+        params[f"t{i}"] = tag
+        is_tag = exp.EQ(this=exp.column("tag"), expression=exp.Placeholder(this=f"t{i}"))
+        aggs.append(exp.alias_(exp.func("bool_or", is_tag), f"_tag_{i}", quoted=True))
+        value_col = None
+        if has_values:
+            value_col = f"_tagv_{i}"
+            agg = exp.Filter(this=exp.Max(this=exp.Cast(this=exp.column("value"), to=exp.DataType.build("VARCHAR"))), expression=exp.Where(this=is_tag))
+            aggs.append(exp.alias_(agg, value_col, quoted=True))
+        cols.append((tag, f"_tag_{i}", value_col))
+    if not aggs:
+        return []
+    select = exp.select(exp.column("user_id"), *aggs).from_("tags").where(exp.column("user_id").is_(exp.null()).not_()).group_by(exp.column("user_id"))
+    _create_table(con, "tag_pivot", select.sql("duckdb"), params)
+    return cols
+
+
+def _build_profile(con, config: DatasetConfig, as_of: date, as_of_end: datetime, counter_cols, tag_cols) -> None:
+    lc = config.lifecycle
+    u = "u"
+    user_cols = [d[0] for d in con.execute("select * from users limit 0").description]
+    select_cols: list[exp.Expression] = [exp.column(c, table=u, quoted=True) for c in user_cols if not c.startswith("_")]
+    select_cols += [
+        exp.alias_(exp.func("coalesce", exp.column("rfm_class", table="r"), exp.Literal.string("none")), "_rfm_class", quoted=True),
+        exp.alias_(exp.column("recency_days", table="r"), "_recency_days", quoted=True),
+        exp.alias_(exp.func("coalesce", exp.column("frequency", table="r"), exp.Literal.number(0)), "_frequency", quoted=True),
+        exp.alias_(exp.func("coalesce", exp.column("monetary", table="r"), exp.Literal.number(0)), "_monetary", quoted=True),
+        exp.alias_(exp.column("r_score", table="r"), "_r_score", quoted=True),
+        exp.alias_(exp.column("f_score", table="r"), "_f_score", quoted=True),
+        exp.alias_(exp.column("m_score", table="r"), "_m_score", quoted=True),
+        exp.alias_(exp.func("coalesce", exp.column("aipl_stage", table="a"), exp.Literal.string("none")), "_aipl_stage", quoted=True),
+        exp.alias_(exp.column("first_event_at", table="act"), "_first_event_at", quoted=True),
+        exp.alias_(exp.column("last_event_at", table="act"), "_last_event_at", quoted=True),
+    ]
+    has_signup = "signup_at" in user_cols
+    lifecycle = sqlglot.parse_one(
+        "case"
+        + (" when u.signup_at >= $new_start and u.signup_at < $as_of_end then 'new'" if has_signup else "")
+        + " when act.last_event_at >= $active_start then 'active'"
+        " when act.last_event_at >= $dormant_start then 'dormant'"
+        " when act.last_event_at is not null then 'churned'"
+        " else 'never_active' end",
+        dialect="duckdb",
+    )
+    select_cols.append(exp.alias_(lifecycle, "_lifecycle", quoted=True))
+    for col in counter_cols.values():
+        select_cols.append(exp.alias_(exp.func("coalesce", exp.column(col, table="c", quoted=True), exp.Literal.number(0)), col, quoted=True))
+    for _tag, col, value_col in tag_cols:
+        select_cols.append(exp.alias_(exp.func("coalesce", exp.column(col, table="t", quoted=True), exp.false()), col, quoted=True))
+        if value_col:
+            select_cols.append(exp.column(value_col, table="t", quoted=True))
+    query = exp.select(*select_cols).from_(exp.alias_(exp.to_table("users"), u))
+    for table, alias in (("rfm", "r"), ("aipl", "a"), ("activity", "act"), ("counters", "c")):
+        query = query.join(exp.alias_(exp.to_table(table), alias), on=exp.EQ(this=exp.column("user_id", table=alias), expression=exp.column("user_id", table=u)), join_type="left")
+    if tag_cols:
+        query = query.join(exp.alias_(exp.to_table("tag_pivot"), "t"), on=exp.EQ(this=exp.column("user_id", table="t"), expression=exp.column("user_id", table=u)), join_type="left")
+    query = query.order_by(exp.column("user_id", table=u))
+    params: dict[str, object] = {
+        "active_start": as_of_end - timedelta(days=lc.active_days),
+        "dormant_start": as_of_end - timedelta(days=lc.dormant_days),
+    }
+    if has_signup:
+        params["new_start"] = as_of_end - timedelta(days=lc.new_days)
+        params["as_of_end"] = as_of_end
+    _create_table(con, "profile", query.sql("duckdb"), params)
+
+
+def _build_metadata(con, root: Path, config: DatasetConfig, as_of: date, events, counter_cols, tag_cols) -> None:
+    con.execute("create table _meta (key varchar, value varchar)")
+    con.executemany("insert into _meta values (?, ?)", [["as_of", as_of.isoformat()], ["dataset", str(root)], ["config", json.dumps(str(config))]])
+    con.execute("create table _events (event varchar)")
+    if events:
+        con.executemany("insert into _events values (?)", [[e] for e in events])
+    con.execute("create table _event_columns (event varchar, window_days integer, col varchar)")
+    if counter_cols:
+        con.executemany("insert into _event_columns values (?, ?, ?)", [[e, w, c] for (e, w), c in counter_cols.items()])
+    con.execute("create table _tag_columns (tag varchar, col varchar, value_col varchar, users bigint)")
+    for tag, col, value_col in tag_cols:
+        users = con.execute(exp.select(exp.func("count", exp.Star())).from_("profile").where(exp.column(col, quoted=True)).sql("duckdb")).fetchone()[0]
+        con.execute("insert into _tag_columns values (?, ?, ?, ?)", [tag, col, value_col, users])
+    # Attributes: users columns as they are in profile, with distinct counts for the UI's widget choice.
+    con.execute("create table _attributes (name varchar, type varchar, distinct_values bigint)")
+    profile_types = con.execute("select column_name, data_type from information_schema.columns where table_name = 'profile' order by ordinal_position").fetchall()
+    attr = [(n, t) for n, t in profile_types if not n.startswith("_") and n != "user_id"]
+    if attr:
+        distinct = con.execute(exp.select(*[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n, _ in attr]).from_("profile").sql("duckdb")).fetchone()
+        con.executemany("insert into _attributes values (?, ?, ?)", [[n, _type_of(t), d] for (n, t), d in zip(attr, distinct, strict=True)])
+    con.execute("create table _event_properties (name varchar, type varchar, distinct_values bigint)")
+    ev_types = con.execute("describe events").fetchall()
+    props = [(r[0], r[1]) for r in ev_types if r[0] not in {"user_id", "event", "ts"} and not _is_partition_column(root, r[0])]
+    if props:
+        distinct = con.execute(exp.select(*[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n, _ in props]).from_("events").sql("duckdb")).fetchone()
+        con.executemany("insert into _event_properties values (?, ?, ?)", [[n, _type_of(t), d] for (n, t), d in zip(props, distinct, strict=True)])
+    # Health: the deep checks (events of unknown users) cost a scan, so they are done once, here.
+    con.execute("create table _health (file varchar, col varchar, message varchar, fix varchar, severity varchar)")
+    unknown = con.execute("select count(*) from events e anti join users u on e.user_id = u.user_id").fetchone()[0]
+    if unknown:
+        con.execute(
+            "insert into _health values (?, ?, ?, ?, ?)",
+            ["events", "user_id", f"{unknown:,} events belong to users not in users.", "Add those users to users, or drop their events; they are ignored.", "warning"],
+        )
+
+
+def _is_partition_column(root: Path, name: str) -> bool:
+    events_dir = root / "events"
+    return events_dir.is_dir() and any(p.name.startswith(f"{name}=") for p in events_dir.iterdir())

@@ -1,0 +1,12 @@
+-- Headline numbers of the Overview page.
+with base as (
+    select
+        count(*) as users,
+        count(*) filter (where _frequency > 0) as buyers,
+        count(*) filter (where _lifecycle <> 'never_active') as users_with_events
+    from profile
+),
+span as (
+    select min(ts)::date as first_event, max(ts)::date as last_event, count(*) as events from events
+)
+select * from base, span

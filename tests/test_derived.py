@@ -1,0 +1,272 @@
+"""Model tags (RFM, AIPL, lifecycle) checked user by user against an independent pandas computation."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.dataset import open_dataset
+from tests.datasets import random_dataset, write_dataset
+
+AWARE = {"ad_impression", "article_view", "live_view"}
+INTEREST = {"product_view", "add_to_cart", "favorite", "follow", "coupon_claim"}
+LOYAL = {"review", "share", "member_join"}
+CLASSES = {
+    (True, True, True): "important_value",
+    (True, False, True): "important_development",
+    (False, True, True): "important_retention",
+    (False, False, True): "important_recovery",
+    (True, True, False): "general_value",
+    (True, False, False): "general_development",
+    (False, True, False): "general_retention",
+    (False, False, False): "general_recovery",
+}
+
+
+def expected_models(users: pd.DataFrame, events: pd.DataFrame, as_of: str) -> pd.DataFrame:
+    """DATA_CONTRACT.md's definitions, written directly in pandas with the default settings."""
+    end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    ev = events[events["ts"] < end]
+    out = pd.DataFrame(index=pd.Index(users["user_id"], name="user_id"))
+
+    buys = ev[(ev["event"] == "purchase") & (ev["ts"] >= end - pd.Timedelta(days=365))]
+    g = buys.groupby("user_id")
+    rec = (pd.Timestamp(as_of) - g["ts"].max().dt.normalize()).dt.days
+    freq = g.size()
+    mon = g["amount"].apply(lambda s: s.fillna(0).sum())
+    rfm = pd.DataFrame({"recency": rec, "frequency": freq, "monetary": mon})
+    rfm["cls"] = [
+        CLASSES[(r < rfm["recency"].mean(), f > rfm["frequency"].mean(), m > rfm["monetary"].mean())]
+        for r, f, m in zip(rfm["recency"], rfm["frequency"], rfm["monetary"], strict=True)
+    ]
+    rfm["r_score"] = (6 - np.ceil(5 * rfm["recency"].rank(method="max", pct=True))).clip(lower=1)
+    rfm["f_score"] = np.ceil(5 * rfm["frequency"].rank(method="max", pct=True))
+    rfm["m_score"] = np.ceil(5 * rfm["monetary"].rank(method="max", pct=True))
+    out = out.join(rfm)
+    out["cls"] = out["cls"].fillna("none")
+
+    stages = {}
+    win = ev[ev["ts"] >= end - pd.Timedelta(days=180)]
+    for uid, grp in win.groupby("user_id"):
+        p = grp[grp["event"] == "purchase"]
+        if len(p) >= 2:
+            stages[uid] = "L"
+        elif len(p) == 1 and (grp[grp["event"].isin(LOYAL)]["ts"] > p["ts"].min()).any():
+            stages[uid] = "L"
+        elif len(p) == 1:
+            stages[uid] = "P"
+        elif grp["event"].isin(INTEREST).any():
+            stages[uid] = "I"
+        elif grp["event"].isin(AWARE).any():
+            stages[uid] = "A"
+    out["stage"] = pd.Series(stages).reindex(out.index).fillna("none")
+
+    last = ev.groupby("user_id")["ts"].max().reindex(out.index)
+    signup = users.set_index("user_id")["signup_at"] if "signup_at" in users else pd.Series(pd.NaT, index=out.index)
+    states = []
+    for uid in out.index:
+        s, t = signup.get(uid), last.get(uid)
+        if pd.notna(s) and end - pd.Timedelta(days=30) <= s < end:
+            states.append("new")
+        elif pd.notna(t) and t >= end - pd.Timedelta(days=30):
+            states.append("active")
+        elif pd.notna(t) and t >= end - pd.Timedelta(days=90):
+            states.append("dormant")
+        elif pd.notna(t):
+            states.append("churned")
+        else:
+            states.append("never_active")
+    out["lifecycle"] = states
+    return out
+
+
+def actual_models(ds) -> pd.DataFrame:
+    return ds.cursor().execute(
+        "select user_id, _recency_days, _frequency, _monetary, _rfm_class, _r_score, _f_score, _m_score, _aipl_stage, _lifecycle from profile"
+    ).df().set_index("user_id")
+
+
+def assert_models_match(ds, users, events, as_of):
+    exp_ = expected_models(users, events, as_of)
+    act = actual_models(ds).reindex(exp_.index)
+    assert list(act.index) == list(exp_.index)
+    mismatched = act.index[act["_rfm_class"] != exp_["cls"]]
+    assert mismatched.empty, f"RFM class differs for {list(mismatched[:5])}"
+    buyers = exp_["recency"].notna()
+    assert (act.loc[buyers, "_recency_days"] == exp_.loc[buyers, "recency"]).all()
+    assert (act.loc[buyers, "_frequency"] == exp_.loc[buyers, "frequency"]).all()
+    assert np.allclose(act.loc[buyers, "_monetary"], exp_.loc[buyers, "monetary"])
+    for s in ("r_score", "f_score", "m_score"):
+        assert (act.loc[buyers, f"_{s}"] == exp_.loc[buyers, s]).all(), s
+    assert act.loc[~buyers, "_frequency"].eq(0).all() and act.loc[~buyers, "_r_score"].isna().all()
+    bad = act.index[act["_aipl_stage"] != exp_["stage"]]
+    assert bad.empty, f"AIPL differs for {list(bad[:5])}: {act.loc[bad[:5], '_aipl_stage'].tolist()} vs {exp_.loc[bad[:5], 'stage'].tolist()}"
+    bad = act.index[act["_lifecycle"] != exp_["lifecycle"]]
+    assert bad.empty, f"lifecycle differs for {list(bad[:5])}"
+
+
+@pytest.fixture(scope="module")
+def random_ds(tmp_path_factory):
+    root = random_dataset(tmp_path_factory.mktemp("rand") / "shop")
+    ds = open_dataset(root, cache_dir=tmp_path_factory.mktemp("cache"))
+    yield ds, root
+    ds.close()
+
+
+def test_random_dataset_models_match_pandas(random_ds):
+    ds, root = random_ds
+    users = pd.read_parquet(root / "users.parquet")
+    events = pd.read_parquet(root / "events")
+    assert_models_match(ds, users, events, "2026-06-30")
+    # the random data exercises every class and stage, so the comparison means something
+    act = actual_models(ds)
+    assert set(act["_aipl_stage"]) == {"A", "I", "P", "L", "none"}
+    assert len(set(act["_rfm_class"])) >= 6
+    assert set(act["_lifecycle"]) == {"new", "active", "dormant", "churned", "never_active"}
+
+
+def test_as_of_from_config_and_catalog(random_ds):
+    ds, _ = random_ds
+    assert ds.as_of == date(2026, 6, 30)
+    assert ds.catalog.total_users == 400
+    assert ds.catalog.attributes["age"].type == "integer"
+    assert ds.catalog.attributes["signup_at"].type == "timestamp"
+    assert ds.catalog.attributes["sms_opt_in"].type == "boolean"
+    assert "purchase" in ds.catalog.events
+    assert ds.catalog.tags["value/ltv"].value_column is not None
+    assert ds.catalog.tags["identity/kol"].value_column is None
+    assert "product_category" in ds.catalog.event_properties
+
+
+def test_event_counters_match_pandas(random_ds):
+    ds, root = random_ds
+    events = pd.read_parquet(root / "events")
+    end = pd.Timestamp("2026-07-01")
+    prof = ds.cursor().execute("select * from profile").df().set_index("user_id")
+    for (event, window), col in ds.catalog.event_counters.items():
+        sel = (events["event"] == event) & (events["ts"] < end)
+        if window is not None:
+            sel &= events["ts"] >= end - pd.Timedelta(days=window)
+        expected = events[sel].groupby("user_id").size().reindex(prof.index, fill_value=0)
+        assert (prof[col] == expected).all(), (event, window)
+
+
+def test_tag_columns_match_long_table(random_ds):
+    ds, root = random_ds
+    tags = pd.read_parquet(root / "tags.parquet")
+    prof = ds.cursor().execute("select * from profile").df().set_index("user_id")
+    for tag, info in ds.catalog.tags.items():
+        holders = set(tags.loc[tags["tag"] == tag, "user_id"])
+        assert set(prof.index[prof[info.column]]) == holders, tag
+        assert info.users == len(holders)
+
+
+def edge_case_dataset(root):
+    as_of = "2026-06-30"
+    users = pd.DataFrame({
+        "user_id": ["none", "today", "edge_in", "edge_out", "nullamt", "tie_a", "tie_b", "tie_c", "loyal", "late", "newbie"],
+        "signup_at": pd.to_datetime(["2020-01-01"] * 10 + ["2026-06-01"]),
+    })
+    t = pd.Timestamp
+    rows = [
+        ("none", "ad_impression", t("2026-06-29 10:00"), None),
+        ("today", "purchase", t("2026-06-30 23:59:59"), 30.0),  # exactly on as_of: recency 0, inside every window
+        ("edge_in", "purchase", t("2025-07-01 00:00:00"), 30.0),  # first moment of the 365-day window
+        ("edge_out", "purchase", t("2025-06-30 23:59:59"), 30.0),  # last moment before it: no RFM class
+        ("edge_out", "product_view", t("2026-01-02 00:00:00"), None),  # first moment of AIPL's 180-day window
+        ("nullamt", "purchase", t("2026-06-01"), None),  # NULL amount counts as 0
+        ("tie_a", "purchase", t("2026-05-31"), 10.0),
+        ("tie_b", "purchase", t("2026-04-30"), 20.0),
+        ("tie_b", "purchase", t("2026-04-30 01:00"), 20.0),
+        ("tie_c", "purchase", t("2026-03-31"), 30.0),
+        ("loyal", "purchase", t("2026-06-10"), 50.0),
+        ("loyal", "review", t("2026-06-11"), None),
+        ("late", "purchase", t("2026-07-01 00:00:00"), 99.0),  # after as_of: invisible
+        ("newbie", "article_view", t("2026-04-01"), None),
+    ]
+    events = pd.DataFrame(rows, columns=["user_id", "event", "ts", "amount"])
+    return write_dataset(root, users, events, toml=f'as_of = "{as_of}"\n'), users, events
+
+
+def test_hand_made_edge_cases(tmp_path):
+    root, users, events = edge_case_dataset(tmp_path / "edges")
+    ds = open_dataset(root, cache_dir=tmp_path / "cache")
+    assert_models_match(ds, users, events, "2026-06-30")
+    act = actual_models(ds)
+    assert act.loc["today", "_recency_days"] == 0
+    assert act.loc["edge_in", "_rfm_class"] != "none" and act.loc["edge_out", "_rfm_class"] == "none"
+    assert act.loc["edge_out", "_aipl_stage"] == "I"
+    assert act.loc["nullamt", "_monetary"] == 0
+    assert act.loc["loyal", "_aipl_stage"] == "L" and act.loc["tie_b", "_aipl_stage"] == "L"
+    assert act.loc["late", "_rfm_class"] == "none" and act.loc["late", "_lifecycle"] == "never_active"
+    assert act.loc["newbie", "_lifecycle"] == "new"
+    assert act.loc["none", "_aipl_stage"] == "A"
+    # the buyers' mean frequency is exactly 8/7 and tie_b's 2 is above it, 1 is not: F high only for tie_b
+    assert act.loc["tie_b", "_rfm_class"].split("_")[0] in {"important", "general"}
+    ds.close()
+
+
+def test_tie_exactly_at_mean_is_low(tmp_path):
+    """Buyers with recency 10, 20, 30 days: mean 20, so the middle one is not 'high R'."""
+    users = pd.DataFrame({"user_id": ["a", "b", "c"]})
+    events = pd.DataFrame({
+        "user_id": ["a", "b", "c"], "event": ["purchase"] * 3,
+        "ts": pd.to_datetime(["2026-06-20", "2026-06-10", "2026-05-31"]), "amount": [10.0, 20.0, 30.0],
+    })
+    ds = open_dataset(write_dataset(tmp_path / "tie", users, events, toml='as_of = "2026-06-30"\n'), cache_dir=tmp_path / "c")
+    got = dict(ds.cursor().execute("select user_id, _rfm_class from profile").fetchall())
+    # a: recent (10 < 20), M low (10 < 20); b: at the mean on both -> low, low; c: old, M high
+    assert got == {"a": "general_development", "b": "general_recovery", "c": "important_recovery"}
+    ds.close()
+
+
+def test_cache_reused_and_rebuilt_when_files_change(tmp_path):
+    root, users, events = edge_case_dataset(tmp_path / "d")
+    ds1 = open_dataset(root, cache_dir=tmp_path / "cache")
+    assert ds1.build_seconds is not None
+    ds2 = open_dataset(root, cache_dir=tmp_path / "cache")
+    assert ds2.build_seconds is None and ds2.cache_path == ds1.cache_path
+    more = pd.concat([users, pd.DataFrame({"user_id": ["extra"], "signup_at": [pd.Timestamp("2021-01-01")]})])
+    more.to_parquet(root / "users.parquet", index=False)
+    ds3 = open_dataset(root, cache_dir=tmp_path / "cache")
+    assert ds3.build_seconds is not None and ds3.cache_path != ds1.cache_path
+    assert ds3.total_users == len(users) + 1
+    assert not any(p.suffix == ".tmp" for p in (tmp_path / "cache").iterdir())
+    for d in (ds1, ds2, ds3):
+        d.close()
+
+
+def _open_in_process(args):
+    root, cache = args
+    from core.dataset import open_dataset as od
+
+    ds = od(root, cache_dir=cache)
+    n = ds.total_users
+    built = ds.build_seconds is not None
+    ds.close()
+    return n, built
+
+
+def test_two_processes_open_at_once_build_once(tmp_path):
+    import multiprocessing as mp
+
+    root = random_dataset(tmp_path / "shared", n_users=300, n_events=20000)
+    cache = tmp_path / "cache"
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        results = pool.map(_open_in_process, [(root, cache), (root, cache)])
+    assert [r[0] for r in results] == [300, 300]
+    assert sum(r[1] for r in results) == 1  # exactly one of them built
+    assert len(list(cache.glob("*.duckdb"))) == 1
+
+
+def test_cache_is_outside_the_dataset(tmp_path):
+    root, _, _ = edge_case_dataset(tmp_path / "d")
+    ds = open_dataset(root, cache_dir=tmp_path / "cache")
+    assert root not in ds.cache_path.parents
+    assert math.isclose(ds.catalog.total_users, 11)
+    ds.close()
