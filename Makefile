@@ -23,10 +23,11 @@ venv: $(VENV)/.installed
 venv-test: $(VENV)/.installed-test
 
 # Debian's chromium for the browser tests; `playwright install` cannot download here.
+# A CJK font so screenshots of the Chinese interface are legible.
 chromium:
-	@if [ ! -x /usr/bin/chromium ]; then \
-		echo "installing Debian chromium for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/wqy ]; then \
+		echo "installing Debian chromium (and a CJK font) for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei; \
 	fi
 
 $(DATA)/users.parquet: | $(VENV)/.installed

@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "dashboard.commands.data",
     "dashboard.commands.demo",
     "dashboard.commands.export",
+    "dashboard.commands.overview",
     "dashboard.commands.segments",
     "dashboard.commands.serve",
 )

@@ -3,7 +3,7 @@ with base as (
     select
         count(*) as users,
         count(*) filter (where _frequency > 0) as buyers,
-        count(*) filter (where _lifecycle <> 'never_active') as users_with_events
+        count(*) filter (where _first_event_at is not null) as users_with_events
     from profile
 ),
 span as (

@@ -1,0 +1,34 @@
+"""Plotly figures shared by pages: data in, figure out, titles already translated."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+PALETTE = ["#3b5bdb", "#0ca678", "#f59f00", "#e8590c", "#ae3ec9", "#1098ad", "#74b816", "#f03e3e", "#868e96"]
+
+
+def bar(labels: list[str], values: list[int], title: str, *, horizontal: bool = False, value_label: str = "") -> go.Figure:
+    total = sum(values) or 1
+    text = [f"{v:,} ({v / total:.1%})" for v in values]
+    if horizontal:
+        trace = go.Bar(y=labels, x=values, orientation="h", text=text, marker_color=PALETTE[0], hovertemplate="%{y}: %{x:,}<extra></extra>")
+    else:
+        trace = go.Bar(x=labels, y=values, text=text, marker_color=PALETTE[: len(values)], hovertemplate="%{x}: %{y:,}<extra></extra>")
+    fig = go.Figure(trace)
+    fig.update_traces(textposition="auto")
+    fig.update_layout(
+        title=title,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        height=320,
+        separators=".,",
+        yaxis={"autorange": "reversed"} if horizontal else {},
+        xaxis_title=value_label if horizontal else None,
+        yaxis_title=None if horizontal else value_label,
+    )
+    return fig
+
+
+def funnel(labels: list[str], values: list[int], title: str) -> go.Figure:
+    fig = go.Figure(go.Funnel(y=labels, x=values, textinfo="value+percent previous", marker={"color": PALETTE[: len(values)]}))
+    fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=320, separators=".,")
+    return fig

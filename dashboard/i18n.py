@@ -1,0 +1,93 @@
+"""Every label, message and chart title in English and Simplified Chinese."""
+
+from __future__ import annotations
+
+LANGUAGES = {"en": "English", "zh": "简体中文"}
+
+# key -> (English, 简体中文). Placeholders use str.format names.
+TEXT: dict[str, tuple[str, str]] = {
+    "app.title": ("Audience Desk", "人群工作台"),
+    "nav.overview": ("Overview", "总览"),
+    "nav.builder": ("Segment Builder", "人群圈选"),
+    "nav.catalog": ("Tag Catalog", "标签目录"),
+    "nav.exports": ("Exports", "导出记录"),
+    "nav.funnels": ("Funnels", "漏斗分析"),
+    "nav.cohorts": ("Cohorts", "同期群"),
+    "nav.experiments": ("Experiments", "A/B 实验"),
+    "nav.group.audiences": ("Audiences", "人群"),
+    "nav.group.analysis": ("Analysis", "分析"),
+    "lang.label": ("Language", "语言"),
+    "dataset.label": ("Dataset", "数据集"),
+    "dataset.as_of": ("As of {as_of}", "数据截至 {as_of}"),
+    "dataset.unusable": (
+        "The dataset at {path} cannot be used. Every problem found is listed below with how to fix it.",
+        "数据集 {path} 无法使用。下面列出了发现的全部问题及修复方法。",
+    ),
+    "dataset.missing": (
+        "No dataset at {path}. Generate the demo with `adesk demo --out {path}` or set ADESK_DATA.",
+        "{path} 下没有数据集。请运行 `adesk demo --out {path}` 生成演示数据，或设置 ADESK_DATA。",
+    ),
+    "dataset.building": ("Preparing the dataset (first open only)…", "正在准备数据集（仅首次打开）…"),
+    "problem.file": ("File", "文件"),
+    "problem.column": ("Column / key", "列 / 键"),
+    "problem.message": ("Problem", "问题"),
+    "problem.fix": ("How to fix", "修复方法"),
+    "problem.severity": ("Severity", "级别"),
+    "overview.title": ("Overview", "总览"),
+    "overview.users": ("Members", "会员数"),
+    "overview.buyers": ("Buyers (last {days} days)", "购买用户（近 {days} 天）"),
+    "overview.active_users": ("Members with events", "有行为的会员"),
+    "overview.events": ("Events", "事件数"),
+    "overview.event_range": ("Events from {first} to {last}", "事件时间范围：{first} 至 {last}"),
+    "overview.aipl": ("AIPL funnel: members who reached each stage (last {days} days)", "AIPL 漏斗：到达各阶段的会员（近 {days} 天）"),
+    "overview.rfm": ("RFM classes (last {days} days)", "RFM 分层（近 {days} 天）"),
+    "overview.lifecycle": ("Lifecycle states", "生命周期状态"),
+    "overview.conversion": ("Stage conversion", "阶段转化率"),
+    "overview.health": ("Dataset health", "数据健康"),
+    "overview.health_ok": ("No problems found.", "未发现问题。"),
+    "chart.users": ("Members", "会员数"),
+    "chart.share": ("Share", "占比"),
+    "coming_soon": ("This page is planned; its issue is not done yet.", "此页面已规划，尚在开发中。"),
+    "error.unexpected": (
+        "Something went wrong while computing this view: {error}. Nothing was changed.",
+        "计算此视图时出错：{error}。未做任何更改。",
+    ),
+    # model values
+    "aipl.A": ("A · Awareness", "A · 认知"),
+    "aipl.I": ("I · Interest", "I · 兴趣"),
+    "aipl.P": ("P · Purchase", "P · 购买"),
+    "aipl.L": ("L · Loyalty", "L · 忠诚"),
+    "aipl.none": ("No stage", "无阶段"),
+    "rfm.important_value": ("Important value", "重要价值客户"),
+    "rfm.important_development": ("Important development", "重要发展客户"),
+    "rfm.important_retention": ("Important retention", "重要保持客户"),
+    "rfm.important_recovery": ("Important recovery", "重要挽留客户"),
+    "rfm.general_value": ("General value", "一般价值客户"),
+    "rfm.general_development": ("General development", "一般发展客户"),
+    "rfm.general_retention": ("General retention", "一般保持客户"),
+    "rfm.general_recovery": ("General recovery", "一般挽留客户"),
+    "rfm.none": ("No purchase in window", "窗口内无购买"),
+    "lifecycle.new": ("New", "新客"),
+    "lifecycle.active": ("Active", "活跃"),
+    "lifecycle.dormant": ("Dormant", "沉默"),
+    "lifecycle.churned": ("Churned", "流失"),
+    "lifecycle.never_active": ("Never active", "从未活跃"),
+}
+
+
+def t(key: str, lang: str = "en", **kwargs: object) -> str:
+    """The text for `key` in `lang`, formatted; the key itself if it is unknown (visible, never a crash)."""
+    pair = TEXT.get(key)
+    if pair is None:
+        return key
+    text = pair[1] if lang == "zh" else pair[0]
+    return text.format(**kwargs) if kwargs else text
+
+
+def fmt_int(n: int | None) -> str:
+    """Thousands separators, the same in both languages."""
+    return "—" if n is None else f"{n:,}"
+
+
+def fmt_pct(x: float | None, digits: int = 1) -> str:
+    return "—" if x is None else f"{x * 100:.{digits}f}%"

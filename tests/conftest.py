@@ -1,0 +1,43 @@
+"""Shared fixtures: a small demo dataset per session, and Chromium for browser tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.browser.server import CHROMIUM, LAUNCH_ARGS
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory) -> Path:
+    """A 20,000-user demo dataset (the same generator as `adesk demo`)."""
+    from core.demo import generate
+
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    generate(out, users=20_000, seed=7)
+    return out
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("adesk-cache")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_state(monkeypatch, cache_dir, tmp_path):
+    """Never touch the developer's cache or app store."""
+    monkeypatch.setenv("ADESK_CACHE_DIR", str(cache_dir))
+    monkeypatch.setenv("ADESK_APP_DB", str(tmp_path / "app.db"))
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package.")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+        yield browser
+        browser.close()
