@@ -75,6 +75,24 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
+def _merge_area_texts() -> None:
+    """Each page area keeps its labels in dashboard/texts/<area>.py as TEXT; merge them here."""
+    import importlib
+    import pkgutil
+
+    from dashboard import texts
+
+    for info in pkgutil.iter_modules(texts.__path__):
+        module = importlib.import_module(f"dashboard.texts.{info.name}")
+        for key, pair in module.TEXT.items():
+            if key in TEXT and TEXT[key] != pair:
+                raise ValueError(f"label {key!r} is defined twice with different texts")
+            TEXT[key] = pair
+
+
+_merge_area_texts()
+
+
 def t(key: str, lang: str = "en", **kwargs: object) -> str:
     """The text for `key` in `lang`, formatted; the key itself if it is unknown (visible, never a crash)."""
     pair = TEXT.get(key)
