@@ -145,6 +145,12 @@ def _check_table(path: str, table: dict[str, Any], problems: list[Problem]) -> N
             problems.append(
                 Problem("dataset.toml", where, f"'{where}' must be a positive number of days.", "Use a whole number ≥ 1.")
             )
+        if key == "expected_split":
+            for variant, share in value.items():
+                if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+                    problems.append(
+                        Problem("dataset.toml", f"{where}.{variant}", f"share {share!r} is not a number between 0 and 1.", "Write each variant's expected share as a number, e.g. { A = 0.5, B = 0.5 }.")
+                    )
         if key == "experiments":
             for name, sub in value.items():
                 if not isinstance(sub, dict):
