@@ -201,6 +201,7 @@ def _remove_stale_caches(cache_root: Path, name: str, keep: Path) -> None:
 def _connect(database: str = ":memory:", **kw) -> duckdb.DuckDBPyConnection:
     s = _settings()
     con = duckdb.connect(database, config={"threads": int(s["threads"]), "memory_limit": s["memory_limit"], **kw})
+    con.execute("SET enable_progress_bar = false")
     return con
 
 

@@ -1,0 +1,80 @@
+"""Generate a demo dataset and build its derived tables: seconds and peak memory of each step.
+
+Each step runs in its own child process so its peak memory is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from core.bench import PeakMemory
+
+_GENERATE = (
+    "import sys, json; from core.demo import generate; "
+    "s = generate(sys.argv[1], users=int(sys.argv[2]), seed=7); print(json.dumps({'events': s.events}))"
+)
+_BUILD = (
+    "import sys, json; from core.dataset import open_dataset; "
+    "ds = open_dataset(sys.argv[1], cache_dir=sys.argv[2]); print(json.dumps({'users': ds.total_users}))"
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--users", type=int, default=10_000_000, help="users to generate (default 10,000,000; ~10 events each)")
+    p.add_argument("--out", type=Path, default=None, help="where to generate (default: a temporary directory, removed afterwards)")
+    p.add_argument("--reuse", action="store_true", help="reuse a dataset already at --out instead of generating")
+
+
+def _child(code: str, *args: str) -> tuple[dict, float, float]:
+    with PeakMemory() as mem:
+        t0 = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+        seconds = time.perf_counter() - t0
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}")
+    return json.loads(out.stdout.strip().splitlines()[-1]), seconds, mem.above_baseline_mb
+
+
+def run(args: argparse.Namespace) -> dict:
+    scratch = Path(tempfile.mkdtemp(prefix="adesk-bench-"))
+    data = args.out or scratch / "data"
+    cache = scratch / "cache"
+    try:
+        if args.reuse and (data / "users.parquet").exists():
+            gen, gen_s, gen_mb = {"events": None}, None, None
+        else:
+            if data.exists():
+                shutil.rmtree(data)
+            gen, gen_s, gen_mb = _child(_GENERATE, str(data), str(args.users))
+        built, build_s, build_mb = _child(_BUILD, str(data), str(cache))
+        events = gen["events"]
+        if events is None:
+            import duckdb
+
+            events = duckdb.sql("select count(*) from read_parquet($f, hive_partitioning=true)", params={"f": str(data / "events" / "**" / "*.parquet")}).fetchall()[0][0]
+        return {
+            "users": built["users"],
+            "events": events,
+            "generate_s": None if gen_s is None else round(gen_s, 1),
+            "generate_peak_mb": None if gen_mb is None else round(gen_mb),
+            "build_s": round(build_s, 1),
+            "build_peak_mb": round(build_mb),
+        }
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def render(r: dict) -> str:
+    gen = "reused" if r["generate_s"] is None else f"{r['generate_s']} s, peak {r['generate_peak_mb']:,} MB"
+    return (
+        f"{r['users']:,} users, {r['events']:,} events\n"
+        f"  generate        {gen}\n"
+        f"  derived tables  {r['build_s']} s, peak {r['build_peak_mb']:,} MB"
+    )
