@@ -15,7 +15,7 @@ def bar(labels: list[str], values: list[int], title: str, *, horizontal: bool = 
     else:
         trace = go.Bar(x=labels, y=values, text=text, marker_color=PALETTE[: len(values)], hovertemplate="%{x}: %{y:,}<extra></extra>")
     fig = go.Figure(trace)
-    fig.update_traces(textposition="auto")
+    fig.update_traces(textposition="outside", textangle=0, cliponaxis=False)
     fig.update_layout(
         title=title,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
@@ -29,6 +29,6 @@ def bar(labels: list[str], values: list[int], title: str, *, horizontal: bool = 
 
 
 def funnel(labels: list[str], values: list[int], title: str) -> go.Figure:
-    fig = go.Figure(go.Funnel(y=labels, x=values, textinfo="value+percent previous", marker={"color": PALETTE[: len(values)]}))
+    fig = go.Figure(go.Funnel(y=labels, x=values, texttemplate="%{value:,}<br>%{percentPrevious:.1%}", marker={"color": PALETTE[: len(values)]}))
     fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=320, separators=".,")
     return fig

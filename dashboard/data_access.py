@@ -58,7 +58,7 @@ def get_dataset() -> Dataset | None:
 
 def render_report(report: ValidationReport, path: Path) -> None:
     st.error(tr("dataset.unusable", path=str(path)))
-    st.dataframe(problems_frame(report), hide_index=True, width="stretch")
+    st.table(problems_frame(report).set_index(tr("problem.severity")))
 
 
 def problems_frame(report: ValidationReport) -> pd.DataFrame:

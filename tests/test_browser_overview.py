@@ -30,7 +30,7 @@ def test_overview_page_matches_cli(demo_dir, chromium):
         wait_idle(page)
         page.wait_for_selector("[data-testid='stMetric']")
         assert metric_value(page, "Members") == f"{expected['users']:,}"
-        assert metric_value(page, "Buyers") == f"{expected['buyers']:,}"
+        assert metric_value(page, "Buyers (last 365 days)") == f"{expected['buyers']:,}"
         assert metric_value(page, "Members with events") == f"{expected['users_with_events']:,}"
         assert metric_value(page, "Events") == f"{expected['events']:,}"
         body = page.inner_text("body")

@@ -46,6 +46,6 @@ def main() -> None:
     )
     with st.expander(tr("overview.health"), expanded=bool(ov.health)):
         if ov.health:
-            st.dataframe(problems_frame(ds.report), hide_index=True, width="stretch")
+            st.table(problems_frame(ds.report).set_index(tr("problem.severity")))
         else:
             st.success(tr("overview.health_ok"))

@@ -71,7 +71,8 @@ def wait_idle(page, timeout: float = 30_000) -> None:
 
 
 def metric_value(page, label: str) -> str:
-    metric = page.locator("[data-testid='stMetric']").filter(has=page.locator("[data-testid='stMetricLabel']", has_text=label))
+    label_el = page.locator("[data-testid='stMetricLabel']").filter(has=page.get_by_text(label, exact=True))
+    metric = page.locator("[data-testid='stMetric']").filter(has=label_el)
     return metric.locator("[data-testid='stMetricValue']").first.inner_text().strip()
 
 

@@ -1,0 +1,677 @@
+"""What operators ask of a segment: its size, its make-up, overlaps, reach, members, a sample.
+
+Every function takes an opened Dataset and a Segment, compiles the segment once
+(core.segments.compile), and runs ONE query on a fresh cursor (`ds.cursor()`:
+DuckDB connections are not shared across threads, cursors are cheap). SQL is a
+sqlglot tree: either built directly or parsed from a constant template below
+whose marker columns (`__segment__`, `__value__`) are replaced by trees. User
+values are always bound parameters; identifiers come from the dataset catalog.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+import sqlglot
+from sqlglot import exp
+
+from core.catalog import AIPL_STAGES, LIFECYCLE_STATES, MODEL_COLUMNS, RFM_CLASSES, Catalog
+from core.config import did_you_mean
+from core.privacy import mask_expression
+from core.segments.compile import compile_where
+from core.segments.model import Segment
+
+if TYPE_CHECKING:
+    from core.dataset import Dataset
+
+Resolve = Callable[[str], Segment | None]
+
+MAX_OVERLAP_SEGMENTS = 6
+MAX_PAGE_SIZE = 1000
+MAX_SAMPLE = 100_000
+NUMERIC_BINS = 8
+# Whole-number attributes with at most this many distinct values are shown value by value.
+SMALL_INTEGER_DISTINCT = 12
+OTHER_LABEL = "(other)"
+MISSING_LABEL = "(missing)"
+
+# Derived per-user columns a member list may show, besides user_id and the attributes.
+MODEL_MEMBER_COLUMNS = (
+    "_rfm_class",
+    "_aipl_stage",
+    "_lifecycle",
+    "_recency_days",
+    "_frequency",
+    "_monetary",
+    "_r_score",
+    "_f_score",
+    "_m_score",
+)
+_MODEL_ORDER = {"rfm": RFM_CLASSES, "aipl": AIPL_STAGES, "lifecycle": LIFECYCLE_STATES}
+
+
+class OperationError(ValueError):
+    """A request that cannot be answered as asked; the message names what is wrong and how to fix it."""
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, datetime | date | pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def _frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {k: _jsonable(v) for k, v in row.items()} for row in frame.astype(object).to_dict("records")
+    ]
+
+
+@dataclass(frozen=True)
+class SegmentSize:
+    count: int
+    total_users: int
+    share: float | None  # count / total_users; None for an empty dataset
+    as_of: date
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "total_users": self.total_users,
+            "share": self.share,
+            "as_of": self.as_of.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class BreakdownRow:
+    value: str  # display label: the value, a bucket "low – high", "has"/"has not", "(other)" or "(missing)"
+    kind: Literal["value", "bucket", "other", "missing"]
+    count_in_segment: int
+    share_in_segment: float | None  # of the segment's members; None when the segment is empty
+    count_in_base: int
+    share_in_base: float | None  # of all users
+    index: float | None  # 100 * share_in_segment / share_in_base; None when the base share is 0
+    raw: Any = None  # the value itself (kind "value"), e.g. to build a condition from a click
+    low: Any = None  # bucket bounds as observed in the base (kind "bucket")
+    high: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "kind": self.kind,
+            "count_in_segment": self.count_in_segment,
+            "share_in_segment": self.share_in_segment,
+            "count_in_base": self.count_in_base,
+            "share_in_base": self.share_in_base,
+            "index": self.index,
+            "raw": _jsonable(self.raw),
+            "low": _jsonable(self.low),
+            "high": _jsonable(self.high),
+        }
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    by: str
+    by_kind: Literal["attribute", "numeric", "tag", "model"]
+    segment_size: int
+    total_users: int
+    rows: tuple[BreakdownRow, ...]
+    as_of: date
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "by": self.by,
+            "by_kind": self.by_kind,
+            "segment_size": self.segment_size,
+            "total_users": self.total_users,
+            "as_of": self.as_of.isoformat(),
+            "rows": [r.to_dict() for r in self.rows],
+        }
+
+
+@dataclass(frozen=True)
+class Overlap:
+    names: tuple[str, ...]
+    sizes: tuple[int, ...]
+    matrix: tuple[
+        tuple[int, ...], ...
+    ]  # matrix[i][j] = users in both i and j; the diagonal = sizes
+    union: int  # users in at least one of them
+    total_users: int
+    as_of: date
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "names": list(self.names),
+            "sizes": list(self.sizes),
+            "matrix": [list(r) for r in self.matrix],
+            "union": self.union,
+            "total_users": self.total_users,
+            "as_of": self.as_of.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class ChannelReach:
+    channel: str
+    column: str  # the consent column (from dataset.toml [privacy].consent)
+    column_present: bool  # False: the dataset has no such column, so nobody is reachable
+    reachable: int  # members whose consent is TRUE
+    excluded: int  # members with consent FALSE or unknown
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "column": self.column,
+            "column_present": self.column_present,
+            "reachable": self.reachable,
+            "excluded": self.excluded,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class MemberPage:
+    rows: pd.DataFrame  # ordered by user_id; PII masked unless revealed
+    total: int  # members of the segment (all pages)
+    page: int
+    page_size: int
+    masked_columns: tuple[str, ...] = field(default=())
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.page_size))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "page": self.page,
+            "page_size": self.page_size,
+            "pages": self.pages,
+            "masked_columns": list(self.masked_columns),
+            "columns": list(self.rows.columns),
+            "rows": _frame_records(self.rows),
+        }
+
+
+# --- building blocks ----------------------------------------------------------------------------
+
+
+def _col(name: str) -> exp.Column:
+    return exp.column(name, quoted=True)
+
+
+def _count_if(condition: exp.Expression) -> exp.Expression:
+    return exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=condition))
+
+
+def _count_all() -> exp.Expression:
+    return exp.Count(this=exp.Star())
+
+
+def _segment_condition(
+    ds: Dataset, segment: Segment, resolve: Resolve | None, prefix: str = "s_"
+) -> tuple[exp.Expression, dict[str, object]]:
+    """The compiled segment with its placeholders renamed `<prefix><name>`.
+
+    Renaming lets several segments (overlap) and our own parameters share one
+    query without two values claiming the same `$p0`.
+    """
+    compiled = compile_where(segment, ds.catalog, resolve=resolve)
+    mapping = {
+        str(name).lstrip("$"): f"{prefix}{str(name).lstrip('$')}" for name in compiled.params
+    }
+
+    def rename(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Placeholder) and node.name in mapping:
+            return exp.Placeholder(this=mapping[node.name])
+        return node
+
+    expression = compiled.expression.copy().transform(rename)
+    params = {mapping[str(k).lstrip("$")]: v for k, v in compiled.params.items()}
+    # NULL from a condition means "not a member": make the flag two-valued.
+    return exp.func("coalesce", exp.paren(expression), exp.false()), params
+
+
+def _fill(template: str, **nodes: exp.Expression) -> exp.Expression:
+    """Parse a constant SQL template and replace its marker columns (`__name__`) with trees."""
+    tree = sqlglot.parse_one(template, dialect="duckdb")
+
+    def substitute(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and not node.table:
+            key = node.name.strip("_")
+            if node.name == f"__{key}__" and key in nodes:
+                return nodes[key].copy()
+        return node
+
+    return tree.transform(substitute)
+
+
+def _run(ds: Dataset, query: exp.Expression, params: dict[str, object]) -> list[tuple]:
+    cur = ds.cursor()
+    try:
+        return cur.execute(query.sql("duckdb"), params or None).fetchall()
+    finally:
+        cur.close()
+
+
+# --- size -----------------------------------------------------------------------------------------
+
+
+def size(ds: Dataset, segment: Segment, resolve: Resolve | None = None) -> SegmentSize:
+    """How many users the segment holds, out of all users."""
+    condition, params = _segment_condition(ds, segment, resolve)
+    query = exp.select(
+        exp.alias_(_count_if(condition), "members"), exp.alias_(_count_all(), "total_users")
+    ).from_("profile")
+    ((count, total),) = _run(ds, query, params)
+    return SegmentSize(int(count), int(total), _share(int(count), int(total)), ds.as_of)
+
+
+# --- breakdown ----------------------------------------------------------------------------------
+
+# Top values by count in the segment (then in the base), the rest folded into one
+# "other" row, and missing values on their own row.
+_CATEGORY_TEMPLATE = """
+with per_value as (
+    select __value__ as value,
+           count(*) filter (where __segment__) as in_segment,
+           count(*) as in_base
+    from profile
+    group by 1
+),
+ranked as (
+    select value, in_segment, in_base,
+           row_number() over (order by in_segment desc, in_base desc, value) as rank
+    from per_value
+    where value is not null
+)
+select 'value' as kind, value, in_segment, in_base, rank from ranked where rank <= $x_limit
+union all
+select 'other' as kind, null as value, sum(in_segment), sum(in_base), null from ranked
+where rank > $x_limit having count(*) > 0
+union all
+select 'missing' as kind, null as value, in_segment, in_base, null from per_value where value is null
+"""
+
+# Quantile bins over all users: edges are the 1/8 … 7/8 quantiles; a value falls in
+# the first bin whose upper edge is above it. Tied edges leave empty bins, which
+# simply do not appear. Bounds shown are the smallest and largest value in each bin.
+_NUMERIC_TEMPLATE = """
+with edges as (
+    select quantile_disc(__value__, 0.125) as __edge_1,
+           quantile_disc(__value__, 0.25) as __edge_2,
+           quantile_disc(__value__, 0.375) as __edge_3,
+           quantile_disc(__value__, 0.5) as __edge_4,
+           quantile_disc(__value__, 0.625) as __edge_5,
+           quantile_disc(__value__, 0.75) as __edge_6,
+           quantile_disc(__value__, 0.875) as __edge_7
+    from profile
+),
+binned as (
+    select __value__ as value,
+           __segment__ as in_segment,
+           case when __value__ is null then null
+                when __value__ < __edge_1 then 1
+                when __value__ < __edge_2 then 2
+                when __value__ < __edge_3 then 3
+                when __value__ < __edge_4 then 4
+                when __value__ < __edge_5 then 5
+                when __value__ < __edge_6 then 6
+                when __value__ < __edge_7 then 7
+                else 8 end as bin
+    from profile cross join edges
+)
+select bin, min(value) as low, max(value) as high,
+       count(*) filter (where in_segment) as in_segment,
+       count(*) as in_base
+from binned
+group by bin
+order by bin nulls last
+"""
+
+
+def _resolve_by(
+    catalog: Catalog, by: str
+) -> tuple[Literal["attribute", "numeric", "tag", "model"], str]:
+    """What `by` names and the profile column to group on (model dimensions, then attributes, then tags)."""
+    if by in MODEL_COLUMNS:
+        return "model", MODEL_COLUMNS[by]
+    if by in catalog.attributes:
+        column = catalog.attributes[by]
+        small = column.distinct is not None and column.distinct <= SMALL_INTEGER_DISTINCT
+        if column.type in ("number", "timestamp", "date") or (
+            column.type == "integer" and not small
+        ):
+            return "numeric", by
+        return "attribute", by
+    if by in catalog.tags:
+        return "tag", catalog.tags[by].column
+    known = [*MODEL_COLUMNS, *catalog.attributes, *catalog.tags]
+    raise OperationError(
+        f"Cannot break down by {by!r}: it is not an attribute, a tag or one of rfm, aipl, lifecycle."
+        + did_you_mean(by, known)
+    )
+
+
+def _format_number(value: Any) -> str:
+    if isinstance(value, datetime | pd.Timestamp):
+        return (
+            value.date().isoformat()
+        )  # bins span days at least; `low`/`high` keep the exact moments
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, int):
+        return f"{value:,}"
+    number = float(value)
+    if number.is_integer():
+        return f"{int(number):,}"
+    return f"{number:,.2f}".rstrip("0").rstrip(".")
+
+
+def _value_label(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def breakdown(
+    ds: Dataset, segment: Segment, by: str, resolve: Resolve | None = None, limit: int = 20
+) -> Breakdown:
+    """The segment's make-up by one attribute, tag or model dimension, against all users."""
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise OperationError(f"limit must be a whole number ≥ 1, got {limit!r}.")
+    by_kind, column = _resolve_by(ds.catalog, by)
+    condition, params = _segment_condition(ds, segment, resolve)
+    raw_rows: list[
+        tuple[str, Any, int, int, Any, Any]
+    ] = []  # kind, raw, in_segment, in_base, low, high
+    if by_kind == "numeric":
+        query = _fill(_NUMERIC_TEMPLATE, value=_col(column), segment=condition)
+        for bin_no, low, high, in_seg, in_base in _run(ds, query, params):
+            raw_rows.append(
+                ("missing" if bin_no is None else "bucket", None, in_seg, in_base, low, high)
+            )
+    else:
+        query = _fill(_CATEGORY_TEMPLATE, value=_col(column), segment=condition)
+        # Model dimensions have few values and a fixed order: fetch them all.
+        top = max(limit, len(_MODEL_ORDER[by])) if by_kind == "model" else limit
+        for kind, value, in_seg, in_base, _rank in _run(ds, query, {**params, "x_limit": top}):
+            raw_rows.append((kind, value, int(in_seg or 0), int(in_base or 0), None, None))
+    segment_size = sum(r[2] for r in raw_rows)
+    total = sum(r[3] for r in raw_rows)
+
+    if by_kind == "model":
+        # Every class in the domain's order, including classes nobody is in.
+        present = {r[1]: r for r in raw_rows if r[0] == "value"}
+        ordered = [present.pop(v, ("value", v, 0, 0, None, None)) for v in _MODEL_ORDER[by]]
+        ordered += sorted(
+            present.values(), key=lambda r: str(r[1])
+        )  # values outside the vocabulary
+        raw_rows = ordered + [r for r in raw_rows if r[0] != "value"]
+    elif by_kind == "attribute" and ds.catalog.attributes[by].type == "integer":
+        values = sorted((r for r in raw_rows if r[0] == "value"), key=lambda r: r[1])
+        raw_rows = values + [r for r in raw_rows if r[0] != "value"]
+    elif by_kind == "tag":
+        order = {True: 0, False: 1}
+        raw_rows = sorted(raw_rows, key=lambda r: order.get(r[1], 2))
+
+    rows = []
+    for kind, raw, in_seg, in_base, low, high in raw_rows:
+        if kind == "missing":
+            label = MISSING_LABEL
+        elif kind == "other":
+            label = OTHER_LABEL
+        elif kind == "bucket":
+            label = (
+                _format_number(low)
+                if low == high
+                else f"{_format_number(low)} – {_format_number(high)}"
+            )
+        elif by_kind == "tag":
+            label = "has" if raw else "has not"
+        else:
+            label = _value_label(raw)
+        share_seg = _share(in_seg, segment_size)
+        share_base = _share(in_base, total)
+        index = 100 * share_seg / share_base if share_seg is not None and share_base else None
+        rows.append(
+            BreakdownRow(
+                value=label,
+                kind=kind,  # type: ignore[arg-type]
+                count_in_segment=in_seg,
+                share_in_segment=share_seg,
+                count_in_base=in_base,
+                share_in_base=share_base,
+                index=index,
+                raw=raw if kind == "value" else None,
+                low=low,
+                high=high,
+            )
+        )
+    return Breakdown(by, by_kind, segment_size, total, tuple(rows), ds.as_of)
+
+
+# --- overlap ------------------------------------------------------------------------------------
+
+
+def overlap(
+    ds: Dataset, segments: Sequence[tuple[str, Segment]], resolve: Resolve | None = None
+) -> Overlap:
+    """Pairwise intersections of up to six segments, counted in one pass."""
+    if not segments:
+        raise OperationError("Overlap needs at least one segment.")
+    if len(segments) > MAX_OVERLAP_SEGMENTS:
+        raise OperationError(
+            f"Overlap compares at most {MAX_OVERLAP_SEGMENTS} segments at once; {len(segments)} were given. "
+            "Pick the ones that matter most."
+        )
+    conditions: list[exp.Expression] = []
+    params: dict[str, object] = {}
+    for i, (_name, segment) in enumerate(segments):
+        condition, seg_params = _segment_condition(ds, segment, resolve, prefix=f"s{i}_")
+        conditions.append(condition)
+        params.update(seg_params)
+    n = len(conditions)
+    selects: list[exp.Expression] = [exp.alias_(_count_all(), "total_users")]
+    pairs = [(i, j) for i in range(n) for j in range(i, n)]
+    for i, j in pairs:
+        both = conditions[i] if i == j else exp.and_(conditions[i], conditions[j])
+        selects.append(exp.alias_(_count_if(both), f"n_{i}_{j}"))
+    selects.append(exp.alias_(_count_if(exp.or_(*conditions)), "any_of"))
+    (row,) = _run(ds, exp.select(*selects).from_("profile"), params)
+    total, counts, union = int(row[0]), [int(c) for c in row[1:-1]], int(row[-1])
+    matrix = [[0] * n for _ in range(n)]
+    for (i, j), c in zip(pairs, counts, strict=True):
+        matrix[i][j] = matrix[j][i] = c
+    return Overlap(
+        names=tuple(name for name, _ in segments),
+        sizes=tuple(matrix[i][i] for i in range(n)),
+        matrix=tuple(tuple(r) for r in matrix),
+        union=union,
+        total_users=total,
+        as_of=ds.as_of,
+    )
+
+
+# --- reach --------------------------------------------------------------------------------------
+
+
+def _consent_true(ds: Dataset, column: str) -> exp.Expression:
+    """TRUE only for an explicit yes: false, NULL and unreadable values mean 'may not contact'."""
+    value: exp.Expression = _col(column)
+    if ds.catalog.attributes[column].type != "boolean":
+        value = exp.TryCast(this=value, to=exp.DataType.build("BOOLEAN"))
+    return exp.func("coalesce", value, exp.false())
+
+
+def reach(ds: Dataset, segment: Segment, resolve: Resolve | None = None) -> dict[str, ChannelReach]:
+    """Per channel, how many members consented to be contacted there (consent TRUE)."""
+    condition, params = _segment_condition(ds, segment, resolve)
+    channels = ds.config.privacy.consent_columns
+    selects: list[exp.Expression] = [exp.alias_(_count_if(condition), "members")]
+    present = {ch: col for ch, col in channels.items() if col in ds.catalog.attributes}
+    for i, column in enumerate(present.values()):
+        selects.append(
+            exp.alias_(_count_if(exp.and_(condition, _consent_true(ds, column))), f"reach_{i}")
+        )
+    (row,) = _run(ds, exp.select(*selects).from_("profile"), params)
+    members = int(row[0])
+    reached = dict(zip(present, (int(c) for c in row[1:]), strict=True))
+    result = {}
+    for channel, column in channels.items():
+        reachable = reached.get(channel, 0)
+        result[channel] = ChannelReach(
+            channel, column, channel in present, reachable, members - reachable
+        )
+    return result
+
+
+# --- members and samples ------------------------------------------------------------------------
+
+
+def _member_columns(ds: Dataset, columns: Sequence[str] | None) -> list[tuple[str, str]]:
+    """(output name, profile column) pairs, user_id first; tags are shown as has/has-not by path."""
+    catalog = ds.catalog
+    wanted = list(columns) if columns is not None else list(catalog.attributes)
+    chosen: list[tuple[str, str]] = [("user_id", "user_id")]
+    for name in wanted:
+        if name == "user_id" or any(out == name for out, _ in chosen):
+            continue
+        if name in catalog.attributes or name in MODEL_MEMBER_COLUMNS:
+            chosen.append((name, name))
+        elif name in catalog.tags:
+            chosen.append((name, catalog.tags[name].column))
+        else:
+            known = [*catalog.attributes, *MODEL_MEMBER_COLUMNS, *catalog.tags]
+            raise OperationError(
+                f"Unknown column {name!r} for the member list.{did_you_mean(name, known)}"
+            )
+    return chosen
+
+
+def _member_select(
+    ds: Dataset, columns: Sequence[str] | None, reveal_pii: bool
+) -> tuple[list[exp.Expression], tuple[str, ...]]:
+    pii = set(ds.config.privacy.pii_columns)
+    selects: list[exp.Expression] = []
+    masked: list[str] = []
+    for out, source in _member_columns(ds, columns):
+        expression: exp.Expression = _col(source)
+        # Masked inside DuckDB: unmasked PII never reaches Python unless revealed.
+        if out in pii and out in ds.catalog.attributes and not reveal_pii:
+            expression = mask_expression(out, expression)
+            masked.append(out)
+        selects.append(exp.alias_(expression, out, quoted=True))
+    return selects, tuple(masked)
+
+
+def members(
+    ds: Dataset,
+    segment: Segment,
+    page: int = 0,
+    page_size: int = 50,
+    columns: Sequence[str] | None = None,
+    resolve: Resolve | None = None,
+    reveal_pii: bool = False,
+) -> MemberPage:
+    """One page of the segment's members, ordered by user_id, PII masked unless `reveal_pii`."""
+    for label, value, low, high in (
+        ("page", page, 0, None),
+        ("page_size", page_size, 1, MAX_PAGE_SIZE),
+    ):
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or value < low
+            or (high is not None and value > high)
+        ):
+            bound = f"between {low} and {high}" if high is not None else f"≥ {low}"
+            raise OperationError(f"{label} must be a whole number {bound}, got {value!r}.")
+    condition, params = _segment_condition(ds, segment, resolve)
+    selects, masked = _member_select(ds, columns, reveal_pii)
+    rows_query = (
+        exp.select(*selects)
+        .from_("profile")
+        .where(condition)
+        .order_by(_col("user_id"))
+        .limit(exp.Placeholder(this="x_limit"))
+        .offset(exp.Placeholder(this="x_offset"))
+    )
+    count_query = exp.select(_count_all()).from_("profile").where(condition)
+    cur = ds.cursor()
+    try:
+        total = int(cur.execute(count_query.sql("duckdb"), params or None).fetchone()[0])
+        frame = cur.execute(
+            rows_query.sql("duckdb"), {**params, "x_limit": page_size, "x_offset": page * page_size}
+        ).df()
+    finally:
+        cur.close()
+    return MemberPage(
+        rows=frame, total=total, page=page, page_size=page_size, masked_columns=masked
+    )
+
+
+def sample(
+    ds: Dataset,
+    segment: Segment,
+    n: int = 100,
+    seed: int = 0,
+    resolve: Resolve | None = None,
+    columns: Sequence[str] | None = None,
+    reveal_pii: bool = False,
+) -> pd.DataFrame:
+    """Up to `n` members picked at random, the same ones for the same seed on the same data.
+
+    Order is by hash(user_id | seed), so the pick does not depend on file order or threads.
+    """
+    if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= MAX_SAMPLE:
+        raise OperationError(f"n must be a whole number between 0 and {MAX_SAMPLE}, got {n!r}.")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise OperationError(f"seed must be a whole number, got {seed!r}.")
+    condition, params = _segment_condition(ds, segment, resolve)
+    selects, _masked = _member_select(ds, columns, reveal_pii)
+    shuffle = exp.func(
+        "hash",
+        exp.DPipe(
+            this=exp.DPipe(this=_col("user_id"), expression=exp.Literal.string("|")),
+            expression=exp.cast(exp.Placeholder(this="x_seed"), "VARCHAR"),
+        ),
+    )
+    query = (
+        exp.select(*selects)
+        .from_("profile")
+        .where(condition)
+        .order_by(shuffle, _col("user_id"))
+        .limit(exp.Placeholder(this="x_limit"))
+    )
+    cur = ds.cursor()
+    try:
+        return cur.execute(query.sql("duckdb"), {**params, "x_seed": seed, "x_limit": n}).df()
+    finally:
+        cur.close()

@@ -1,0 +1,400 @@
+"""`adesk count`, `adesk breakdown` and `adesk segments …`: segments from the command line.
+
+Definitions come from a file or stdin (`-`) in the SEGMENT_SPEC JSON shape.
+A bad definition exits 2 with the problems on stderr; an unusable dataset exits 1
+with its validation report. Saved segments live in the app database
+(`--db PATH`, env ADESK_APP_DB, default data/app.db).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from core.problems import DatasetError
+from core.segments.model import Segment, SegmentError, parse_segment
+from core.store import AppStore, StoreError, current_user, default_db_path, referenced_ids
+from dashboard.cli import UsageError, print_json
+
+# Definitions are small; a cap keeps a hostile or mistaken input (a Parquet file,
+# /dev/zero) from being read whole.
+MAX_DEFINITION_BYTES = 1_000_000
+
+
+def _echo(text: str = "", err: bool = False) -> None:
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text + "\n")
+
+
+def _segment_problems(err: SegmentError) -> str:
+    issues = getattr(err, "issues", ()) or ()
+    if not issues:
+        return str(err)
+    lines = [
+        f"  {issue.path}: {issue.message}" if issue.path else f"  {issue.message}"
+        for issue in issues
+    ]
+    return "\n".join(lines)
+
+
+def read_definition(source: str) -> Segment:
+    """The segment in a file (or stdin for '-'); UsageError naming what is wrong."""
+    label = "stdin" if source == "-" else repr(source)
+    try:
+        if source == "-":
+            data = (
+                sys.stdin.buffer.read(MAX_DEFINITION_BYTES + 1)
+                if hasattr(sys.stdin, "buffer")
+                else sys.stdin.read(MAX_DEFINITION_BYTES + 1).encode()
+            )
+        else:
+            with open(source, "rb") as fh:
+                data = fh.read(MAX_DEFINITION_BYTES + 1)
+    except FileNotFoundError:
+        raise UsageError(
+            f"segment file {label} does not exist. Give the path of a JSON definition, or - for stdin."
+        ) from None
+    except IsADirectoryError:
+        raise UsageError(
+            f"segment file {label} is a directory. Give the path of a JSON definition file."
+        ) from None
+    except OSError as err:
+        raise UsageError(f"cannot read segment file {label}: {err.strerror or err}.") from None
+    if len(data) > MAX_DEFINITION_BYTES:
+        raise UsageError(
+            f"the segment definition in {label} is larger than {MAX_DEFINITION_BYTES:,} bytes; is it the right file?"
+        )
+    if not data.strip():
+        raise UsageError(
+            f"the segment definition in {label} is empty. Write a JSON object like "
+            '{"version": 1, "match": "all", "conditions": []}.'
+        )
+    try:
+        return parse_segment(data)
+    except SegmentError as err:
+        raise UsageError(f"bad segment definition in {label}:\n{_segment_problems(err)}") from None
+
+
+def _open_store(db: str | None) -> AppStore:
+    try:
+        return AppStore(db)
+    except StoreError as err:
+        raise UsageError(str(err)) from None
+
+
+def _resolver(segment: Segment, db: str | None):
+    """The saved-segment resolver, only when the definition refers to saved segments."""
+    if not referenced_ids(segment):
+        return None
+    path = Path(db) if db else default_db_path()
+    if not path.exists():
+        return lambda _segment_id: None  # nothing saved yet: the compiler reports the unknown id
+    return _open_store(db).resolver()
+
+
+def _open(args: argparse.Namespace):
+    """The dataset, or None after printing why it cannot be used."""
+    from core.dataset import open_dataset
+
+    try:
+        return open_dataset(args.dir)
+    except DatasetError as err:
+        report = err.report
+        _echo(f"adesk {args.command}: the dataset {report.dataset} cannot be used:", err=True)
+        for problem in report.errors:
+            _echo(f"  {problem}", err=True)
+        return None
+
+
+def _pct(share: float | None) -> str:
+    return "—" if share is None else f"{share:.1%}"
+
+
+def _table(headers: list[str], rows: list[list[str]], right: set[int] | None = None) -> str:
+    right = right or set()
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def _run_safely(fn, *args: Any, **kwargs: Any) -> Any:
+    """Turn definition and request problems into exit-2 usage errors."""
+    from core.segments.operations import OperationError
+
+    try:
+        return fn(*args, **kwargs)
+    except SegmentError as err:
+        raise UsageError(
+            f"the segment cannot be used on this dataset:\n{_segment_problems(err)}"
+        ) from None
+    except (OperationError, StoreError) as err:
+        raise UsageError(str(err)) from None
+
+
+# --- count / breakdown ------------------------------------------------------------------------------
+
+
+def cmd_count(args: argparse.Namespace) -> int:
+    from core.segments.describe import describe
+    from core.segments.operations import size
+
+    segment = read_definition(args.segment)
+    ds = _open(args)
+    if ds is None:
+        return 1
+    resolve = _resolver(segment, args.db)
+    result = _run_safely(size, ds, segment, resolve=resolve)
+    description = _run_safely(describe, segment, ds.catalog, lang=args.lang, resolve=resolve)
+    if args.json:
+        print_json({**result.to_dict(), "description": description})
+    else:
+        _echo(
+            f"{result.count:,} of {result.total_users:,} users ({_pct(result.share)}) as of {result.as_of.isoformat()}"
+        )
+        _echo(description)
+    return 0
+
+
+def cmd_breakdown(args: argparse.Namespace) -> int:
+    from core.segments.operations import breakdown
+
+    segment = read_definition(args.segment)
+    ds = _open(args)
+    if ds is None:
+        return 1
+    result = _run_safely(
+        breakdown, ds, segment, args.by, resolve=_resolver(segment, args.db), limit=args.limit
+    )
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    _echo(
+        f"{result.by} ({result.by_kind}): {result.segment_size:,} in segment, {result.total_users:,} users, as of {result.as_of.isoformat()}"
+    )
+    rows = [
+        [
+            r.value,
+            f"{r.count_in_segment:,}",
+            _pct(r.share_in_segment),
+            f"{r.count_in_base:,}",
+            _pct(r.share_in_base),
+            "—" if r.index is None else f"{r.index:.0f}",
+        ]
+        for r in result.rows
+    ]
+    _echo(
+        _table(
+            ["value", "in segment", "share", "all users", "share", "index"],
+            rows,
+            right={1, 2, 3, 4, 5},
+        )
+    )
+    return 0
+
+
+# --- saved segments ------------------------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    saved = _run_safely(_open_store(args.db).list_segments)
+    if args.json:
+        print_json([s.to_dict() for s in saved])
+        return 0
+    if not saved:
+        _echo(
+            "No saved segments yet. Save one with: adesk segments save --name NAME --segment FILE"
+        )
+        return 0
+    _echo(
+        _table(
+            ["id", "name", "version", "saved_at", "saved_by"],
+            [[s.id, s.name, str(s.version), s.saved_at[:19], s.saved_by] for s in saved],
+            right={2},
+        )
+    )
+    return 0
+
+
+def cmd_save(args: argparse.Namespace) -> int:
+    if args.id is None and not args.name:
+        raise UsageError(
+            "a new saved segment needs --name NAME (or give --id ID to save a new version)."
+        )
+    segment = read_definition(args.segment)
+    store = _open_store(args.db)
+    saved = _run_safely(store.save_segment, args.name, segment, current_user(), segment_id=args.id)
+    if args.json:
+        print_json(saved.to_dict())
+    else:
+        _echo(f"Saved {saved.name!r} as {saved.id!r}, version {saved.version}.")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    if args.version is not None and args.version < 1:
+        raise UsageError("--version must be 1 or more.")
+    saved = _run_safely(_open_store(args.db).get_segment, args.id, args.version)
+    if saved is None:
+        what = (
+            f"version {args.version} of saved segment {args.id!r}"
+            if args.version
+            else f"saved segment {args.id!r}"
+        )
+        raise UsageError(f"there is no {what}. `adesk segments list` shows the saved segments.")
+    if args.json:
+        print_json(saved.to_dict())
+    else:
+        # Only the definition, so that `adesk segments show ID | adesk count DIR --segment -` works.
+        _echo(json.dumps(saved.segment.to_dict(), ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    versions = _run_safely(_open_store(args.db).versions, args.id)
+    if not versions:
+        raise UsageError(
+            f"there is no saved segment {args.id!r}. `adesk segments list` shows the saved segments."
+        )
+    if args.json:
+        print_json([v.to_dict() for v in versions])
+    else:
+        _echo(
+            _table(
+                ["version", "saved_at", "saved_by"],
+                [[str(v.version), v.saved_at[:19], v.saved_by] for v in versions],
+                right={0},
+            )
+        )
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    _run_safely(_open_store(args.db).delete_segment, args.id, current_user())
+    _echo(f"Deleted saved segment {args.id!r}.")
+    return 0
+
+
+def cmd_rename(args: argparse.Namespace) -> int:
+    saved = _run_safely(_open_store(args.db).rename_segment, args.id, args.name, current_user())
+    if args.json:
+        print_json(saved.to_dict())
+    else:
+        _echo(f"Renamed {saved.id!r} to {saved.name!r}.")
+    return 0
+
+
+# --- registration ---------------------------------------------------------------------------------
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        default=None,
+        help="app database (default: $ADESK_APP_DB or data/app.db)",
+    )
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    count = subparsers.add_parser("count", help="how many users a segment holds")
+    count.add_argument("dir", metavar="DIR", help="dataset directory")
+    count.add_argument(
+        "--segment",
+        required=True,
+        metavar="FILE",
+        help="segment definition JSON file, or - for stdin",
+    )
+    count.add_argument(
+        "--lang", choices=("en", "zh"), default="en", help="language of the description"
+    )
+    count.add_argument("--json", action="store_true", help="print JSON")
+    _add_db(count)
+    count.set_defaults(func=cmd_count)
+
+    brk = subparsers.add_parser(
+        "breakdown", help="a segment's make-up by one attribute, tag, rfm, aipl or lifecycle"
+    )
+    brk.add_argument("dir", metavar="DIR", help="dataset directory")
+    brk.add_argument(
+        "--segment",
+        required=True,
+        metavar="FILE",
+        help="segment definition JSON file, or - for stdin",
+    )
+    brk.add_argument(
+        "--by",
+        required=True,
+        metavar="FIELD",
+        help="attribute, tag path, or rfm / aipl / lifecycle",
+    )
+    brk.add_argument(
+        "--limit", type=int, default=20, help="values shown before the rest is folded into (other)"
+    )
+    brk.add_argument("--json", action="store_true", help="print JSON")
+    _add_db(brk)
+    brk.set_defaults(func=cmd_breakdown)
+
+    seg = subparsers.add_parser(
+        "segments", help="saved segments: list, save, show, versions, rename, delete"
+    )
+    actions = seg.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    p = actions.add_parser("list", help="the saved segments (latest versions)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _add_db(p)
+    p.set_defaults(func=cmd_list)
+
+    p = actions.add_parser("save", help="save a new segment, or a new version with --id")
+    p.add_argument("--name", help="display name (required for a new segment)")
+    p.add_argument(
+        "--segment",
+        required=True,
+        metavar="FILE",
+        help="segment definition JSON file, or - for stdin",
+    )
+    p.add_argument("--id", help="save as a new version of this saved segment")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _add_db(p)
+    p.set_defaults(func=cmd_save)
+
+    p = actions.add_parser("show", help="print a saved segment's definition JSON")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--version", type=int, help="an earlier version (default: the latest)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the whole record (id, name, version, who, when, definition)",
+    )
+    _add_db(p)
+    p.set_defaults(func=cmd_show)
+
+    p = actions.add_parser("versions", help="every version of a saved segment")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _add_db(p)
+    p.set_defaults(func=cmd_versions)
+
+    p = actions.add_parser("rename", help="change a saved segment's name (its id stays)")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--name", required=True, help="the new name")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _add_db(p)
+    p.set_defaults(func=cmd_rename)
+
+    p = actions.add_parser(
+        "delete", help="delete a saved segment (refused while others refer to it)"
+    )
+    p.add_argument("id", metavar="ID")
+    _add_db(p)
+    p.set_defaults(func=cmd_delete)
