@@ -255,20 +255,12 @@ def _build_cache(root: Path, config: DatasetConfig, files: dict[str, list[Path]]
         def start(days: int) -> datetime:
             return as_of_end - timedelta(days=days)
 
-        say("model tags: RFM")
-        _create_table(con, "rfm", load_query("derived_rfm"), {
-            "purchase_event": config.purchase_event, "window_start": start(config.rfm_window_days), "as_of_end": as_of_end, "as_of": as_of,
-        })
-        say("model tags: AIPL")
-        _create_table(con, "aipl", load_query("derived_aipl"), {
-            "purchase_event": config.purchase_event, "window_start": start(config.aipl.lookback_days), "as_of_end": as_of_end,
-            "loyalty_events": list(config.aipl.loyalty_events), "interest_events": list(config.aipl.interest),
-            "awareness_events": list(config.aipl.awareness), "loyalty_min_purchases": config.aipl.loyalty_min_purchases,
-        })
-        _create_table(con, "activity", load_query("derived_activity"), {"as_of_end": as_of_end})
-        say("event counters")
         events = [r[0] for r in con.execute("select distinct event from events where event is not null order by event").fetchall()]
-        counter_cols = _build_counters(con, events, as_of_end)
+        say("per-user event roll-up (one scan of the events)")
+        counter_cols = _build_user_events(con, config, events, as_of_end)
+        say("model tags: RFM, AIPL")
+        _create_table(con, "rfm", load_query("derived_rfm"), {"as_of": as_of})
+        _create_table(con, "aipl", load_query("derived_aipl"), {"loyalty_min_purchases": config.aipl.loyalty_min_purchases})
         say("tags")
         tag_cols = _build_tags(con, files)
         say("profile")
@@ -276,8 +268,8 @@ def _build_cache(root: Path, config: DatasetConfig, files: dict[str, list[Path]]
         _build_metadata(con, root, config, as_of, events, counter_cols, tag_cols)
         # only `profile` and the metadata stay in the cache; the views name absolute file paths
         con.execute(
-            "drop table if exists rfm; drop table if exists aipl; drop table if exists activity;"
-            " drop table if exists counters; drop table if exists tag_pivot;"
+            "drop table if exists rfm; drop table if exists aipl;"
+            " drop table if exists user_events; drop table if exists tag_pivot;"
             " drop view if exists users; drop view if exists events; drop view if exists tags;"
             " drop view if exists tag_catalog; drop view if exists assignments;"
         )
@@ -299,32 +291,75 @@ def _window_name(w: int | None) -> str:
     return "all" if w is None else str(w)
 
 
-def _build_counters(con: duckdb.DuckDBPyConnection, events: list[str], as_of_end: datetime) -> dict[tuple[str, int | None], str]:
-    """One INTEGER column per (event, window): per-user counts so live counts never rescan events."""
+def _build_user_events(con: duckdb.DuckDBPyConnection, config: DatasetConfig, events: list[str], as_of_end: datetime) -> dict[tuple[str, int | None], str]:
+    """One scan of the events: every per-user aggregate the model tags and the live counts need.
+
+    Each event name becomes its 1-based position in the sorted event list (`ei`), so the
+    many filtered aggregates compare small integers, not strings. Per-user counters: one
+    INTEGER column per (event, window), so live counts never rescan events.
+    """
+    index = {e: i + 1 for i, e in enumerate(events)}
+
+    def ei_in(names) -> exp.Expression:
+        ids = [index[n] for n in names if n in index]
+        if not ids:
+            return exp.false()
+        return exp.In(this=exp.column("ei"), expressions=[exp.Literal.number(i) for i in ids])
+
+    def since(days: int) -> exp.Expression:
+        return exp.GTE(this=exp.column("ts"), expression=exp.Placeholder(this=f"start_{days}"))
+
+    def agg(func: exp.Expression, cond: exp.Expression, name: str) -> exp.Expression:
+        return exp.alias_(exp.Filter(this=func, expression=exp.Where(this=cond)), name, quoted=True)
+
+    params: dict[str, object] = {"events": events, "as_of_end": as_of_end}
+    windows = {w for w in COUNTER_WINDOWS if w is not None} | {config.rfm_window_days, config.aipl.lookback_days}
+    for w in windows:
+        params[f"start_{w}"] = as_of_end - timedelta(days=w)
+    purchase = ei_in([config.purchase_event])
+    rfm_win = exp.and_(purchase, since(config.rfm_window_days))
+    aipl_win = since(config.aipl.lookback_days)
+    count = exp.Count(this=exp.Star())
+    ts = exp.column("ts")
+    columns: list[exp.Expression] = [
+        exp.column("user_id"),
+        exp.alias_(exp.Min(this=ts), "first_event_at", quoted=True),
+        exp.alias_(exp.Max(this=ts), "last_event_at", quoted=True),
+        agg(count, rfm_win, "rfm_purchases"),
+        agg(exp.Sum(this=exp.func("coalesce", exp.column("amount"), exp.Literal.number(0))), rfm_win, "rfm_monetary"),
+        agg(exp.Max(this=ts), rfm_win, "rfm_last_purchase_at"),
+        agg(count, exp.and_(purchase, aipl_win), "aipl_purchases"),
+        agg(exp.Min(this=ts), exp.and_(purchase, aipl_win), "aipl_first_purchase_at"),
+        agg(exp.Max(this=ts), exp.and_(ei_in(config.aipl.loyalty_events), aipl_win), "aipl_last_loyalty_at"),
+        exp.alias_(exp.GT(this=exp.Filter(this=count, expression=exp.Where(this=exp.and_(ei_in(config.aipl.interest), aipl_win))), expression=exp.Literal.number(0)), "aipl_interested", quoted=True),
+        exp.alias_(exp.GT(this=exp.Filter(this=count, expression=exp.Where(this=exp.and_(ei_in(config.aipl.awareness), aipl_win))), expression=exp.Literal.number(0)), "aipl_aware", quoted=True),
+    ]
     cols: dict[tuple[str, int | None], str] = {}
-    aggs = []
-    params: dict[str, object] = {"as_of_end": as_of_end}
-    for w in COUNTER_WINDOWS:
-        if w is not None:
-            params[f"start_{w}"] = as_of_end - timedelta(days=w)
-    for i, ev in enumerate(events):
-        params[f"e{i}"] = ev
+    for ev, i in index.items():
         for w in COUNTER_WINDOWS:
-            col = f"_ev_{i}_{_window_name(w)}"
-            cond = exp.EQ(this=exp.column("event"), expression=exp.Placeholder(this=f"e{i}"))
+            col = f"_ev_{i - 1}_{_window_name(w)}"
+            cond = exp.EQ(this=exp.column("ei"), expression=exp.Literal.number(i))
             if w is not None:
-                cond = exp.and_(cond, exp.GTE(this=exp.column("ts"), expression=exp.Placeholder(this=f"start_{w}")))
-            agg = exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=cond))
-            aggs.append(exp.alias_(exp.Cast(this=agg, to=exp.DataType.build("INTEGER")), col, quoted=True))
+                cond = exp.and_(cond, since(w))
+            columns.append(exp.alias_(exp.Cast(this=exp.Filter(this=count, expression=exp.Where(this=cond)), to=exp.DataType.build("INTEGER")), col, quoted=True))
             cols[(ev, w)] = col
-    select = (
-        exp.select(exp.column("user_id"), *aggs)
+    coded = (
+        exp.select(
+            exp.column("user_id"),
+            exp.alias_(exp.func("list_position", exp.Placeholder(this="events"), exp.column("event")), "ei"),
+            ts,
+            exp.column("amount") if _has_column(con, "events", "amount") else exp.alias_(exp.null(), "amount"),
+        )
         .from_("events")
-        .where(exp.and_(exp.LT(this=exp.column("ts"), expression=exp.Placeholder(this="as_of_end")), exp.column("user_id").is_(exp.null()).not_()))
-        .group_by(exp.column("user_id"))
+        .where(exp.and_(exp.LT(this=ts, expression=exp.Placeholder(this="as_of_end")), exp.column("user_id").is_(exp.null()).not_()))
     )
-    _create_table(con, "counters", select.sql("duckdb"), params)
+    select = exp.select(*columns).from_(exp.alias_(exp.Subquery(this=coded), "e")).group_by(exp.column("user_id"))
+    _create_table(con, "user_events", select.sql("duckdb"), params)
     return cols
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    return column in {d[0] for d in con.execute(exp.select("*").from_(table).limit(0).sql("duckdb")).description}
 
 
 def _build_tags(con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]) -> list[tuple[str, str, str | None]]:
@@ -366,16 +401,16 @@ def _build_profile(con, config: DatasetConfig, as_of: date, as_of_end: datetime,
         exp.alias_(exp.column("f_score", table="r"), "_f_score", quoted=True),
         exp.alias_(exp.column("m_score", table="r"), "_m_score", quoted=True),
         exp.alias_(exp.func("coalesce", exp.column("aipl_stage", table="a"), exp.Literal.string("none")), "_aipl_stage", quoted=True),
-        exp.alias_(exp.column("first_event_at", table="act"), "_first_event_at", quoted=True),
-        exp.alias_(exp.column("last_event_at", table="act"), "_last_event_at", quoted=True),
+        exp.alias_(exp.column("first_event_at", table="c"), "_first_event_at", quoted=True),
+        exp.alias_(exp.column("last_event_at", table="c"), "_last_event_at", quoted=True),
     ]
     has_signup = "signup_at" in user_cols
     lifecycle = sqlglot.parse_one(
         "case"
         + (" when u.signup_at >= $new_start and u.signup_at < $as_of_end then 'new'" if has_signup else "")
-        + " when act.last_event_at >= $active_start then 'active'"
-        " when act.last_event_at >= $dormant_start then 'dormant'"
-        " when act.last_event_at is not null then 'churned'"
+        + " when c.last_event_at >= $active_start then 'active'"
+        " when c.last_event_at >= $dormant_start then 'dormant'"
+        " when c.last_event_at is not null then 'churned'"
         " else 'never_active' end",
         dialect="duckdb",
     )
@@ -387,7 +422,7 @@ def _build_profile(con, config: DatasetConfig, as_of: date, as_of_end: datetime,
         if value_col:
             select_cols.append(exp.column(value_col, table="t", quoted=True))
     query = exp.select(*select_cols).from_(exp.alias_(exp.to_table("users"), u))
-    for table, alias in (("rfm", "r"), ("aipl", "a"), ("activity", "act"), ("counters", "c")):
+    for table, alias in (("rfm", "r"), ("aipl", "a"), ("user_events", "c")):
         query = query.join(exp.alias_(exp.to_table(table), alias), on=exp.EQ(this=exp.column("user_id", table=alias), expression=exp.column("user_id", table=u)), join_type="left")
     if tag_cols:
         query = query.join(exp.alias_(exp.to_table("tag_pivot"), "t"), on=exp.EQ(this=exp.column("user_id", table="t"), expression=exp.column("user_id", table=u)), join_type="left")

@@ -1,18 +1,13 @@
--- RFM per buyer over purchases in the last rfm.window_days ending on as_of (DATA_CONTRACT.md).
+-- RFM per buyer from the per-user event roll-up (purchases in the last rfm.window_days ending on as_of).
 -- High/low against the buyers' mean is compared exactly (x * n vs sum) so ties at the mean are low.
-with purchases as (
-    select user_id, ts, coalesce(amount, 0) as amount
-    from events
-    where event = $purchase_event and ts >= $window_start and ts < $as_of_end
-),
-per_buyer as (
+with per_buyer as (
     select
         user_id,
-        date_diff('day', max(ts)::date, $as_of::date) as recency_days,
-        count(*) as frequency,
-        sum(amount) as monetary
-    from purchases
-    group by user_id
+        date_diff('day', rfm_last_purchase_at::date, $as_of::date) as recency_days,
+        rfm_purchases as frequency,
+        rfm_monetary as monetary
+    from user_events
+    where rfm_purchases > 0
 ),
 totals as (
     select count(*) as buyers, sum(recency_days) as sum_r, sum(frequency) as sum_f, sum(monetary) as sum_m
