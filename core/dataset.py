@@ -33,6 +33,7 @@ from core.queries import load_query
 
 # Bump when the layout of the cache changes: old caches are then rebuilt.
 CACHE_LAYOUT_VERSION = 1
+USERS_PER_PASS = 2_000_000
 TABLES = ("users", "events", "tags", "tag_catalog", "assignments")
 TIMESTAMP_COLUMNS = {"users": ("signup_at",), "events": ("ts",), "tags": ("updated_at",), "assignments": ("assigned_at",)}
 
@@ -353,8 +354,20 @@ def _build_user_events(con: duckdb.DuckDBPyConnection, config: DatasetConfig, ev
         .from_("events")
         .where(exp.and_(exp.LT(this=ts, expression=exp.Placeholder(this="as_of_end")), exp.column("user_id").is_(exp.null()).not_()))
     )
-    select = exp.select(*columns).from_(exp.alias_(exp.Subquery(this=coded), "e")).group_by(exp.column("user_id"))
-    _create_table(con, "user_events", select.sql("duckdb"), params)
+    # Each user's row holds ~80 aggregate states; at 10M users one hash table would not fit
+    # in memory and DuckDB would spill to disk. Users are split into passes by a hash of
+    # user_id so each pass's table stays in memory (about 2M users a pass).
+    n_users = con.execute("select count(*) from users").fetchall()[0][0]
+    passes = max(1, -(-n_users // USERS_PER_PASS))
+    params["passes"] = passes
+    for p in range(passes):
+        params["pass"] = p
+        part = coded.where(exp.EQ(this=exp.Mod(this=exp.func("hash", exp.column("user_id")), expression=exp.Placeholder(this="passes")), expression=exp.Placeholder(this="pass")))
+        select = exp.select(*columns).from_(exp.alias_(exp.Subquery(this=part), "e")).group_by(exp.column("user_id"))
+        if p == 0:
+            _create_table(con, "user_events", select.sql("duckdb"), params)
+        else:
+            con.execute(exp.insert(select, "user_events").sql("duckdb"), params)
     return cols
 
 

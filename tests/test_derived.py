@@ -270,3 +270,17 @@ def test_cache_is_outside_the_dataset(tmp_path):
     assert root not in ds.cache_path.parents
     assert math.isclose(ds.catalog.total_users, 11)
     ds.close()
+
+
+def test_build_in_several_passes_gives_the_same_profile(tmp_path, monkeypatch):
+    """Large bases are aggregated in passes over a hash of user_id; the answer must not change."""
+    import core.dataset
+
+    root = random_dataset(tmp_path / "p")
+    one = open_dataset(root, cache_dir=tmp_path / "one")
+    monkeypatch.setattr(core.dataset, "USERS_PER_PASS", 37)  # 400 users -> 11 passes
+    many = open_dataset(root, cache_dir=tmp_path / "many")
+    q = "select * from profile order by user_id"
+    assert one.cursor().execute(q).df().equals(many.cursor().execute(q).df())
+    one.close()
+    many.close()
