@@ -33,7 +33,7 @@ from core.queries import load_query
 
 # Bump when the layout of the cache changes: old caches are then rebuilt.
 CACHE_LAYOUT_VERSION = 1
-USERS_PER_PASS = 2_000_000
+USERS_PER_PASS = 4_000_000
 TABLES = ("users", "events", "tags", "tag_catalog", "assignments")
 TIMESTAMP_COLUMNS = {"users": ("signup_at",), "events": ("ts",), "tags": ("updated_at",), "assignments": ("assigned_at",)}
 
@@ -376,26 +376,38 @@ def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool
 
 
 def _build_tags(con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]) -> list[tuple[str, str, str | None]]:
-    """Pivot the long tags table into one BOOLEAN column per tag (+ a value column where values exist)."""
+    """Each user's tags as a list of tag numbers (+ one value column per tag that has values).
+
+    One list aggregate per user instead of one aggregate per tag: the profile then
+    unpacks `list_contains(tag_list, i)` into one BOOLEAN column per tag.
+    """
     if not files.get("tags"):
         return []
     rows = con.execute("select tag, count(value) > 0 as has_values from tags where tag is not null and user_id is not null group by tag order by tag").fetchall()
+    if not rows:
+        return []
     cols: list[tuple[str, str, str | None]] = []
-    aggs = []
-    params: dict[str, object] = {}
+    params: dict[str, object] = {"tags": [r[0] for r in rows]}
+    ti = exp.column("ti")
+    aggs: list[exp.Expression] = [exp.alias_(exp.func("list", ti), "tag_list")]
     for i, (tag, has_values) in enumerate(rows):
-        params[f"t{i}"] = tag
-        is_tag = exp.EQ(this=exp.column("tag"), expression=exp.Placeholder(this=f"t{i}"))
-        aggs.append(exp.alias_(exp.func("bool_or", is_tag), f"_tag_{i}", quoted=True))
         value_col = None
         if has_values:
             value_col = f"_tagv_{i}"
+            is_tag = exp.EQ(this=ti, expression=exp.Literal.number(i + 1))
             agg = exp.Filter(this=exp.Max(this=exp.Cast(this=exp.column("value"), to=exp.DataType.build("VARCHAR"))), expression=exp.Where(this=is_tag))
             aggs.append(exp.alias_(agg, value_col, quoted=True))
         cols.append((tag, f"_tag_{i}", value_col))
-    if not aggs:
-        return []
-    select = exp.select(exp.column("user_id"), *aggs).from_("tags").where(exp.column("user_id").is_(exp.null()).not_()).group_by(exp.column("user_id"))
+    coded = (
+        exp.select(exp.column("user_id"), exp.alias_(exp.func("list_position", exp.Placeholder(this="tags"), exp.column("tag")), "ti"), exp.column("value"))
+        .from_("tags")
+        .where(exp.and_(exp.column("user_id").is_(exp.null()).not_(), exp.column("tag").is_(exp.null()).not_()))
+    )
+    if not _has_column(con, "tags", "value"):
+        coded = exp.select(exp.column("user_id"), exp.alias_(exp.func("list_position", exp.Placeholder(this="tags"), exp.column("tag")), "ti"), exp.alias_(exp.null(), "value")).from_("tags").where(
+            exp.and_(exp.column("user_id").is_(exp.null()).not_(), exp.column("tag").is_(exp.null()).not_())
+        )
+    select = exp.select(exp.column("user_id"), *aggs).from_(exp.alias_(exp.Subquery(this=coded), "c")).group_by(exp.column("user_id"))
     _create_table(con, "tag_pivot", select.sql("duckdb"), params)
     return cols
 
@@ -430,8 +442,9 @@ def _build_profile(con, config: DatasetConfig, as_of: date, as_of_end: datetime,
     select_cols.append(exp.alias_(lifecycle, "_lifecycle", quoted=True))
     for col in counter_cols.values():
         select_cols.append(exp.alias_(exp.func("coalesce", exp.column(col, table="c", quoted=True), exp.Literal.number(0)), col, quoted=True))
-    for _tag, col, value_col in tag_cols:
-        select_cols.append(exp.alias_(exp.func("coalesce", exp.column(col, table="t", quoted=True), exp.false()), col, quoted=True))
+    for i, (_tag, col, value_col) in enumerate(tag_cols):
+        has = exp.func("list_contains", exp.column("tag_list", table="t"), exp.Literal.number(i + 1))
+        select_cols.append(exp.alias_(exp.func("coalesce", has, exp.false()), col, quoted=True))
         if value_col:
             select_cols.append(exp.column(value_col, table="t", quoted=True))
     query = exp.select(*select_cols).from_(exp.alias_(exp.to_table("users"), u))
