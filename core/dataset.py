@@ -33,7 +33,7 @@ from core.queries import load_query
 
 # Bump when the layout of the cache changes: old caches are then rebuilt.
 CACHE_LAYOUT_VERSION = 1
-USERS_PER_PASS = 4_000_000
+USERS_PER_PASS = 2_500_000
 TABLES = ("users", "events", "tags", "tag_catalog", "assignments")
 TIMESTAMP_COLUMNS = {"users": ("signup_at",), "events": ("ts",), "tags": ("updated_at",), "assignments": ("assigned_at",)}
 
@@ -246,6 +246,8 @@ def _build_cache(root: Path, config: DatasetConfig, files: dict[str, list[Path]]
     tmp = cache_path.with_name(f"{cache_path.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     con = _connect(str(tmp), preserve_insertion_order=False)
+    # the build may use more memory than a reader: the per-user aggregation is the peak
+    con.execute("SET memory_limit = $m", {"m": os.environ.get("ADESK_BUILD_MEMORY_LIMIT", "5GB")})
     try:
         _register_parquet_views(con, files)
         as_of = config.as_of or con.execute(load_query("dataset_latest_event")).fetchone()[0]
