@@ -34,6 +34,7 @@ from core.queries import load_query
 # Bump when the layout of the cache changes: old caches are then rebuilt.
 CACHE_LAYOUT_VERSION = 1
 USERS_PER_PASS = 2_500_000
+SLOT_BITS = 21  # 6 counter slots x 21 bits in one HUGEINT; the top bits catch a carry
 TABLES = ("users", "events", "tags", "tag_catalog", "assignments")
 TIMESTAMP_COLUMNS = {"users": ("signup_at",), "events": ("ts",), "tags": ("updated_at",), "assignments": ("assigned_at",)}
 
@@ -298,8 +299,11 @@ def _build_user_events(con: duckdb.DuckDBPyConnection, config: DatasetConfig, ev
     """One scan of the events: every per-user aggregate the model tags and the live counts need.
 
     Each event name becomes its 1-based position in the sorted event list (`ei`), so the
-    many filtered aggregates compare small integers, not strings. Per-user counters: one
-    INTEGER column per (event, window), so live counts never rescan events.
+    filters compare small integers, not strings. The per-user counters (one INTEGER
+    column per event and window) are computed with one aggregate per event, not one per
+    (event, window): each event row carries a HUGEINT with a 1 in a 21-bit slot for every
+    counter window it falls in, and the per-user SUM holds all six counts at once. DuckDB
+    pays per distinct filtered aggregate per row, so this is ~5x cheaper than 72 FILTERs.
     """
     index = {e: i + 1 for i, e in enumerate(events)}
 
@@ -315,61 +319,111 @@ def _build_user_events(con: duckdb.DuckDBPyConnection, config: DatasetConfig, ev
     def agg(func: exp.Expression, cond: exp.Expression, name: str) -> exp.Expression:
         return exp.alias_(exp.Filter(this=func, expression=exp.Where(this=cond)), name, quoted=True)
 
+    windows = [w for w in COUNTER_WINDOWS if w is not None]
     params: dict[str, object] = {"events": events, "as_of_end": as_of_end}
-    windows = {w for w in COUNTER_WINDOWS if w is not None} | {config.rfm_window_days, config.aipl.lookback_days}
-    for w in windows:
+    for w in set(windows) | {config.rfm_window_days, config.aipl.lookback_days}:
         params[f"start_{w}"] = as_of_end - timedelta(days=w)
     purchase = ei_in([config.purchase_event])
-    rfm_win = exp.and_(purchase, since(config.rfm_window_days))
-    aipl_win = since(config.aipl.lookback_days)
-    count = exp.Count(this=exp.Star())
     ts = exp.column("ts")
-    columns: list[exp.Expression] = [
+    count = exp.Count(this=exp.Star())
+
+    # slot s (0..5) counts the windows COUNTER_WINDOWS[s]; a row in the newest window b counts in b..5
+    packed_case = exp.Case()
+    for b, w in enumerate(windows):
+        packed_case = packed_case.when(since(w), exp.Literal.number(sum(1 << (SLOT_BITS * s) for s in range(b, len(COUNTER_WINDOWS)))))
+    packed_case = packed_case.else_(exp.Literal.number(1 << (SLOT_BITS * (len(COUNTER_WINDOWS) - 1))))
+
+    inner: list[exp.Expression] = [
         exp.column("user_id"),
         exp.alias_(exp.Min(this=ts), "first_event_at", quoted=True),
         exp.alias_(exp.Max(this=ts), "last_event_at", quoted=True),
-        agg(count, rfm_win, "rfm_purchases"),
-        agg(exp.Sum(this=exp.func("coalesce", exp.column("amount"), exp.Literal.number(0))), rfm_win, "rfm_monetary"),
-        agg(exp.Max(this=ts), rfm_win, "rfm_last_purchase_at"),
-        agg(count, exp.and_(purchase, aipl_win), "aipl_purchases"),
-        agg(exp.Min(this=ts), exp.and_(purchase, aipl_win), "aipl_first_purchase_at"),
-        agg(exp.Max(this=ts), exp.and_(ei_in(config.aipl.loyalty_events), aipl_win), "aipl_last_loyalty_at"),
-        exp.alias_(exp.GT(this=exp.Filter(this=count, expression=exp.Where(this=exp.and_(ei_in(config.aipl.interest), aipl_win))), expression=exp.Literal.number(0)), "aipl_interested", quoted=True),
-        exp.alias_(exp.GT(this=exp.Filter(this=count, expression=exp.Where(this=exp.and_(ei_in(config.aipl.awareness), aipl_win))), expression=exp.Literal.number(0)), "aipl_aware", quoted=True),
+        exp.alias_(count, "n_events", quoted=True),
+        agg(exp.Sum(this=exp.func("coalesce", exp.column("amount"), exp.Literal.number(0))), exp.and_(purchase, since(config.rfm_window_days)), "rfm_monetary"),
+        # the latest purchase / loyalty event overall: inside a window whenever the window holds one
+        agg(exp.Max(this=ts), purchase, "last_purchase_at"),
+        agg(exp.Min(this=ts), exp.and_(purchase, since(config.aipl.lookback_days)), "aipl_first_purchase_at"),
+        agg(exp.Max(this=ts), ei_in(config.aipl.loyalty_events), "last_loyalty_at"),
+    ]
+    for i in index.values():
+        inner.append(agg(exp.Sum(this=exp.column("pk")), exp.EQ(this=exp.column("ei"), expression=exp.Literal.number(i)), f"pk_{i}"))
+
+    def counter(i: int, slot: int) -> exp.Expression:
+        shifted = exp.BitwiseRightShift(this=exp.func("coalesce", exp.column(f"pk_{i}", quoted=True), exp.Literal.number(0)), expression=exp.Literal.number(SLOT_BITS * slot))
+        return exp.Cast(this=exp.paren(exp.BitwiseAnd(this=shifted, expression=exp.Literal.number((1 << SLOT_BITS) - 1))), to=exp.DataType.build("INTEGER"))
+
+    def events_count(names, days: int) -> exp.Expression:
+        """Events of these names in the last `days`: from the counters when that is a counter window."""
+        ids = [index[n] for n in names if n in index]
+        if days in windows:
+            terms = [counter(i, windows.index(days)) for i in ids]
+            if not terms:
+                return exp.Literal.number(0)
+            total = terms[0]
+            for t in terms[1:]:
+                total = exp.Add(this=total, expression=t)
+            return total
+        name = f"n_{'_'.join(map(str, ids)) or 'none'}_{days}"
+        inner.append(agg(count, exp.and_(ei_in(names), since(days)), name))
+        return exp.column(name, quoted=True)
+
+    outer: list[exp.Expression] = [
+        exp.column(c, quoted=True)
+        for c in ("user_id", "first_event_at", "last_event_at", "n_events", "rfm_monetary", "aipl_first_purchase_at")
+    ]
+    rfm_purchases = events_count([config.purchase_event], config.rfm_window_days)
+    outer += [
+        exp.alias_(rfm_purchases, "rfm_purchases", quoted=True),
+        exp.alias_(exp.If(this=exp.GT(this=rfm_purchases.copy(), expression=exp.Literal.number(0)), true=exp.column("last_purchase_at"), false=exp.null()), "rfm_last_purchase_at", quoted=True),
+        exp.alias_(events_count([config.purchase_event], config.aipl.lookback_days), "aipl_purchases", quoted=True),
+        exp.alias_(exp.If(this=exp.GT(this=exp.column("last_loyalty_at"), expression=exp.column("aipl_first_purchase_at")), true=exp.column("last_loyalty_at"), false=exp.null()), "aipl_last_loyalty_at", quoted=True),
+        exp.alias_(exp.GT(this=events_count(config.aipl.interest, config.aipl.lookback_days), expression=exp.Literal.number(0)), "aipl_interested", quoted=True),
+        exp.alias_(exp.GT(this=events_count(config.aipl.awareness, config.aipl.lookback_days), expression=exp.Literal.number(0)), "aipl_aware", quoted=True),
     ]
     cols: dict[tuple[str, int | None], str] = {}
+    overflow: list[exp.Expression] = []
     for ev, i in index.items():
-        for w in COUNTER_WINDOWS:
+        for slot, w in enumerate(COUNTER_WINDOWS):
             col = f"_ev_{i - 1}_{_window_name(w)}"
-            cond = exp.EQ(this=exp.column("ei"), expression=exp.Literal.number(i))
-            if w is not None:
-                cond = exp.and_(cond, since(w))
-            columns.append(exp.alias_(exp.Cast(this=exp.Filter(this=count, expression=exp.Where(this=cond)), to=exp.DataType.build("INTEGER")), col, quoted=True))
+            outer.append(exp.alias_(counter(i, slot), col, quoted=True))
             cols[(ev, w)] = col
+        # a carry out of the top slot means 2^21 or more events of one kind for one user
+        overflow.append(exp.GT(this=exp.BitwiseRightShift(this=exp.func("coalesce", exp.column(f"pk_{i}", quoted=True), exp.Literal.number(0)), expression=exp.Literal.number(SLOT_BITS * len(COUNTER_WINDOWS))), expression=exp.Literal.number(0)))
+    overflow_any = overflow[0] if overflow else exp.false()
+    for o in overflow[1:]:
+        overflow_any = exp.or_(overflow_any, o)
+    outer.append(exp.alias_(overflow_any, "counter_overflow", quoted=True))
+
     coded = (
         exp.select(
             exp.column("user_id"),
             exp.alias_(exp.func("list_position", exp.Placeholder(this="events"), exp.column("event")), "ei"),
             ts,
             exp.column("amount") if _has_column(con, "events", "amount") else exp.alias_(exp.null(), "amount"),
+            exp.alias_(packed_case, "pk"),
         )
         .from_("events")
         .where(exp.and_(exp.LT(this=ts, expression=exp.Placeholder(this="as_of_end")), exp.column("user_id").is_(exp.null()).not_()))
     )
-    # Each user's row holds ~80 aggregate states; at 10M users one hash table would not fit
-    # in memory and DuckDB would spill to disk. Users are split into passes by a hash of
-    # user_id so each pass's table stays in memory (about 2M users a pass).
+    # At 10M users one hash table of per-user states would not fit in memory and DuckDB would
+    # spill to disk; users are split into passes by a hash of user_id instead.
     n_users = con.execute("select count(*) from users").fetchall()[0][0]
     passes = max(1, -(-n_users // USERS_PER_PASS))
     params["passes"] = passes
     for p in range(passes):
         params["pass"] = p
         part = coded.where(exp.EQ(this=exp.Mod(this=exp.func("hash", exp.column("user_id")), expression=exp.Placeholder(this="passes")), expression=exp.Placeholder(this="pass")))
-        select = exp.select(*columns).from_(exp.alias_(exp.Subquery(this=part), "e")).group_by(exp.column("user_id"))
+        grouped = exp.select(*inner).from_(exp.alias_(exp.Subquery(this=part), "e")).group_by(exp.column("user_id"))
+        select = exp.select(*outer).from_(exp.alias_(exp.Subquery(this=grouped), "g"))
         if p == 0:
             _create_table(con, "user_events", select.sql("duckdb"), params)
         else:
             con.execute(exp.insert(select, "user_events").sql("duckdb"), params)
+    if con.execute("select count(*) from user_events where counter_overflow").fetchall()[0][0]:
+        raise DatasetError(ValidationReport("events", (Problem(
+            "events", "user_id",
+            f"some members have {1 << SLOT_BITS:,} or more events of one kind; the per-member counters cannot hold that.",
+            "Remove bot or test accounts from events (or ask the developers to widen SLOT_BITS).",
+        ),)))
     return cols
 
 
@@ -475,9 +529,9 @@ def _build_metadata(con, root: Path, config: DatasetConfig, as_of: date, events,
     if counter_cols:
         con.executemany("insert into _event_columns values (?, ?, ?)", [[e, w, c] for (e, w), c in counter_cols.items()])
     con.execute("create table _tag_columns (tag varchar, col varchar, value_col varchar, users bigint)")
-    for tag, col, value_col in tag_cols:
-        users = con.execute(exp.select(exp.func("count", exp.Star())).from_("profile").where(exp.column(col, quoted=True)).sql("duckdb")).fetchone()[0]
-        con.execute("insert into _tag_columns values (?, ?, ?, ?)", [tag, col, value_col, users])
+    if tag_cols:
+        holders = con.execute(exp.select(*[exp.func("count_if", exp.column(col, quoted=True)) for _, col, _ in tag_cols]).from_("profile").sql("duckdb")).fetchone()
+        con.executemany("insert into _tag_columns values (?, ?, ?, ?)", [[tag, col, value_col, n] for (tag, col, value_col), n in zip(tag_cols, holders, strict=True)])
     # Attributes: users columns as they are in profile, with distinct counts for the UI's widget choice.
     con.execute("create table _attributes (name varchar, type varchar, distinct_values bigint)")
     profile_types = con.execute("select column_name, data_type from information_schema.columns where table_name = 'profile' order by ordinal_position").fetchall()
@@ -489,15 +543,17 @@ def _build_metadata(con, root: Path, config: DatasetConfig, as_of: date, events,
     ev_types = con.execute("describe events").fetchall()
     props = [(r[0], r[1]) for r in ev_types if r[0] not in {"user_id", "event", "ts"} and not _is_partition_column(root, r[0])]
     if props:
-        distinct = con.execute(exp.select(*[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n, _ in props]).from_("events").sql("duckdb")).fetchone()
+        # a sample is enough to tell a short pick list (≤ a few hundred values) from free text
+        sampled = exp.select(*[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n, _ in props]).from_("events").sql("duckdb") + " using sample 10 percent (system)"
+        distinct = con.execute(sampled).fetchone()
         con.executemany("insert into _event_properties values (?, ?, ?)", [[n, _type_of(t), d] for (n, t), d in zip(props, distinct, strict=True)])
-    # Health: the deep checks (events of unknown users) cost a scan, so they are done once, here.
+    # Health: events of unknown users, counted from the per-user roll-up (no second scan of the events).
     con.execute("create table _health (file varchar, col varchar, message varchar, fix varchar, severity varchar)")
-    unknown = con.execute("select count(*) from events e anti join users u on e.user_id = u.user_id").fetchone()[0]
+    unknown = con.execute("select coalesce(sum(e.n_events), 0) from user_events e anti join users u on e.user_id = u.user_id").fetchall()[0][0]
     if unknown:
         con.execute(
             "insert into _health values (?, ?, ?, ?, ?)",
-            ["events", "user_id", f"{unknown:,} events belong to users not in users.", "Add those users to users, or drop their events; they are ignored.", "warning"],
+            ["events", "user_id", f"{unknown:,} events (up to as_of) belong to users not in users.", "Add those users to users, or drop their events; they are ignored.", "warning"],
         )
 
 
