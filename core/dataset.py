@@ -33,7 +33,7 @@ from core.queries import load_query
 
 # Bump when the layout of the cache changes: old caches are then rebuilt.
 CACHE_LAYOUT_VERSION = 1
-USERS_PER_PASS = 2_500_000
+USERS_PER_PASS = 12_000_000
 SLOT_BITS = 21  # 6 counter slots x 21 bits in one HUGEINT; the top bits catch a carry
 TABLES = ("users", "events", "tags", "tag_catalog", "assignments")
 TIMESTAMP_COLUMNS = {"users": ("signup_at",), "events": ("ts",), "tags": ("updated_at",), "assignments": ("assigned_at",)}
@@ -508,7 +508,6 @@ def _build_profile(con, config: DatasetConfig, as_of: date, as_of_end: datetime,
         query = query.join(exp.alias_(exp.to_table(table), alias), on=exp.EQ(this=exp.column("user_id", table=alias), expression=exp.column("user_id", table=u)), join_type="left")
     if tag_cols:
         query = query.join(exp.alias_(exp.to_table("tag_pivot"), "t"), on=exp.EQ(this=exp.column("user_id", table="t"), expression=exp.column("user_id", table=u)), join_type="left")
-    query = query.order_by(exp.column("user_id", table=u))
     params: dict[str, object] = {
         "active_start": as_of_end - timedelta(days=lc.active_days),
         "dormant_start": as_of_end - timedelta(days=lc.dormant_days),

@@ -114,10 +114,15 @@ class PandasBaseline:
         self.users = cur.execute(_select_columns_sql(sorted(cols))).df()
         self.events = None
         if need_events:
-            ev = cur.execute("select user_id, event, ts, product_category from events where ts < $end", {"end": ds.as_of_end}).df()
-            for c in ("user_id", "event", "product_category"):
-                ev[c] = ev[c].astype("category")
-            self.events = ev
+            import pyarrow.dataset as pads
+
+            from core.validate import table_files
+
+            # straight from the Parquet files into pandas categoricals (what a pandas user would do)
+            files = [str(f) for f in table_files(ds.path)["events"]]
+            table = pads.dataset(files, format="parquet").to_table(columns=["user_id", "event", "ts", "product_category"])
+            ev = table.to_pandas(strings_to_categorical=True)
+            self.events = ev[ev["ts"] < pd.Timestamp(ds.as_of_end)]
         self.uid = self.users["user_id"]
 
     def _columns(self, conds) -> set[str]:
