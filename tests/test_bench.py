@@ -1,0 +1,28 @@
+"""Benchmarks run on request; here only their shape and their built-in cross-checks, on small data."""
+
+from __future__ import annotations
+
+import json
+
+from dashboard.cli import main
+
+
+def test_bench_build_reports_the_documented_fields(tmp_path, capsys):
+    assert main(["bench", "build", "--users", "2000", "--out", str(tmp_path / "d"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"users", "events", "generate_s", "generate_peak_mb", "build_s", "build_peak_mb"}
+    assert out["users"] == 2000 and out["events"] > 2000
+    assert out["build_s"] > 0 and out["build_peak_mb"] > 0
+
+
+def test_bench_segments_duckdb_and_pandas_agree_on_every_definition(demo_dir, capsys):
+    # run() raises if any definition's DuckDB count differs from the pandas masks' count
+    assert main(["bench", "segments", str(demo_dir), "--repeat", "1", "--pandas-repeat", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"users", "events", "cores", "definitions"}
+    assert len(out["definitions"]) >= 20
+    for d in out["definitions"]:
+        assert set(d) == {"name", "clauses", "has_event_clause", "count", "p50_ms", "p95_ms", "pandas_p50_ms"}
+    assert any(d["clauses"] >= 10 for d in out["definitions"])
+    assert any(d["has_event_clause"] for d in out["definitions"])
+    assert len({d["count"] for d in out["definitions"]}) > 15  # the definitions really differ
