@@ -75,3 +75,93 @@ def problems_frame(report: ValidationReport) -> pd.DataFrame:
         ],
         columns=[tr("problem.severity"), tr("problem.file"), tr("problem.column"), tr("problem.message"), tr("problem.fix")],
     )
+
+
+# --- saved segments, builder lookups and tag catalog (cached; keyed by dataset fingerprint) ---------
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _store(path: str):
+    from core.store import AppStore
+
+    return AppStore(path)
+
+
+def get_store():
+    """The app store (saved segments) at ADESK_APP_DB (default data/app.db), or None after saying why."""
+    from core.store import StoreError, default_db_path
+
+    try:
+        return _store(str(default_db_path().absolute()))
+    except StoreError as err:
+        st.error(tr("store.unusable", error=str(err)))
+        return None
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def top_values(_ds: Dataset, fp: str, source: str, name: str, limit: int):
+    from core import values
+
+    return values.top_values(_ds, source, name, limit)  # type: ignore[arg-type]
+
+
+@st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
+def search_values(_ds: Dataset, fp: str, source: str, name: str, text: str):
+    from core import values
+
+    return values.search_values(_ds, source, name, text)  # type: ignore[arg-type]
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def numeric_range(_ds: Dataset, fp: str, source: str, name: str):
+    from core import values
+
+    return values.numeric_range(_ds, source, name)  # type: ignore[arg-type]
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def tag_entries(_ds: Dataset, fp: str):
+    from core import tags
+
+    return tags.list_tags(_ds)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def tag_distribution(_ds: Dataset, fp: str, tag: str):
+    from core import tags
+
+    return tags.value_distribution(_ds, tag)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def related_tags(_ds: Dataset, fp: str, tag: str):
+    from core import tags
+
+    return tags.related_tags(_ds, tag)
+
+
+# Live numbers: `refs` is the JSON of the saved definitions the segment refers to, so an
+# edit to a saved segment elsewhere is a new cache entry, never a stale count.
+@st.cache_data(show_spinner=False, max_entries=256)
+def segment_size_reach(_ds: Dataset, fp: str, segment_json: str, refs: str, _resolve=None):
+    from core.segments import operations
+    from core.segments.model import parse_segment
+
+    segment = parse_segment(segment_json)
+    return operations.size(_ds, segment, _resolve), operations.reach(_ds, segment, _resolve)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def segment_breakdown(_ds: Dataset, fp: str, segment_json: str, refs: str, by: str, _resolve=None):
+    from core.segments import operations
+    from core.segments.model import parse_segment
+
+    return operations.breakdown(_ds, parse_segment(segment_json), by, _resolve)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def segment_overlap(_ds: Dataset, fp: str, named: tuple[tuple[str, str], ...], refs: str, _resolve=None):
+    from core.segments import operations
+    from core.segments.model import parse_segment
+
+    return operations.overlap(_ds, [(name, parse_segment(text)) for name, text in named], _resolve)

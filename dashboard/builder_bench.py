@@ -1,0 +1,89 @@
+"""`adesk bench builder`, the measuring part: edits the Segment Builder in AppTest and reads its own timer.
+
+core/bench/builder.py holds the arguments, the scenario and the report; this module
+drives Streamlit, which the core layer never imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from core.bench import median, percentile
+
+
+def _app() -> None:
+    import streamlit as st
+
+    from dashboard import data_access
+    from dashboard.pages import builder
+
+    st.set_page_config(layout="wide")
+    data_access.lang()
+    st.navigation([st.Page(builder.main, url_path="builder", default=True)]).run()
+
+
+def _scenario(at, runs: int, first_count: int, key: str) -> dict:
+    """Time `runs` edits of the event count; each makes a definition not seen before."""
+    from dashboard.pages.builder import TIMING_KEY
+
+    server, wall = [], []
+    for i in range(runs):
+        started = time.perf_counter()
+        at.number_input(key=key).set_value(first_count + i).run()
+        wall.append((time.perf_counter() - started) * 1000)
+        if at.exception:
+            raise RuntimeError(f"the builder failed during the benchmark: {at.exception[0].value}")
+        server.append(float(at.session_state[TIMING_KEY]))
+    return {
+        "server_ms": {"p50": median(server), "p90": percentile(server, 0.9), "max": max(server)},
+        "apptest_run_ms": {"p50": median(wall), "p90": percentile(wall, 0.9)},
+        "runs": runs,
+    }
+
+
+def run(args: argparse.Namespace, start: dict, saved: tuple, target_ms: float) -> dict:
+    """Median server time of builder reruns after edits, in two scenarios (see core/bench/builder.py)."""
+    logging.getLogger("streamlit").setLevel(logging.ERROR)  # bare-mode notices are not results
+    from streamlit.testing.v1 import AppTest
+
+    from core.dataset import open_dataset
+    from core.segments.model import parse_segment
+    from core.segments.urlcodec import encode_segment
+    from core.store import AppStore
+
+    data = Path(args.data).resolve()
+    if args.cache_dir:
+        os.environ["ADESK_CACHE_DIR"] = str(args.cache_dir)
+    ds = open_dataset(data)  # builds the derived cache first, outside any timing
+    users = ds.total_users
+    ds.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["ADESK_DATA"] = str(data)
+        os.environ["ADESK_APP_DB"] = str(Path(tmp) / "app.db")
+        store = AppStore(os.environ["ADESK_APP_DB"])
+        saved_ids = [store.save_segment(name, parse_segment(d)).id for name, d in saved]
+        at = AppTest.from_function(_app, default_timeout=120)
+        at.query_params["s"] = encode_segment(parse_segment(start))
+        at.run()  # cold: imports, dataset open, value lists; not timed
+        count_key = next(w.key for w in at.number_input if w.key and w.key.endswith("-count"))
+        at.number_input(key=count_key).set_value(2).run()  # warm-up edit
+        breakdown = _scenario(at, args.runs, 3, count_key)
+        at.session_state["builder-tabs"] = "Overlap"
+        at.run()
+        at.multiselect(key="builder-overlap").set_value(saved_ids).run()
+        overlap = _scenario(at, args.runs, 3 + args.runs, count_key)
+    return {
+        "dataset": str(data),
+        "users": users,
+        "target_ms": target_ms,
+        "edit_with_breakdown": breakdown,
+        "edit_with_overlap_of_2_saved": overlap,
+        "meets_target": breakdown["server_ms"]["p50"] < target_ms,
+    }
+
+
