@@ -660,7 +660,7 @@ class AppStore:
             for batch in assignments:
                 conn.executemany(
                     "INSERT INTO experiment_assignments (experiment, user_id, variant) VALUES (?, ?, ?)",
-                    [(export_id, user_id, variant) for user_id, variant in batch],
+                    ((export_id, user_id, variant) for user_id, variant in batch),
                 )
             if finalize is not None:
                 finalize()

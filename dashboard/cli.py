@@ -56,4 +56,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m dashboard.cli` runs this file as __main__; call the imported module's main so
+    # that commands (which import dashboard.cli) raise the same UsageError class it catches.
+    from dashboard.cli import main as _main
+
+    sys.exit(_main())

@@ -240,25 +240,25 @@ def test_cache_reused_and_rebuilt_when_files_change(tmp_path):
         d.close()
 
 
-def _open_in_process(args):
-    root, cache = args
-    from core.dataset import open_dataset as od
-
-    ds = od(root, cache_dir=cache)
-    n = ds.total_users
-    built = ds.build_seconds is not None
-    ds.close()
-    return n, built
+_OPEN = (
+    "import json, sys; from core.dataset import open_dataset; "
+    "ds = open_dataset(sys.argv[1], cache_dir=sys.argv[2]); "
+    "print(json.dumps([ds.total_users, ds.build_seconds is not None]))"
+)
 
 
 def test_two_processes_open_at_once_build_once(tmp_path):
-    import multiprocessing as mp
+    import json
+    import subprocess
+    import sys
 
     root = random_dataset(tmp_path / "shared", n_users=300, n_events=20000)
     cache = tmp_path / "cache"
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(2) as pool:
-        results = pool.map(_open_in_process, [(root, cache), (root, cache)])
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _OPEN, str(root), str(cache)], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    results = [json.loads(p.communicate(timeout=120)[0]) for p in procs]
     assert [r[0] for r in results] == [300, 300]
     assert sum(r[1] for r in results) == 1  # exactly one of them built
     assert len(list(cache.glob("*.duckdb"))) == 1

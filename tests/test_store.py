@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import multiprocessing
+import os
 import sqlite3
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -268,6 +270,17 @@ def test_who_comes_from_env_or_login(store: AppStore, monkeypatch: pytest.Monkey
     assert current_user()  # the login name, or "unknown" without a passwd entry
 
 
+def _run_at_once(calls: list[str]) -> list[int]:
+    """Run each call (a function of this module) in its own Python process, all at once; exit codes."""
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", f"from tests.test_store import _writer, _creator; {call}"], cwd=repo, env=env)
+        for call in calls
+    ]
+    return [p.wait(timeout=120) for p in procs]
+
+
 def _writer(path: str, worker: int, shared_id: str, rounds: int) -> None:
     store = AppStore(path)
     for i in range(rounds):
@@ -282,13 +295,7 @@ def test_two_processes_writing_at_once_do_not_corrupt(tmp_path: Path) -> None:
     path = tmp_path / "app.db"
     shared = AppStore(path).save_segment("Shared", city("start"), "ann")
     rounds = 15
-    ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_writer, args=(str(path), w, shared.id, rounds)) for w in (1, 2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=120)
-    assert [p.exitcode for p in procs] == [0, 0]
+    assert _run_at_once([f"_writer({str(path)!r}, {w}, {shared.id!r}, {rounds})" for w in (1, 2)]) == [0, 0]
 
     store = AppStore(path)
     with sqlite3.connect(path) as conn:
@@ -316,13 +323,7 @@ def _creator(path: str, worker: int) -> None:
 
 def test_two_processes_creating_the_database_at_once(tmp_path: Path) -> None:
     path = tmp_path / "fresh" / "app.db"
-    ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_creator, args=(str(path), w)) for w in (1, 2, 3)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(timeout=120)
-    assert [p.exitcode for p in procs] == [0, 0, 0]
+    assert _run_at_once([f"_creator({str(path)!r}, {w})" for w in (1, 2, 3)]) == [0, 0, 0]
     store = AppStore(path)
     assert store.schema_version() == SCHEMA_VERSION
     expected = {

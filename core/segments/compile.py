@@ -583,3 +583,32 @@ def members_query(compiled: Compiled) -> tuple[str, dict[str, object]]:
         .order_by(_col("user_id"))
     )
     return query.sql(dialect="duckdb"), dict(compiled.params)
+
+
+def where_form(condition: exp.Expression) -> exp.Expression:
+    """The same WHERE filter without the `COALESCE(…, FALSE)` wrappers, so DuckDB can skip row groups.
+
+    The compiled definition is two-valued (NULL folded to FALSE) so that it can be
+    negated and counted with FILTER. In a WHERE clause NULL and FALSE both drop the
+    row, so at positive positions (under AND / OR, never under NOT) `COALESCE(x,
+    FALSE)` keeps exactly the rows `x` keeps. Without the wrapper DuckDB pushes
+    comparisons into the scan and uses min/max of row groups: a `user_id < …`
+    export of 1M of 10M users reads a tenth of the table instead of all of it.
+    """
+    node = condition
+    while True:
+        if isinstance(node, exp.Paren):
+            node = node.this
+        elif (
+            isinstance(node, exp.Coalesce)
+            and len(node.expressions) == 1
+            and isinstance(node.expressions[0], exp.Boolean)
+            and node.expressions[0].this is False
+        ):
+            node = node.this
+        else:
+            break
+    if isinstance(node, exp.And | exp.Or):
+        # sqlglot does not add parentheses by precedence: keep them explicit.
+        return exp.Paren(this=type(node)(this=where_form(node.left), expression=where_form(node.right)))
+    return node.copy()

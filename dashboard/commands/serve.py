@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
+# app.py mounted with the streamed export-download route (see dashboard/downloads.py).
+APP = Path(__file__).resolve().parent.parent / "asgi.py"
 
 
 def register(sub: argparse._SubParsersAction) -> None:

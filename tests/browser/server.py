@@ -14,6 +14,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "dashboard" / "app.py"
+ASGI = REPO / "dashboard" / "asgi.py"  # app.py plus the streamed export-download route (what `adesk serve` runs)
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-quic", "--no-first-run"]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
@@ -27,12 +28,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(data: Path, env: dict[str, str] | None = None, timeout: float = 60) -> Iterator[str]:
+def streamlit_server(data: Path, env: dict[str, str] | None = None, timeout: float = 60, app: Path = APP) -> Iterator[str]:
     """Start the dashboard on `data`; yield its base URL; stop it afterwards."""
     port = free_port()
     full_env = {**os.environ, "ADESK_DATA": str(data), **(env or {})}
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(APP),
+        sys.executable, "-m", "streamlit", "run", str(app),
         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--client.showErrorDetails", "none",
         "--server.fileWatcherType", "none",
