@@ -1,4 +1,4 @@
-"""Audience Desk: navigation only. Each page is a module in dashboard/pages with a main()."""
+"""Audience Desk: navigation only. Each page is a module in dashboard/views with a main()."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import data_access
 from dashboard.i18n import LANGUAGES
-from dashboard.pages import overview, placeholder
+from dashboard.views import overview, placeholder
 
 
 def _language_switch() -> None:
@@ -33,9 +33,9 @@ def main() -> None:
             st.Page(overview.main, title=tr("nav.overview"), url_path="overview", default=True),
             *_optional_pages(
                 [
-                    ("dashboard.pages.builder", "nav.builder", "builder"),
-                    ("dashboard.pages.catalog", "nav.catalog", "catalog"),
-                    ("dashboard.pages.exports", "nav.exports", "exports"),
+                    ("dashboard.views.builder", "nav.builder", "builder"),
+                    ("dashboard.views.catalog", "nav.catalog", "catalog"),
+                    ("dashboard.views.exports", "nav.exports", "exports"),
                 ]
             ),
         ],

@@ -20,7 +20,7 @@ def _app() -> None:
     import streamlit as st
 
     from dashboard import data_access
-    from dashboard.pages import builder
+    from dashboard.views import builder
 
     st.set_page_config(layout="wide")
     data_access.lang()
@@ -29,7 +29,7 @@ def _app() -> None:
 
 def _scenario(at, runs: int, first_count: int, key: str) -> dict:
     """Time `runs` edits of the event count; each makes a definition not seen before."""
-    from dashboard.pages.builder import TIMING_KEY
+    from dashboard.views.builder import TIMING_KEY
 
     server, wall = [], []
     for i in range(runs):

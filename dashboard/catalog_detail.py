@@ -74,7 +74,7 @@ def _add_to_segment(tag: str) -> None:
 
 
 def go_to_builder() -> None:
-    from dashboard.pages import builder
+    from dashboard.views import builder
 
     st.switch_page(st.Page(builder.main, url_path="builder"), query_params={"lang": lang()})
 

@@ -17,7 +17,7 @@ def _app(page: str) -> None:
     import streamlit as st
 
     from dashboard import data_access
-    from dashboard.pages import builder, catalog
+    from dashboard.views import builder, catalog
 
     st.set_page_config(page_title="Audience Desk", layout="wide")
     data_access.lang()

@@ -121,13 +121,3 @@ def _details(ctx: Ctx, segment: Segment, refs: str, store: AppStore | None, save
     with tabs[2]:
         if tabs[2].open:
             st.code(panels.definition_json(segment), language="json")
-
-
-if __name__ == "__main__":
-    # Streamlit treats dashboard/pages/ as a legacy pages folder until the app has run
-    # once: a first visit straight to /builder (a shared link) executes this file as a
-    # script. Run the real app instead, which routes to this page by its URL.
-    import runpy
-    from pathlib import Path
-
-    runpy.run_path(str(Path(__file__).resolve().parents[1] / "app.py"), run_name="__main__")

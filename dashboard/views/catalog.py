@@ -116,11 +116,3 @@ def _table(shown: tuple[TagEntry, ...]) -> None:
         frame, column_config=config, hide_index=True, width="stretch", key=TABLE_KEY, on_select=_on_select, selection_mode="single-row",
         height=min(420, 38 + 35 * len(shown)),
     )  # fmt: skip
-
-
-if __name__ == "__main__":
-    # Opened straight by URL before the app ran once (Streamlit's legacy pages folder): run the app.
-    import runpy
-    from pathlib import Path
-
-    runpy.run_path(str(Path(__file__).resolve().parents[1] / "app.py"), run_name="__main__")
