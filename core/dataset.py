@@ -439,7 +439,10 @@ def _build_tags(con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]) ->
     """
     if not files.get("tags"):
         return []
-    rows = con.execute("select tag, count(value) > 0 as has_values from tags where tag is not null and user_id is not null group by tag order by tag").fetchall()
+    if _has_column(con, "tags", "value"):  # `value` is optional in the contract
+        rows = con.execute("select tag, count(value) > 0 as has_values from tags where tag is not null and user_id is not null group by tag order by tag").fetchall()
+    else:
+        rows = con.execute("select tag, false as has_values from tags where tag is not null and user_id is not null group by tag order by tag").fetchall()
     if not rows:
         return []
     cols: list[tuple[str, str, str | None]] = []

@@ -284,3 +284,13 @@ def test_build_in_several_passes_gives_the_same_profile(tmp_path, monkeypatch):
     assert one.cursor().execute(q).df().equals(many.cursor().execute(q).df())
     one.close()
     many.close()
+
+
+def test_tags_without_value_column(tmp_path):
+    users = pd.DataFrame({"user_id": ["a", "b", "c"]})
+    events = pd.DataFrame({"user_id": ["a"], "event": ["purchase"], "ts": pd.to_datetime(["2026-06-01"]), "amount": [5.0]})
+    tags = pd.DataFrame({"user_id": ["a", "b", "b"], "tag": ["x/y", "x/y", "x/z"]})  # no `value` (optional)
+    ds = open_dataset(write_dataset(tmp_path / "t", users, events, tags), cache_dir=tmp_path / "c")
+    assert {t: i.users for t, i in ds.catalog.tags.items()} == {"x/y": 2, "x/z": 1}
+    assert all(i.value_column is None for i in ds.catalog.tags.values())
+    ds.close()
