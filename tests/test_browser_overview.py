@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.server import metric_value, screenshot, streamlit_server, wait_idle
 
@@ -36,8 +37,8 @@ def test_overview_page_matches_cli(demo_dir, chromium):
         body = page.inner_text("body")
         assert f"As of {expected['as_of']}" in body
         assert f"{expected['first_event']} to {expected['last_event']}" in body
-        # the three charts rendered
-        assert page.locator("[data-testid='stPlotlyChart']").count() == 3
+        # the three charts rendered (plotly draws after the script run ends: wait for it)
+        expect(page.locator("[data-testid='stPlotlyChart']")).to_have_count(3, timeout=20_000)
         assert "Traceback" not in body
         screenshot(page, "overview-en")
 
