@@ -148,37 +148,41 @@ class Dataset:
 
 
 def open_dataset(path: str | Path, cache_dir: str | Path | None = None, *, progress: Callable[[str], None] | None = None) -> Dataset:
-    """Validate the dataset, build its derived cache if needed, and return it opened.
+    """Validate and build the derived cache if this version of the files has none; return it opened.
 
     Raises DatasetError (with every problem) when the dataset is not usable.
     """
     from core.validate import table_files, validate_dataset
 
     root = Path(path).resolve()
-    report = validate_dataset(root, deep=False)
-    if not report.usable:
-        raise DatasetError(report)
-    config, _ = load_config(root)
-    files = table_files(root)
+    if not root.is_dir():
+        raise DatasetError(validate_dataset(root, deep=False))
     cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cache_root.mkdir(parents=True, exist_ok=True)
     fp = fingerprint(root)
     cache_path = cache_root / f"{root.name}-{fp[:20]}.duckdb"
     built_in: float | None = None
     if not cache_path.exists():
+        # Validation reads every file (a full pass over users at 10M members): it runs once per
+        # fingerprint, before the build, and its warnings are kept in the cache with the rest.
+        report = validate_dataset(root, deep=False)
+        if not report.usable:
+            raise DatasetError(report)
         with _build_lock(cache_path):
             if not cache_path.exists():  # another process may have built it while we waited
                 started = time.perf_counter()
-                _build_cache(root, config, files, cache_path, progress)
+                config, _ = load_config(root)
+                _build_cache(root, config, table_files(root), cache_path, progress, report.problems)
                 built_in = time.perf_counter() - started
                 _remove_stale_caches(cache_root, root.name, cache_path)
+    config, _ = load_config(root)
+    files = table_files(root)
     con = _connect_views(files, cache_path, config)
     meta = dict(con.execute("select key, value from cache._meta").fetchall())
     as_of = date.fromisoformat(meta["as_of"])
     catalog = _read_catalog(con, as_of, config)
     health = tuple(Problem(*row) for row in con.execute("select file, col, message, fix, severity from cache._health").fetchall())
-    full_report = ValidationReport(report.dataset, report.problems + health)
-    return Dataset(root, config, fp, cache_path, as_of, catalog, full_report, built_in, con)
+    return Dataset(root, config, fp, cache_path, as_of, catalog, ValidationReport(str(root), health), built_in, con)
 
 
 @contextlib.contextmanager
@@ -242,7 +246,9 @@ def _read_catalog(con: duckdb.DuckDBPyConnection, as_of: date, config: DatasetCo
 # --- building the cache -------------------------------------------------------------------------
 
 
-def _build_cache(root: Path, config: DatasetConfig, files: dict[str, list[Path]], cache_path: Path, progress: Callable[[str], None] | None) -> None:
+def _build_cache(
+    root: Path, config: DatasetConfig, files: dict[str, list[Path]], cache_path: Path, progress: Callable[[str], None] | None, warnings: tuple[Problem, ...]
+) -> None:
     say = progress or (lambda _msg: None)
     tmp = cache_path.with_name(f"{cache_path.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
@@ -269,7 +275,7 @@ def _build_cache(root: Path, config: DatasetConfig, files: dict[str, list[Path]]
         tag_cols = _build_tags(con, files)
         say("profile")
         _build_profile(con, config, as_of, as_of_end, counter_cols, tag_cols)
-        _build_metadata(con, root, config, as_of, events, counter_cols, tag_cols)
+        _build_metadata(con, root, config, as_of, events, counter_cols, tag_cols, warnings)
         # only `profile` and the metadata stay in the cache; the views name absolute file paths
         con.execute(
             "drop table if exists rfm; drop table if exists aipl;"
@@ -439,7 +445,8 @@ def _build_tags(con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]) ->
     """
     if not files.get("tags"):
         return []
-    if _has_column(con, "tags", "value"):  # `value` is optional in the contract
+    has_value_column = _has_column(con, "tags", "value")  # `value` is optional in the contract
+    if has_value_column:
         rows = con.execute("select tag, count(value) > 0 as has_values from tags where tag is not null and user_id is not null group by tag order by tag").fetchall()
     else:
         rows = con.execute("select tag, false as has_values from tags where tag is not null and user_id is not null group by tag order by tag").fetchall()
@@ -457,15 +464,12 @@ def _build_tags(con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]) ->
             agg = exp.Filter(this=exp.Max(this=exp.Cast(this=exp.column("value"), to=exp.DataType.build("VARCHAR"))), expression=exp.Where(this=is_tag))
             aggs.append(exp.alias_(agg, value_col, quoted=True))
         cols.append((tag, f"_tag_{i}", value_col))
+    value = exp.column("value") if has_value_column else exp.alias_(exp.null(), "value")
     coded = (
-        exp.select(exp.column("user_id"), exp.alias_(exp.func("list_position", exp.Placeholder(this="tags"), exp.column("tag")), "ti"), exp.column("value"))
+        exp.select(exp.column("user_id"), exp.alias_(exp.func("list_position", exp.Placeholder(this="tags"), exp.column("tag")), "ti"), value)
         .from_("tags")
         .where(exp.and_(exp.column("user_id").is_(exp.null()).not_(), exp.column("tag").is_(exp.null()).not_()))
     )
-    if not _has_column(con, "tags", "value"):
-        coded = exp.select(exp.column("user_id"), exp.alias_(exp.func("list_position", exp.Placeholder(this="tags"), exp.column("tag")), "ti"), exp.alias_(exp.null(), "value")).from_("tags").where(
-            exp.and_(exp.column("user_id").is_(exp.null()).not_(), exp.column("tag").is_(exp.null()).not_())
-        )
     select = exp.select(exp.column("user_id"), *aggs).from_(exp.alias_(exp.Subquery(this=coded), "c")).group_by(exp.column("user_id"))
     _create_table(con, "tag_pivot", select.sql("duckdb"), params)
     return cols
@@ -521,7 +525,7 @@ def _build_profile(con, config: DatasetConfig, as_of: date, as_of_end: datetime,
     _create_table(con, "profile", query.sql("duckdb"), params)
 
 
-def _build_metadata(con, root: Path, config: DatasetConfig, as_of: date, events, counter_cols, tag_cols) -> None:
+def _build_metadata(con, root: Path, config: DatasetConfig, as_of: date, events, counter_cols, tag_cols, warnings: tuple[Problem, ...]) -> None:
     con.execute("create table _meta (key varchar, value varchar)")
     con.executemany("insert into _meta values (?, ?)", [["as_of", as_of.isoformat()], ["dataset", str(root)], ["config", json.dumps(str(config))]])
     con.execute("create table _events (event varchar)")
@@ -551,6 +555,8 @@ def _build_metadata(con, root: Path, config: DatasetConfig, as_of: date, events,
         con.executemany("insert into _event_properties values (?, ?, ?)", [[n, _type_of(t), d] for (n, t), d in zip(props, distinct, strict=True)])
     # Health: events of unknown users, counted from the per-user roll-up (no second scan of the events).
     con.execute("create table _health (file varchar, col varchar, message varchar, fix varchar, severity varchar)")
+    if warnings:
+        con.executemany("insert into _health values (?, ?, ?, ?, ?)", [[w.file, w.column, w.message, w.fix, w.severity] for w in warnings])
     unknown = con.execute("select coalesce(sum(e.n_events), 0) from user_events e anti join users u on e.user_id = u.user_id").fetchall()[0][0]
     if unknown:
         con.execute(

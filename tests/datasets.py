@@ -31,6 +31,20 @@ def write_dataset(
     return root
 
 
+# city AND (tag OR event): the builder tests' three-condition segment with one OR group
+THREE_CONDITIONS = {
+    "version": 1,
+    "match": "all",
+    "conditions": [
+        {"kind": "attribute", "field": "city", "op": "in", "values": ["Shanghai", "Hangzhou"]},
+        {"kind": "group", "match": "any", "conditions": [
+            {"kind": "tag", "tag": "interest/food/baking", "op": "has"},
+            {"kind": "event", "event": "purchase", "op": ">=", "count": 2, "within_days": 90},
+        ]},
+    ],
+}  # fmt: skip
+
+
 EVENT_NAMES = [
     "ad_impression", "article_view", "live_view", "product_view", "add_to_cart", "favorite",
     "follow", "coupon_claim", "purchase", "review", "share", "member_join",

@@ -12,20 +12,11 @@ from core.segments.model import parse_segment
 from core.segments.urlcodec import decode_segment
 from tests.apptest_harness import cli_count
 from tests.browser.server import metric_value, screenshot, streamlit_server, wait_idle
+from tests.datasets import THREE_CONDITIONS
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-EXPECTED = {
-    "version": 1,
-    "match": "all",
-    "conditions": [
-        {"kind": "attribute", "field": "city", "op": "in", "values": ["Shanghai", "Hangzhou"]},
-        {"kind": "group", "match": "any", "conditions": [
-            {"kind": "tag", "tag": "interest/food/baking", "op": "has"},
-            {"kind": "event", "event": "purchase", "op": ">=", "count": 2, "within_days": 90},
-        ]},
-    ],
-}  # fmt: skip
+EXPECTED = THREE_CONDITIONS
 
 
 def widget(page, key: str):

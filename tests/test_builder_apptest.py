@@ -19,18 +19,7 @@ from tests.apptest_harness import (
     table_with,
     texts,
 )
-
-THREE_CONDITIONS = {
-    "version": 1,
-    "match": "all",
-    "conditions": [
-        {"kind": "attribute", "field": "city", "op": "in", "values": ["Shanghai", "Hangzhou"]},
-        {"kind": "group", "match": "any", "conditions": [
-            {"kind": "tag", "tag": "interest/food/baking", "op": "has"},
-            {"kind": "event", "event": "purchase", "op": ">=", "count": 2, "within_days": 90},
-        ]},
-    ],
-}  # fmt: skip
+from tests.datasets import THREE_CONDITIONS
 
 
 @pytest.fixture(autouse=True)
