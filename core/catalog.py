@@ -62,7 +62,15 @@ class Catalog:
     event_properties: dict[str, Column] = field(default_factory=dict)  # except user_id, event, ts
     # (event, window_days or None for all time) -> INTEGER column in `profile`
     event_counters: dict[tuple[str, int | None], str] = field(default_factory=dict)
+    # event name -> its code in the cache's `event_rows._ei`
+    event_codes: dict[str, int] = field(default_factory=dict)
     timezone: str = "UTC"
+
+    def event_code(self, event: str) -> int:
+        """The event's code in `event_rows._ei`: its 1-based position among the sorted event names."""
+        if event in self.event_codes:
+            return self.event_codes[event]
+        return sorted(self.events).index(event) + 1
 
     def counter_column(self, event: str, window_days: int | None) -> str | None:
         return self.event_counters.get((event, window_days))

@@ -63,7 +63,7 @@ def _target(catalog: Catalog, source: Source, name: str) -> _Target:
             raise ValueLookupError(
                 f"unknown event property {name!r}.{did_you_mean(name, list(catalog.event_properties))}"
             )
-        return _Target("events", column.name, column.type)
+        return _Target("event_rows", column.name, column.type)  # members' events up to as_of
     if source == "tag":
         info = catalog.tags.get(name)
         if info is None:

@@ -1,6 +1,6 @@
 -- AIPL stage per user from the per-user event roll-up (events in the last aipl.lookback_days).
 select
-    user_id,
+    _uid,
     case
         when aipl_purchases >= $loyalty_min_purchases then 'L'
         when aipl_purchases >= 1 and aipl_last_loyalty_at > aipl_first_purchase_at then 'L'

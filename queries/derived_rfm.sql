@@ -2,7 +2,7 @@
 -- High/low against the buyers' mean is compared exactly (x * n vs sum) so ties at the mean are low.
 with per_buyer as (
     select
-        user_id,
+        _uid,
         date_diff('day', rfm_last_purchase_at::date, $as_of::date) as recency_days,
         rfm_purchases as frequency,
         rfm_monetary as monetary
@@ -26,7 +26,7 @@ scored as (
     from per_buyer as b, totals as t
 )
 select
-    user_id,
+    _uid,
     recency_days::integer as recency_days,
     frequency::integer as frequency,
     monetary::double as monetary,

@@ -274,16 +274,27 @@ def test_cache_is_outside_the_dataset(tmp_path):
     ds.close()
 
 
-def test_build_in_several_passes_gives_the_same_profile(tmp_path, monkeypatch):
-    """Large bases are aggregated in passes over a hash of user_id; the answer must not change."""
-    import core.dataset
-
+def test_members_numbered_across_several_users_files(tmp_path):
+    """Members get one number each across users files, and each event row carries its member's number."""
     root = random_dataset(tmp_path / "p")
     one = open_dataset(root, cache_dir=tmp_path / "one")
-    monkeypatch.setattr(core.dataset, "USERS_PER_PASS", 37)  # 400 users -> 11 passes
+    users = pd.read_parquet(root / "users.parquet")
+    (root / "users.parquet").unlink()
+    (root / "users").mkdir()
+    shuffled = users.sample(frac=1, random_state=3)
+    for i, part in enumerate((shuffled.iloc[:100], shuffled.iloc[100:250], shuffled.iloc[250:])):
+        part.to_parquet(root / "users" / f"part-{i}.parquet", index=False)
     many = open_dataset(root, cache_dir=tmp_path / "many")
-    q = "select * from profile order by user_id"
+    q = "select * exclude (_uid) from profile order by user_id"
     assert one.cursor().execute(q).df().equals(many.cursor().execute(q).df())
+    numbers = many.cursor().execute("select _uid from profile").df()["_uid"]
+    assert sorted(numbers) == list(range(len(users)))  # dense and distinct
+    # every member's events, counted through the numbers, equal a count of the raw events by user_id
+    got = many.cursor().execute("select p.user_id, count(*) as n from event_rows e join profile p using (_uid) group by p.user_id").df()
+    events = pd.read_parquet(root / "events")
+    events = events[(events["ts"] < pd.Timestamp(many.as_of_end)) & events["user_id"].isin(users["user_id"])]
+    want = events.groupby("user_id").size()
+    assert dict(zip(got["user_id"], got["n"], strict=True)) == want.to_dict()
     one.close()
     many.close()
 

@@ -75,13 +75,14 @@ def event(op: str, count: int, **rest) -> dict:
 def sub(where: str, having: str) -> str:
     """The events subquery the compiler emits, with its WHERE and HAVING."""
     return (
-        'COALESCE("user_id" IN (SELECT "ev"."user_id" FROM events AS ev WHERE '
-        f'{where} AND NOT "ev"."user_id" IS NULL GROUP BY "ev"."user_id" HAVING {having}), FALSE)'
+        'COALESCE("_uid" IN (SELECT "ev"."_uid" FROM event_rows AS ev WHERE '
+        f'{where} GROUP BY "ev"."_uid" HAVING {having}), FALSE)'
     )
 
 
-W45 = '"ev"."event" = $p0 AND "ev"."ts" >= $p1 AND "ev"."ts" < $p2'  # purchase in the last 45 days
-W45_PARAMS = {"p0": "purchase", "p1": ts(2026, 5, 17), "p2": ts(2026, 7, 1)}
+PURCHASE, ADD_TO_CART = 2, 1  # event codes: 1-based positions among the sorted event names
+W45 = '"ev"."_ei" = $p0 AND "ev"."ts" >= $p1 AND "ev"."ts" < $p2'  # purchase in the last 45 days
+W45_PARAMS = {"p0": PURCHASE, "p1": ts(2026, 5, 17), "p2": ts(2026, 7, 1)}
 
 CASES = [
     # ---- text
@@ -232,13 +233,13 @@ CASES = [
     (event("<", 0, within_days=45), "FALSE", {}),  # nobody has fewer than 0
     (
         event(">=", 1, between=["2026-01-01", "2026-01-31"], event="add_to_cart"),
-        sub('"ev"."event" = $p0 AND "ev"."ts" >= $p1 AND "ev"."ts" < $p2', "COUNT(*) >= $p3"),
-        {"p0": "add_to_cart", "p1": ts(2026, 1, 1), "p2": ts(2026, 2, 1), "p3": 1},
+        sub('"ev"."_ei" = $p0 AND "ev"."ts" >= $p1 AND "ev"."ts" < $p2', "COUNT(*) >= $p3"),
+        {"p0": ADD_TO_CART, "p1": ts(2026, 1, 1), "p2": ts(2026, 2, 1), "p3": 1},
     ),
     (  # a range past as_of stops at as_of: no window sees events after "today"
         event(">=", 1, between=["2026-06-01", "2026-12-31"]),
-        sub('"ev"."event" = $p0 AND "ev"."ts" >= $p1 AND "ev"."ts" < $p2', "COUNT(*) >= $p3"),
-        {"p0": "purchase", "p1": ts(2026, 6, 1), "p2": ts(2026, 7, 1), "p3": 1},
+        sub('"ev"."_ei" = $p0 AND "ev"."ts" >= $p1 AND "ev"."ts" < $p2', "COUNT(*) >= $p3"),
+        {"p0": PURCHASE, "p1": ts(2026, 6, 1), "p2": ts(2026, 7, 1), "p3": 1},
     ),
     (
         event(
@@ -248,19 +249,19 @@ CASES = [
             where=[{"field": "product_category", "op": "ne", "value": "cake"}],
         ),
         sub(
-            '"ev"."event" = $p0 AND "ev"."ts" >= $p1 AND "ev"."ts" < $p2'
+            '"ev"."_ei" = $p0 AND "ev"."ts" >= $p1 AND "ev"."ts" < $p2'
             ' AND NOT COALESCE("ev"."product_category" = $p3, FALSE)',
             "COUNT(*) >= $p4",
         ),
-        {"p0": "purchase", "p1": ts(2026, 6, 1), "p2": ts(2026, 7, 1), "p3": "cake", "p4": 2},
+        {"p0": PURCHASE, "p1": ts(2026, 6, 1), "p2": ts(2026, 7, 1), "p3": "cake", "p4": 2},
     ),
     (  # all time with a filter: up to the end of as_of
         event(">=", 1, where=[{"field": "quantity", "op": "in", "values": [1, 2]}]),
         sub(
-            '"ev"."event" = $p0 AND "ev"."ts" < $p1 AND COALESCE("ev"."quantity" IN (SELECT UNNEST($p2)), FALSE)',
+            '"ev"."_ei" = $p0 AND "ev"."ts" < $p1 AND COALESCE("ev"."quantity" IN (SELECT UNNEST($p2)), FALSE)',
             "COUNT(*) >= $p3",
         ),
-        {"p0": "purchase", "p1": ts(2026, 7, 1), "p2": [1, 2], "p3": 1},
+        {"p0": PURCHASE, "p1": ts(2026, 7, 1), "p2": [1, 2], "p3": 1},
     ),
     # ---- model columns
     (

@@ -49,7 +49,8 @@ Resolver = Callable[[str], "Segment | dict | str | None"] | Mapping[str, Any]
 MAX_REFERENCE_DEPTH = 20  # saved segments referring to saved segments
 MAX_EXPANDED_CONDITIONS = 2_000  # after inlining saved segments (guards diamond blow-ups)
 PROFILE = "profile"
-EVENTS = "events"
+EVENTS = "event_rows"  # the cache's copy of the events: `_uid`, `_ei` (event code), `ts`, properties
+UID = "_uid"  # the member number, in `profile` and `event_rows`
 EVENTS_ALIAS = "ev"  # qualify subquery columns so they never bind to the outer profile
 
 _ORDERED = frozenset({"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "is_null", "not_null"})
@@ -366,7 +367,7 @@ class _Compiler:
             count = exp.Coalesce(this=_col(counter), expressions=[exp.Literal.number(0)])
             return _EVENT_COMPARE[c.op](this=count, expression=self.param(c.count))
         conditions: list[exp.Expression] = [
-            exp.EQ(this=_col("event", EVENTS_ALIAS), expression=self.param(c.event)),
+            exp.EQ(this=_col("_ei", EVENTS_ALIAS), expression=self.param(self.catalog.event_code(c.event))),
         ]
         ts = _col("ts", EVENTS_ALIAS)
         window: tuple[date, date] | None = None
@@ -394,20 +395,19 @@ class _Compiler:
             )
         for i, f in enumerate(c.where):
             conditions.append(self.event_filter(f, f"{path}.where[{i}]"))
-        # A NULL user_id in events would make NOT IN unknown; exclude it.
-        conditions.append(_not(exp.Is(this=_col("user_id", EVENTS_ALIAS), expression=exp.Null())))
+        # `event_rows` holds only members' events (never a NULL `_uid`, which would make NOT IN unknown)
         where = exp.and_(*conditions)
 
         def users_with(cmp: type[exp.Binary], k: int) -> exp.Expression:
             having = cmp(this=exp.Count(this=exp.Star()), expression=self.param(k))
             query = (
-                exp.select(_col("user_id", EVENTS_ALIAS))
+                exp.select(_col(UID, EVENTS_ALIAS))
                 .from_(exp.to_table(EVENTS).as_(EVENTS_ALIAS))
                 .where(where.copy())
-                .group_by(_col("user_id", EVENTS_ALIAS))
+                .group_by(_col(UID, EVENTS_ALIAS))
                 .having(having)
             )
-            return _two_valued(exp.In(this=_col("user_id"), query=exp.Subquery(this=query)))
+            return _two_valued(exp.In(this=_col(UID), query=exp.Subquery(this=query)))
 
         # Every operator through the ">= k" set, so users with no events land exactly.
         n = c.count
