@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.duckdb import DuckDB
 
 from core.catalog import COUNTER_WINDOWS, Catalog, Column, ColumnType, TagInfo
 from core.config import DatasetConfig, load_config
@@ -294,6 +295,7 @@ def _build_cache(
         tag_cols = _build_tags(con, files)
         say("profile")
         _build_profile(con, config, as_of_end, counter_cols, tag_cols)
+        say("catalog: column types, distinct values, tag holders")
         _build_metadata(con, root, config, as_of, events, props, counter_cols, tag_cols, warnings, unknown)
         # only `profile`, `event_rows` and the metadata stay; the views name absolute file paths
         con.execute(
@@ -302,6 +304,7 @@ def _build_cache(
             " drop view if exists users_n; drop view if exists users; drop view if exists events; drop view if exists tags;"
             " drop view if exists tag_catalog; drop view if exists assignments;"
         )
+        say("writing the cache file")
         con.execute("checkpoint")
     except BaseException:
         con.close()
@@ -361,26 +364,74 @@ def _exclude_row_columns(select: exp.Select) -> exp.Select:
     return select
 
 
+CODED_MAX = 65_535  # text properties with at most this many values travel through the sort as USMALLINT codes
+
+
+def _property_codes(con: duckdb.DuckDBPyConnection, props: list[tuple[str, str]], as_of_end: datetime) -> dict[str, list[str]]:
+    """For each text property with few distinct values: its values (a code is a 1-based position in the list).
+
+    The sort of ~100M event rows is the most expensive step of the build and its cost is the
+    width of the rows it moves: a 2-byte code instead of a 16-byte string keeps the sort in
+    memory. Free-text properties (more values than a code holds) are sorted as they are.
+    """
+    text = [n for n, t in props if t == "VARCHAR"]
+    if not text:
+        return {}
+    where = exp.LT(this=exp.column("ts"), expression=exp.Placeholder(this="as_of_end"))
+    approx = con.execute(
+        exp.select(*[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n in text]).from_("events").where(where).sql("duckdb"), {"as_of_end": as_of_end}
+    ).fetchall()[0]
+    few = [n for n, d in zip(text, approx, strict=True) if d <= CODED_MAX // 2]  # approx is within a few percent
+    if not few:
+        return {}
+    lists = con.execute(
+        exp.select(
+            *[exp.Filter(this=exp.func("list", exp.Distinct(expressions=[exp.column(n, quoted=True)])), expression=exp.Where(this=exp.column(n, quoted=True).is_(exp.null()).not_())) for n in few]
+        ).from_("events").where(where).sql("duckdb"),
+        {"as_of_end": as_of_end},
+    ).fetchall()[0]
+    return {n: list(v or []) for n, v in zip(few, lists, strict=True) if len(v or []) <= CODED_MAX}
+
+
 def _build_event_rows(con: duckdb.DuckDBPyConnection, events: list[str], props: list[tuple[str, str]], as_of_end: datetime) -> int:
     """`event_rows(_uid, _ei, ts, <properties>)`: events of known members up to as_of, sorted by (_ei, ts).
 
     Returns the number of events (up to as_of) of user_ids that are not in users.
     """
     code_type = "UTINYINT" if len(events) < 255 else "USMALLINT" if len(events) < 65_535 else "UINTEGER"
+    codes = _property_codes(con, props, as_of_end)
+    params: dict[str, object] = {"events": events, "as_of_end": as_of_end}
+    lists = {name: f"values_{i}" for i, (name, _) in enumerate(props) if name in codes}  # property -> its list parameter
+    params.update({lists[name]: values for name, values in codes.items()})
     e, u = "e", "u"
-    select = (
+
+    def carried(name: str) -> exp.Expression:
+        """The property as it travels through the sort: its code when it has one."""
+        column = exp.column(name, table=e, quoted=True)
+        if name not in lists:
+            return column
+        found = exp.func("list_position", exp.Placeholder(this=lists[name]), column)
+        return exp.alias_(exp.Cast(this=found, to=exp.DataType.build("USMALLINT", dialect="duckdb")), name, quoted=True)
+
+    def decoded(name: str) -> exp.Expression:
+        column = exp.column(name, quoted=True)
+        return exp.alias_(exp.func("list_extract", exp.Placeholder(this=lists[name]), column), name, quoted=True) if name in lists else column
+
+    sorted_rows = (
         exp.select(
             exp.alias_(exp.column(UID, table=u, quoted=True), UID, quoted=True),
             exp.alias_(exp.Cast(this=exp.func("list_position", exp.Placeholder(this="events"), exp.column("event", table=e)), to=exp.DataType.build(code_type, dialect="duckdb")), EI, quoted=True),
             exp.column("ts", table=e),
-            *[exp.column(name, table=e, quoted=True) for name, _ in props],
+            *[carried(name) for name, _ in props],
         )
         .from_(exp.alias_(exp.to_table("events"), e))
         .join(exp.alias_(exp.to_table("_uids"), u), on=exp.EQ(this=exp.column("user_id", table=u), expression=exp.column("user_id", table=e)))
         .where(exp.LT(this=exp.column("ts", table=e), expression=exp.Placeholder(this="as_of_end")))
         .order_by(exp.column(EI, quoted=True), exp.column("ts"))
     )
-    _create_table(con, "event_rows", select.sql("duckdb"), {"events": events, "as_of_end": as_of_end})
+    # decoded after the sort: a projection above ORDER BY keeps the order
+    select = exp.select(exp.column(UID, quoted=True), exp.column(EI, quoted=True), exp.column("ts"), *[decoded(name) for name, _ in props]).from_(exp.alias_(exp.Subquery(this=sorted_rows), "s"))
+    _create_table(con, "event_rows", select.sql("duckdb"), params)
     seen = con.execute("select count(*) from events where ts < $as_of_end and user_id is not null", {"as_of_end": as_of_end}).fetchone()[0]
     kept = con.execute("select count(*) from event_rows").fetchone()[0]
     return seen - kept
@@ -609,7 +660,39 @@ def _build_profile(con, config: DatasetConfig, as_of_end: datetime, counter_cols
     if has_signup:
         params["new_start"] = as_of_end - timedelta(days=lc.new_days)
         params["as_of_end"] = as_of_end
-    _create_table(con, "profile", query.sql("duckdb"), params)
+    _create_compressed_table(con, "profile", query, params)
+
+
+class _DuckDBWithCompression(DuckDB):
+    """DuckDB's SQL plus a column's `USING COMPRESSION method` (sqlglot has no DuckDB form for it)."""
+
+    class Generator(DuckDB.Generator):
+        TRANSFORMS = {**DuckDB.Generator.TRANSFORMS, exp.CompressColumnConstraint: lambda self, e: f"USING COMPRESSION {self.sql(e, 'this')}"}
+
+
+def _create_compressed_table(con: duckdb.DuckDBPyConnection, name: str, query: exp.Select, params: dict[str, object]) -> None:
+    """CREATE TABLE name AS query, with every BOOLEAN column stored as a roaring bitmap.
+
+    DuckDB otherwise tries every method on every boolean column and mostly picks bit
+    packing: the profile's ~50 tag columns then cost twice the time to write, and take
+    more space, than as roaring bitmaps (which count as fast). Falls back to a plain
+    CREATE TABLE AS when a column's type cannot be written out.
+    """
+    sql = query.sql("duckdb")
+    try:
+        columns = [
+            exp.ColumnDef(
+                this=exp.to_identifier(col, quoted=True),
+                kind=exp.DataType.build(typ, dialect="duckdb"),
+                constraints=[exp.ColumnConstraint(kind=exp.CompressColumnConstraint(this=exp.var("roaring")))] if typ == "BOOLEAN" else [],
+            )
+            for col, typ, *_ in con.execute(exp.Describe(this=query.copy()).sql("duckdb"), params or None).fetchall()
+        ]
+    except (sqlglot.errors.ParseError, ValueError):
+        _create_table(con, name, sql, params)
+        return
+    con.execute(exp.Create(this=exp.Schema(this=exp.to_table(name, quoted=True), expressions=columns), kind="TABLE").sql(dialect=_DuckDBWithCompression))
+    con.execute(exp.insert(query, exp.to_table(name, quoted=True)).sql("duckdb"), params or None)
 
 
 def _build_metadata(con, root: Path, config: DatasetConfig, as_of: date, events, props, counter_cols, tag_cols, warnings: tuple[Problem, ...], unknown: int) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import core.dataset as dataset_module
 from core.dataset import open_dataset
 from tests.datasets import random_dataset, write_dataset
 
@@ -297,6 +298,51 @@ def test_members_numbered_across_several_users_files(tmp_path):
     assert dict(zip(got["user_id"], got["n"], strict=True)) == want.to_dict()
     one.close()
     many.close()
+
+
+def test_event_rows_hold_the_raw_events_sorted_by_event_and_time(tmp_path, monkeypatch):
+    """The cache's copy of the events: the same rows and property values as the files, in (event, ts) order.
+
+    Text properties travel through the build's sort as small codes; one has a free-text
+    property with too many values to code, which must come through as it is.
+    """
+    monkeypatch.setattr(dataset_module, "CODED_MAX", 1000)  # `note` has ~4,300 values, `category` 4
+    users = pd.DataFrame({"user_id": [f"u{i}" for i in range(300)]})
+    rng = np.random.default_rng(5)
+    n = 5000
+    events = pd.DataFrame({
+        "user_id": rng.choice([*users["user_id"], "ghost"], n),
+        "event": rng.choice(["purchase", "view", "share"], n),
+        "ts": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 200 * 86400, n), unit="s"),
+        "amount": np.where(rng.random(n) < 0.3, np.nan, rng.random(n) * 100),
+        "category": rng.choice(["cake", "coffee", "100%_juice", "", None], n),
+        "note": [f"free text {i}" if i % 7 else None for i in range(n)],  # one value per row
+    })
+    ds = open_dataset(write_dataset(tmp_path / "e", users, events), cache_dir=tmp_path / "c")
+    cur = ds.cursor()
+    got = cur.execute("select p.user_id, e._ei, e.ts, e.amount, e.category, e.note"
+        " from (select rowid as r, * from cache.event_rows) e join profile p using (_uid) order by e.r").df()
+    names = sorted(events["event"].unique())
+    got["event"] = [names[i - 1] for i in got["_ei"]]
+    keys = list(zip(got["_ei"], got["ts"], strict=True))
+    assert keys == sorted(keys)  # stored in (event, time) order: a clause reads one slice
+    want = events[(events["ts"] < pd.Timestamp(ds.as_of_end)) & (events["user_id"] != "ghost")]
+    cols = ["user_id", "event", "ts", "amount", "category", "note"]
+
+    def rows(df):
+        return sorted(tuple(None if pd.isna(v) else v for v in r) for r in df[cols].itertuples(index=False))
+
+    assert rows(got) == rows(want)
+    ds.close()
+
+
+def test_tag_columns_stored_as_roaring_bitmaps(random_ds):
+    ds, _ = random_ds
+    compression = dict(ds.cursor().execute(
+        "select column_name, any_value(compression) from pragma_storage_info('cache.profile') where segment_type = 'BOOLEAN' group by 1"
+    ).fetchall())
+    tag_cols = [info.column for info in ds.catalog.tags.values()]
+    assert tag_cols and {compression[c] for c in tag_cols} == {"Roaring"}
 
 
 def test_tags_without_value_column(tmp_path):
