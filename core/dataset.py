@@ -293,6 +293,7 @@ def _build_cache(
         _create_table(con, "aipl", load_query("derived_aipl"), {"loyalty_min_purchases": config.aipl.loyalty_min_purchases})
         say("tags")
         tag_cols = _build_tags(con, files)
+        con.execute("drop table _uids")  # memory for the profile's join
         say("profile")
         _build_profile(con, config, as_of_end, counter_cols, tag_cols)
         say("catalog: column types, distinct values, tag holders")
@@ -367,30 +368,30 @@ def _exclude_row_columns(select: exp.Select) -> exp.Select:
 CODED_MAX = 65_535  # text properties with at most this many values travel through the sort as USMALLINT codes
 
 
-def _property_codes(con: duckdb.DuckDBPyConnection, props: list[tuple[str, str]], as_of_end: datetime) -> dict[str, list[str]]:
-    """For each text property with few distinct values: its values (a code is a 1-based position in the list).
+def _property_codes(con: duckdb.DuckDBPyConnection, props: list[tuple[str, str]], as_of_end: datetime) -> tuple[int, dict[str, list[str]]]:
+    """The events up to as_of that have a user_id, and for each text property with few distinct
+    values, its values (a code is a 1-based position in the list). One pass for both.
 
     The sort of ~100M event rows is the most expensive step of the build and its cost is the
     width of the rows it moves: a 2-byte code instead of a 16-byte string keeps the sort in
     memory. Free-text properties (more values than a code holds) are sorted as they are.
     """
     text = [n for n, t in props if t == "VARCHAR"]
-    if not text:
-        return {}
     where = exp.LT(this=exp.column("ts"), expression=exp.Placeholder(this="as_of_end"))
-    approx = con.execute(
-        exp.select(*[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n in text]).from_("events").where(where).sql("duckdb"), {"as_of_end": as_of_end}
+    with_user = exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=exp.column("user_id").is_(exp.null()).not_()))
+    seen, *approx = con.execute(
+        exp.select(with_user, *[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n in text]).from_("events").where(where).sql("duckdb"), {"as_of_end": as_of_end}
     ).fetchall()[0]
     few = [n for n, d in zip(text, approx, strict=True) if d <= CODED_MAX // 2]  # approx is within a few percent
     if not few:
-        return {}
+        return seen, {}
     lists = con.execute(
         exp.select(
             *[exp.Filter(this=exp.func("list", exp.Distinct(expressions=[exp.column(n, quoted=True)])), expression=exp.Where(this=exp.column(n, quoted=True).is_(exp.null()).not_())) for n in few]
         ).from_("events").where(where).sql("duckdb"),
         {"as_of_end": as_of_end},
     ).fetchall()[0]
-    return {n: list(v or []) for n, v in zip(few, lists, strict=True) if len(v or []) <= CODED_MAX}
+    return seen, {n: list(v or []) for n, v in zip(few, lists, strict=True) if len(v or []) <= CODED_MAX}
 
 
 def _build_event_rows(con: duckdb.DuckDBPyConnection, events: list[str], props: list[tuple[str, str]], as_of_end: datetime) -> int:
@@ -399,7 +400,7 @@ def _build_event_rows(con: duckdb.DuckDBPyConnection, events: list[str], props: 
     Returns the number of events (up to as_of) of user_ids that are not in users.
     """
     code_type = "UTINYINT" if len(events) < 255 else "USMALLINT" if len(events) < 65_535 else "UINTEGER"
-    codes = _property_codes(con, props, as_of_end)
+    seen, codes = _property_codes(con, props, as_of_end)
     params: dict[str, object] = {"events": events, "as_of_end": as_of_end}
     lists = {name: f"values_{i}" for i, (name, _) in enumerate(props) if name in codes}  # property -> its list parameter
     params.update({lists[name]: values for name, values in codes.items()})
@@ -432,9 +433,15 @@ def _build_event_rows(con: duckdb.DuckDBPyConnection, events: list[str], props: 
     # decoded after the sort: a projection above ORDER BY keeps the order
     select = exp.select(exp.column(UID, quoted=True), exp.column(EI, quoted=True), exp.column("ts"), *[decoded(name) for name, _ in props]).from_(exp.alias_(exp.Subquery(this=sorted_rows), "s"))
     _create_table(con, "event_rows", select.sql("duckdb"), params)
-    seen = con.execute("select count(*) from events where ts < $as_of_end and user_id is not null", {"as_of_end": as_of_end}).fetchone()[0]
     kept = con.execute("select count(*) from event_rows").fetchone()[0]
     return seen - kept
+
+
+def _counter(i: int, slot: int, table: str | None = None) -> exp.Expression:
+    """Counter slot `slot` of event `i`'s packed sum `pk_<i>` (0 for a member without events)."""
+    packed = exp.func("coalesce", exp.column(f"pk_{i}", table=table, quoted=True), exp.Literal.number(0))
+    shifted = exp.BitwiseRightShift(this=packed, expression=exp.Literal.number(SLOT_BITS * slot))
+    return exp.Cast(this=exp.paren(exp.BitwiseAnd(this=shifted, expression=exp.Literal.number((1 << SLOT_BITS) - 1))), to=exp.DataType.build("INTEGER"))
 
 
 def _build_user_events(
@@ -490,9 +497,7 @@ def _build_user_events(
     for i in index.values():
         inner.append(agg(exp.Sum(this=exp.column("pk")), exp.EQ(this=exp.column("ei"), expression=exp.Literal.number(i)), f"pk_{i}"))
 
-    def counter(i: int, slot: int) -> exp.Expression:
-        shifted = exp.BitwiseRightShift(this=exp.func("coalesce", exp.column(f"pk_{i}", quoted=True), exp.Literal.number(0)), expression=exp.Literal.number(SLOT_BITS * slot))
-        return exp.Cast(this=exp.paren(exp.BitwiseAnd(this=shifted, expression=exp.Literal.number((1 << SLOT_BITS) - 1))), to=exp.DataType.build("INTEGER"))
+    counter = _counter
 
     def events_count(names, days: int) -> exp.Expression:
         """Events of these names in the last `days`: from the counters when that is a counter window."""
@@ -525,10 +530,11 @@ def _build_user_events(
     cols: dict[tuple[str, int | None], str] = {}
     overflow: list[exp.Expression] = []
     for ev, i in index.items():
-        for slot, w in enumerate(COUNTER_WINDOWS):
-            col = f"_ev_{i - 1}_{_window_name(w)}"
-            outer.append(exp.alias_(counter(i, slot), col, quoted=True))
-            cols[(ev, w)] = col
+        # the packed sums stay packed until the profile: 16 bytes a member instead of 24 for six
+        # INTEGERs, which keeps the profile's join in memory
+        outer.append(exp.column(f"pk_{i}", quoted=True))
+        for w in COUNTER_WINDOWS:
+            cols[(ev, w)] = f"_ev_{i - 1}_{_window_name(w)}"
         # a carry out of the top slot means 2^21 or more events of one kind for one user
         overflow.append(exp.GT(this=exp.BitwiseRightShift(this=exp.func("coalesce", exp.column(f"pk_{i}", quoted=True), exp.Literal.number(0)), expression=exp.Literal.number(SLOT_BITS * len(COUNTER_WINDOWS))), expression=exp.Literal.number(0)))
     overflow_any = overflow[0] if overflow else exp.false()
@@ -641,8 +647,9 @@ def _build_profile(con, config: DatasetConfig, as_of_end: datetime, counter_cols
         dialect="duckdb",
     )
     select_cols.append(exp.alias_(lifecycle, "_lifecycle", quoted=True))
-    for col in counter_cols.values():
-        select_cols.append(exp.alias_(exp.func("coalesce", exp.column(col, table="c", quoted=True), exp.Literal.number(0)), col, quoted=True))
+    events = list(dict.fromkeys(ev for ev, _ in counter_cols))  # in code order
+    for (ev, w), col in counter_cols.items():
+        select_cols.append(exp.alias_(_counter(events.index(ev) + 1, COUNTER_WINDOWS.index(w), table="c"), col, quoted=True))
     for i, (_tag, col, value_col) in enumerate(tag_cols):
         mask = exp.column(f"mask_{i // MASK_BITS}", table="t", quoted=True)
         bit = exp.BitwiseAnd(this=exp.BitwiseRightShift(this=mask, expression=exp.Literal.number(i % MASK_BITS)), expression=exp.Literal.number(1))
