@@ -252,9 +252,9 @@ def test_resolver_feeds_the_compiler_current_definitions(store: AppStore) -> Non
     assert resolve.known_ids() == [base.id]
 
     user = parse_segment({"conditions": [{"kind": "segment", "op": "in", "segment": base.id}]})
-    assert compile_where(user, catalog, resolve=resolve).params == {"p0": ["Shanghai"]}
+    assert compile_where(user, catalog, resolve=resolve).params == {"p0": "Shanghai"}
     store.save_segment(None, city("Hangzhou"), "ann", segment_id=base.id)
-    assert compile_where(user, catalog, resolve=resolve).params == {"p0": ["Hangzhou"]}
+    assert compile_where(user, catalog, resolve=resolve).params == {"p0": "Hangzhou"}
     store.delete_segment(base.id, "ann")
     assert resolve(base.id) is None
     with pytest.raises(SegmentError, match=base.id):

@@ -94,13 +94,20 @@ def _two_valued(condition: exp.Expression) -> exp.Expression:
     return exp.Coalesce(this=condition, expressions=[exp.false()])
 
 
-def _in_list(col: exp.Expression, values: exp.Placeholder) -> exp.Expression:
-    """`col IN (SELECT UNNEST($p))`: the whole list is one bound parameter.
+SHORT_LIST = 16  # up to this many values, `col IN ($a, $b, ...)`; longer lists are one parameter
 
-    DuckDB hashes the subquery, so 100,000 values stay fast anywhere in the tree;
-    ARRAY_CONTAINS rescans the list per row once wrapped in COALESCE or NOT.
+
+def _in_list(col: exp.Expression, values: list, param: Callable[[object], exp.Placeholder]) -> exp.Expression:
+    """`col IN ($p0, $p1, ...)` for a short list, `col IN (SELECT UNNEST($p))` for a long one.
+
+    A short list of bound values is pushed into the scan as a filter (a quarter faster
+    than the semi-join on two model columns at 10M members); a long list is one bound
+    parameter that DuckDB hashes, so 100,000 values stay fast anywhere in the tree
+    (ARRAY_CONTAINS would rescan the list per row once wrapped in COALESCE or NOT).
     """
-    return exp.In(this=col, query=exp.Subquery(this=exp.select(exp.Unnest(expressions=[values]))))
+    if 0 < len(values) <= SHORT_LIST:
+        return exp.In(this=col, expressions=[param(v) for v in values])
+    return exp.In(this=col, query=exp.Subquery(this=exp.select(exp.Unnest(expressions=[param(list(values))]))))
 
 
 def _not(condition: exp.Expression) -> exp.Expression:
@@ -256,7 +263,7 @@ class _Compiler:
                 coerced = list(dict.fromkeys(coerced))  # same day twice is one day
             elif column.type == "integer" and any(isinstance(v, float) for v in coerced):
                 coerced = [float(v) for v in coerced]  # one list type for the bound parameter
-            return _two_valued(_in_list(col, self.param(coerced)))
+            return _two_valued(_in_list(col, coerced, self.param))
         v = self.coerce(value, column, path + ".value")
         if v is None:
             return exp.true()
@@ -340,7 +347,7 @@ class _Compiler:
         if c.op == "eq":
             return _two_valued(exp.EQ(this=col, expression=self.param(c.value)))
         if c.op == "in":
-            return _two_valued(_in_list(col, self.param(list(c.values or ()))))
+            return _two_valued(_in_list(col, list(c.values or ()), self.param))
         # Numeric comparison: a value that is not a number (or is NaN) never matches.
         try:
             bound = float(c.value)
@@ -439,7 +446,7 @@ class _Compiler:
     # ---- model columns
     def stage(self, c: Rfm | Aipl | Lifecycle) -> exp.Expression:
         col = _col(MODEL_COLUMNS[c.kind])
-        member = _two_valued(_in_list(col, self.param(list(c.values))))
+        member = _two_valued(_in_list(col, list(c.values), self.param))
         return member if c.op == "in" else _not(member)
 
     # ---- saved segments
