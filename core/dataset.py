@@ -734,7 +734,7 @@ def _build_metadata(con, root: Path, config: DatasetConfig, as_of: date, events,
     if unknown:
         con.execute(
             "insert into _health values (?, ?, ?, ?, ?)",
-            ["events", "user_id", f"{unknown:,} events (up to as_of) belong to users not in users.", "Add those users to users, or drop their events; they are ignored.", "warning"],
+            ["events", "user_id", f"{unknown:,} event{'s' if unknown != 1 else ''} (up to as_of) belong{'' if unknown != 1 else 's'} to users not in users.", "Add those users to users, or drop their events; they are ignored.", "warning"],
         )
 
 
