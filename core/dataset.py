@@ -120,6 +120,8 @@ class Dataset:
     report: ValidationReport
     build_seconds: float | None = None
     _con: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
+    # results that depend only on this version of the data (e.g. breakdown bin edges), per opened dataset
+    memo: dict = field(default_factory=dict, repr=False)
 
     @property
     def total_users(self) -> int:

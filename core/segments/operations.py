@@ -328,29 +328,19 @@ select 'missing' as kind, null as value, in_segment, in_base, null from per_valu
 # the first bin whose upper edge is above it. Tied edges leave empty bins, which
 # simply do not appear. Bounds shown are the smallest and largest value in each bin.
 _NUMERIC_TEMPLATE = """
-with edges as (
-    select quantile_disc(__value__, 0.125) as __edge_1,
-           quantile_disc(__value__, 0.25) as __edge_2,
-           quantile_disc(__value__, 0.375) as __edge_3,
-           quantile_disc(__value__, 0.5) as __edge_4,
-           quantile_disc(__value__, 0.625) as __edge_5,
-           quantile_disc(__value__, 0.75) as __edge_6,
-           quantile_disc(__value__, 0.875) as __edge_7
-    from profile
-),
-binned as (
+with binned as (
     select __value__ as value,
            __segment__ as in_segment,
            case when __value__ is null then null
-                when __value__ < __edge_1 then 1
-                when __value__ < __edge_2 then 2
-                when __value__ < __edge_3 then 3
-                when __value__ < __edge_4 then 4
-                when __value__ < __edge_5 then 5
-                when __value__ < __edge_6 then 6
-                when __value__ < __edge_7 then 7
+                when __value__ < $x_edge_1 then 1
+                when __value__ < $x_edge_2 then 2
+                when __value__ < $x_edge_3 then 3
+                when __value__ < $x_edge_4 then 4
+                when __value__ < $x_edge_5 then 5
+                when __value__ < $x_edge_6 then 6
+                when __value__ < $x_edge_7 then 7
                 else 8 end as bin
-    from profile cross join edges
+    from profile
 )
 select bin, min(value) as low, max(value) as high,
        count(*) filter (where in_segment) as in_segment,
@@ -359,6 +349,21 @@ from binned
 group by bin
 order by bin nulls last
 """
+
+# The bin edges: the 1/8 … 7/8 quantiles of the column over all users. They do not depend on
+# the segment, so they are computed once per opened dataset (~0.7 s for a column at 10M users).
+_EDGES_TEMPLATE = """
+select quantile_disc(__value__, [0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875]) from profile
+"""
+
+
+def _edges(ds: Dataset, column: str) -> list[Any]:
+    key = ("breakdown_edges", column)
+    if key not in ds.memo:
+        ((edges,),) = _run(ds, _fill(_EDGES_TEMPLATE, value=_col(column)), {})
+        ds.memo[key] = list(edges) if edges is not None else [None] * 7
+    return ds.memo[key]
+
 
 
 def _resolve_by(
@@ -420,7 +425,8 @@ def breakdown(
     ] = []  # kind, raw, in_segment, in_base, low, high
     if by_kind == "numeric":
         query = _fill(_NUMERIC_TEMPLATE, value=_col(column), segment=condition)
-        for bin_no, low, high, in_seg, in_base in _run(ds, query, params):
+        edges = {f"x_edge_{i + 1}": edge for i, edge in enumerate(_edges(ds, column))}
+        for bin_no, low, high, in_seg, in_base in _run(ds, query, {**params, **edges}):
             raw_rows.append(
                 ("missing" if bin_no is None else "bucket", None, in_seg, in_base, low, high)
             )
@@ -541,13 +547,13 @@ def reach(ds: Dataset, segment: Segment, resolve: Resolve | None = None) -> dict
     """Per channel, how many members consented to be contacted there (consent TRUE)."""
     condition, params = _segment_condition(ds, segment, resolve)
     channels = ds.config.privacy.consent_columns
-    selects: list[exp.Expression] = [exp.alias_(_count_if(condition), "members")]
+    selects: list[exp.Expression] = [exp.alias_(_count_all(), "members")]
     present = {ch: col for ch, col in channels.items() if col in ds.catalog.attributes}
     for i, column in enumerate(present.values()):
-        selects.append(
-            exp.alias_(_count_if(exp.and_(condition, _consent_true(ds, column))), f"reach_{i}")
-        )
-    (row,) = _run(ds, exp.select(*selects).from_("profile"), params)
+        selects.append(exp.alias_(_count_if(_consent_true(ds, column)), f"reach_{i}"))
+    # the members as a WHERE (pushed into the scan, as in size()), consent counted among them
+    query = exp.select(*selects).from_("profile").where(where_form(condition))
+    (row,) = _run(ds, query, params)
     members = int(row[0])
     reached = dict(zip(present, (int(c) for c in row[1:]), strict=True))
     result = {}
