@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -185,6 +186,18 @@ def load_config(dataset_dir: str | Path) -> tuple[DatasetConfig, list[Problem]]:
     return _build(raw, problems), problems
 
 
+@functools.lru_cache(maxsize=1)
+def _timezones() -> tuple[str, ...]:
+    """The time zone names DuckDB (ICU) knows: the ones `SET TimeZone` accepts."""
+    import duckdb
+
+    return tuple(r[0] for r in duckdb.connect().execute("select name from pg_timezone_names()").fetchall())
+
+
+def _known_timezone(name: object) -> bool:
+    return isinstance(name, str) and name in _timezones()
+
+
 def _build(raw: dict[str, Any], problems: list[Problem]) -> DatasetConfig:
     as_of = raw.get("as_of")
     if isinstance(as_of, str):
@@ -220,9 +233,16 @@ def _build(raw: dict[str, Any], problems: list[Problem]) -> DatasetConfig:
         )
         for name, sub in sorted(raw.get("experiments", {}).items())
     )
+    timezone = raw.get("timezone", "UTC")
+    if not _known_timezone(timezone):
+        problems.append(Problem(
+            "dataset.toml", "timezone", f"'{timezone}' is not a time zone.{did_you_mean(str(timezone), _timezones())}",
+            "Use an IANA time zone name such as Asia/Shanghai, or UTC.",
+        ))
+        timezone = "UTC"
     return DatasetConfig(
         as_of=as_of,
-        timezone=raw.get("timezone", "UTC"),
+        timezone=timezone,
         purchase_event=raw.get("purchase_event", "purchase"),
         aipl=aipl,
         rfm_window_days=raw.get("rfm", {}).get("window_days", 365),

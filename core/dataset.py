@@ -33,7 +33,7 @@ from core.problems import DatasetError, Problem, ValidationReport
 from core.queries import load_query
 
 # Bump when the layout of the cache changes: old caches are then rebuilt.
-CACHE_LAYOUT_VERSION = 2
+CACHE_LAYOUT_VERSION = 3
 SLOT_BITS = 21  # 6 counter slots x 21 bits in one HUGEINT; the top bits catch a carry
 TABLES = ("users", "events", "tags", "tag_catalog", "assignments")
 TIMESTAMP_COLUMNS = {"users": ("signup_at",), "events": ("ts",), "tags": ("updated_at",), "assignments": ("assigned_at",)}
@@ -91,15 +91,36 @@ def _parquet_source(files: list[Path], *, row_numbers: bool = False) -> exp.Expr
     )
 
 
+def _timestamp(col: str, duck_type: str) -> exp.Expression:
+    """The column as a TIMESTAMP in the dataset's time zone (the connection's `TimeZone`).
+
+    Naive timestamps are in that zone already (kept as they are: no per-row work on 100M
+    events); time-zone-aware ones become its wall-clock time; text and dates are read as
+    an instant (an offset in the text is honoured, none means the dataset's zone), and
+    what does not parse becomes NULL.
+    """
+    column = exp.column(col, quoted=True)
+    t = duck_type.upper()
+    timestamp = exp.DataType.build("TIMESTAMP")
+    if t == "TIMESTAMP":
+        return column
+    if t.startswith("TIMESTAMP") and "TIME ZONE" not in t:  # TIMESTAMP_S / _MS / _NS
+        return exp.Cast(this=column, to=timestamp)
+    if "TIME ZONE" in t:
+        return exp.Cast(this=column, to=timestamp)
+    return exp.TryCast(this=exp.TryCast(this=column, to=exp.DataType.build("TIMESTAMPTZ")), to=timestamp)
+
+
 def _table_view_sql(table: str, files: list[Path], con: duckdb.DuckDBPyConnection) -> str:
-    """CREATE VIEW <table> over the files, casting text or date timestamps to TIMESTAMP."""
+    """CREATE VIEW <table> over the files, with its timestamps as TIMESTAMP in the dataset's time zone."""
     source = exp.select("*").from_(_parquet_source(files))
     desc = con.execute(source.sql("duckdb")).description
-    present = {d[0] for d in desc}
+    types = {d[0]: str(d[1]) for d in desc}
+    present = set(types)
     replace = []
     for col in TIMESTAMP_COLUMNS.get(table, ()):
         if col in present:
-            replace.append(exp.alias_(exp.TryCast(this=exp.column(col, quoted=True), to=exp.DataType.build("TIMESTAMP")), col, quoted=True))
+            replace.append(exp.alias_(_timestamp(col, types[col]), col, quoted=True))
     if table in {"users", "events", "tags", "assignments"} and "user_id" in present:
         replace.append(exp.alias_(exp.Cast(this=exp.column("user_id", quoted=True), to=exp.DataType.build("VARCHAR")), "user_id", quoted=True))
     star = exp.Star(**({"replace": replace} if replace else {}))
@@ -209,15 +230,17 @@ def _remove_stale_caches(cache_root: Path, name: str, keep: Path) -> None:
                 old.with_suffix(".lock").unlink(missing_ok=True)
 
 
-def _connect(database: str = ":memory:", **kw) -> duckdb.DuckDBPyConnection:
+def _connect(database: str = ":memory:", *, timezone: str = "UTC", **kw) -> duckdb.DuckDBPyConnection:
+    """A connection whose time zone is the dataset's: time-zone-aware timestamps become its wall-clock time."""
     s = _settings()
     con = duckdb.connect(database, config={"threads": int(s["threads"]), "memory_limit": s["memory_limit"], **kw})
     con.execute("SET enable_progress_bar = false")
+    con.execute("SET TimeZone = $tz", {"tz": timezone})
     return con
 
 
 def _connect_views(files: dict[str, list[Path]], cache_path: Path, config: DatasetConfig) -> duckdb.DuckDBPyConnection:
-    con = _connect()
+    con = _connect(timezone=config.timezone)
     attach = exp.Attach(this=exp.alias_(exp.Literal.string(str(cache_path)), "cache"), expressions=[exp.AttachOption(this=exp.var("READ_ONLY"))])
     con.execute(attach.sql("duckdb"))
     _register_parquet_views(con, files)
@@ -273,7 +296,7 @@ def _build_cache(
     say = progress or (lambda _msg: None)
     tmp = cache_path.with_name(f"{cache_path.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
-    con = _connect(str(tmp), preserve_insertion_order=False)
+    con = _connect(str(tmp), timezone=config.timezone, preserve_insertion_order=False)
     # the build may use more memory than a reader: the per-user aggregation is the peak
     con.execute("SET memory_limit = $m", {"m": os.environ.get("ADESK_BUILD_MEMORY_LIMIT", "5GB")})
     try:

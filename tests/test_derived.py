@@ -130,6 +130,37 @@ def test_random_dataset_models_match_pandas(random_ds):
     assert set(act["_lifecycle"]) == {"new", "active", "dormant", "churned", "never_active"}
 
 
+def test_time_zone_aware_timestamps_count_in_the_dataset_time_zone(tmp_path):
+    """DATA_CONTRACT: every timestamp is compared in the dataset's time zone.
+
+    The random dataset's wall-clock times (many exactly at midnight or a second before) are
+    stored as UTC instants of Asia/Shanghai times, with `timezone = "Asia/Shanghai"`: every
+    model tag must equal the pandas computation on the local wall-clock times. Read as UTC
+    they would move by 8 hours and across days.
+    """
+    local_root = random_dataset(tmp_path / "local")
+    users = pd.read_parquet(local_root / "users.parquet")
+    events = pd.read_parquet(local_root / "events")
+
+    def instants(s: pd.Series) -> pd.Series:
+        return s.dt.tz_localize("Asia/Shanghai").dt.tz_convert("UTC")
+
+    toml = 'timezone = "Asia/Shanghai"\nas_of = "2026-06-30"\n'
+    root = write_dataset(tmp_path / "aware", users.assign(signup_at=instants(users["signup_at"])), events.assign(ts=instants(events["ts"])), toml=toml)
+    ds = open_dataset(root, cache_dir=tmp_path / "c")
+    assert ds.catalog.timezone == "Asia/Shanghai"
+    assert_models_match(ds, users, events, "2026-06-30")
+    got = ds.cursor().execute("select user_id, _last_event_at from profile where _last_event_at is not null").df().set_index("user_id")["_last_event_at"]
+    want = events[events["ts"] < pd.Timestamp("2026-07-01")].groupby("user_id")["ts"].max()
+    assert got.sort_index().to_dict() == want.sort_index().to_dict()
+    # the same instants read as UTC give other answers: the test can tell the difference
+    utc = open_dataset(write_dataset(tmp_path / "utc", users.assign(signup_at=instants(users["signup_at"])), events.assign(ts=instants(events["ts"])), toml='as_of = "2026-06-30"\n'), cache_dir=tmp_path / "c2")
+    with pytest.raises(AssertionError):
+        assert_models_match(utc, users, events, "2026-06-30")
+    ds.close()
+    utc.close()
+
+
 def test_as_of_from_config_and_catalog(random_ds):
     ds, _ = random_ds
     assert ds.as_of == date(2026, 6, 30)

@@ -216,6 +216,16 @@ def test_config_typos_name_the_key_and_suggest_the_right_one(tmp_path):
     assert "windo_days" in p.message and "'window_days'" in p.fix
 
 
+def test_config_unknown_time_zone_suggests_the_closest(tmp_path):
+    root = clean_dataset(tmp_path / "ds")
+    (root / "dataset.toml").write_text('timezone = "Asia/Shangai"\n')
+    report = validate_dataset(root)
+    assert not report.usable
+    p = one(report, file="dataset.toml", column="timezone", severity="error")
+    assert "'Asia/Shangai' is not a time zone" in p.message and "'Asia/Shanghai'" in p.message
+    assert "IANA" in p.fix
+
+
 def test_config_wrong_type(tmp_path):
     root = clean_dataset(tmp_path / "ds")
     (root / "dataset.toml").write_text('[lifecycle]\nnew_days = "thirty"\n')
