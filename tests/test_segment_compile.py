@@ -336,6 +336,18 @@ def test_top_level_match_and_empty_definition():
         assert (empty.sql, empty.params) == ("TRUE", {})
 
 
+def test_where_form_drops_wrappers_at_positive_positions_only():
+    from core.segments.compile import where_form
+
+    tag = {"kind": "tag", "tag": "interest/food/baking", "op": "has"}
+    definition = {"match": "all", "conditions": [
+        attr("age", "gt", value=1), tag, {"kind": "tag", "tag": "interest/food/baking", "op": "has_not"},
+    ]}
+    got = where_form(compile_where(parse_segment(definition), CATALOG).expression).sql("duckdb")
+    # a bare tag column becomes `= TRUE`; under NOT the wrapper stays (NOT NULL would drop the row)
+    assert got == '(("age" > $p0 AND "_tag_1" = TRUE) AND NOT COALESCE("_tag_1", FALSE))'
+
+
 def test_nested_groups_keep_their_parentheses():
     seg = parse_segment(
         {
