@@ -104,9 +104,7 @@ def _timestamp(col: str, duck_type: str) -> exp.Expression:
     timestamp = exp.DataType.build("TIMESTAMP")
     if t == "TIMESTAMP":
         return column
-    if t.startswith("TIMESTAMP") and "TIME ZONE" not in t:  # TIMESTAMP_S / _MS / _NS
-        return exp.Cast(this=column, to=timestamp)
-    if "TIME ZONE" in t:
+    if t.startswith("TIMESTAMP"):  # TIMESTAMP_S / _MS / _NS, or WITH TIME ZONE (converted in the connection's zone)
         return exp.Cast(this=column, to=timestamp)
     return exp.TryCast(this=exp.TryCast(this=column, to=exp.DataType.build("TIMESTAMPTZ")), to=timestamp)
 
