@@ -26,3 +26,13 @@ def test_bench_segments_duckdb_and_pandas_agree_on_every_definition(demo_dir, ca
     assert any(d["clauses"] >= 10 for d in out["definitions"])
     assert any(d["has_event_clause"] for d in out["definitions"])
     assert len({d["count"] for d in out["definitions"]}) > 15  # the definitions really differ
+
+
+def test_bench_segments_pandas_over_the_contract_tables_agrees_too(demo_dir, capsys):
+    """--contract-pandas: the same definitions over users / long tags / raw events, counts cross-checked."""
+    assert main(["bench", "segments", str(demo_dir), "--repeat", "1", "--pandas-repeat", "1", "--contract-pandas", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    timed = [d for d in out["definitions"] if d["contract_pandas_p50_ms"] is not None]
+    skipped = {d["name"] for d in out["definitions"] if d["contract_pandas_p50_ms"] is None}
+    assert len(timed) >= 15 and all(d["contract_pandas_p50_ms"] > 0 for d in timed)
+    assert skipped == {"rfm in", "aipl + lifecycle"}  # model dimensions need the derived models

@@ -88,6 +88,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeat", type=int, default=21, help="timed runs per definition (default 21)")
     p.add_argument("--pandas-repeat", type=int, default=5, help="timed pandas runs per definition (default 5)")
     p.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+    p.add_argument(
+        "--contract-pandas", action="store_true",
+        help="also time pandas over the data-contract tables (users, long tags, raw events) without our cache: contract_pandas_p50_ms",
+    )
 
 
 def _clauses(conds: list[dict]) -> int:
@@ -223,6 +227,55 @@ class PandasBaseline:
         return {">=": counts >= n, ">": counts > n, "=": counts == n, "<": counts < n, "<=": counts <= n}[op]
 
 
+class ContractPandasBaseline(PandasBaseline):
+    """The same definitions in pandas over the data-contract tables as they are: users, the long
+    tag table and the raw events, without our per-member cache (what an analyst has without it).
+
+    Model dimensions (RFM, AIPL, lifecycle) need the derived models: those definitions get no figure.
+    """
+
+    def __init__(self, ds, definitions: list[dict]):
+        import pyarrow.dataset as pads
+
+        from core.validate import table_files
+
+        self.catalog = ds.catalog
+        self.as_of_end = pd.Timestamp(ds.as_of_end)
+        files = table_files(ds.path)
+        # the users as the product reads them (timestamps in the dataset's zone, user_id as text)
+        cur = ds.cursor()
+        self.users = cur.execute("select * from users").df()
+        self.uid = self.users["user_id"]
+        self.tags = pads.dataset([str(f) for f in files["tags"]], format="parquet").to_table().to_pandas(strings_to_categorical=True)
+        table = pads.dataset([str(f) for f in files["events"]], format="parquet").to_table(columns=["user_id", "event", "ts", "product_category"])
+        ev = table.to_pandas(strings_to_categorical=True)
+        self.events = ev[ev["ts"] < self.as_of_end]
+
+    def supports(self, conds) -> bool:
+        return all(self.supports(c["conditions"]) if c["kind"] == "group" else c["kind"] in {"attribute", "tag", "event"} for c in conds)
+
+    def _counter(self, c) -> str | None:
+        return None  # no per-member counters: every event clause counts raw events
+
+    def _one(self, c) -> np.ndarray:
+        if c["kind"] != "tag":
+            return super()._one(c)
+        rows = self.tags[self.tags["tag"] == c["tag"]]
+        if c["op"] in {"has", "has_not"}:
+            m = self.uid.isin(rows["user_id"]).to_numpy(bool)
+            m = ~m if c["op"] == "has_not" else m
+        else:
+            # the product keeps a member's largest value as text (max of CAST(value AS VARCHAR))
+            value = rows.assign(value=rows["value"].astype(object)).groupby("user_id", observed=True)["value"].max()
+            v = pd.Series(self.uid.map(value), index=self.uid.index)
+            if c["op"] == "eq":
+                m = (v == c["value"]).fillna(False).to_numpy(bool)
+            else:
+                num = pd.to_numeric(v, errors="coerce")
+                m = {"gt": num > c["value"], "gte": num >= c["value"], "lt": num < c["value"], "lte": num <= c["value"]}[c["op"]].fillna(False).to_numpy(bool)
+        return ~m if c.get("negate") else m
+
+
 def _select_columns_sql(columns: list[str]) -> str:
     from sqlglot import exp
 
@@ -237,6 +290,7 @@ def run(args: argparse.Namespace) -> dict:
     ds = open_dataset(Path(args.data))
     segments = [(name, d, parse_segment({"version": 1, "match": "all", **d})) for name, d in DEFINITIONS]
     baseline = None if args.no_pandas else PandasBaseline(ds, [d for _, d, _ in segments])
+    contract = ContractPandasBaseline(ds, [d for _, d, _ in segments]) if args.contract_pandas and not args.no_pandas else None
     rows = []
     for name, d, seg in segments:
         count = size(ds, seg).count  # warm-up, and the answer both engines must agree on
@@ -256,6 +310,14 @@ def run(args: argparse.Namespace) -> dict:
                 raise RuntimeError(f"{name}: DuckDB counted {count}, pandas {pandas_count}")
             ptimes = timed(lambda d=d: baseline.mask(d["conditions"]).sum(), args.pandas_repeat)
             row["pandas_p50_ms"] = round(median(ptimes), 1)
+        if contract is not None:
+            row["contract_pandas_p50_ms"] = None
+            if contract.supports(d["conditions"]):
+                contract_count = int(contract.mask(d["conditions"]).sum())
+                if contract_count != count:
+                    raise RuntimeError(f"{name}: DuckDB counted {count}, pandas over the contract tables {contract_count}")
+                ctimes = timed(lambda d=d: contract.mask(d["conditions"]).sum(), args.pandas_repeat)
+                row["contract_pandas_p50_ms"] = round(median(ctimes), 1)
         rows.append(row)
     return {"users": ds.total_users, "events": _event_count(ds), "cores": int(os.environ.get("ADESK_THREADS", os.cpu_count() or 1)), "definitions": rows}
 
@@ -265,11 +327,15 @@ def _event_count(ds) -> int:
 
 
 def render(r: dict) -> str:
-    lines = [f"{r['users']:,} users, {r['events']:,} events, {r['cores']} cores (warm)", f"{'definition':44} {'clauses':>7} {'count':>11} {'p50 ms':>8} {'p95 ms':>8} {'pandas p50':>10} {'speed-up':>8}"]
+    contract = any("contract_pandas_p50_ms" in d for d in r["definitions"])
+    head = f"{'definition':44} {'clauses':>7} {'count':>11} {'p50 ms':>8} {'p95 ms':>8} {'pandas p50':>10} {'speed-up':>8}"
+    lines = [f"{r['users']:,} users, {r['events']:,} events, {r['cores']} cores (warm)", head + (f" {'contract pandas':>15} {'speed-up':>8}" if contract else "")]
     for d in r["definitions"]:
         ratio = f"{d['pandas_p50_ms'] / d['p50_ms']:.1f}×" if d["pandas_p50_ms"] and d["p50_ms"] else "—"
         pandas = f"{d['pandas_p50_ms']:.1f}" if d["pandas_p50_ms"] is not None else "—"
-        lines.append(f"{d['name'][:44]:44} {d['clauses']:>7} {d['count']:>11,} {d['p50_ms']:>8.1f} {d['p95_ms']:>8.1f} {pandas:>10} {ratio:>8}")
+        line = f"{d['name'][:44]:44} {d['clauses']:>7} {d['count']:>11,} {d['p50_ms']:>8.1f} {d['p95_ms']:>8.1f} {pandas:>10} {ratio:>8}"
+        if contract:
+            c = d.get("contract_pandas_p50_ms")
+            line += f" {c:>15.1f} {c / d['p50_ms']:>7.1f}×" if c else f" {'—':>15} {'—':>8}"
+        lines.append(line)
     return "\n".join(lines)
-
-
