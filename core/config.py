@@ -234,7 +234,7 @@ def _build(raw: dict[str, Any], problems: list[Problem]) -> DatasetConfig:
         for name, sub in sorted(raw.get("experiments", {}).items())
     )
     timezone = raw.get("timezone", "UTC")
-    if not _known_timezone(timezone):
+    if "timezone" in raw and not _known_timezone(timezone):  # the list is only loaded for a zone someone set
         problems.append(Problem(
             "dataset.toml", "timezone", f"'{timezone}' is not a time zone.{did_you_mean(str(timezone), _timezones())}",
             "Use an IANA time zone name such as Asia/Shanghai, or UTC.",

@@ -318,13 +318,13 @@ def _build_cache(
         tag_cols = _build_tags(con, files)
         con.execute("drop table _uids")  # memory for the profile's join
         say("profile")
-        _build_profile(con, config, as_of_end, counter_cols, tag_cols)
+        _build_profile(con, config, as_of_end, events, counter_cols, tag_cols)
         say("catalog: column types, distinct values, tag holders")
         _build_metadata(con, root, config, as_of, events, props, counter_cols, tag_cols, warnings, unknown)
         # only `profile`, `event_rows` and the metadata stay; the views name absolute file paths
         con.execute(
             "drop table if exists rfm; drop table if exists aipl;"
-            " drop table if exists user_events; drop table if exists tag_pivot; drop table if exists _uids;"
+            " drop table if exists user_events; drop table if exists tag_pivot;"
             " drop view if exists users_n; drop view if exists users; drop view if exists events; drop view if exists tags;"
             " drop view if exists tag_catalog; drop view if exists assignments;"
         )
@@ -391,7 +391,7 @@ def _exclude_row_columns(select: exp.Select) -> exp.Select:
 CODED_MAX = 65_535  # text properties with at most this many values travel through the sort as USMALLINT codes
 
 
-def _property_codes(con: duckdb.DuckDBPyConnection, props: list[tuple[str, str]], as_of_end: datetime) -> tuple[int, dict[str, list[str]]]:
+def _events_prepass(con: duckdb.DuckDBPyConnection, props: list[tuple[str, str]], as_of_end: datetime) -> tuple[int, dict[str, list[str]]]:
     """The events up to as_of that have a user_id, and for each text property with few distinct
     values, its values (a code is a 1-based position in the list). One pass for both.
 
@@ -423,7 +423,7 @@ def _build_event_rows(con: duckdb.DuckDBPyConnection, events: list[str], props: 
     Returns the number of events (up to as_of) of user_ids that are not in users.
     """
     code_type = "UTINYINT" if len(events) < 255 else "USMALLINT" if len(events) < 65_535 else "UINTEGER"
-    seen, codes = _property_codes(con, props, as_of_end)
+    seen, codes = _events_prepass(con, props, as_of_end)
     params: dict[str, object] = {"events": events, "as_of_end": as_of_end}
     lists = {name: f"values_{i}" for i, (name, _) in enumerate(props) if name in codes}  # property -> its list parameter
     params.update({lists[name]: values for name, values in codes.items()})
@@ -520,13 +520,12 @@ def _build_user_events(
     for i in index.values():
         inner.append(agg(exp.Sum(this=exp.column("pk")), exp.EQ(this=exp.column("ei"), expression=exp.Literal.number(i)), f"pk_{i}"))
 
-    counter = _counter
 
     def events_count(names, days: int) -> exp.Expression:
         """Events of these names in the last `days`: from the counters when that is a counter window."""
         ids = [index[n] for n in names if n in index]
         if days in windows:
-            terms = [counter(i, windows.index(days)) for i in ids]
+            terms = [_counter(i, windows.index(days)) for i in ids]
             if not terms:
                 return exp.Literal.number(0)
             total = terms[0]
@@ -641,7 +640,7 @@ def _build_tags(con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]) ->
     return cols
 
 
-def _build_profile(con, config: DatasetConfig, as_of_end: datetime, counter_cols, tag_cols) -> None:
+def _build_profile(con, config: DatasetConfig, as_of_end: datetime, events: list[str], counter_cols, tag_cols) -> None:
     lc = config.lifecycle
     u = "u"
     user_cols = [d[0] for d in con.execute("select * from users limit 0").description]
@@ -670,8 +669,7 @@ def _build_profile(con, config: DatasetConfig, as_of_end: datetime, counter_cols
         dialect="duckdb",
     )
     select_cols.append(exp.alias_(lifecycle, "_lifecycle", quoted=True))
-    events = list(dict.fromkeys(ev for ev, _ in counter_cols))  # in code order
-    for (ev, w), col in counter_cols.items():
+    for (ev, w), col in counter_cols.items():  # event code = 1-based position in `events`
         select_cols.append(exp.alias_(_counter(events.index(ev) + 1, COUNTER_WINDOWS.index(w), table="c"), col, quoted=True))
     for i, (_tag, col, value_col) in enumerate(tag_cols):
         mask = exp.column(f"mask_{i // MASK_BITS}", table="t", quoted=True)

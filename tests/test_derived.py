@@ -367,13 +367,18 @@ def test_event_rows_hold_the_raw_events_sorted_by_event_and_time(tmp_path, monke
     ds.close()
 
 
-def test_tag_columns_stored_as_roaring_bitmaps(random_ds):
+def test_profile_column_storage(random_ds):
     ds, _ = random_ds
     compression = dict(ds.cursor().execute(
         "select column_name, any_value(compression) from pragma_storage_info('cache.profile') where segment_type = 'BOOLEAN' group by 1"
     ).fetchall())
     tag_cols = [info.column for info in ds.catalog.tags.values()]
     assert tag_cols and {compression[c] for c in tag_cols} == {"Roaring"}
+    # user_id (one value per member) is stored as it is
+    (user_id,) = ds.cursor().execute(
+        "select distinct compression from pragma_storage_info('cache.profile') where column_name = 'user_id' and segment_type = 'VARCHAR'"
+    ).fetchall()
+    assert user_id == ("Uncompressed",)
 
 
 def test_tags_without_value_column(tmp_path):

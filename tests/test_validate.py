@@ -205,10 +205,15 @@ def test_empty_file_is_reported(tmp_path):
 # dataset.toml
 
 
-def test_config_typos_name_the_key_and_suggest_the_right_one(tmp_path):
+def config_report(tmp_path, toml: str) -> ValidationReport:
+    """Validate a clean dataset whose dataset.toml is `toml`."""
     root = clean_dataset(tmp_path / "ds")
-    (root / "dataset.toml").write_text('purchse_event = "x"\n\n[rfm]\nwindo_days = 90\n')
-    report = validate_dataset(root)
+    (root / "dataset.toml").write_text(toml)
+    return validate_dataset(root)
+
+
+def test_config_typos_name_the_key_and_suggest_the_right_one(tmp_path):
+    report = config_report(tmp_path, 'purchse_event = "x"\n\n[rfm]\nwindo_days = 90\n')
     assert not report.usable
     p = one(report, file="dataset.toml", column="purchse_event", severity="error")
     assert "'purchse_event'" in p.message and "'purchase_event'" in p.fix
@@ -217,9 +222,7 @@ def test_config_typos_name_the_key_and_suggest_the_right_one(tmp_path):
 
 
 def test_config_unknown_time_zone_suggests_the_closest(tmp_path):
-    root = clean_dataset(tmp_path / "ds")
-    (root / "dataset.toml").write_text('timezone = "Asia/Shangai"\n')
-    report = validate_dataset(root)
+    report = config_report(tmp_path, 'timezone = "Asia/Shangai"\n')
     assert not report.usable
     p = one(report, file="dataset.toml", column="timezone", severity="error")
     assert "'Asia/Shangai' is not a time zone" in p.message and "'Asia/Shanghai'" in p.message
@@ -227,9 +230,7 @@ def test_config_unknown_time_zone_suggests_the_closest(tmp_path):
 
 
 def test_config_wrong_type(tmp_path):
-    root = clean_dataset(tmp_path / "ds")
-    (root / "dataset.toml").write_text('[lifecycle]\nnew_days = "thirty"\n')
-    report = validate_dataset(root)
+    report = config_report(tmp_path, '[lifecycle]\nnew_days = "thirty"\n')
     p = one(report, file="dataset.toml", column="lifecycle.new_days", severity="error")
     assert "whole number" in p.message
 

@@ -102,6 +102,21 @@ def _has_event(conds: list[dict]) -> bool:
     return any(_has_event(c["conditions"]) if c["kind"] == "group" else c["kind"] == "event" for c in conds)
 
 
+def _parquet_frame(ds, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """A contract table straight from its Parquet files into pandas categoricals (what a pandas user would do)."""
+    import pyarrow.dataset as pads
+
+    from core.validate import table_files
+
+    files = [str(f) for f in table_files(ds.path)[table]]
+    return pads.dataset(files, format="parquet").to_table(columns=columns).to_pandas(strings_to_categorical=True)
+
+
+def _raw_events(ds) -> pd.DataFrame:
+    ev = _parquet_frame(ds, "events", ["user_id", "event", "ts", "product_category"])
+    return ev[ev["ts"] < pd.Timestamp(ds.as_of_end)]
+
+
 class PandasBaseline:
     """The same definitions as boolean masks over in-memory frames: the per-user table and the raw events."""
 
@@ -116,17 +131,7 @@ class PandasBaseline:
         cur = ds.cursor()
         # `profile` is the table both engines read; cols come from the catalog.
         self.users = cur.execute(_select_columns_sql(sorted(cols))).df()
-        self.events = None
-        if need_events:
-            import pyarrow.dataset as pads
-
-            from core.validate import table_files
-
-            # straight from the Parquet files into pandas categoricals (what a pandas user would do)
-            files = [str(f) for f in table_files(ds.path)["events"]]
-            table = pads.dataset(files, format="parquet").to_table(columns=["user_id", "event", "ts", "product_category"])
-            ev = table.to_pandas(strings_to_categorical=True)
-            self.events = ev[ev["ts"] < pd.Timestamp(ds.as_of_end)]
+        self.events = _raw_events(ds) if need_events else None
         self.uid = self.users["user_id"]
 
     def _columns(self, conds) -> set[str]:
@@ -235,21 +240,13 @@ class ContractPandasBaseline(PandasBaseline):
     """
 
     def __init__(self, ds, definitions: list[dict]):
-        import pyarrow.dataset as pads
-
-        from core.validate import table_files
-
         self.catalog = ds.catalog
         self.as_of_end = pd.Timestamp(ds.as_of_end)
-        files = table_files(ds.path)
         # the users as the product reads them (timestamps in the dataset's zone, user_id as text)
-        cur = ds.cursor()
-        self.users = cur.execute("select * from users").df()
+        self.users = ds.cursor().execute("select * from users").df()
         self.uid = self.users["user_id"]
-        self.tags = pads.dataset([str(f) for f in files["tags"]], format="parquet").to_table().to_pandas(strings_to_categorical=True)
-        table = pads.dataset([str(f) for f in files["events"]], format="parquet").to_table(columns=["user_id", "event", "ts", "product_category"])
-        ev = table.to_pandas(strings_to_categorical=True)
-        self.events = ev[ev["ts"] < self.as_of_end]
+        self.tags = _parquet_frame(ds, "tags")
+        self.events = _raw_events(ds)
 
     def supports(self, conds) -> bool:
         return all(self.supports(c["conditions"]) if c["kind"] == "group" else c["kind"] in {"attribute", "tag", "event"} for c in conds)

@@ -361,9 +361,8 @@ def _edges(ds: Dataset, column: str) -> list[Any]:
     key = ("breakdown_edges", column)
     if key not in ds.memo:
         ((edges,),) = _run(ds, _fill(_EDGES_TEMPLATE, value=_col(column)), {})
-        ds.memo[key] = list(edges) if edges is not None else [None] * 7
+        ds.memo[key] = list(edges) if edges is not None else [None] * (NUMERIC_BINS - 1)
     return ds.memo[key]
-
 
 
 def _resolve_by(
