@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from playwright.sync_api import expect
 
 from core.segments.model import parse_segment
 from core.segments.urlcodec import encode_segment
@@ -118,8 +119,8 @@ def test_export_by_clicking_downloads_the_exact_audience(demo_dir, chromium, tmp
         page.goto(f"{url}/exports?export={export_id}")
         page.wait_for_selector(f"text={export_id}")
         wait_idle(page, SLOW)
-        body = page.inner_text("body")
-        assert "city is one of" in body and record.sha256 in body
+        expect(page.locator("body")).to_contain_text("city is one of")
+        expect(page.locator("body")).to_contain_text(record.sha256)
         page.get_by_role("button", name="Re-create and verify").click()
         page.wait_for_selector("text=identical to the log")
         wait_idle(page, SLOW)

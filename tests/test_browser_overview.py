@@ -61,8 +61,12 @@ def test_bad_dataset_shows_report_not_traceback(tmp_path, chromium):
         page.goto(url)
         wait_idle(page)
         page.wait_for_selector("text=cannot be used")
+        # the problem table is a later element of the same run than the error: wait for it, not for the run
+        report = page.locator("[data-testid='stTable']")
+        expect(report).to_contain_text("users.parquet", timeout=20_000)
+        expect(report).to_contain_text("purchse_event")
+        expect(report).to_contain_text("purchase_event")
         body = page.inner_text("body")
-        assert "users.parquet" in body and "purchse_event" in body and "purchase_event" in body
         assert "Traceback" not in body
         screenshot(page, "overview-bad-dataset")
         page.close()
