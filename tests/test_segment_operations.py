@@ -171,6 +171,16 @@ SEGMENTS: dict[str, dict] = {
     "recent_buyer": {"conditions": [{"kind": "event", "event": "purchase", "op": ">=", "count": 1, "within_days": 30}]},
     "buyer_stage": {"conditions": [{"kind": "aipl", "op": "in", "values": ["P", "L"]}]},
     "everyone": {"conditions": []},
+    # single tests that size() counts with count_if instead of a WHERE
+    "not_baker": {"conditions": [{"kind": "tag", "tag": "interest/food/baking", "op": "has_not"}]},
+    "age_missing": {"conditions": [{"kind": "attribute", "field": "age", "op": "is_null"}]},
+    "sms_yes": {"conditions": [{"kind": "attribute", "field": "sms_opt_in", "op": "eq", "value": True}]},
+    "shanghai": {"conditions": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Shanghai"}]},
+    "no_recent_buyer": {"conditions": [{"kind": "event", "event": "purchase", "op": "=", "count": 0, "within_days": 30}]},
+    "baker_or_no_sms": {"match": "any", "conditions": [
+        {"kind": "tag", "tag": "interest/food/baking", "op": "has"},
+        {"kind": "attribute", "field": "sms_opt_in", "op": "eq", "value": False},
+    ]},
 }  # fmt: skip
 
 
@@ -193,6 +203,19 @@ def expected_mask(name: str, frames) -> pd.Series:
         return users["user_id"].map(aipl_stage(users, events)).isin(["P", "L"])
     if name == "everyone":
         return pd.Series(True, index=users.index)
+    if name == "not_baker":
+        return ~tagged(tags, users, "interest/food/baking")
+    if name == "age_missing":
+        return users["age"].isna()
+    if name == "sms_yes":
+        return users["sms_opt_in"].fillna(False).astype(bool)
+    if name == "shanghai":
+        return (city == "Shanghai").fillna(False).astype(bool)
+    if name == "no_recent_buyer":
+        return purchases_last(events, users, 30) == 0
+    if name == "baker_or_no_sms":
+        no_sms = (users["sms_opt_in"] == False).fillna(False).astype(bool)  # noqa: E712
+        return tagged(tags, users, "interest/food/baking") | no_sms
     raise KeyError(name)
 
 
@@ -216,6 +239,25 @@ def test_size_matches_pandas(ds: Dataset, frames, name: str) -> None:
         "share": result.share,
         "as_of": AS_OF,
     }
+
+
+COUNTED_WITH_COUNT_IF = {"baker", "recent_buyer", "not_baker", "age_missing", "sms_yes", "shanghai", "no_recent_buyer", "baker_or_no_sms"}
+
+
+@pytest.mark.parametrize("name", [n for n in SEGMENTS if n != "everyone"])
+def test_size_query_form_counts_the_same_rows(ds: Dataset, frames, name: str) -> None:
+    """Flag, counter and single-value tests are counted with count_if, the rest with a WHERE;
+    either form of the query counts exactly the members pandas finds."""
+    condition, params = ops._segment_condition(ds, seg(name), None)
+    where = ops.where_form(condition)
+    planned = ops._size_query(ds, where).sql("duckdb")
+    assert ("COUNT_IF" in planned) == (name in COUNTED_WITH_COUNT_IF), planned
+    as_where = exp.select(exp.Count(this=exp.Star())).from_("profile").where(where.copy()).sql("duckdb")
+    as_count_if = exp.select(exp.func("count_if", where.copy())).from_("profile").sql("duckdb")
+    expected = int(expected_mask(name, frames).sum())
+    cur = ds.cursor()
+    for sql in (planned, as_where, as_count_if):
+        assert cur.execute(sql, params or None).fetchone()[0] == expected, sql
 
 
 def test_size_of_a_saved_segment_reference(ds: Dataset, frames, tmp_path: Path) -> None:

@@ -288,12 +288,73 @@ def _run(ds: Dataset, query: exp.Expression, params: dict[str, object]) -> list[
 # --- size -----------------------------------------------------------------------------------------
 
 
+def _flag_columns(catalog: Catalog) -> frozenset[str]:
+    """`profile` columns holding a flag or a small count: tags, boolean attributes, event counters."""
+    return frozenset(
+        [t.column for t in catalog.tags.values()]
+        + [name for name, col in catalog.attributes.items() if col.type == "boolean"]
+        + list(catalog.event_counters.values())
+    )
+
+
+def _is_flag_test(node: exp.Expression, flags: frozenset[str]) -> bool:
+    """A test DuckDB evaluates faster over the whole column than as a scan filter (see `_size_query`).
+
+    That is: a flag column (`tag = TRUE`, `NOT COALESCE(tag, FALSE)`), a comparison of a
+    flag or counter column (`COALESCE(counter, 0) >= $p`), AND / OR / NOT of those; or on
+    its own, a column equal to one value or a NULL test of any column.
+    """
+    node = node.unnest()
+    if isinstance(node, exp.And | exp.Or):  # several tests: only over flags (a city = … OR … is not)
+        return (
+            _is_flag_test(node.left, flags) and _is_flag_test(node.right, flags) and _only_flags(node, flags)
+        )
+    if isinstance(node, exp.Not):
+        inner = node.this.unnest()
+        if isinstance(inner, exp.Is):
+            return _is_flag_test(inner, flags)
+        if isinstance(inner, exp.Coalesce):
+            inner = inner.this.unnest()
+        return _is_flag_test(inner, flags) and _only_flags(inner, flags)
+    if isinstance(node, exp.Is):
+        return isinstance(node.this.unnest(), exp.Column) and isinstance(node.expression, exp.Null)
+    if isinstance(node, exp.Column):
+        return node.name in flags
+    if isinstance(node, exp.EQ | exp.NEQ | exp.GT | exp.GTE | exp.LT | exp.LTE):
+        left, right = node.left.unnest(), node.right
+        if not isinstance(right, exp.Placeholder | exp.Literal | exp.Boolean):
+            return False
+        if isinstance(left, exp.Coalesce):  # a counter: COALESCE(col, 0)
+            left = left.this.unnest()
+        if not isinstance(left, exp.Column):
+            return False
+        return left.name in flags or isinstance(node, exp.EQ)
+    return False
+
+
+def _only_flags(node: exp.Expression, flags: frozenset[str]) -> bool:
+    return all(col.name in flags for col in node.find_all(exp.Column))
+
+
+def _size_query(ds: Dataset, where: exp.Expression) -> exp.Select:
+    """`SELECT count … FROM profile` for a WHERE filter, in the faster of two forms.
+
+    As a WHERE, DuckDB pushes comparisons, lists and ranges into the scan and skips
+    row groups by their min/max: the faster form for those. A test of one flag,
+    counter or value is faster evaluated over the whole column and counted with
+    `count_if` (10 M members: a tag 6.8 -> 4.5 ms, a counter 5.9 -> 3.8 ms, a city
+    13 -> 6.5 ms) while an IN list or BETWEEN is slower that way (13 -> 22 ms).
+    Both forms count the same rows: `count_if` counts TRUE, a WHERE keeps TRUE.
+    """
+    if _is_flag_test(where, _flag_columns(ds.catalog)):
+        return exp.select(exp.alias_(exp.func("count_if", where), "members")).from_("profile")
+    return exp.select(exp.alias_(_count_all(), "members")).from_("profile").where(where)
+
+
 def size(ds: Dataset, segment: Segment, resolve: Resolve | None = None) -> SegmentSize:
     """How many users the segment holds, out of all users."""
     condition, params = _segment_condition(ds, segment, resolve)
-    # A WHERE (not a FILTER) lets DuckDB push comparisons into the scan and skip row groups.
-    query = exp.select(exp.alias_(_count_all(), "members")).from_("profile").where(where_form(condition))
-    ((count,),) = _run(ds, query, params)
+    ((count,),) = _run(ds, _size_query(ds, where_form(condition)), params)
     total = ds.total_users
     return SegmentSize(int(count), int(total), _share(int(count), int(total)), ds.as_of)
 
