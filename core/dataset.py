@@ -153,7 +153,7 @@ class Dataset:
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor: DuckDB connections are not shared across threads, cursors are cheap."""
         assert self._con is not None
-        return self._con.cursor()
+        return _search_cache(self._con.cursor())
 
     def query(self, name: str, **params: object) -> duckdb.DuckDBPyConnection:
         """Run queries/<name>.sql with bound parameters on a fresh cursor."""
@@ -242,9 +242,20 @@ def _connect_views(files: dict[str, list[Path]], cache_path: Path, config: Datas
     attach = exp.Attach(this=exp.alias_(exp.Literal.string(str(cache_path)), "cache"), expressions=[exp.AttachOption(this=exp.var("READ_ONLY"))])
     con.execute(attach.sql("duckdb"))
     _register_parquet_views(con, files)
-    for table in ("profile", "event_rows"):
-        con.execute(exp.Create(this=exp.to_table(table), kind="VIEW", replace=True, expression=exp.select("*").from_(exp.to_table(table, db="cache"))).sql("duckdb"))
+    _search_cache(con)
     return con
+
+
+# Unqualified names resolve first to the Parquet views (`users`, `events`, …), then to the cache's
+# tables (`profile`, `event_rows`). A view `profile AS SELECT * FROM cache.profile` did the same at
+# ~0.9 ms per query (binding its ~200 columns): a quarter of counting one tag over 10M members.
+SEARCH_PATH = "SET search_path = 'memory.main,cache.main'"
+
+
+def _search_cache(cur: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """The search path is a per-session setting: every cursor sets it (~0.05 ms)."""
+    cur.execute(SEARCH_PATH)
+    return cur
 
 
 def _register_parquet_views(con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]) -> None:
