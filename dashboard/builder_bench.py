@@ -48,8 +48,15 @@ def _scenario(at, runs: int, first_count: int, key: str) -> dict:
 
 def run(args: argparse.Namespace, start: dict, saved: tuple, target_ms: float) -> dict:
     """Median server time of builder reruns after edits, in two scenarios (see core/bench/builder.py)."""
-    logging.getLogger("streamlit").setLevel(logging.ERROR)  # bare-mode notices are not results
     from streamlit.testing.v1 import AppTest
+
+    # Bare-mode notices ("missing ScriptRunContext", ~1,000 lines a run) are not results.
+    # Streamlit resets its loggers' levels when a script run loads the config, so a filter
+    # on its loggers (which do not propagate) drops what is below ERROR.
+    quiet = logging.Filter()
+    quiet.filter = lambda record: record.levelno >= logging.ERROR  # type: ignore[method-assign]
+    for name in [n for n in logging.root.manager.loggerDict if n.startswith("streamlit")]:
+        logging.getLogger(name).addFilter(quiet)
 
     from core.dataset import open_dataset
     from core.segments.model import parse_segment

@@ -8,6 +8,8 @@ import json
 import sys
 from typing import Any
 
+from core.problems import DatasetError
+
 # One module per area; each has `register(subparsers)` adding parsers whose
 # `func(args) -> int` does the work. Keep this list short and alphabetical.
 COMMAND_MODULES = (
@@ -23,6 +25,13 @@ COMMAND_MODULES = (
 
 class UsageError(Exception):
     """Bad input from the user: printed to stderr, exit status 2."""
+
+
+def print_unusable(command: str, err: DatasetError) -> None:
+    """Why a dataset cannot be used, problem by problem, on stderr."""
+    print(f"adesk {command}: the dataset {err.report.dataset} cannot be used:", file=sys.stderr)
+    for problem in err.report.errors:
+        print(f"  {problem}", file=sys.stderr)
 
 
 def print_json(obj: Any) -> None:
@@ -51,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         print(f"adesk {args.command}: {err}", file=sys.stderr)
         return 2
+    except DatasetError as err:  # e.g. a benchmark pointed at a missing or broken dataset
+        print_unusable(args.command, err)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from dashboard.cli import main
 
 
@@ -36,3 +38,15 @@ def test_bench_segments_pandas_over_the_contract_tables_agrees_too(demo_dir, cap
     skipped = {d["name"] for d in out["definitions"] if d["contract_pandas_p50_ms"] is None}
     assert len(timed) >= 15 and all(d["contract_pandas_p50_ms"] > 0 for d in timed)
     assert skipped == {"rfm in", "aipl + lifecycle"}  # model dimensions need the derived models
+
+
+def test_bench_on_a_missing_dataset_says_so_without_a_traceback(tmp_path, capsys):
+    missing = tmp_path / "nowhere"
+    for bench in ("segments", "builder"):
+        assert main(["bench", bench, str(missing)]) == 1
+        err = capsys.readouterr().err
+        assert f"adesk bench: the dataset {missing} cannot be used" in err
+        assert "dataset directory not found" in err and "Traceback" not in err
+    with pytest.raises(SystemExit) as exited:  # export checks first and says how to generate one
+        main(["bench", "export", str(missing)])
+    assert "no dataset at" in str(exited.value.code) and "adesk demo --users" in str(exited.value.code)

@@ -19,7 +19,7 @@ import sys
 from typing import Any
 
 from core.problems import DatasetError
-from dashboard.cli import UsageError, print_json
+from dashboard.cli import UsageError, print_json, print_unusable
 
 
 def _echo(text: str = "", err: bool = False) -> None:
@@ -32,9 +32,7 @@ def _open_dataset(args: argparse.Namespace):
     try:
         return open_dataset(args.dir)
     except DatasetError as err:
-        _echo(f"adesk {args.command}: the dataset {err.report.dataset} cannot be used:", err=True)
-        for problem in err.report.errors:
-            _echo(f"  {problem}", err=True)
+        print_unusable(args.command, err)
         return None
 
 

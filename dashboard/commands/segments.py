@@ -17,7 +17,7 @@ from typing import Any
 from core.problems import DatasetError
 from core.segments.model import Segment, SegmentError, parse_segment
 from core.store import AppStore, StoreError, current_user, default_db_path, referenced_ids
-from dashboard.cli import UsageError, print_json
+from dashboard.cli import UsageError, print_json, print_unusable
 
 # Definitions are small; a cap keeps a hostile or mistaken input (a Parquet file,
 # /dev/zero) from being read whole.
@@ -102,10 +102,7 @@ def _open(args: argparse.Namespace):
     try:
         return open_dataset(args.dir)
     except DatasetError as err:
-        report = err.report
-        _echo(f"adesk {args.command}: the dataset {report.dataset} cannot be used:", err=True)
-        for problem in report.errors:
-            _echo(f"  {problem}", err=True)
+        print_unusable(args.command, err)
         return None
 
 
