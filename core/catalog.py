@@ -11,6 +11,7 @@ Names starting with `_` are reserved for derived columns.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -35,6 +36,17 @@ AIPL_STAGES: tuple[str, ...] = ("A", "I", "P", "L", "none")
 LIFECYCLE_STATES: tuple[str, ...] = ("new", "active", "dormant", "churned", "never_active")
 
 MODEL_COLUMNS = {"rfm": "_rfm_class", "aipl": "_aipl_stage", "lifecycle": "_lifecycle"}
+
+UID = "_uid"  # the member number, in `profile` and `event_rows`
+EI = "_ei"  # an event name's code in `event_rows` (see `event_codes`)
+
+
+def event_codes(events: list[str] | tuple[str, ...]) -> dict[str, int]:
+    """Each event name's code: its 1-based position in the sorted list of names.
+
+    The build's SQL twin is `list_position($events, event)` over the same sorted list.
+    """
+    return {e: i + 1 for i, e in enumerate(sorted(events))}
 
 
 @dataclass(frozen=True)
@@ -67,10 +79,17 @@ class Catalog:
     timezone: str = "UTC"
 
     def event_code(self, event: str) -> int:
-        """The event's code in `event_rows._ei`: its 1-based position among the sorted event names."""
-        if event in self.event_codes:
-            return self.event_codes[event]
-        return sorted(self.events).index(event) + 1
+        """The event's code in `event_rows._ei` (as stored by the build; else by the same rule)."""
+        return (self.event_codes or event_codes(self.events))[event]
+
+    @functools.cached_property
+    def flag_columns(self) -> frozenset[str]:
+        """`profile` columns holding a flag or a small count: tags, boolean attributes, event counters."""
+        return frozenset(
+            [t.column for t in self.tags.values()]
+            + [name for name, col in self.attributes.items() if col.type == "boolean"]
+            + list(self.event_counters.values())
+        )
 
     def counter_column(self, event: str, window_days: int | None) -> str | None:
         return self.event_counters.get((event, window_days))

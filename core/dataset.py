@@ -27,7 +27,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB
 
-from core.catalog import COUNTER_WINDOWS, Catalog, Column, ColumnType, TagInfo
+from core.catalog import COUNTER_WINDOWS, EI, UID, Catalog, Column, ColumnType, TagInfo, event_codes
 from core.config import DatasetConfig, load_config
 from core.problems import DatasetError, Problem, ValidationReport
 from core.queries import load_query
@@ -295,8 +295,6 @@ def _read_catalog(con: duckdb.DuckDBPyConnection, as_of: date, config: DatasetCo
 #      as fast as the same aggregate over the events in file order.
 #   4. tags as bit masks, then `profile`: one row per member, joined on `_uid`.
 
-UID = "_uid"  # the member number, in `profile` and `event_rows`
-EI = "_ei"  # the event name's 1-based position in the sorted list of names (`_events.code`)
 
 
 def _build_cache(
@@ -350,12 +348,13 @@ def _build_cache(
     os.replace(tmp, cache_path)
 
 
-def _create_table(con: duckdb.DuckDBPyConnection, name: str, select_sql: str, params: dict[str, object], *, temp: bool = False) -> None:
+def _create_table(con: duckdb.DuckDBPyConnection, name: str, select: str | exp.Expression, params: dict[str, object], *, temp: bool = False) -> None:
+    """CREATE TABLE name AS select; with `temp`, a temporary table: in memory (spilling if it must), never in the cache file."""
     if temp:
-        # a temporary table lives in memory (spilling if it must), never in the cache file
-        con.execute(exp.Create(this=exp.to_table(name, quoted=True), kind="TABLE", properties=exp.Properties(expressions=[exp.TemporaryProperty()]), expression=sqlglot.parse_one(select_sql, dialect="duckdb")).sql("duckdb"), params or None)
+        query = sqlglot.parse_one(select, dialect="duckdb") if isinstance(select, str) else select
+        con.execute(exp.Create(this=exp.to_table(name, quoted=True), kind="TABLE", properties=exp.Properties(expressions=[exp.TemporaryProperty()]), expression=query).sql("duckdb"), params or None)
     else:
-        con.sql(select_sql, params=params).to_table(name)
+        con.sql(select if isinstance(select, str) else select.sql("duckdb"), params=params).to_table(name)
 
 
 def _window_name(w: int | None) -> str:
@@ -388,7 +387,7 @@ def _build_uids(con: duckdb.DuckDBPyConnection, files: list[Path]) -> None:
     )
     numbered = exp.Select(expressions=[*users.expressions, exp.alias_(exp.Cast(this=uid, to=exp.DataType.build("INTEGER")), UID, quoted=True)]).from_(source)
     con.execute(exp.Create(this=exp.to_table("users_n"), kind="VIEW", replace=True, expression=_exclude_row_columns(numbered)).sql("duckdb"))
-    _create_table(con, "_uids", exp.select(exp.column("user_id"), exp.column(UID, quoted=True)).from_("users_n").sql("duckdb"), {}, temp=True)
+    _create_table(con, "_uids", exp.select(exp.column("user_id"), exp.column(UID, quoted=True)).from_("users_n"), {}, temp=True)
 
 
 def _exclude_row_columns(select: exp.Select) -> exp.Select:
@@ -466,15 +465,19 @@ def _build_event_rows(con: duckdb.DuckDBPyConnection, events: list[str], props: 
     )
     # decoded after the sort: a projection above ORDER BY keeps the order
     select = exp.select(exp.column(UID, quoted=True), exp.column(EI, quoted=True), exp.column("ts"), *[decoded(name) for name, _ in props]).from_(exp.alias_(exp.Subquery(this=sorted_rows), "s"))
-    _create_table(con, "event_rows", select.sql("duckdb"), params)
+    _create_table(con, "event_rows", select, params)
     kept = con.execute("select count(*) from event_rows").fetchone()[0]
     return seen - kept
 
 
+def _packed(i: int, table: str | None = None) -> exp.Expression:
+    """Event `i`'s packed counter sum `pk_<i>` (0 for a member without events)."""
+    return exp.func("coalesce", exp.column(f"pk_{i}", table=table, quoted=True), exp.Literal.number(0))
+
+
 def _counter(i: int, slot: int, table: str | None = None) -> exp.Expression:
-    """Counter slot `slot` of event `i`'s packed sum `pk_<i>` (0 for a member without events)."""
-    packed = exp.func("coalesce", exp.column(f"pk_{i}", table=table, quoted=True), exp.Literal.number(0))
-    shifted = exp.BitwiseRightShift(this=packed, expression=exp.Literal.number(SLOT_BITS * slot))
+    """Counter slot `slot` of event `i`'s packed sum."""
+    shifted = exp.BitwiseRightShift(this=_packed(i, table), expression=exp.Literal.number(SLOT_BITS * slot))
     return exp.Cast(this=exp.paren(exp.BitwiseAnd(this=shifted, expression=exp.Literal.number((1 << SLOT_BITS) - 1))), to=exp.DataType.build("INTEGER"))
 
 
@@ -489,7 +492,7 @@ def _build_user_events(
     per-member SUM holds all six counts at once. DuckDB pays per distinct filtered
     aggregate per row, so this is ~5x cheaper than 72 FILTERs.
     """
-    index = {e: i + 1 for i, e in enumerate(events)}
+    index = event_codes(events)
 
     def ei_in(names) -> exp.Expression:
         ids = [index[n] for n in names if n in index]
@@ -569,7 +572,7 @@ def _build_user_events(
         for w in COUNTER_WINDOWS:
             cols[(ev, w)] = f"_ev_{i - 1}_{_window_name(w)}"
         # a carry out of the top slot means 2^21 or more events of one kind for one user
-        overflow.append(exp.GT(this=exp.BitwiseRightShift(this=exp.func("coalesce", exp.column(f"pk_{i}", quoted=True), exp.Literal.number(0)), expression=exp.Literal.number(SLOT_BITS * len(COUNTER_WINDOWS))), expression=exp.Literal.number(0)))
+        overflow.append(exp.GT(this=exp.BitwiseRightShift(this=_packed(i), expression=exp.Literal.number(SLOT_BITS * len(COUNTER_WINDOWS))), expression=exp.Literal.number(0)))
     overflow_any = overflow[0] if overflow else exp.false()
     for o in overflow[1:]:
         overflow_any = exp.or_(overflow_any, o)
@@ -579,11 +582,11 @@ def _build_user_events(
     # finds each member's state where it left it, instead of one cache miss per row and aggregate.
     amount = exp.column("amount", quoted=True) if "amount" in props else exp.alias_(exp.null(), "amount")
     by_member = exp.select(exp.column(UID, quoted=True), exp.alias_(exp.column(EI, quoted=True), "ei"), ts, amount).from_("event_rows").order_by(exp.column(UID, quoted=True))
-    _create_table(con, "_ev_by_member", by_member.sql("duckdb"), {}, temp=True)
+    _create_table(con, "_ev_by_member", by_member, {}, temp=True)
     coded = exp.select(exp.column(UID, quoted=True), exp.column("ei"), ts, exp.column("amount"), exp.alias_(packed_case, "pk")).from_("_ev_by_member")
     grouped = exp.select(*inner).from_(exp.alias_(exp.Subquery(this=coded), "e")).group_by(exp.column(UID, quoted=True))
     select = exp.select(*outer).from_(exp.alias_(exp.Subquery(this=grouped), "g"))
-    _create_table(con, "user_events", select.sql("duckdb"), params, temp=True)
+    _create_table(con, "user_events", select, params, temp=True)
     con.execute("drop table _ev_by_member")
     if con.execute("select count(*) from user_events where counter_overflow").fetchall()[0][0]:
         raise DatasetError(ValidationReport("events", (Problem(
@@ -647,7 +650,7 @@ def _build_tags(con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]) ->
         .from_(exp.alias_(exp.Subquery(this=grouped), "g"))
         .join(exp.alias_(exp.to_table("_uids"), "u"), on=exp.EQ(this=exp.column("user_id", table="u"), expression=exp.column("user_id", table="g")))
     )
-    _create_table(con, "tag_pivot", select.sql("duckdb"), params, temp=True)
+    _create_table(con, "tag_pivot", select, params, temp=True)
     return cols
 
 
@@ -680,8 +683,9 @@ def _build_profile(con, config: DatasetConfig, as_of_end: datetime, events: list
         dialect="duckdb",
     )
     select_cols.append(exp.alias_(lifecycle, "_lifecycle", quoted=True))
-    for (ev, w), col in counter_cols.items():  # event code = 1-based position in `events`
-        select_cols.append(exp.alias_(_counter(events.index(ev) + 1, COUNTER_WINDOWS.index(w), table="c"), col, quoted=True))
+    codes = event_codes(events)
+    for (ev, w), col in counter_cols.items():
+        select_cols.append(exp.alias_(_counter(codes[ev], COUNTER_WINDOWS.index(w), table="c"), col, quoted=True))
     for i, (_tag, col, value_col) in enumerate(tag_cols):
         mask = exp.column(f"mask_{i // MASK_BITS}", table="t", quoted=True)
         bit = exp.BitwiseAnd(this=exp.BitwiseRightShift(this=mask, expression=exp.Literal.number(i % MASK_BITS)), expression=exp.Literal.number(1))
@@ -732,7 +736,6 @@ def _create_compressed_table(
     more space, than as roaring bitmaps (which count as fast). Falls back to a plain
     CREATE TABLE AS when a column's type cannot be written out.
     """
-    sql = query.sql("duckdb")
     try:
         columns = [
             exp.ColumnDef(
@@ -743,7 +746,7 @@ def _create_compressed_table(
             for col, typ, *_ in con.execute(exp.Describe(this=query.copy()).sql("duckdb"), params or None).fetchall()
         ]
     except (sqlglot.errors.ParseError, ValueError):
-        _create_table(con, name, sql, params)
+        _create_table(con, name, query, params)
         return
     try:
         con.execute(exp.Create(this=exp.Schema(this=exp.to_table(name, quoted=True), expressions=columns), kind="TABLE").sql(dialect=_DuckDBWithCompression))
@@ -751,7 +754,7 @@ def _create_compressed_table(
     except duckdb.Error:
         # a type sqlglot spells differently from DuckDB: the plain way
         con.execute(exp.Drop(this=exp.to_table(name, quoted=True), kind="TABLE", exists=True).sql("duckdb"))
-        _create_table(con, name, sql, params)
+        _create_table(con, name, query, params)
 
 
 def _build_metadata(con, root: Path, config: DatasetConfig, as_of: date, events, props, counter_cols, tag_cols, warnings: tuple[Problem, ...], unknown: int) -> None:
@@ -759,7 +762,7 @@ def _build_metadata(con, root: Path, config: DatasetConfig, as_of: date, events,
     con.executemany("insert into _meta values (?, ?)", [["as_of", as_of.isoformat()], ["dataset", str(root)], ["config", json.dumps(str(config))]])
     con.execute("create table _events (event varchar, code integer)")
     if events:
-        con.executemany("insert into _events values (?, ?)", [[e, i + 1] for i, e in enumerate(events)])
+        con.executemany("insert into _events values (?, ?)", [[e, code] for e, code in event_codes(events).items()])
     con.execute("create table _event_columns (event varchar, window_days integer, col varchar)")
     if counter_cols:
         con.executemany("insert into _event_columns values (?, ?, ?)", [[e, w, c] for (e, w), c in counter_cols.items()])

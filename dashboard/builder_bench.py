@@ -53,10 +53,8 @@ def run(args: argparse.Namespace, start: dict, saved: tuple, target_ms: float) -
     # Bare-mode notices ("missing ScriptRunContext", ~1,000 lines a run) are not results.
     # Streamlit resets its loggers' levels when a script run loads the config, so a filter
     # on its loggers (which do not propagate) drops what is below ERROR.
-    quiet = logging.Filter()
-    quiet.filter = lambda record: record.levelno >= logging.ERROR  # type: ignore[method-assign]
     for name in [n for n in logging.root.manager.loggerDict if n.startswith("streamlit")]:
-        logging.getLogger(name).addFilter(quiet)
+        logging.getLogger(name).addFilter(lambda record: record.levelno >= logging.ERROR)
 
     from core.dataset import open_dataset
     from core.segments.model import parse_segment

@@ -27,13 +27,6 @@ class UsageError(Exception):
     """Bad input from the user: printed to stderr, exit status 2."""
 
 
-def print_unusable(command: str, err: DatasetError) -> None:
-    """Why a dataset cannot be used, problem by problem, on stderr."""
-    print(f"adesk {command}: the dataset {err.report.dataset} cannot be used:", file=sys.stderr)
-    for problem in err.report.errors:
-        print(f"  {problem}", file=sys.stderr)
-
-
 def print_json(obj: Any) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
@@ -60,8 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         print(f"adesk {args.command}: {err}", file=sys.stderr)
         return 2
-    except DatasetError as err:  # e.g. a benchmark pointed at a missing or broken dataset
-        print_unusable(args.command, err)
+    except DatasetError as err:  # any command on a dataset that cannot be used: every problem, exit 1
+        print(f"adesk {args.command}: the dataset {err.report.dataset} cannot be used:", file=sys.stderr)
+        for problem in err.report.errors:
+            print(f"  {problem}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -176,17 +176,7 @@ class PandasBaseline:
         elif k == "attribute":
             m = self._attribute(self.users[c["field"]], c)
         elif k == "tag":
-            info = self.catalog.tags[c["tag"]]
-            if c["op"] in {"has", "has_not"}:
-                m = self.users[info.column].to_numpy(bool)
-                m = ~m if c["op"] == "has_not" else m
-            else:
-                v = self.users[info.value_column]
-                if c["op"] == "eq":
-                    m = (v == c["value"]).fillna(False).to_numpy(bool)
-                else:
-                    num = pd.to_numeric(v, errors="coerce")
-                    m = {"gt": num > c["value"], "gte": num >= c["value"], "lt": num < c["value"], "lte": num <= c["value"]}[c["op"]].fillna(False).to_numpy(bool)
+            m = self._tag(c)
         elif k in {"rfm", "aipl", "lifecycle"}:
             col = {"rfm": "_rfm_class", "aipl": "_aipl_stage", "lifecycle": "_lifecycle"}[k]
             m = self.users[col].isin(c["values"]).to_numpy(bool)
@@ -196,6 +186,13 @@ class PandasBaseline:
         else:
             raise ValueError(f"baseline does not evaluate {k}")
         return ~m if c.get("negate") else m
+
+    def _tag(self, c) -> np.ndarray:
+        info = self.catalog.tags[c["tag"]]
+        if c["op"] in {"has", "has_not"}:
+            m = self.users[info.column].to_numpy(bool)
+            return ~m if c["op"] == "has_not" else m
+        return _tag_value_mask(self.users[info.value_column], c)
 
     def _attribute(self, s: pd.Series, c) -> np.ndarray:
         op = c["op"]
@@ -254,23 +251,22 @@ class ContractPandasBaseline(PandasBaseline):
     def _counter(self, c) -> str | None:
         return None  # no per-member counters: every event clause counts raw events
 
-    def _one(self, c) -> np.ndarray:
-        if c["kind"] != "tag":
-            return super()._one(c)
+    def _tag(self, c) -> np.ndarray:
         rows = self.tags[self.tags["tag"] == c["tag"]]
         if c["op"] in {"has", "has_not"}:
             m = self.uid.isin(rows["user_id"]).to_numpy(bool)
-            m = ~m if c["op"] == "has_not" else m
-        else:
-            # the product keeps a member's largest value as text (max of CAST(value AS VARCHAR))
-            value = rows.assign(value=rows["value"].astype(object)).groupby("user_id", observed=True)["value"].max()
-            v = pd.Series(self.uid.map(value), index=self.uid.index)
-            if c["op"] == "eq":
-                m = (v == c["value"]).fillna(False).to_numpy(bool)
-            else:
-                num = pd.to_numeric(v, errors="coerce")
-                m = {"gt": num > c["value"], "gte": num >= c["value"], "lt": num < c["value"], "lte": num <= c["value"]}[c["op"]].fillna(False).to_numpy(bool)
-        return ~m if c.get("negate") else m
+            return ~m if c["op"] == "has_not" else m
+        # the product keeps a member's largest value as text (max of CAST(value AS VARCHAR))
+        value = rows.assign(value=rows["value"].astype(object)).groupby("user_id", observed=True)["value"].max()
+        return _tag_value_mask(pd.Series(self.uid.map(value), index=self.uid.index), c)
+
+
+def _tag_value_mask(v: pd.Series, c) -> np.ndarray:
+    """A tag-value clause over each member's value (text; compared as a number for gt/gte/lt/lte)."""
+    if c["op"] == "eq":
+        return (v == c["value"]).fillna(False).to_numpy(bool)
+    num = pd.to_numeric(v, errors="coerce")
+    return {"gt": num > c["value"], "gte": num >= c["value"], "lt": num < c["value"], "lte": num <= c["value"]}[c["op"]].fillna(False).to_numpy(bool)
 
 
 def _select_columns_sql(columns: list[str]) -> str:

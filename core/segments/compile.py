@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from core.catalog import MODEL_COLUMNS, Catalog, Column
+from core.catalog import EI, MODEL_COLUMNS, UID, Catalog, Column
 from core.config import did_you_mean
 from core.segments.model import (
     NEGATIVE_TWINS,
@@ -50,7 +50,6 @@ MAX_REFERENCE_DEPTH = 20  # saved segments referring to saved segments
 MAX_EXPANDED_CONDITIONS = 2_000  # after inlining saved segments (guards diamond blow-ups)
 PROFILE = "profile"
 EVENTS = "event_rows"  # the cache's copy of the events: `_uid`, `_ei` (event code), `ts`, properties
-UID = "_uid"  # the member number, in `profile` and `event_rows`
 EVENTS_ALIAS = "ev"  # qualify subquery columns so they never bind to the outer profile
 
 _ORDERED = frozenset({"eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "is_null", "not_null"})
@@ -374,7 +373,7 @@ class _Compiler:
             count = exp.Coalesce(this=_col(counter), expressions=[exp.Literal.number(0)])
             return _EVENT_COMPARE[c.op](this=count, expression=self.param(c.count))
         conditions: list[exp.Expression] = [
-            exp.EQ(this=_col("_ei", EVENTS_ALIAS), expression=self.param(self.catalog.event_code(c.event))),
+            exp.EQ(this=_col(EI, EVENTS_ALIAS), expression=self.param(self.catalog.event_code(c.event))),
         ]
         ts = _col("ts", EVENTS_ALIAS)
         window: tuple[date, date] | None = None

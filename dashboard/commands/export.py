@@ -18,22 +18,11 @@ import json
 import sys
 from typing import Any
 
-from core.problems import DatasetError
-from dashboard.cli import UsageError, print_json, print_unusable
+from dashboard.cli import UsageError, print_json
 
 
 def _echo(text: str = "", err: bool = False) -> None:
     (sys.stderr if err else sys.stdout).write(text + "\n")
-
-
-def _open_dataset(args: argparse.Namespace):
-    from core.dataset import open_dataset
-
-    try:
-        return open_dataset(args.dir)
-    except DatasetError as err:
-        print_unusable(args.command, err)
-        return None
 
 
 def _open_store(db: str | None):
@@ -103,6 +92,7 @@ def _segment_source(args: argparse.Namespace, store_needed: bool):
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from core.dataset import open_dataset
     from core.export import EmptyExport, ExportError, ExportOptions, plan_export, write_export
     from core.roles import current_role
     from core.segments.model import SegmentError
@@ -117,9 +107,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     options = ExportOptions(
         channel=args.channel, columns=columns, format=args.format, bom=args.bom, holdout=args.holdout, pii_mode=args.pii
     )
-    ds = _open_dataset(args)
-    if ds is None:
-        return 1
+    ds = open_dataset(args.dir)  # a dataset that cannot be used: main() lists its problems, exit 1
     try:
         plan = plan_export(ds, segment, options, role=role, resolve=resolver, segment_id=saved_id, segment_version=version)
         reason = plan.empty_reason()
@@ -210,6 +198,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_recreate(args: argparse.Namespace) -> int:
+    from core.dataset import open_dataset
     from core.export import ExportError, recreate_export
     from core.roles import current_role
     from core.segments.model import SegmentError
@@ -217,9 +206,7 @@ def cmd_recreate(args: argparse.Namespace) -> int:
 
     store = _open_store(args.db)
     record = _record(store, args.export_id)
-    ds = _open_dataset(argparse.Namespace(dir=args.dir or record.dataset_path, command=args.command))
-    if ds is None:
-        return 1
+    ds = open_dataset(args.dir or record.dataset_path)
     try:
         result = recreate_export(ds, store, record.export_id, role=current_role(), out=args.out,
                                  progress=_progress(sys.stderr.isatty() and not args.json))

@@ -14,10 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.problems import DatasetError
 from core.segments.model import Segment, SegmentError, parse_segment
 from core.store import AppStore, StoreError, current_user, default_db_path, referenced_ids
-from dashboard.cli import UsageError, print_json, print_unusable
+from dashboard.cli import UsageError, print_json
 
 # Definitions are small; a cap keeps a hostile or mistaken input (a Parquet file,
 # /dev/zero) from being read whole.
@@ -95,17 +94,6 @@ def _resolver(segment: Segment, db: str | None):
     return _open_store(db).resolver()
 
 
-def _open(args: argparse.Namespace):
-    """The dataset, or None after printing why it cannot be used."""
-    from core.dataset import open_dataset
-
-    try:
-        return open_dataset(args.dir)
-    except DatasetError as err:
-        print_unusable(args.command, err)
-        return None
-
-
 def _pct(share: float | None) -> str:
     return "—" if share is None else f"{share:.1%}"
 
@@ -143,13 +131,12 @@ def _run_safely(fn, *args: Any, **kwargs: Any) -> Any:
 
 
 def cmd_count(args: argparse.Namespace) -> int:
+    from core.dataset import open_dataset
     from core.segments.describe import describe
     from core.segments.operations import size
 
     segment = read_definition(args.segment)
-    ds = _open(args)
-    if ds is None:
-        return 1
+    ds = open_dataset(args.dir)  # a dataset that cannot be used: main() lists its problems, exit 1
     resolve = _resolver(segment, args.db)
     result = _run_safely(size, ds, segment, resolve=resolve)
     description = _run_safely(describe, segment, ds.catalog, lang=args.lang, resolve=resolve)
@@ -164,12 +151,11 @@ def cmd_count(args: argparse.Namespace) -> int:
 
 
 def cmd_breakdown(args: argparse.Namespace) -> int:
+    from core.dataset import open_dataset
     from core.segments.operations import breakdown
 
     segment = read_definition(args.segment)
-    ds = _open(args)
-    if ds is None:
-        return 1
+    ds = open_dataset(args.dir)  # a dataset that cannot be used: main() lists its problems, exit 1
     result = _run_safely(
         breakdown, ds, segment, args.by, resolve=_resolver(segment, args.db), limit=args.limit
     )
