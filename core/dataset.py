@@ -16,6 +16,7 @@ import fcntl
 import hashlib
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB
 
+from core.bitmaps import BitmapIndex
 from core.catalog import COUNTER_WINDOWS, EI, UID, Catalog, Column, ColumnType, TagInfo, event_codes
 from core.config import DatasetConfig, load_config
 from core.problems import DatasetError, Problem, ValidationReport
@@ -47,6 +49,8 @@ def _settings() -> dict[str, str]:
     return {
         "threads": os.environ.get("ADESK_THREADS", str(os.cpu_count() or 2)),
         "memory_limit": os.environ.get("ADESK_MEMORY_LIMIT", "4GB"),
+        # memory for bitmap indexes of profile columns (core/bitmaps.py); 0 turns them off
+        "bitmap_mb": os.environ.get("ADESK_BITMAP_MB", "1024"),
     }
 
 
@@ -126,6 +130,9 @@ def _table_view_sql(table: str, files: list[Path], con: duckdb.DuckDBPyConnectio
     return exp.Create(this=exp.to_table(table, quoted=True), kind="VIEW", replace=True, expression=select).sql("duckdb")
 
 
+_INDEX_LOCK = threading.Lock()
+
+
 @dataclass
 class Dataset:
     """An opened dataset: its config, `as_of`, catalog, and cursors over its views."""
@@ -141,6 +148,7 @@ class Dataset:
     _con: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
     # results that depend only on this version of the data (e.g. breakdown bin edges), per opened dataset
     memo: dict = field(default_factory=dict, repr=False)
+    _bitmaps: BitmapIndex | None = field(default=None, repr=False)
 
     @property
     def total_users(self) -> int:
@@ -165,7 +173,16 @@ class Dataset:
         """The first moment after `as_of`: windows end here, exclusive."""
         return datetime.combine(self.as_of + timedelta(days=1), datetime.min.time())
 
+    def bitmap_index(self) -> BitmapIndex:
+        """This dataset's bitmap indexes (core/bitmaps.py), created on first use."""
+        with _INDEX_LOCK:
+            if self._bitmaps is None:
+                self._bitmaps = BitmapIndex(self, int(float(_settings()["bitmap_mb"]) * 1e6))
+            return self._bitmaps
+
     def close(self) -> None:
+        if self._bitmaps is not None:
+            self._bitmaps.close()  # its worker holds a cursor: let it finish first
         if self._con is not None:
             self._con.close()
             self._con = None

@@ -27,7 +27,10 @@ def _fingerprint(path: str) -> str:
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _open(path: str, fp: str) -> Dataset:
     # `fp` is part of the cache key: changed files open (and build) a new cache.
-    return open_dataset(path)
+    ds = open_dataset(path)
+    # a long-lived server: the columns its counts read get bitmap indexes, built in the background
+    ds.bitmap_index().build_in_background()
+    return ds
 
 
 def lang() -> str:

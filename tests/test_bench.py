@@ -21,10 +21,15 @@ def test_bench_segments_duckdb_and_pandas_agree_on_every_definition(demo_dir, ca
     # run() raises if any definition's DuckDB count differs from the pandas masks' count
     assert main(["bench", "segments", str(demo_dir), "--repeat", "1", "--pandas-repeat", "1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"users", "events", "cores", "definitions"}
+    assert set(out) == {"users", "events", "cores", "bitmap_index", "definitions"}
     assert len(out["definitions"]) >= 20
     for d in out["definitions"]:
-        assert set(d) == {"name", "clauses", "has_event_clause", "count", "p50_ms", "p95_ms", "pandas_p50_ms"}
+        assert set(d) == {"name", "clauses", "has_event_clause", "count", "p50_ms", "p95_ms", "pandas_p50_ms", "engine", "scan_p50_ms"}
+    # tags, flags and columns of few values come from the bitmap indexes; text search and raw events are scanned
+    engine = {d["name"]: d["engine"] for d in out["definitions"]}
+    assert engine["tag has"] == engine["age between"] == engine["5 clauses attr+tag"] == "bitmaps"
+    assert engine["event: cake purchase in 365 days (where)"] == "scan"
+    assert out["bitmap_index"]["columns"] >= 10 and out["bitmap_index"]["megabytes"] > 0
     assert any(d["clauses"] >= 10 for d in out["definitions"])
     assert any(d["has_event_clause"] for d in out["definitions"])
     assert len({d["count"] for d in out["definitions"]}) > 15  # the definitions really differ

@@ -342,12 +342,25 @@ def _size_query(ds: Dataset, where: exp.Expression) -> exp.Select:
     return exp.select(exp.alias_(_count_all(), "members")).from_("profile").where(where)
 
 
-def size(ds: Dataset, segment: Segment, resolve: Resolve | None = None) -> SegmentSize:
-    """How many users the segment holds, out of all users."""
+def size(ds: Dataset, segment: Segment, resolve: Resolve | None = None, *, bitmaps: bool = True) -> SegmentSize:
+    """How many users the segment holds, out of all users.
+
+    Tags, flags and columns of few values are counted by set algebra over bitmap indexes
+    (core/bitmaps.py); anything else, a column whose index is still being built, or
+    `bitmaps=False`, by a scan of `profile`. Both count the same members.
+    """
     condition, params = _segment_condition(ds, segment, resolve)
-    ((count,),) = _run(ds, _size_query(ds, where_form(condition)), params)
+    count = ds.bitmap_index().count(condition, params) if bitmaps else None
+    if count is None:
+        ((count,),) = _run(ds, _size_query(ds, where_form(condition)), params)
     total = ds.total_users
     return SegmentSize(int(count), int(total), _share(int(count), int(total)), ds.as_of)
+
+
+def counted_by(ds: Dataset, segment: Segment, resolve: Resolve | None = None) -> Literal["bitmaps", "scan"]:
+    """How `size()` counts this segment right now: from the bitmap indexes, or by a scan."""
+    condition, _ = _segment_condition(ds, segment, resolve)
+    return "bitmaps" if ds.bitmap_index().answers(condition) else "scan"
 
 
 # --- breakdown ----------------------------------------------------------------------------------
