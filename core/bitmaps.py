@@ -222,18 +222,33 @@ class BitmapIndex:
     # -- answering
     def count(self, condition: exp.Expression, params: dict[str, object]) -> int | None:
         """Members for which the condition is TRUE, or None when the index cannot answer (yet)."""
+        evaluated = self._evaluate([condition], params)
+        if evaluated is None:
+            return None
+        sets, (p,) = evaluated
+        return sets.count(p)
+
+    def members(self, conditions: list[exp.Expression], params: dict[str, object]) -> list[BitMap] | None:
+        """For each condition the set of members for which it is TRUE (all from one query), or None."""
+        evaluated = self._evaluate(conditions, params)
+        if evaluated is None:
+            return None
+        sets, plans = evaluated
+        return [sets.get(p, True) for p in plans]
+
+    def _evaluate(self, conditions: list[exp.Expression], params: dict[str, object]) -> tuple[_Sets, list[_Plan]] | None:
         if self.budget <= 0:
             return None
-        p = plan(condition)
-        if p is None:
+        plans = [plan(c) for c in conditions]
+        if any(p is None for p in plans):
             return None
-        leaves = list(_leaves(p))
+        leaves = [leaf for p in plans for leaf in _leaves(p)]
         indexes = self._indexes({leaf.column for leaf in leaves})
         if indexes is None:
             return None
         leaf_ids = {id(leaf): i for i, leaf in enumerate(leaves)}
         codes = self._codes(leaves, indexes, params) if leaves else {}
-        return _Sets(self._everyone, self.ds.total_users, codes, indexes, leaf_ids).count(p)
+        return _Sets(self._everyone, self.ds.total_users, codes, indexes, leaf_ids), plans
 
     def _indexes(self, columns: set[str]) -> dict[str, ColumnIndex] | None:
         with self._lock:
@@ -252,13 +267,13 @@ class BitmapIndex:
                 return {c: self._ready[c] for c in columns}
         return None
 
-    def answers(self, condition: exp.Expression) -> bool:
-        """Whether a count of this condition comes from the bitmaps now (else from a scan)."""
-        p = plan(condition)
-        if p is None or self.budget <= 0:
+    def answers(self, *conditions: exp.Expression) -> bool:
+        """Whether a count of these conditions comes from the bitmaps now (else from a scan)."""
+        plans = [plan(c) for c in conditions]
+        if any(p is None for p in plans) or self.budget <= 0:
             return False
         with self._lock:
-            return all(leaf.column in self._ready for leaf in _leaves(p))
+            return all(leaf.column in self._ready for p in plans for leaf in _leaves(p))
 
     def _codes(self, leaves: list[_Leaf], indexes: dict[str, ColumnIndex], params: dict[str, object]) -> dict[int, tuple[list[int], list[int]]]:
         """For every leaf, the codes of the values where it is TRUE and where it is FALSE: one query."""

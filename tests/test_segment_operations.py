@@ -101,6 +101,14 @@ def ds(tmp_path_factory, frames) -> Dataset:
     dataset.close()
 
 
+@pytest.fixture(params=["scan", "bitmaps"])
+def bitmaps(request, ds: Dataset) -> bool:
+    """Each count twice: by a scan of `profile`, and from bitmap indexes (built when first needed)."""
+    if request.param == "bitmaps":
+        ds.bitmap_index().build_when_needed()
+    return request.param == "bitmaps"
+
+
 # --- independent pandas ---------------------------------------------------------------------------
 
 
@@ -227,10 +235,12 @@ def seg(name: str) -> Segment:
 
 
 @pytest.mark.parametrize("name", list(SEGMENTS))
-def test_size_matches_pandas(ds: Dataset, frames, name: str) -> None:
+def test_size_matches_pandas(ds: Dataset, frames, name: str, bitmaps: bool) -> None:
     users = frames[0]
     expected = int(expected_mask(name, frames).sum())
-    result = ops.size(ds, seg(name))
+    result = ops.size(ds, seg(name), bitmaps=bitmaps)
+    if bitmaps:  # each of these reads tags, flags, counters or columns of few values
+        assert ops.counted_by(ds, seg(name)) == "bitmaps"
     assert (result.count, result.total_users) == (expected, len(users))
     assert result.share == pytest.approx(expected / len(users))
     assert result.to_dict() == {
@@ -455,10 +465,12 @@ def test_breakdown_of_an_empty_segment_and_bad_requests(ds: Dataset, frames) -> 
 # --- overlap -----------------------------------------------------------------------------------------
 
 
-def test_overlap_matrix_matches_pandas(ds: Dataset, frames) -> None:
+def test_overlap_matrix_matches_pandas(ds: Dataset, frames, bitmaps: bool) -> None:
     names = ["city_age", "baker", "high_level", "not_shanghai", "recent_buyer", "buyer_stage"]
     masks = [expected_mask(n, frames) for n in names]
-    result = ops.overlap(ds, [(n, seg(n)) for n in names])
+    result = ops.overlap(ds, [(n, seg(n)) for n in names], bitmaps=bitmaps)
+    if bitmaps:
+        assert all(ops.counted_by(ds, seg(n)) == "bitmaps" for n in names)
     assert result.names == tuple(names)
     assert result.sizes == tuple(int(m.sum()) for m in masks)
     for i, a in enumerate(masks):
@@ -496,10 +508,12 @@ def test_numeric_bin_edges_are_computed_once_per_dataset(ds: Dataset, frames) ->
     assert base == [(r.low, r.high, r.count_in_base) for r in second.rows]
 
 
-def test_reach_counts_only_explicit_consent(ds: Dataset, frames) -> None:
+def test_reach_counts_only_explicit_consent(ds: Dataset, frames, bitmaps: bool) -> None:
     users = frames[0]
     mask = expected_mask("not_shanghai", frames)
-    result = ops.reach(ds, seg("not_shanghai"))
+    result = ops.reach(ds, seg("not_shanghai"), bitmaps=bitmaps)
+    if bitmaps:
+        assert ds.bitmap_index().ready("sms_opt_in") and ds.bitmap_index().ready("wechat_opt_in")
     assert set(result) == {"sms", "wechat", "email"}
     sms_yes = users["sms_opt_in"].eq(True).fillna(False).astype(bool)  # NULL = not reachable
     assert (result["sms"].reachable, result["sms"].excluded) == (

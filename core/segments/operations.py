@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 import sqlglot
+from pyroaring import BitMap
 from sqlglot import exp
 
 from core.catalog import AIPL_STAGES, LIFECYCLE_STATES, MODEL_COLUMNS, RFM_CLASSES, Catalog
@@ -358,7 +359,7 @@ def size(ds: Dataset, segment: Segment, resolve: Resolve | None = None, *, bitma
 
 
 def counted_by(ds: Dataset, segment: Segment, resolve: Resolve | None = None) -> Literal["bitmaps", "scan"]:
-    """How `size()` counts this segment right now: from the bitmap indexes, or by a scan."""
+    """How `size()` (and `reach()`, `overlap()`) count this segment right now: from the bitmap indexes, or by a scan."""
     condition, _ = _segment_condition(ds, segment, resolve)
     return "bitmaps" if ds.bitmap_index().answers(condition) else "scan"
 
@@ -558,9 +559,9 @@ def breakdown(
 
 
 def overlap(
-    ds: Dataset, segments: Sequence[tuple[str, Segment]], resolve: Resolve | None = None
+    ds: Dataset, segments: Sequence[tuple[str, Segment]], resolve: Resolve | None = None, *, bitmaps: bool = True
 ) -> Overlap:
-    """Pairwise intersections of up to six segments, counted in one pass."""
+    """Pairwise intersections of up to six segments: from bitmap indexes, else counted in one pass."""
     if not segments:
         raise OperationError("Overlap needs at least one segment.")
     if len(segments) > MAX_OVERLAP_SEGMENTS:
@@ -575,6 +576,17 @@ def overlap(
         conditions.append(condition)
         params.update(seg_params)
     n = len(conditions)
+    sets = ds.bitmap_index().members(conditions, params) if bitmaps else None
+    if sets is not None:  # tags, flags, columns of few values: set intersections
+        matrix = [[sets[i].intersection_cardinality(sets[j]) for j in range(n)] for i in range(n)]
+        return Overlap(
+            names=tuple(name for name, _ in segments),
+            sizes=tuple(len(s) for s in sets),
+            matrix=tuple(tuple(r) for r in matrix),
+            union=len(BitMap.union(*sets)),
+            total_users=ds.total_users,
+            as_of=ds.as_of,
+        )
     selects: list[exp.Expression] = [exp.alias_(_count_all(), "total_users")]
     pairs = [(i, j) for i in range(n) for j in range(i, n)]
     for i, j in pairs:
@@ -607,19 +619,24 @@ def _consent_true(ds: Dataset, column: str) -> exp.Expression:
     return exp.func("coalesce", value, exp.false())
 
 
-def reach(ds: Dataset, segment: Segment, resolve: Resolve | None = None) -> dict[str, ChannelReach]:
+def reach(ds: Dataset, segment: Segment, resolve: Resolve | None = None, *, bitmaps: bool = True) -> dict[str, ChannelReach]:
     """Per channel, how many members consented to be contacted there (consent TRUE)."""
     condition, params = _segment_condition(ds, segment, resolve)
     channels = ds.config.privacy.consent_columns
-    selects: list[exp.Expression] = [exp.alias_(_count_all(), "members")]
     present = {ch: col for ch, col in channels.items() if col in ds.catalog.attributes}
-    for i, column in enumerate(present.values()):
-        selects.append(exp.alias_(_count_if(_consent_true(ds, column)), f"reach_{i}"))
-    # the members as a WHERE (pushed into the scan, as in size()), consent counted among them
-    query = exp.select(*selects).from_("profile").where(where_form(condition))
-    (row,) = _run(ds, query, params)
-    members = int(row[0])
-    reached = dict(zip(present, (int(c) for c in row[1:]), strict=True))
+    consents = [_consent_true(ds, column) for column in present.values()]
+    sets = ds.bitmap_index().members([condition, *consents], params) if bitmaps else None
+    if sets is not None:  # the members' set met with each channel's set of explicit yeses
+        members = len(sets[0])
+        reached = {ch: sets[0].intersection_cardinality(s) for ch, s in zip(present, sets[1:], strict=True)}
+    else:
+        selects: list[exp.Expression] = [exp.alias_(_count_all(), "members")]
+        selects += [exp.alias_(_count_if(c), f"reach_{i}") for i, c in enumerate(consents)]
+        # the members as a WHERE (pushed into the scan, as in size()), consent counted among them
+        query = exp.select(*selects).from_("profile").where(where_form(condition))
+        (row,) = _run(ds, query, params)
+        members = int(row[0])
+        reached = dict(zip(present, (int(c) for c in row[1:]), strict=True))
     result = {}
     for channel, column in channels.items():
         reachable = reached.get(channel, 0)
