@@ -31,10 +31,11 @@ against an independent pandas evaluation.
 from __future__ import annotations
 
 import array
-import itertools
+import atexit
 import logging
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -215,7 +216,7 @@ class BitmapIndex:
         self._queue: list[str] = []
         self._worker: threading.Thread | None = None
         self._closed = False
-        self._tables = itertools.count()
+        self._tables: dict[str, str] = {}  # column -> its table of distinct values
         self._everyone = BitMap()
         self._everyone.add_range(0, ds.total_users)
 
@@ -319,9 +320,10 @@ class BitmapIndex:
                 if c not in self._queue:
                     self._queue.append(c)
             if self._worker is None or not self._worker.is_alive():
-                # not a daemon: the interpreter waits for the column in hand rather than
-                # stopping a thread inside DuckDB
-                self._worker = threading.Thread(target=self._work, name="adesk-bitmaps")
+                # a daemon, so a server stops without building the rest of the queue; at exit
+                # `_close_all` lets it finish the column in hand instead of stopping it inside DuckDB
+                self._worker = threading.Thread(target=self._work, name="adesk-bitmaps", daemon=True)
+                _LIVE.add(self)
                 self._worker.start()
 
     def _work(self) -> None:
@@ -374,7 +376,8 @@ class BitmapIndex:
             approx = cur.execute(exp.select(exp.func("approx_count_distinct", col)).from_("profile").sql("duckdb")).fetchone()[0]
             if approx > self.max_values * 1.1:
                 return f"about {approx:,} distinct values (more than {self.max_values:,})"
-            table = f"memory.main._bitmap_values_{next(self._tables)}"
+            with self._lock:  # one table per column: a rebuild after eviction replaces it
+                table = self._tables.setdefault(column, f"memory.main._bitmap_values_{len(self._tables)}")
             values = (
                 exp.select(
                     exp.alias_(exp.Cast(this=exp.Sub(this=exp.Window(this=exp.func("row_number"), order=exp.Order(expressions=[exp.Ordered(this=col.copy(), nulls_first=False)])), expression=exp.Literal.number(1)), to=exp.DataType.build("INTEGER")), CODE, quoted=True),
@@ -403,7 +406,7 @@ class BitmapIndex:
         uids = np.asarray(got[UID], dtype=np.int64)
         total = self.ds.total_users
         if len(uids) != total or (total and (uids.min() < 0 or uids.max() >= total)):
-            return "member numbers are not 0 … N-1"
+            return "its values did not place every member exactly once"
         order = np.argsort(codes, kind="stable")
         bounds = np.cumsum(np.bincount(codes, minlength=n_values))
         sorted_uids = uids[order].astype(np.uint32)
@@ -416,6 +419,8 @@ class BitmapIndex:
             bm.run_optimize()
             bitmaps.append(bm)
             start = int(end)
+        if total and len(BitMap.union(*bitmaps)) != total:  # the member numbers repeat: no partition
+            return "its values did not place every member exactly once"
         nbytes = sum(_bitmap_bytes(b) for b in bitmaps)
         return ColumnIndex(column, exp.to_table(table), tuple(bitmaps), nbytes, time.perf_counter() - started)
 
@@ -454,3 +459,12 @@ class BitmapIndex:
 def _bitmap_bytes(bm: BitMap) -> int:
     s = bm.get_statistics()
     return int(s["n_bytes_array_containers"] + s["n_bytes_bitset_containers"] + s["n_bytes_run_containers"])
+
+
+_LIVE: weakref.WeakSet[BitmapIndex] = weakref.WeakSet()  # indexes that have started a worker
+
+
+@atexit.register
+def _close_all() -> None:
+    for index in list(_LIVE):
+        index.close()
