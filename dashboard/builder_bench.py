@@ -85,6 +85,7 @@ def run(args: argparse.Namespace, start: dict, saved: tuple, target_ms: float) -
         at.session_state["builder-tabs"] = "Overlap"
         at.run()
         at.multiselect(key="builder-overlap").set_value(saved_ids).run()
+        _open(str(data), fingerprint(data)).bitmap_index().wait()  # the saved segments' columns
         overlap = _scenario(at, args.runs, 3 + args.runs, count_key)
     return {
         "dataset": str(data),
