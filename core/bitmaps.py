@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import array
 import atexit
+import hashlib
 import logging
 import threading
 import time
@@ -65,6 +66,7 @@ class ColumnIndex:
 
     column: str
     table: exp.Table
+    values: tuple[object, ...]  # by code, as Python values (None for NULL)
     bitmaps: tuple[BitMap, ...]
     nbytes: int
     build_seconds: float
@@ -216,7 +218,6 @@ class BitmapIndex:
         self._queue: list[str] = []
         self._worker: threading.Thread | None = None
         self._closed = False
-        self._tables: dict[str, str] = {}  # column -> its table of distinct values
         self._everyone = BitMap()
         self._everyone.add_range(0, ds.total_users)
 
@@ -237,14 +238,23 @@ class BitmapIndex:
         sets, plans = evaluated
         return [sets.get(p, True) for p in plans]
 
-    def _evaluate(self, conditions: list[exp.Expression], params: dict[str, object]) -> tuple[_Sets, list[_Plan]] | None:
+    def split(self, condition: exp.Expression, params: dict[str, object], column: str) -> tuple[BitMap, list[tuple[object, BitMap]]] | None:
+        """The members for which the condition is TRUE, and every value of `column` with its members; or None."""
+        evaluated = self._evaluate([condition], params, also=column)
+        if evaluated is None:
+            return None
+        sets, (p,) = evaluated
+        index = sets.indexes[column]
+        return sets.get(p, True), list(zip(index.values, index.bitmaps, strict=True))
+
+    def _evaluate(self, conditions: list[exp.Expression], params: dict[str, object], also: str | None = None) -> tuple[_Sets, list[_Plan]] | None:
         if self.budget <= 0:
             return None
         plans = [plan(c) for c in conditions]
         if any(p is None for p in plans):
             return None
         leaves = [leaf for p in plans for leaf in _leaves(p)]
-        indexes = self._indexes({leaf.column for leaf in leaves})
+        indexes = self._indexes({leaf.column for leaf in leaves} | ({also} if also else set()))
         if indexes is None:
             return None
         leaf_ids = {id(leaf): i for i, leaf in enumerate(leaves)}
@@ -376,17 +386,20 @@ class BitmapIndex:
             approx = cur.execute(exp.select(exp.func("approx_count_distinct", col)).from_("profile").sql("duckdb")).fetchone()[0]
             if approx > self.max_values * 1.1:
                 return f"about {approx:,} distinct values (more than {self.max_values:,})"
-            with self._lock:  # one table per column: a rebuild after eviction replaces it
-                table = self._tables.setdefault(column, f"memory.main._bitmap_values_{len(self._tables)}")
-            values = (
+            # one table per column, named after it: a rebuild (after eviction, or by another index
+            # of the same dataset) replaces it with the same rows and codes
+            table = f"memory.main._bitmap_values_{hashlib.sha1(column.encode()).hexdigest()[:16]}"
+            distinct = (
                 exp.select(
                     exp.alias_(exp.Cast(this=exp.Sub(this=exp.Window(this=exp.func("row_number"), order=exp.Order(expressions=[exp.Ordered(this=col.copy(), nulls_first=False)])), expression=exp.Literal.number(1)), to=exp.DataType.build("INTEGER")), CODE, quoted=True),
                     col.copy(),
                 )
                 .from_(exp.select(col.copy()).from_("profile").group_by(col.copy()).subquery("v"))
             )
-            cur.execute(exp.Create(this=exp.to_table(table), kind="TABLE", replace=True, expression=values).sql("duckdb"))
-            n_values = cur.execute(exp.select(exp.Count(this=exp.Star())).from_(table).sql("duckdb")).fetchone()[0]
+            cur.execute(exp.Create(this=exp.to_table(table), kind="TABLE", replace=True, expression=distinct).sql("duckdb"))
+            by_code = exp.select(exp.column(CODE, quoted=True), col.copy()).from_(table).order_by(exp.column(CODE, quoted=True))
+            values = tuple(value for _, value in cur.execute(by_code.sql("duckdb")).fetchall())
+            n_values = len(values)
             if n_values > self.max_values:
                 cur.execute(exp.Drop(this=exp.to_table(table), kind="TABLE", exists=True).sql("duckdb"))
                 return f"{n_values:,} distinct values (more than {self.max_values:,})"
@@ -422,7 +435,7 @@ class BitmapIndex:
         if total and len(BitMap.union(*bitmaps)) != total:  # the member numbers repeat: no partition
             return "its values did not place every member exactly once"
         nbytes = sum(_bitmap_bytes(b) for b in bitmaps)
-        return ColumnIndex(column, exp.to_table(table), tuple(bitmaps), nbytes, time.perf_counter() - started)
+        return ColumnIndex(column, exp.to_table(table), values, tuple(bitmaps), nbytes, time.perf_counter() - started)
 
     def _evict(self, keep: str) -> None:
         """Drop least recently used indexes until within the budget (called with the lock held)."""

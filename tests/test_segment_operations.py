@@ -316,7 +316,7 @@ def check_shares(result: ops.Breakdown, seg_size: int, total: int) -> None:
             assert r.index == pytest.approx(100 * sis / sib)
 
 
-def test_breakdown_by_text_attribute_folds_other_and_missing(ds: Dataset, frames) -> None:
+def test_breakdown_by_text_attribute_folds_other_and_missing(ds: Dataset, frames, bitmaps: bool) -> None:
     users = frames[0]
     mask = expected_mask("high_level", frames)
     table = expected_rows(users["city"], mask)
@@ -326,7 +326,7 @@ def test_breakdown_by_text_attribute_folds_other_and_missing(ds: Dataset, frames
     top, rest = ranked.iloc[:3], ranked.iloc[3:]
     missing = table[table["value"].isna()]
 
-    result = ops.breakdown(ds, seg("high_level"), "city", limit=3)
+    result = ops.breakdown(ds, seg("high_level"), "city", limit=3, bitmaps=bitmaps)
     assert result.by_kind == "attribute"
     got = [(r.kind, r.value, r.count_in_segment, r.count_in_base) for r in result.rows]
     want = [
@@ -342,15 +342,15 @@ def test_breakdown_by_text_attribute_folds_other_and_missing(ds: Dataset, frames
     check_shares(result, int(mask.sum()), len(users))
 
     # Without a limit in the way, every city has its own row and nothing is folded.
-    full = ops.breakdown(ds, seg("high_level"), "city")
+    full = ops.breakdown(ds, seg("high_level"), "city", bitmaps=bitmaps)
     assert {r.value for r in full.rows if r.kind == "value"} == set(known["value"])
     assert not [r for r in full.rows if r.kind == "other"]
 
 
-def test_breakdown_by_small_whole_number_and_boolean(ds: Dataset, frames) -> None:
+def test_breakdown_by_small_whole_number_and_boolean(ds: Dataset, frames, bitmaps: bool) -> None:
     users = frames[0]
     mask = expected_mask("city_age", frames)
-    levels = ops.breakdown(ds, seg("city_age"), "member_level")
+    levels = ops.breakdown(ds, seg("city_age"), "member_level", bitmaps=bitmaps)
     table = expected_rows(users["member_level"], mask).sort_values("value")
     # few distinct values: one row each, in ascending order
     assert [(r.raw, r.count_in_segment, r.count_in_base) for r in levels.rows] == [
@@ -359,7 +359,7 @@ def test_breakdown_by_small_whole_number_and_boolean(ds: Dataset, frames) -> Non
     ]
     check_shares(levels, int(mask.sum()), len(users))
 
-    sms = ops.breakdown(ds, seg("city_age"), "sms_opt_in")
+    sms = ops.breakdown(ds, seg("city_age"), "sms_opt_in", bitmaps=bitmaps)
     by_label = {r.value: (r.count_in_segment, r.count_in_base) for r in sms.rows}
     opt = users["sms_opt_in"]
     for label, selector in (
@@ -400,11 +400,11 @@ def test_breakdown_by_number_uses_ordered_disjoint_bins(ds: Dataset, frames) -> 
     check_shares(result, int(mask.sum()), len(users))
 
 
-def test_breakdown_by_tag_and_model_dimensions(ds: Dataset, frames) -> None:
+def test_breakdown_by_tag_and_model_dimensions(ds: Dataset, frames, bitmaps: bool) -> None:
     users, events, tags = frames
     mask = expected_mask("city_age", frames)
     kol = tagged(tags, users, "identity/kol")
-    result = ops.breakdown(ds, seg("city_age"), "identity/kol")
+    result = ops.breakdown(ds, seg("city_age"), "identity/kol", bitmaps=bitmaps)
     assert [(r.value, r.count_in_segment, r.count_in_base) for r in result.rows] == [
         ("has", int((kol & mask).sum()), int(kol.sum())),
         ("has not", int((~kol & mask).sum()), int((~kol).sum())),
@@ -412,7 +412,7 @@ def test_breakdown_by_tag_and_model_dimensions(ds: Dataset, frames) -> None:
     check_shares(result, int(mask.sum()), len(users))
 
     stage = users["user_id"].map(aipl_stage(users, events))
-    aipl = ops.breakdown(ds, seg("city_age"), "aipl")
+    aipl = ops.breakdown(ds, seg("city_age"), "aipl", bitmaps=bitmaps)
     assert [r.value for r in aipl.rows] == [
         "A",
         "I",
@@ -428,7 +428,7 @@ def test_breakdown_by_tag_and_model_dimensions(ds: Dataset, frames) -> None:
     check_shares(aipl, int(mask.sum()), len(users))
 
     state = users["user_id"].map(lifecycle_state(users, events))
-    life = ops.breakdown(ds, seg("recent_buyer"), "lifecycle")
+    life = ops.breakdown(ds, seg("recent_buyer"), "lifecycle", bitmaps=bitmaps)
     recent = expected_mask("recent_buyer", frames)
     assert [r.value for r in life.rows] == ["new", "active", "dormant", "churned", "never_active"]
     for r in life.rows:
@@ -437,7 +437,7 @@ def test_breakdown_by_tag_and_model_dimensions(ds: Dataset, frames) -> None:
             int((state == r.value).sum()),
         )
     # every class has its row, in the domain's order, with no index where the base share is 0 ...
-    rfm = ops.breakdown(ds, seg("baker"), "rfm")
+    rfm = ops.breakdown(ds, seg("baker"), "rfm", bitmaps=bitmaps)
     assert [r.value for r in rfm.rows] == list(ops.RFM_CLASSES)
     assert sum(r.count_in_base for r in rfm.rows) == len(users)
     assert all(r.index is None for r in rfm.rows if r.count_in_base == 0)

@@ -477,10 +477,34 @@ def _value_label(value: Any) -> str:
     return str(value)
 
 
+def _category_rows(
+    members: BitMap, values: list[tuple[Any, BitMap]], top: int
+) -> list[tuple[str, Any, int, int, Any, Any]]:
+    """`_CATEGORY_TEMPLATE` over bitmaps: the top values by members (then base, then value), "other", "missing"."""
+    counted = [(value, members.intersection_cardinality(bm), len(bm)) for value, bm in values]
+    known = sorted(((v, s, b) for v, s, b in counted if v is not None), key=lambda r: (-r[1], -r[2], r[0]))
+    rows: list[tuple[str, Any, int, int, Any, Any]] = [("value", v, s, b, None, None) for v, s, b in known[:top]]
+    if len(known) > top:
+        rest = known[top:]
+        rows.append(("other", None, sum(r[1] for r in rest), sum(r[2] for r in rest), None, None))
+    rows += [("missing", None, s, b, None, None) for v, s, b in counted if v is None]
+    return rows
+
+
 def breakdown(
-    ds: Dataset, segment: Segment, by: str, resolve: Resolve | None = None, limit: int = 20
+    ds: Dataset,
+    segment: Segment,
+    by: str,
+    resolve: Resolve | None = None,
+    limit: int = 20,
+    *,
+    bitmaps: bool = True,
 ) -> Breakdown:
-    """The segment's make-up by one attribute, tag or model dimension, against all users."""
+    """The segment's make-up by one attribute, tag or model dimension, against all users.
+
+    By a column of few values (not a numeric bin) with bitmap indexes, from their
+    intersections; otherwise by one scan of `profile`.
+    """
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise OperationError(f"limit must be a whole number ≥ 1, got {limit!r}.")
     by_kind, column = _resolve_by(ds.catalog, by)
@@ -496,11 +520,15 @@ def breakdown(
                 ("missing" if bin_no is None else "bucket", None, in_seg, in_base, low, high)
             )
     else:
-        query = _fill(_CATEGORY_TEMPLATE, value=_col(column), segment=condition)
         # Model dimensions have few values and a fixed order: fetch them all.
         top = max(limit, len(_MODEL_ORDER[by])) if by_kind == "model" else limit
-        for kind, value, in_seg, in_base, _rank in _run(ds, query, {**params, "x_limit": top}):
-            raw_rows.append((kind, value, int(in_seg or 0), int(in_base or 0), None, None))
+        split = ds.bitmap_index().split(condition, params, column) if bitmaps else None
+        if split is not None:
+            raw_rows = _category_rows(*split, top)
+        else:
+            query = _fill(_CATEGORY_TEMPLATE, value=_col(column), segment=condition)
+            for kind, value, in_seg, in_base, _rank in _run(ds, query, {**params, "x_limit": top}):
+                raw_rows.append((kind, value, int(in_seg or 0), int(in_base or 0), None, None))
     segment_size = sum(r[2] for r in raw_rows)
     total = sum(r[3] for r in raw_rows)
 
