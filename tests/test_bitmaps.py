@@ -225,7 +225,7 @@ def test_hostile_values_are_bound_and_counted_right(ds, values) -> None:
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(
     segment=random_segments,
-    by=st.sampled_from(["city", "member_level", "vip", "aipl", "rfm", "lifecycle", "interest/food/baking", "identity/kol"]),
+    by=st.sampled_from(["city", "member_level", "vip", "aipl", "rfm", "lifecycle", "interest/food/baking", "identity/kol", "age", "score", "birthday"]),
     limit=st.integers(1, 6),
 )
 def test_breakdown_from_bitmaps_equals_the_scan(ds, segment, by, limit) -> None:
@@ -235,7 +235,7 @@ def test_breakdown_from_bitmaps_equals_the_scan(ds, segment, by, limit) -> None:
     scanned = breakdown(ds, segment, by, saved_resolve, limit, bitmaps=False)
 
     def rows(b):  # the scan's rows come in no promised order for text values
-        return sorted((r.kind, r.value, r.count_in_segment, r.count_in_base) for r in b.rows)
+        return sorted((r.kind, r.value, r.count_in_segment, r.count_in_base, str(r.low), str(r.high)) for r in b.rows)
 
     assert rows(from_bitmaps) == rows(scanned)
     assert (from_bitmaps.segment_size, from_bitmaps.total_users) == (scanned.segment_size, scanned.total_users)

@@ -372,11 +372,11 @@ def test_breakdown_by_small_whole_number_and_boolean(ds: Dataset, frames, bitmap
     check_shares(sms, int(mask.sum()), len(users))
 
 
-def test_breakdown_by_number_uses_ordered_disjoint_bins(ds: Dataset, frames) -> None:
+def test_breakdown_by_number_uses_ordered_disjoint_bins(ds: Dataset, frames, bitmaps: bool) -> None:
     users = frames[0]
     mask = expected_mask("baker", frames)
     age = users["age"]
-    result = ops.breakdown(ds, seg("baker"), "age")
+    result = ops.breakdown(ds, seg("baker"), "age", bitmaps=bitmaps)
     assert result.by_kind == "numeric"
     bins = [r for r in result.rows if r.kind == "bucket"]
     assert 5 <= len(bins) <= ops.NUMERIC_BINS

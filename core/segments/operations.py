@@ -491,6 +491,34 @@ def _category_rows(
     return rows
 
 
+def _bin_rows(
+    members: BitMap, values: list[tuple[Any, BitMap]], edges: list[Any]
+) -> list[tuple[str, Any, int, int, Any, Any]] | None:
+    """`_NUMERIC_TEMPLATE` over bitmaps: each value to the first bin whose upper edge is above it.
+
+    None (use the scan) when a value is NaN, whose order Python and DuckDB do not share.
+    """
+    bins: dict[int, list[Any]] = {}  # bin -> [low, high, in_segment, in_base]
+    missing: list[int] | None = None
+    for value, bm in values:
+        in_seg, in_base = members.intersection_cardinality(bm), len(bm)
+        if value is None:
+            missing = [in_seg, in_base]
+            continue
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        # `value < NULL` is unknown in the CASE: a missing edge never takes a value
+        bin_no = next((i + 1 for i, e in enumerate(edges) if e is not None and value < e), len(edges) + 1)
+        low, high, seg_n, base_n = bins.get(bin_no, [value, value, 0, 0])
+        bins[bin_no] = [min(low, value), max(high, value), seg_n + in_seg, base_n + in_base]
+    rows: list[tuple[str, Any, int, int, Any, Any]] = [
+        ("bucket", None, seg_n, base_n, low, high) for _, (low, high, seg_n, base_n) in sorted(bins.items())
+    ]
+    if missing is not None:
+        rows.append(("missing", None, missing[0], missing[1], None, None))
+    return rows
+
+
 def breakdown(
     ds: Dataset,
     segment: Segment,
@@ -502,8 +530,8 @@ def breakdown(
 ) -> Breakdown:
     """The segment's make-up by one attribute, tag or model dimension, against all users.
 
-    By a column of few values (not a numeric bin) with bitmap indexes, from their
-    intersections; otherwise by one scan of `profile`.
+    By a column of few values with bitmap indexes, from their intersections (numeric
+    bins too: each value falls in one bin); otherwise by one scan of `profile`.
     """
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise OperationError(f"limit must be a whole number ≥ 1, got {limit!r}.")
@@ -513,12 +541,18 @@ def breakdown(
         tuple[str, Any, int, int, Any, Any]
     ] = []  # kind, raw, in_segment, in_base, low, high
     if by_kind == "numeric":
-        query = _fill(_NUMERIC_TEMPLATE, value=_col(column), segment=condition)
-        edges = {f"x_edge_{i + 1}": edge for i, edge in enumerate(_edges(ds, column))}
-        for bin_no, low, high, in_seg, in_base in _run(ds, query, {**params, **edges}):
-            raw_rows.append(
-                ("missing" if bin_no is None else "bucket", None, in_seg, in_base, low, high)
-            )
+        edge_values = _edges(ds, column)
+        split = ds.bitmap_index().split(condition, params, column) if bitmaps else None
+        binned = _bin_rows(*split, edge_values) if split is not None else None
+        if binned is not None:
+            raw_rows = binned
+        else:
+            query = _fill(_NUMERIC_TEMPLATE, value=_col(column), segment=condition)
+            edges = {f"x_edge_{i + 1}": edge for i, edge in enumerate(edge_values)}
+            for bin_no, low, high, in_seg, in_base in _run(ds, query, {**params, **edges}):
+                raw_rows.append(
+                    ("missing" if bin_no is None else "bucket", None, in_seg, in_base, low, high)
+                )
     else:
         # Model dimensions have few values and a fixed order: fetch them all.
         top = max(limit, len(_MODEL_ORDER[by])) if by_kind == "model" else limit
