@@ -57,7 +57,6 @@ log = logging.getLogger(__name__)
 # range must union one by one, and a scan with min/max pruning is as fast.
 MAX_VALUES = 1024
 CODE = "_bitmap_code"
-_UNINDEXABLE = "unindexable"
 
 
 @dataclass(frozen=True)
@@ -115,6 +114,19 @@ def _single_column(node: exp.Expression) -> str | None:
     return None if name == UID else name
 
 
+def _operands(node: exp.And | exp.Or) -> list[exp.Expression]:
+    """The operands of a chain of one connector, through parentheses, left to right (no recursion)."""
+    out: list[exp.Expression] = []
+    stack: list[exp.Expression] = [node]
+    while stack:
+        current = stack.pop().unnest()
+        if isinstance(current, type(node)):
+            stack.extend([current.right, current.left])
+        else:
+            out.append(current)
+    return out
+
+
 def plan(node: exp.Expression) -> _Plan | None:
     """The condition as AND / OR / NOT / COALESCE(…, FALSE) over single-column parts, or None."""
     column = _single_column(node)
@@ -124,10 +136,11 @@ def plan(node: exp.Expression) -> _Plan | None:
     if isinstance(node, exp.Boolean):
         return _Const(bool(node.this))
     if isinstance(node, exp.And | exp.Or):
-        left, right = plan(node.left), plan(node.right)
-        if left is None or right is None:
+        # a chain `a AND b AND c …` (hundreds of conditions) is one n-ary part, not a deep tree
+        parts = [plan(operand) for operand in _operands(node)]
+        if any(part is None for part in parts):
             return None
-        return _Op("and" if isinstance(node, exp.And) else "or", (left, right))
+        return _Op("and" if isinstance(node, exp.And) else "or", tuple(parts))  # type: ignore[arg-type]
     if isinstance(node, exp.Not):
         inner = plan(node.this)
         return None if inner is None else _Op("not", (inner,))
@@ -185,9 +198,11 @@ class _Sets:
         if p.kind == "coalesce":
             inner = self.get(p.parts[0], True)
             return inner if truth else self.everyone - inner
-        left, right = (self.get(part, truth) for part in p.parts)
-        # TRUE of AND (FALSE of OR) needs both; TRUE of OR (FALSE of AND) either
-        return left & right if (p.kind == "and") == truth else left | right
+        sets = [self.get(part, truth) for part in p.parts]
+        # TRUE of AND (FALSE of OR) needs every part; TRUE of OR (FALSE of AND) any
+        if (p.kind == "and") == truth:
+            return BitMap.intersection(*sets)
+        return BitMap.union(*sets)
 
     def count(self, p: _Plan) -> int:
         if isinstance(p, _Leaf):  # the values' bitmaps are disjoint: add their sizes
@@ -195,7 +210,7 @@ class _Sets:
             return sum(len(bitmaps[c]) for c in self.codes[self.leaf_ids[id(p)]][0])
         if isinstance(p, _Op) and p.kind == "coalesce":
             return self.count(p.parts[0])
-        if isinstance(p, _Op) and p.kind == "and" and not isinstance(p.parts[0], _Const) and not isinstance(p.parts[1], _Const):
+        if isinstance(p, _Op) and p.kind == "and" and len(p.parts) == 2:
             return self.get(p.parts[0], True).intersection_cardinality(self.get(p.parts[1], True))
         return len(self.get(p, True))
 
@@ -250,7 +265,10 @@ class BitmapIndex:
     def _evaluate(self, conditions: list[exp.Expression], params: dict[str, object], also: str | None = None) -> tuple[_Sets, list[_Plan]] | None:
         if self.budget <= 0:
             return None
-        plans = [plan(c) for c in conditions]
+        try:
+            plans = [plan(c) for c in conditions]
+        except RecursionError:  # saved segments inside saved segments, thousands deep: the scan decides
+            return None
         if any(p is None for p in plans):
             return None
         leaves = [leaf for p in plans for leaf in _leaves(p)]
@@ -280,7 +298,10 @@ class BitmapIndex:
 
     def answers(self, *conditions: exp.Expression) -> bool:
         """Whether a count of these conditions comes from the bitmaps now (else from a scan)."""
-        plans = [plan(c) for c in conditions]
+        try:
+            plans = [plan(c) for c in conditions]
+        except RecursionError:
+            return False
         if any(p is None for p in plans) or self.budget <= 0:
             return False
         with self._lock:
@@ -294,9 +315,8 @@ class BitmapIndex:
             used |= {ph.name for ph in leaf.expression.find_all(exp.Placeholder)}
             truth = exp.alias_(leaf.expression.copy(), "truth")
             selects.append(exp.select(exp.Literal.number(i), exp.column(CODE, quoted=True), truth).from_(indexes[leaf.column].table.copy()))
-        query: exp.Query = selects[0]
-        for s in selects[1:]:
-            query = exp.union(query, s, distinct=False)
+        # n-ary, without copies: one union per leaf copied the growing query each time (minutes at 500)
+        query: exp.Query = exp.union(*selects, distinct=False, copy=False) if len(selects) > 1 else selects[0]
         cur = self.ds.cursor()
         try:
             rows = cur.execute(query.sql("duckdb"), {k: v for k, v in params.items() if k in used} or None).fetchall()

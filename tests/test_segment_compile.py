@@ -344,8 +344,9 @@ def test_where_form_drops_wrappers_at_positive_positions_only():
         attr("age", "gt", value=1), tag, {"kind": "tag", "tag": "interest/food/baking", "op": "has_not"},
     ]}
     got = where_form(compile_where(parse_segment(definition), CATALOG).expression).sql("duckdb")
-    # a bare tag column becomes `= TRUE`; under NOT the wrapper stays (NOT NULL would drop the row)
-    assert got == '(("age" > $p0 AND "_tag_1" = TRUE) AND NOT COALESCE("_tag_1", FALSE))'
+    # a bare tag column becomes `= TRUE`; under NOT the wrapper stays (NOT NULL would drop the row);
+    # one chain of ANDs is one pair of parentheses
+    assert got == '("age" > $p0 AND "_tag_1" = TRUE AND NOT COALESCE("_tag_1", FALSE))'
 
 
 def test_nested_groups_keep_their_parentheses():

@@ -350,3 +350,42 @@ def test_a_huge_list_stays_fast_inside_negations_on_many_rows():
     started = time.perf_counter()
     assert con.execute(sql, params).fetchone() == (100_000,)
     assert time.perf_counter() - started < 5
+
+
+@pytest.mark.parametrize("match", ["all", "any"])
+def test_the_widest_definition_counts_in_every_operation(shop, match):
+    """MAX_CONDITIONS conditions in one group, over several columns: once a RecursionError (a pair of
+    parentheses per condition in the scan's WHERE, one Python frame per condition in the bitmap plan)."""
+    from core.segments import MAX_CONDITIONS
+    from core.segments import operations as ops
+
+    ds, tables, _ = shop
+    users = tables["users"]
+    conditions = []
+    mask = None
+    low = 20 if match == "all" else 55  # "any" of many loose tests would take everyone
+    for i in range(MAX_CONDITIONS):
+        if i % 3 == 0:
+            c, m = Attribute("age", "gte", low + i % 7), users["age"].ge(low + i % 7).fillna(False)
+        elif i % 3 == 1:
+            level = 2 + i % 3 if match == "all" else 0
+            c, m = Attribute("member_level", "lte", level), users["member_level"].le(level).fillna(False)
+        elif match == "all":
+            c, m = Attribute("city", "ne", f"nowhere {i}"), users["city"].ne(f"nowhere {i}")
+        else:
+            c, m = Attribute("city", "eq", f"nowhere {i}"), users["city"].eq(f"nowhere {i}").fillna(False)
+        conditions.append(c)
+        m = m.astype(bool)
+        mask = m if mask is None else (mask & m if match == "all" else mask | m)
+    segment = Segment(match=match, conditions=tuple(conditions))
+    want = int(mask.sum())
+    assert 0 < want < len(users)  # neither nobody nor everybody: the conditions decide
+    ds.bitmap_index().build_when_needed()
+    for bitmaps in (True, False):
+        assert ops.size(ds, segment, bitmaps=bitmaps).count == want
+        assert ops.reach(ds, segment, bitmaps=bitmaps)["sms"].excluded + ops.reach(ds, segment, bitmaps=bitmaps)["sms"].reachable == want
+        assert ops.breakdown(ds, segment, "city", bitmaps=bitmaps).segment_size == want
+        assert ops.overlap(ds, [("a", segment), ("b", Segment())], bitmaps=bitmaps).matrix[0][1] == want
+    assert ops.counted_by(ds, segment) == "bitmaps"
+    assert ops.members(ds, segment, page_size=10).total == want
+    assert _count(ds, segment) == want

@@ -591,18 +591,22 @@ def members_query(compiled: Compiled) -> tuple[str, dict[str, object]]:
     return query.sql(dialect="duckdb"), dict(compiled.params)
 
 
-def where_form(condition: exp.Expression) -> exp.Expression:
-    """The same WHERE filter without the `COALESCE(…, FALSE)` wrappers, so DuckDB can skip row groups.
+def _chain(node: exp.And | exp.Or) -> list[exp.Expression]:
+    """The operands of a chain of one connector (`a AND b AND c`, through parentheses and
+    `COALESCE(…, FALSE)` at positive positions), left to right, without recursion."""
+    kind = type(node)
+    out: list[exp.Expression] = []
+    stack: list[exp.Expression] = [node]
+    while stack:
+        current = _unwrap_positive(stack.pop())
+        if isinstance(current, kind):
+            stack.extend([current.right, current.left])
+        else:
+            out.append(current)
+    return out
 
-    The compiled definition is two-valued (NULL folded to FALSE) so that it can be
-    negated and counted with FILTER. In a WHERE clause NULL and FALSE both drop the
-    row, so at positive positions (under AND / OR, never under NOT) `COALESCE(x,
-    FALSE)` keeps exactly the rows `x` keeps. Without the wrapper DuckDB pushes
-    comparisons into the scan and uses min/max of row groups: a `user_id < …`
-    export of 1M of 10M users reads a tenth of the table instead of all of it.
-    A bare boolean column at such a position becomes `col = TRUE` (same rows, faster).
-    """
-    node = condition
+
+def _unwrap_positive(node: exp.Expression) -> exp.Expression:
     while True:
         if isinstance(node, exp.Paren):
             node = node.this
@@ -614,10 +618,29 @@ def where_form(condition: exp.Expression) -> exp.Expression:
         ):
             node = node.this
         else:
-            break
+            return node
+
+
+def where_form(condition: exp.Expression) -> exp.Expression:
+    """The same WHERE filter without the `COALESCE(…, FALSE)` wrappers, so DuckDB can skip row groups.
+
+    The compiled definition is two-valued (NULL folded to FALSE) so that it can be
+    negated and counted with FILTER. In a WHERE clause NULL and FALSE both drop the
+    row, so at positive positions (under AND / OR, never under NOT) `COALESCE(x,
+    FALSE)` keeps exactly the rows `x` keeps. Without the wrapper DuckDB pushes
+    comparisons into the scan and uses min/max of row groups: a `user_id < …`
+    export of 1M of 10M users reads a tenth of the table instead of all of it.
+    A bare boolean column at such a position becomes `col = TRUE` (same rows, faster).
+    """
+    node = _unwrap_positive(condition)
     if isinstance(node, exp.And | exp.Or):
-        # sqlglot does not add parentheses by precedence: keep them explicit.
-        return exp.Paren(this=type(node)(this=where_form(node.left), expression=where_form(node.right)))
+        # sqlglot does not add parentheses by precedence: keep them explicit, one pair per chain.
+        # A chain of one connector stays flat (`a AND b AND c`): sqlglot writes a flat chain
+        # without recursion, while a pair of parentheses per link overflowed Python's stack at
+        # ~250 conditions.
+        parts = [where_form(part) for part in _chain(node)]
+        joined = exp.and_(*parts, copy=False) if isinstance(node, exp.And) else exp.or_(*parts, copy=False)
+        return exp.Paren(this=joined)
     if isinstance(node, exp.Column):
         # A boolean column on its own (a tag): `col = TRUE` keeps the same rows, and DuckDB
         # pushes it into the scan as a constant comparison, 2-3x faster than the bare column.
