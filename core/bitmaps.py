@@ -47,6 +47,7 @@ from pyroaring import BitMap
 from sqlglot import exp
 
 from core.catalog import UID
+from core.segments.compile import chain_operands
 
 if TYPE_CHECKING:
     from core.dataset import Dataset
@@ -57,6 +58,8 @@ log = logging.getLogger(__name__)
 # range must union one by one, and a scan with min/max pruning is as fast.
 MAX_VALUES = 1024
 CODE = "_bitmap_code"
+MAX_FAILURES = 3  # builds of a column that raised before it is left to scans
+REBUILD_AFTER = 60.0  # seconds before a column dropped for room is built again in the background
 
 
 @dataclass(frozen=True)
@@ -114,19 +117,6 @@ def _single_column(node: exp.Expression) -> str | None:
     return None if name == UID else name
 
 
-def _operands(node: exp.And | exp.Or) -> list[exp.Expression]:
-    """The operands of a chain of one connector, through parentheses, left to right (no recursion)."""
-    out: list[exp.Expression] = []
-    stack: list[exp.Expression] = [node]
-    while stack:
-        current = stack.pop().unnest()
-        if isinstance(current, type(node)):
-            stack.extend([current.right, current.left])
-        else:
-            out.append(current)
-    return out
-
-
 def plan(node: exp.Expression) -> _Plan | None:
     """The condition as AND / OR / NOT / COALESCE(…, FALSE) over single-column parts, or None."""
     column = _single_column(node)
@@ -137,7 +127,7 @@ def plan(node: exp.Expression) -> _Plan | None:
         return _Const(bool(node.this))
     if isinstance(node, exp.And | exp.Or):
         # a chain `a AND b AND c …` (hundreds of conditions) is one n-ary part, not a deep tree
-        parts = [plan(operand) for operand in _operands(node)]
+        parts = [plan(operand) for operand in chain_operands(node)]
         if any(part is None for part in parts):
             return None
         return _Op("and" if isinstance(node, exp.And) else "or", tuple(parts))  # type: ignore[arg-type]
@@ -231,6 +221,9 @@ class BitmapIndex:
         self._ready: OrderedDict[str, ColumnIndex] = OrderedDict()  # least recently used first
         self._refused: dict[str, str] = {}  # column -> why it has no index
         self._queue: list[str] = []
+        self._building: set[str] = set()
+        self._failures: dict[str, int] = {}
+        self._evicted: dict[str, float] = {}  # column -> when it was dropped for room
         self._worker: threading.Thread | None = None
         self._closed = False
         self._everyone = BitMap()
@@ -267,7 +260,7 @@ class BitmapIndex:
             return None
         try:
             plans = [plan(c) for c in conditions]
-        except RecursionError:  # saved segments inside saved segments, thousands deep: the scan decides
+        except RecursionError:  # the compiler caps nesting; should a tree still be too deep, scan
             return None
         if any(p is None for p in plans):
             return None
@@ -346,9 +339,14 @@ class BitmapIndex:
         with self._lock:
             if self._closed or self.mode != "background":
                 return
+            now = time.monotonic()
             for c in columns:
-                if c not in self._queue:
+                # a column dropped for room a moment ago waits: more columns in use than the budget
+                # holds would otherwise rebuild one after another for ever
+                if c not in self._queue and now - self._evicted.get(c, -REBUILD_AFTER) >= REBUILD_AFTER:
                     self._queue.append(c)
+            if not self._queue:
+                return
             if self._worker is None or not self._worker.is_alive():
                 # a daemon, so a server stops without building the rest of the queue; at exit
                 # `_close_all` lets it finish the column in hand instead of stopping it inside DuckDB
@@ -376,23 +374,29 @@ class BitmapIndex:
         while time.monotonic() < deadline:
             with self._lock:
                 worker = self._worker
-            if worker is None:
+            if worker is None or not worker.is_alive():
                 return
             worker.join(timeout=0.05)
 
     def build(self, columns: Iterable[str]) -> None:
-        """Index these columns now (those already indexed or refused are skipped)."""
+        """Index these columns now (those indexed, refused or being built by another thread are skipped)."""
         for column in columns:
             with self._lock:
-                if self._closed or column in self._ready or column in self._refused:
+                if self._closed or column in self._ready or column in self._refused or column in self._building:
                     continue
+                self._building.add(column)
             try:
                 built = self._build(column)
             except Exception as e:  # noqa: BLE001 - an index is an optimisation: SQL still answers
                 log.warning("no bitmap index for %s: %s", column, e)
-                built = f"failed: {e}"
+                built = None
             with self._lock:
-                if isinstance(built, str):
+                self._building.discard(column)
+                if built is None:  # a failure (memory, a conflict): tried again later, a few times
+                    self._failures[column] = self._failures.get(column, 0) + 1
+                    if self._failures[column] >= MAX_FAILURES:
+                        self._refused[column] = f"failed {MAX_FAILURES} times"
+                elif isinstance(built, str):
                     self._refused[column] = built
                 else:
                     self._ready[column] = built
@@ -464,6 +468,7 @@ class BitmapIndex:
                 return
             if column != keep:
                 del self._ready[column]
+                self._evicted[column] = time.monotonic()
 
     # -- state
     def stats(self) -> dict[str, object]:

@@ -15,6 +15,8 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
+import math
 import os
 import threading
 import time
@@ -130,7 +132,20 @@ def _table_view_sql(table: str, files: list[Path], con: duckdb.DuckDBPyConnectio
     return exp.Create(this=exp.to_table(table, quoted=True), kind="VIEW", replace=True, expression=select).sql("duckdb")
 
 
+log = logging.getLogger(__name__)
 _INDEX_LOCK = threading.Lock()
+
+
+def _bitmap_budget(text: str) -> int:
+    """ADESK_BITMAP_MB in bytes; a value that is not a number is reported and the default used."""
+    try:
+        mb = float(text)
+    except ValueError:
+        mb = float("nan")
+    if not math.isfinite(mb) or mb < 0:
+        log.warning("ADESK_BITMAP_MB=%r is not a number of megabytes (0 turns the indexes off); using 1024", text)
+        mb = 1024.0
+    return int(mb * 1e6)
 
 
 @dataclass
@@ -177,7 +192,7 @@ class Dataset:
         """This dataset's bitmap indexes (core/bitmaps.py), created on first use."""
         with _INDEX_LOCK:
             if self._bitmaps is None:
-                self._bitmaps = BitmapIndex(self, int(float(_settings()["bitmap_mb"]) * 1e6))
+                self._bitmaps = BitmapIndex(self, _bitmap_budget(_settings()["bitmap_mb"]))
             return self._bitmaps
 
     def close(self) -> None:

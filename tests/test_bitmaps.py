@@ -241,3 +241,83 @@ def test_breakdown_from_bitmaps_equals_the_scan(ds, segment, by, limit) -> None:
     assert (from_bitmaps.segment_size, from_bitmaps.total_users) == (scanned.segment_size, scanned.total_users)
     if by != "city":  # ordered kinds: the order is part of the answer
         assert [r.value for r in from_bitmaps.rows] == [r.value for r in scanned.rows]
+
+
+# --- found in review ------------------------------------------------------------------------------
+
+
+def test_breakdown_by_list_and_struct_columns_falls_back_to_the_scan(tmp_path) -> None:
+    """Any other column of `users` is allowed: Python cannot order lists with NULLs or dicts as DuckDB does."""
+    import duckdb
+
+    root = tmp_path / "nested"
+    (root / "events").mkdir(parents=True)
+    con = duckdb.connect()
+    con.execute(
+        "copy (select 'u' || i as user_id,"
+        " case i % 4 when 0 then [1, 2] when 1 then [1, NULL] when 2 then NULL else [3] end as interests,"
+        " case i % 3 when 0 then {'a': 1} when 1 then {'a': 2} else NULL end as prefs"
+        " from range(1, 1201) t(i)) to $f (format parquet)",
+        {"f": str(root / "users.parquet")},
+    )
+    con.execute(
+        "copy (select 'u' || (1 + i % 1200) as user_id, 'purchase' as event, timestamp '2026-06-01' + to_hours(i) as ts"
+        " from range(0, 3000) t(i)) to $f (format parquet)",
+        {"f": str(root / "events" / "part-0.parquet")},
+    )
+    ds = open_dataset(root, cache_dir=tmp_path / "cache")
+    ds.bitmap_index().build_when_needed()
+    try:
+        for by, want in (("interests", {"[1, 2]": 300, "[1, None]": 300, "[3]": 300}), ("prefs", {"{'a': 1}": 400, "{'a': 2}": 400})):
+            got = breakdown(ds, Segment(), by)
+            assert got == breakdown(ds, Segment(), by, bitmaps=False)
+            assert {r.value: r.count_in_segment for r in got.rows if r.kind == "value"} == want
+    finally:
+        ds.close()
+
+
+def test_threads_asking_for_the_same_index_build_it_once(ds) -> None:
+    import threading
+
+    index = _index(ds)
+    city = exp.EQ(this=CITY.copy(), expression=exp.Placeholder(this="c"))
+    want = _scan(ds, city, {"c": "Shanghai"})
+    start = threading.Barrier(8)
+    got: list = []
+
+    def count() -> None:
+        start.wait()
+        got.append(index.count(city, {"c": "Shanghai"}))
+
+    threads = [threading.Thread(target=count) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(got) <= {want, None} and want in got  # the others scanned while one built
+    assert index.ready("city") and "city" not in index.stats()["refused"]
+    assert index.count(city, {"c": "Shanghai"}) == want
+
+
+def test_a_column_dropped_for_room_is_not_rebuilt_at_once(ds) -> None:
+    index = BitmapIndex(ds, 1).build_in_background()  # room for (less than) one column
+    city = exp.EQ(this=CITY.copy(), expression=exp.Placeholder(this="c"))
+    level = exp.LTE(this=LEVEL.copy(), expression=exp.Placeholder(this="l"))
+    index.count(city, {"c": "x"})
+    index.wait()
+    index.count(level, {"l": 1})
+    index.wait()
+    assert index.ready("member_level") and not index.ready("city")
+    assert index.count(city, {"c": "x"}) is None  # dropped a moment ago: not queued again yet
+    index.wait()
+    assert not index.ready("city") and index.ready("member_level")
+
+
+def test_a_bad_budget_setting_falls_back_to_the_default(monkeypatch, caplog) -> None:
+    from core.dataset import _bitmap_budget
+
+    assert _bitmap_budget("512") == 512_000_000
+    assert _bitmap_budget("0") == 0  # off
+    for bad in ("1G", "-5", "nan", ""):
+        assert _bitmap_budget(bad) == 1_024_000_000
+    assert "ADESK_BITMAP_MB" in caplog.text

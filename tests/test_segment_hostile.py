@@ -389,3 +389,52 @@ def test_the_widest_definition_counts_in_every_operation(shop, match):
     assert ops.counted_by(ds, segment) == "bitmaps"
     assert ops.members(ds, segment, page_size=10).total == want
     assert _count(ds, segment) == want
+
+
+def test_saved_segments_expanding_to_a_thousand_conditions_count_by_scan_too(shop):
+    """Two saved segments of MAX_CONDITIONS tests each: the scan's check for flag tests walked the
+    1,000-long chain one Python frame per test (a RecursionError)."""
+    from core.segments import MAX_CONDITIONS
+    from core.segments import operations as ops
+
+    ds, tables, _ = shop
+    users = tables["users"]
+    # tags: tests of flags, which the scan counts with count_if after walking the whole chain
+    tags = ("interest/food/baking", "identity/kol")
+    saved = {
+        f"s{k}": Segment(match="any", conditions=tuple(Tag(tags[k], "has") for _ in range(MAX_CONDITIONS)))
+        for k in range(2)
+    }
+    segment = Segment(match="any", conditions=(SegmentRef("s0"), SegmentRef("s1")))
+    holders = set(tables["tags"].loc[tables["tags"]["tag"].isin(tags), "user_id"])
+    want = int(users["user_id"].isin(holders).sum())
+    assert 0 < want < len(users)
+    for bitmaps in (False, True):
+        assert ops.size(ds, segment, saved.get, bitmaps=bitmaps).count == want
+
+
+def test_saved_segments_nested_too_deep_are_refused_clearly(shop):
+    """Each saved segment may nest 20 groups and refer 20 deep; expanded, that is 400 levels, which no
+    SQL writer takes. Past MAX_EXPANDED_DEPTH the definition is refused with the place named."""
+    from core.segments import operations as ops
+    from core.segments.compile import MAX_EXPANDED_DEPTH
+
+    ds, _, _ = shop
+
+    def nested(depth: int, inner) -> Group:
+        node = inner
+        for d in range(depth):
+            node = Group(match="any" if d % 2 else "all", conditions=(Attribute("age", "gte", 20 + d % 30), node), negate=True)
+        return node
+
+    saved = {}
+    for k in range(12):
+        inner = SegmentRef(f"s{k + 1}", op="not_in") if k < 11 else Tag("interest/food/baking", "has")
+        saved[f"s{k}"] = Segment(conditions=(nested(19, inner),))
+    segment = Segment(conditions=(SegmentRef("s0"),))
+    with pytest.raises(SegmentError) as refused:
+        ops.size(ds, segment, saved.get)
+    assert f"more than {MAX_EXPANDED_DEPTH} deep once saved segments are expanded" in str(refused.value)
+    assert "saved segment 's2'" in str(refused.value)  # where the limit was crossed
+    shallow = {"s0": Segment(conditions=(nested(19, Tag("interest/food/baking", "has")),))}
+    assert ops.size(ds, segment, shallow.get).count == ops.size(ds, segment, shallow.get, bitmaps=False).count

@@ -48,6 +48,9 @@ Resolver = Callable[[str], "Segment | dict | str | None"] | Mapping[str, Any]
 
 MAX_REFERENCE_DEPTH = 20  # saved segments referring to saved segments
 MAX_EXPANDED_CONDITIONS = 2_000  # after inlining saved segments (guards diamond blow-ups)
+# Groups inside groups once saved segments are inlined (each may nest 20 deep and refer 20 deep).
+# The SQL of a deeper tree overflowed Python's stack where sqlglot writes it (~160 levels).
+MAX_EXPANDED_DEPTH = 60
 PROFILE = "profile"
 EVENTS = "event_rows"  # the cache's copy of the events: `_uid`, `_ei` (event code), `ts`, properties
 EVENTS_ALIAS = "ev"  # qualify subquery columns so they never bind to the outer profile
@@ -128,8 +131,11 @@ class _Compiler:
         self.params: dict[str, object] = {}
         self.issues: list[SegmentIssue] = []
         self.stack: list[str] = [segment_id] if segment_id else []
-        self.memo: dict[str, tuple[exp.Expression, int]] = {}
+        self.memo: dict[str, tuple[exp.Expression, int, int]] = {}  # id -> (tree, conditions, depth inside)
         self.expanded = 0
+        self.depth = 0  # groups and saved segments around the condition being compiled
+        self.deepest = 0
+        self.too_deep = False
         self.too_large = False
 
     # ---- plumbing
@@ -172,8 +178,26 @@ class _Compiler:
                 )
                 self.too_large = True
             return exp.true()
-        if isinstance(c, Group):
-            expr = self.combine(c.match, c.conditions, path + ".conditions")
+        if isinstance(c, Group | SegmentRef):
+            if self.depth >= MAX_EXPANDED_DEPTH:
+                if not self.too_deep:
+                    self.issue(
+                        path,
+                        f"groups and saved segments nest more than {MAX_EXPANDED_DEPTH} deep once saved "
+                        "segments are expanded; flatten some groups.",
+                    )
+                    self.too_deep = True
+                return exp.true()
+            self.depth += 1
+            self.deepest = max(self.deepest, self.depth)
+            try:
+                expr = (
+                    self.combine(c.match, c.conditions, path + ".conditions")
+                    if isinstance(c, Group)
+                    else self.segment_ref(c, path)
+                )
+            finally:
+                self.depth -= 1
         elif isinstance(c, Attribute):
             expr = self.attribute(c, path)
         elif isinstance(c, Tag):
@@ -182,8 +206,6 @@ class _Compiler:
             expr = self.event(c, path)
         elif isinstance(c, (Rfm, Aipl, Lifecycle)):
             expr = self.stage(c)
-        elif isinstance(c, SegmentRef):
-            expr = self.segment_ref(c, path)
         else:  # parse_segment never builds one; a hand-built tree might
             raise TypeError(f"not a segment condition: {type(c).__name__}")
         return _not(expr) if c.negate else expr
@@ -482,7 +504,16 @@ class _Compiler:
             )
             return exp.true()
         if sid in self.memo:
-            expr, size = self.memo[sid]
+            expr, size, height = self.memo[sid]
+            if self.depth + height > MAX_EXPANDED_DEPTH:  # reused deeper than where it was compiled
+                if not self.too_deep:
+                    self.issue(
+                        where,
+                        f"groups and saved segments nest more than {MAX_EXPANDED_DEPTH} deep once saved "
+                        "segments are expanded; flatten some groups.",
+                    )
+                    self.too_deep = True
+                return exp.true()
             self.expanded += size
             if self.expanded > MAX_EXPANDED_CONDITIONS:  # check before copying a huge tree
                 if not self.too_large:
@@ -507,10 +538,13 @@ class _Compiler:
                 self.issues.extend(SegmentIssue(prefix + i.path, i.message) for i in err.issues)
                 return exp.true()
             self.stack.append(sid)
-            before = self.expanded
+            before, deepest = self.expanded, self.deepest
+            self.deepest = self.depth
             member = self.segment(saved, prefix)
             self.stack.pop()
-            self.memo[sid] = (member, self.expanded - before)  # later uses copy it
+            height = self.deepest - self.depth
+            self.deepest = max(deepest, self.deepest)
+            self.memo[sid] = (member, self.expanded - before, height)  # later uses copy it
         return member if c.op == "in" else _not(member)
 
 
@@ -589,6 +623,20 @@ def members_query(compiled: Compiled) -> tuple[str, dict[str, object]]:
         .order_by(_col("user_id"))
     )
     return query.sql(dialect="duckdb"), dict(compiled.params)
+
+
+def chain_operands(node: exp.And | exp.Or) -> list[exp.Expression]:
+    """The operands of a chain of one connector (`a AND b AND c`), through parentheses, left to
+    right, without recursion: sqlglot keeps a chain as a left-deep tree, one level per operand."""
+    out: list[exp.Expression] = []
+    stack: list[exp.Expression] = [node]
+    while stack:
+        current = stack.pop().unnest()
+        if isinstance(current, type(node)):
+            stack.extend([current.right, current.left])
+        else:
+            out.append(current)
+    return out
 
 
 def _chain(node: exp.And | exp.Or) -> list[exp.Expression]:

@@ -26,7 +26,7 @@ from sqlglot import exp
 from core.catalog import AIPL_STAGES, LIFECYCLE_STATES, MODEL_COLUMNS, RFM_CLASSES, Catalog
 from core.config import did_you_mean
 from core.privacy import mask_expression
-from core.segments.compile import compile_where, where_form
+from core.segments.compile import chain_operands, compile_where, where_form
 from core.segments.model import Segment
 
 if TYPE_CHECKING:
@@ -298,9 +298,8 @@ def _is_flag_test(node: exp.Expression, flags: frozenset[str]) -> bool:
     """
     node = node.unnest()
     if isinstance(node, exp.And | exp.Or):  # several tests: only over flags (a city = … OR … is not)
-        return (
-            _is_flag_test(node.left, flags) and _is_flag_test(node.right, flags) and _only_flags(node, flags)
-        )
+        # a chain of one connector is walked as a list (a chain of 1,000 tests overflowed the stack)
+        return _only_flags(node, flags) and all(_is_flag_test(part, flags) for part in chain_operands(node))
     if isinstance(node, exp.Not):
         inner = node.this.unnest()
         if isinstance(inner, exp.Is):
@@ -477,10 +476,21 @@ def _value_label(value: Any) -> str:
     return str(value)
 
 
+def _orders_like_sql(value: Any) -> bool:
+    if value is None or isinstance(value, str | bool | int | Decimal | date):
+        return True  # datetime is a date; bool an int (one column holds one type)
+    return isinstance(value, float) and not math.isnan(value)
+
+
 def _category_rows(
     members: BitMap, values: list[tuple[Any, BitMap]], top: int
-) -> list[tuple[str, Any, int, int, Any, Any]]:
-    """`_CATEGORY_TEMPLATE` over bitmaps: the top values by members (then base, then value), "other", "missing"."""
+) -> list[tuple[str, Any, int, int, Any, Any]] | None:
+    """`_CATEGORY_TEMPLATE` over bitmaps: the top values by members (then base, then value), "other", "missing".
+
+    None (use the scan) for values Python does not order as DuckDB does: lists, structs, NaN.
+    """
+    if not all(_orders_like_sql(value) for value, _ in values):
+        return None
     counted = [(value, members.intersection_cardinality(bm), len(bm)) for value, bm in values]
     known = sorted(((v, s, b) for v, s, b in counted if v is not None), key=lambda r: (-r[1], -r[2], r[0]))
     rows: list[tuple[str, Any, int, int, Any, Any]] = [("value", v, s, b, None, None) for v, s, b in known[:top]]
@@ -557,8 +567,9 @@ def breakdown(
         # Model dimensions have few values and a fixed order: fetch them all.
         top = max(limit, len(_MODEL_ORDER[by])) if by_kind == "model" else limit
         split = ds.bitmap_index().split(condition, params, column) if bitmaps else None
-        if split is not None:
-            raw_rows = _category_rows(*split, top)
+        categories = _category_rows(*split, top) if split is not None else None
+        if categories is not None:
+            raw_rows = categories
         else:
             query = _fill(_CATEGORY_TEMPLATE, value=_col(column), segment=condition)
             for kind, value, in_seg, in_base, _rank in _run(ds, query, {**params, "x_limit": top}):
