@@ -47,7 +47,7 @@ from pyroaring import BitMap
 from sqlglot import exp
 
 from core.catalog import UID
-from core.segments.compile import chain_operands
+from core.segments.compile import chain_operands, two_valued_inner
 
 if TYPE_CHECKING:
     from core.dataset import Dataset
@@ -97,10 +97,6 @@ class _Const:
 _Plan = _Leaf | _Op | _Const
 
 
-def _is_false(node: exp.Expression) -> bool:
-    return isinstance(node, exp.Boolean) and node.this is False
-
-
 def _single_column(node: exp.Expression) -> str | None:
     """The one `profile` column a condition reads, if it reads exactly one and nothing else."""
     names = set()
@@ -134,8 +130,8 @@ def plan(node: exp.Expression) -> _Plan | None:
     if isinstance(node, exp.Not):
         inner = plan(node.this)
         return None if inner is None else _Op("not", (inner,))
-    if isinstance(node, exp.Coalesce) and len(node.expressions) == 1 and _is_false(node.expressions[0]):
-        inner = plan(node.this)
+    if (two_valued := two_valued_inner(node)) is not None:
+        inner = plan(two_valued)
         return None if inner is None else _Op("coalesce", (inner,))
     return None
 
@@ -154,9 +150,9 @@ def _leaves(p: _Plan) -> Iterable[_Leaf]:
 class _Sets:
     """TRUE and FALSE sets of each plan node, each computed at most once."""
 
-    def __init__(self, everyone: BitMap, total: int, codes: dict[int, tuple[list[int], list[int]]], indexes: dict[str, ColumnIndex], leaf_ids: dict[int, int]):
+    def __init__(self, everyone: BitMap, codes: dict[int, tuple[list[int], list[int]]], indexes: dict[str, ColumnIndex], leaf_ids: dict[int, int]):
         self.everyone = everyone
-        self.total = total
+        self.total = len(everyone)
         self.codes = codes
         self.indexes = indexes
         self.leaf_ids = leaf_ids
@@ -256,13 +252,8 @@ class BitmapIndex:
         return sets.get(p, True), list(zip(index.values, index.bitmaps, strict=True))
 
     def _evaluate(self, conditions: list[exp.Expression], params: dict[str, object], also: str | None = None) -> tuple[_Sets, list[_Plan]] | None:
-        if self.budget <= 0:
-            return None
-        try:
-            plans = [plan(c) for c in conditions]
-        except RecursionError:  # the compiler caps nesting; should a tree still be too deep, scan
-            return None
-        if any(p is None for p in plans):
+        plans = self._plans(conditions)
+        if plans is None:
             return None
         leaves = [leaf for p in plans for leaf in _leaves(p)]
         indexes = self._indexes({leaf.column for leaf in leaves} | ({also} if also else set()))
@@ -270,7 +261,7 @@ class BitmapIndex:
             return None
         leaf_ids = {id(leaf): i for i, leaf in enumerate(leaves)}
         codes = self._codes(leaves, indexes, params) if leaves else {}
-        return _Sets(self._everyone, self.ds.total_users, codes, indexes, leaf_ids), plans
+        return _Sets(self._everyone, codes, indexes, leaf_ids), plans
 
     def _indexes(self, columns: set[str]) -> dict[str, ColumnIndex] | None:
         with self._lock:
@@ -289,13 +280,20 @@ class BitmapIndex:
                 return {c: self._ready[c] for c in columns}
         return None
 
-    def answers(self, *conditions: exp.Expression) -> bool:
-        """Whether a count of these conditions comes from the bitmaps now (else from a scan)."""
+    def _plans(self, conditions: list[exp.Expression]) -> list[_Plan] | None:
+        """Each condition as a plan, or None when the index is off or one of them has no plan."""
+        if self.budget <= 0:
+            return None
         try:
             plans = [plan(c) for c in conditions]
-        except RecursionError:
-            return False
-        if any(p is None for p in plans) or self.budget <= 0:
+        except RecursionError:  # the compiler caps nesting; should a tree still be too deep, scan
+            return None
+        return None if any(p is None for p in plans) else plans  # type: ignore[return-value]
+
+    def answers(self, *conditions: exp.Expression) -> bool:
+        """Whether a count of these conditions comes from the bitmaps now (else from a scan)."""
+        plans = self._plans(list(conditions))
+        if plans is None:
             return False
         with self._lock:
             return all(leaf.column in self._ready for p in plans for leaf in _leaves(p))
@@ -441,8 +439,7 @@ class BitmapIndex:
             cur.close()
         codes = np.asarray(got[CODE], dtype=np.int64)
         uids = np.asarray(got[UID], dtype=np.int64)
-        total = self.ds.total_users
-        if len(uids) != total or (total and (uids.min() < 0 or uids.max() >= total)):
+        if len(uids) != len(self._everyone) or (len(uids) and (uids.min() < 0 or uids.max() > np.iinfo(np.uint32).max)):
             return "its values did not place every member exactly once"
         order = np.argsort(codes, kind="stable")
         bounds = np.cumsum(np.bincount(codes, minlength=n_values))
@@ -456,7 +453,8 @@ class BitmapIndex:
             bm.run_optimize()
             bitmaps.append(bm)
             start = int(end)
-        if total and len(BitMap.union(*bitmaps)) != total:  # the member numbers repeat: no partition
+        # as many rows as members, and together exactly 0 … N-1: every member in one bitmap
+        if bitmaps and BitMap.union(*bitmaps) != self._everyone:
             return "its values did not place every member exactly once"
         nbytes = sum(_bitmap_bytes(b) for b in bitmaps)
         return ColumnIndex(column, exp.to_table(table), values, tuple(bitmaps), nbytes, time.perf_counter() - started)

@@ -80,12 +80,13 @@ def run(args: argparse.Namespace, start: dict, saved: tuple, target_ms: float) -
         at.number_input(key=count_key).set_value(2).run()  # warm-up edit
         # the server's bitmap indexes for the columns these counts read: built before timing, as
         # they are after a server's first minute (the same process, so the same cached dataset)
-        _open(str(data), fingerprint(data)).bitmap_index().wait()
+        index = _open(str(data), fingerprint(data)).bitmap_index()
+        index.wait()
         breakdown = _scenario(at, args.runs, 3, count_key)
         at.session_state["builder-tabs"] = "Overlap"
         at.run()
         at.multiselect(key="builder-overlap").set_value(saved_ids).run()
-        _open(str(data), fingerprint(data)).bitmap_index().wait()  # the saved segments' columns
+        index.wait()  # the saved segments' columns
         overlap = _scenario(at, args.runs, 3 + args.runs, count_key)
     return {
         "dataset": str(data),

@@ -514,6 +514,7 @@ def test_reach_counts_only_explicit_consent(ds: Dataset, frames, bitmaps: bool) 
     result = ops.reach(ds, seg("not_shanghai"), bitmaps=bitmaps)
     if bitmaps:
         assert ds.bitmap_index().ready("sms_opt_in") and ds.bitmap_index().ready("wechat_opt_in")
+        assert ops.counted_by(ds, seg("not_shanghai")) == "bitmaps"
     assert set(result) == {"sms", "wechat", "email"}
     sms_yes = users["sms_opt_in"].eq(True).fillna(False).astype(bool)  # NULL = not reachable
     assert (result["sms"].reachable, result["sms"].excluded) == (

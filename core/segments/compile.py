@@ -142,6 +142,17 @@ class _Compiler:
     def issue(self, path: str, message: str) -> None:
         self.issues.append(SegmentIssue(path, message))
 
+    def too_deep_at(self, path: str) -> exp.Expression:
+        """Refuse nesting past MAX_EXPANDED_DEPTH (said once per definition); TRUE stands in meanwhile."""
+        if not self.too_deep:
+            self.issue(
+                path,
+                f"groups and saved segments nest more than {MAX_EXPANDED_DEPTH} deep once saved "
+                "segments are expanded; flatten some groups.",
+            )
+            self.too_deep = True
+        return exp.true()
+
     def param(self, value: object) -> exp.Placeholder:
         name = f"p{len(self.params)}"
         self.params[name] = value
@@ -180,14 +191,7 @@ class _Compiler:
             return exp.true()
         if isinstance(c, Group | SegmentRef):
             if self.depth >= MAX_EXPANDED_DEPTH:
-                if not self.too_deep:
-                    self.issue(
-                        path,
-                        f"groups and saved segments nest more than {MAX_EXPANDED_DEPTH} deep once saved "
-                        "segments are expanded; flatten some groups.",
-                    )
-                    self.too_deep = True
-                return exp.true()
+                return self.too_deep_at(path)
             self.depth += 1
             self.deepest = max(self.deepest, self.depth)
             try:
@@ -506,14 +510,7 @@ class _Compiler:
         if sid in self.memo:
             expr, size, height = self.memo[sid]
             if self.depth + height > MAX_EXPANDED_DEPTH:  # reused deeper than where it was compiled
-                if not self.too_deep:
-                    self.issue(
-                        where,
-                        f"groups and saved segments nest more than {MAX_EXPANDED_DEPTH} deep once saved "
-                        "segments are expanded; flatten some groups.",
-                    )
-                    self.too_deep = True
-                return exp.true()
+                return self.too_deep_at(where)
             self.expanded += size
             if self.expanded > MAX_EXPANDED_CONDITIONS:  # check before copying a huge tree
                 if not self.too_large:
@@ -625,13 +622,16 @@ def members_query(compiled: Compiled) -> tuple[str, dict[str, object]]:
     return query.sql(dialect="duckdb"), dict(compiled.params)
 
 
-def chain_operands(node: exp.And | exp.Or) -> list[exp.Expression]:
-    """The operands of a chain of one connector (`a AND b AND c`), through parentheses, left to
-    right, without recursion: sqlglot keeps a chain as a left-deep tree, one level per operand."""
+def chain_operands(
+    node: exp.And | exp.Or, unwrap: Callable[[exp.Expression], exp.Expression] = exp.Expression.unnest
+) -> list[exp.Expression]:
+    """The operands of a chain of one connector (`a AND b AND c`), left to right, without recursion:
+    sqlglot keeps a chain as a left-deep tree, one level per operand. `unwrap` says what a link may
+    be wrapped in (parentheses by default)."""
     out: list[exp.Expression] = []
     stack: list[exp.Expression] = [node]
     while stack:
-        current = stack.pop().unnest()
+        current = unwrap(stack.pop())
         if isinstance(current, type(node)):
             stack.extend([current.right, current.left])
         else:
@@ -639,32 +639,25 @@ def chain_operands(node: exp.And | exp.Or) -> list[exp.Expression]:
     return out
 
 
-def _chain(node: exp.And | exp.Or) -> list[exp.Expression]:
-    """The operands of a chain of one connector (`a AND b AND c`, through parentheses and
-    `COALESCE(…, FALSE)` at positive positions), left to right, without recursion."""
-    kind = type(node)
-    out: list[exp.Expression] = []
-    stack: list[exp.Expression] = [node]
-    while stack:
-        current = _unwrap_positive(stack.pop())
-        if isinstance(current, kind):
-            stack.extend([current.right, current.left])
-        else:
-            out.append(current)
-    return out
+def two_valued_inner(node: exp.Expression) -> exp.Expression | None:
+    """`x` if the node is `COALESCE(x, FALSE)` (how `_two_valued` folds NULL into FALSE), else None."""
+    if (
+        isinstance(node, exp.Coalesce)
+        and len(node.expressions) == 1
+        and isinstance(node.expressions[0], exp.Boolean)
+        and node.expressions[0].this is False
+    ):
+        return node.this
+    return None
 
 
 def _unwrap_positive(node: exp.Expression) -> exp.Expression:
+    """Through parentheses and `COALESCE(…, FALSE)`: the same rows at a positive position of a WHERE."""
     while True:
         if isinstance(node, exp.Paren):
             node = node.this
-        elif (
-            isinstance(node, exp.Coalesce)
-            and len(node.expressions) == 1
-            and isinstance(node.expressions[0], exp.Boolean)
-            and node.expressions[0].this is False
-        ):
-            node = node.this
+        elif (inner := two_valued_inner(node)) is not None:
+            node = inner
         else:
             return node
 
@@ -686,7 +679,7 @@ def where_form(condition: exp.Expression) -> exp.Expression:
         # A chain of one connector stays flat (`a AND b AND c`): sqlglot writes a flat chain
         # without recursion, while a pair of parentheses per link overflowed Python's stack at
         # ~250 conditions.
-        parts = [where_form(part) for part in _chain(node)]
+        parts = [where_form(part) for part in chain_operands(node, _unwrap_positive)]
         joined = exp.and_(*parts, copy=False) if isinstance(node, exp.And) else exp.or_(*parts, copy=False)
         return exp.Paren(this=joined)
     if isinstance(node, exp.Column):

@@ -226,7 +226,8 @@ def _col(name: str) -> exp.Column:
     return exp.column(name, quoted=True)
 
 
-def _count_if(condition: exp.Expression) -> exp.Expression:
+def _count_filter(condition: exp.Expression) -> exp.Expression:
+    """`count(*) FILTER (WHERE condition)` (the `count_if()` function is spelled out where used)."""
     return exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=condition))
 
 
@@ -476,15 +477,34 @@ def _value_label(value: Any) -> str:
     return str(value)
 
 
+# a breakdown row before labels and shares: kind, raw value, in segment, in base, low, high
+_RawRow = tuple[str, Any, int, int, Any, Any]
+
+
+def _scanned_bins(ds: Dataset, column: str, condition: exp.Expression, params: dict[str, object], edges: list[Any]) -> list[_RawRow]:
+    query = _fill(_NUMERIC_TEMPLATE, value=_col(column), segment=condition)
+    bound = {f"x_edge_{i + 1}": edge for i, edge in enumerate(edges)}
+    return [
+        ("missing" if bin_no is None else "bucket", None, in_seg, in_base, low, high)
+        for bin_no, low, high, in_seg, in_base in _run(ds, query, {**params, **bound})
+    ]
+
+
+def _scanned_categories(ds: Dataset, column: str, condition: exp.Expression, params: dict[str, object], top: int) -> list[_RawRow]:
+    query = _fill(_CATEGORY_TEMPLATE, value=_col(column), segment=condition)
+    return [
+        (kind, value, int(in_seg or 0), int(in_base or 0), None, None)
+        for kind, value, in_seg, in_base, _rank in _run(ds, query, {**params, "x_limit": top})
+    ]
+
+
 def _orders_like_sql(value: Any) -> bool:
     if value is None or isinstance(value, str | bool | int | Decimal | date):
         return True  # datetime is a date; bool an int (one column holds one type)
     return isinstance(value, float) and not math.isnan(value)
 
 
-def _category_rows(
-    members: BitMap, values: list[tuple[Any, BitMap]], top: int
-) -> list[tuple[str, Any, int, int, Any, Any]] | None:
+def _category_rows(members: BitMap, values: list[tuple[Any, BitMap]], top: int) -> list[_RawRow] | None:
     """`_CATEGORY_TEMPLATE` over bitmaps: the top values by members (then base, then value), "other", "missing".
 
     None (use the scan) for values Python does not order as DuckDB does: lists, structs, NaN.
@@ -493,7 +513,7 @@ def _category_rows(
         return None
     counted = [(value, members.intersection_cardinality(bm), len(bm)) for value, bm in values]
     known = sorted(((v, s, b) for v, s, b in counted if v is not None), key=lambda r: (-r[1], -r[2], r[0]))
-    rows: list[tuple[str, Any, int, int, Any, Any]] = [("value", v, s, b, None, None) for v, s, b in known[:top]]
+    rows: list[_RawRow] = [("value", v, s, b, None, None) for v, s, b in known[:top]]
     if len(known) > top:
         rest = known[top:]
         rows.append(("other", None, sum(r[1] for r in rest), sum(r[2] for r in rest), None, None))
@@ -501,13 +521,13 @@ def _category_rows(
     return rows
 
 
-def _bin_rows(
-    members: BitMap, values: list[tuple[Any, BitMap]], edges: list[Any]
-) -> list[tuple[str, Any, int, int, Any, Any]] | None:
+def _bin_rows(members: BitMap, values: list[tuple[Any, BitMap]], edges: list[Any]) -> list[_RawRow] | None:
     """`_NUMERIC_TEMPLATE` over bitmaps: each value to the first bin whose upper edge is above it.
 
-    None (use the scan) when a value is NaN, whose order Python and DuckDB do not share.
+    None (use the scan) for values Python does not order as DuckDB does (NaN).
     """
+    if not all(_orders_like_sql(value) for value, _ in values):
+        return None
     bins: dict[int, list[Any]] = {}  # bin -> [low, high, in_segment, in_base]
     missing: list[int] | None = None
     for value, bm in values:
@@ -515,13 +535,11 @@ def _bin_rows(
         if value is None:
             missing = [in_seg, in_base]
             continue
-        if isinstance(value, float) and math.isnan(value):
-            return None
         # `value < NULL` is unknown in the CASE: a missing edge never takes a value
         bin_no = next((i + 1 for i, e in enumerate(edges) if e is not None and value < e), len(edges) + 1)
         low, high, seg_n, base_n = bins.get(bin_no, [value, value, 0, 0])
         bins[bin_no] = [min(low, value), max(high, value), seg_n + in_seg, base_n + in_base]
-    rows: list[tuple[str, Any, int, int, Any, Any]] = [
+    rows: list[_RawRow] = [
         ("bucket", None, seg_n, base_n, low, high) for _, (low, high, seg_n, base_n) in sorted(bins.items())
     ]
     if missing is not None:
@@ -547,33 +565,17 @@ def breakdown(
         raise OperationError(f"limit must be a whole number ≥ 1, got {limit!r}.")
     by_kind, column = _resolve_by(ds.catalog, by)
     condition, params = _segment_condition(ds, segment, resolve)
-    raw_rows: list[
-        tuple[str, Any, int, int, Any, Any]
-    ] = []  # kind, raw, in_segment, in_base, low, high
+    raw_rows: list[_RawRow]
+    split = ds.bitmap_index().split(condition, params, column) if bitmaps else None
     if by_kind == "numeric":
-        edge_values = _edges(ds, column)
-        split = ds.bitmap_index().split(condition, params, column) if bitmaps else None
-        binned = _bin_rows(*split, edge_values) if split is not None else None
-        if binned is not None:
-            raw_rows = binned
-        else:
-            query = _fill(_NUMERIC_TEMPLATE, value=_col(column), segment=condition)
-            edges = {f"x_edge_{i + 1}": edge for i, edge in enumerate(edge_values)}
-            for bin_no, low, high, in_seg, in_base in _run(ds, query, {**params, **edges}):
-                raw_rows.append(
-                    ("missing" if bin_no is None else "bucket", None, in_seg, in_base, low, high)
-                )
+        edges = _edges(ds, column)
+        from_bitmaps = _bin_rows(*split, edges) if split is not None else None
+        raw_rows = from_bitmaps if from_bitmaps is not None else _scanned_bins(ds, column, condition, params, edges)
     else:
         # Model dimensions have few values and a fixed order: fetch them all.
         top = max(limit, len(_MODEL_ORDER[by])) if by_kind == "model" else limit
-        split = ds.bitmap_index().split(condition, params, column) if bitmaps else None
-        categories = _category_rows(*split, top) if split is not None else None
-        if categories is not None:
-            raw_rows = categories
-        else:
-            query = _fill(_CATEGORY_TEMPLATE, value=_col(column), segment=condition)
-            for kind, value, in_seg, in_base, _rank in _run(ds, query, {**params, "x_limit": top}):
-                raw_rows.append((kind, value, int(in_seg or 0), int(in_base or 0), None, None))
+        from_bitmaps = _category_rows(*split, top) if split is not None else None
+        raw_rows = from_bitmaps if from_bitmaps is not None else _scanned_categories(ds, column, condition, params, top)
     segment_size = sum(r[2] for r in raw_rows)
     total = sum(r[3] for r in raw_rows)
 
@@ -664,8 +666,8 @@ def overlap(
     pairs = [(i, j) for i in range(n) for j in range(i, n)]
     for i, j in pairs:
         both = conditions[i] if i == j else exp.and_(conditions[i], conditions[j])
-        selects.append(exp.alias_(_count_if(both), f"n_{i}_{j}"))
-    selects.append(exp.alias_(_count_if(exp.or_(*conditions)), "any_of"))
+        selects.append(exp.alias_(_count_filter(both), f"n_{i}_{j}"))
+    selects.append(exp.alias_(_count_filter(exp.or_(*conditions)), "any_of"))
     (row,) = _run(ds, exp.select(*selects).from_("profile"), params)
     total, counts, union = int(row[0]), [int(c) for c in row[1:-1]], int(row[-1])
     matrix = [[0] * n for _ in range(n)]
@@ -704,7 +706,7 @@ def reach(ds: Dataset, segment: Segment, resolve: Resolve | None = None, *, bitm
         reached = {ch: sets[0].intersection_cardinality(s) for ch, s in zip(present, sets[1:], strict=True)}
     else:
         selects: list[exp.Expression] = [exp.alias_(_count_all(), "members")]
-        selects += [exp.alias_(_count_if(c), f"reach_{i}") for i, c in enumerate(consents)]
+        selects += [exp.alias_(_count_filter(c), f"reach_{i}") for i, c in enumerate(consents)]
         # the members as a WHERE (pushed into the scan, as in size()), consent counted among them
         query = exp.select(*selects).from_("profile").where(where_form(condition))
         (row,) = _run(ds, query, params)
