@@ -183,6 +183,14 @@ class Dataset:
         cur = self.cursor()
         return cur.execute(load_query(name), params or None)
 
+    def run(self, query: exp.Expression, params: dict[str, object] | None = None) -> list[tuple]:
+        """Run a SQL tree (e.g. `core.queries.named_query(...)`) with bound parameters; all rows."""
+        cur = self.cursor()
+        try:
+            return cur.execute(query.sql("duckdb"), params or None).fetchall()
+        finally:
+            cur.close()
+
     @property
     def as_of_end(self) -> datetime:
         """The first moment after `as_of`: windows end here, exclusive."""

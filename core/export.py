@@ -57,7 +57,7 @@ from core.segments.model import Segment, SegmentError, parse_segment, referenced
 
 # Private helpers shared on purpose: one definition of "member" and of "consented"
 # for the builder's live counts and for the export.
-from core.segments.operations import _consent_true, _segment_condition
+from core.segments.operations import _consent_true, segment_condition
 
 if TYPE_CHECKING:
     from core.dataset import Dataset
@@ -360,7 +360,7 @@ class ExportPlan:
 
 def _conditions(ds: Dataset, segment: Segment, refs: dict[str, Any], channel: str | None, export_id: str, share: float):
     # The snapshot, not the live store: what was exported is what a re-creation compiles.
-    member, params = _segment_condition(ds, segment, refs if referenced_segments(segment) else None)
+    member, params = segment_condition(ds, segment, refs if referenced_segments(segment) else None)
     consent, column, present = _consent_expression(ds, channel)
     holdout: exp.Expression = exp.false()
     if share > 0:

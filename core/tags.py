@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
-import sqlglot
 from sqlglot import exp
 
 from core.config import did_you_mean
+from core.queries import named_query
 
 if TYPE_CHECKING:
     from core.dataset import Dataset
@@ -212,39 +212,6 @@ def _info(ds: Dataset, tag: str):
     return info
 
 
-# Quantile ranges over the numeric values: edges at 1/8 ... 7/8; tied edges leave empty
-# ranges, which do not appear. Bounds shown are the smallest and largest value in each.
-_NUMERIC_BINS = """
-with v as (select try_cast(__value__ as double) as x from profile where __has__ and try_cast(__value__ as double) is not null and not isnan(try_cast(__value__ as double))),
-edges as (
-    select quantile_disc(x, 0.125) as e1, quantile_disc(x, 0.25) as e2, quantile_disc(x, 0.375) as e3,
-           quantile_disc(x, 0.5) as e4, quantile_disc(x, 0.625) as e5, quantile_disc(x, 0.75) as e6,
-           quantile_disc(x, 0.875) as e7
-    from v
-)
-select case when x < e1 then 1 when x < e2 then 2 when x < e3 then 3 when x < e4 then 4
-            when x < e5 then 5 when x < e6 then 6 when x < e7 then 7 else 8 end as bin,
-       min(x) as low, max(x) as high, count(*) as n
-from v cross join edges
-group by bin
-order by bin
-"""
-
-
-def _fill(template: str, **nodes: exp.Expression) -> exp.Expression:
-    """Parse a constant template and replace its marker columns (`__name__`) with trees."""
-    tree = sqlglot.parse_one(template, dialect="duckdb")
-
-    def substitute(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Column) and not node.table and node.name.startswith("__"):
-            key = node.name.strip("_")
-            if key in nodes:
-                return nodes[key].copy()
-        return node
-
-    return tree.transform(substitute)
-
-
 def value_distribution(ds: Dataset, tag: str, limit: int = 12) -> TagDistribution:
     """How a tag's users spread over its values (ranges for numbers); has / has not for plain tags."""
     info = _info(ds, tag)
@@ -268,7 +235,7 @@ def value_distribution(ds: Dataset, tag: str, limit: int = 12) -> TagDistributio
     try:
         with_value, numeric, distinct = cur.execute(stats.sql("duckdb")).fetchone()
         if with_value and numeric >= NUMERIC_SHARE * with_value and distinct >= NUMERIC_MIN_DISTINCT:
-            query = _fill(_NUMERIC_BINS, value=value, has=has)
+            query = named_query("tag_value_bins", value=value, has=has)
             found = cur.execute(query.sql("duckdb")).fetchall()
             rows = tuple(
                 DistributionRow(_range_label(low, high), int(n), int(n) / numeric, float(low), float(high))

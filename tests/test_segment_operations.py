@@ -258,7 +258,7 @@ COUNTED_WITH_COUNT_IF = {"baker", "recent_buyer", "not_baker", "age_missing", "s
 def test_size_query_form_counts_the_same_rows(ds: Dataset, frames, name: str) -> None:
     """Flag, counter and single-value tests are counted with count_if, the rest with a WHERE;
     either form of the query counts exactly the members pandas finds."""
-    condition, params = ops._segment_condition(ds, seg(name), None)
+    condition, params = ops.segment_condition(ds, seg(name), None)
     where = ops.where_form(condition)
     planned = ops._size_query(ds, where).sql("duckdb")
     assert ("COUNT_IF" in planned) == (name in COUNTED_WITH_COUNT_IF), planned

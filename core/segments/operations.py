@@ -10,7 +10,6 @@ values are always bound parameters; identifiers come from the dataset catalog.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,13 +18,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
-import sqlglot
 from pyroaring import BitMap
 from sqlglot import exp
 
 from core.catalog import AIPL_STAGES, LIFECYCLE_STATES, MODEL_COLUMNS, RFM_CLASSES, Catalog
 from core.config import did_you_mean
 from core.privacy import mask_expression
+from core.queries import named_query
 from core.segments.compile import chain_operands, compile_where, where_form
 from core.segments.model import Segment
 
@@ -235,7 +234,7 @@ def _count_all() -> exp.Expression:
     return exp.Count(this=exp.Star())
 
 
-def _segment_condition(
+def segment_condition(
     ds: Dataset, segment: Segment, resolve: Resolve | None, prefix: str = "s_"
 ) -> tuple[exp.Expression, dict[str, object]]:
     """The compiled segment with its placeholders renamed `<prefix><name>`.
@@ -257,34 +256,6 @@ def _segment_condition(
     params = {mapping[str(k).lstrip("$")]: v for k, v in compiled.params.items()}
     # NULL from a condition means "not a member": make the flag two-valued.
     return exp.func("coalesce", exp.paren(expression), exp.false()), params
-
-
-@functools.lru_cache(maxsize=32)
-def _parsed(template: str) -> exp.Expression:
-    """Templates are constants: parse each once (parsing was half of a breakdown's time)."""
-    return sqlglot.parse_one(template, dialect="duckdb")
-
-
-def _fill(template: str, **nodes: exp.Expression) -> exp.Expression:
-    """Parse a constant SQL template and replace its marker columns (`__name__`) with trees."""
-    tree = _parsed(template).copy()
-
-    def substitute(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Column) and not node.table:
-            key = node.name.strip("_")
-            if node.name == f"__{key}__" and key in nodes:
-                return nodes[key].copy()
-        return node
-
-    return tree.transform(substitute)
-
-
-def _run(ds: Dataset, query: exp.Expression, params: dict[str, object]) -> list[tuple]:
-    cur = ds.cursor()
-    try:
-        return cur.execute(query.sql("duckdb"), params or None).fetchall()
-    finally:
-        cur.close()
 
 
 # --- size -----------------------------------------------------------------------------------------
@@ -350,83 +321,30 @@ def size(ds: Dataset, segment: Segment, resolve: Resolve | None = None, *, bitma
     (core/bitmaps.py); anything else, a column whose index is still being built, or
     `bitmaps=False`, by a scan of `profile`. Both count the same members.
     """
-    condition, params = _segment_condition(ds, segment, resolve)
+    condition, params = segment_condition(ds, segment, resolve)
     count = ds.bitmap_index().count(condition, params) if bitmaps else None
     if count is None:
-        ((count,),) = _run(ds, _size_query(ds, where_form(condition)), params)
+        ((count,),) = ds.run(_size_query(ds, where_form(condition)), params)
     total = ds.total_users
     return SegmentSize(int(count), int(total), _share(int(count), int(total)), ds.as_of)
 
 
 def counted_by(ds: Dataset, segment: Segment, resolve: Resolve | None = None) -> Literal["bitmaps", "scan"]:
     """How `size()` (and `reach()`, `overlap()`) count this segment right now: from the bitmap indexes, or by a scan."""
-    condition, _ = _segment_condition(ds, segment, resolve)
+    condition, _ = segment_condition(ds, segment, resolve)
     return "bitmaps" if ds.bitmap_index().answers(condition) else "scan"
 
 
 # --- breakdown ----------------------------------------------------------------------------------
 
-# Top values by count in the segment (then in the base), the rest folded into one
-# "other" row, and missing values on their own row.
-_CATEGORY_TEMPLATE = """
-with per_value as (
-    select __value__ as value,
-           count(*) filter (where __segment__) as in_segment,
-           count(*) as in_base
-    from profile
-    group by 1
-),
-ranked as (
-    select value, in_segment, in_base,
-           row_number() over (order by in_segment desc, in_base desc, value) as rank
-    from per_value
-    where value is not null
-)
-select 'value' as kind, value, in_segment, in_base, rank from ranked where rank <= $x_limit
-union all
-select 'other' as kind, null as value, sum(in_segment), sum(in_base), null from ranked
-where rank > $x_limit having count(*) > 0
-union all
-select 'missing' as kind, null as value, in_segment, in_base, null from per_value where value is null
-"""
-
-# Quantile bins over all users: edges are the 1/8 … 7/8 quantiles; a value falls in
-# the first bin whose upper edge is above it. Tied edges leave empty bins, which
-# simply do not appear. Bounds shown are the smallest and largest value in each bin.
-_NUMERIC_TEMPLATE = """
-with binned as (
-    select __value__ as value,
-           __segment__ as in_segment,
-           case when __value__ is null then null
-                when __value__ < $x_edge_1 then 1
-                when __value__ < $x_edge_2 then 2
-                when __value__ < $x_edge_3 then 3
-                when __value__ < $x_edge_4 then 4
-                when __value__ < $x_edge_5 then 5
-                when __value__ < $x_edge_6 then 6
-                when __value__ < $x_edge_7 then 7
-                else 8 end as bin
-    from profile
-)
-select bin, min(value) as low, max(value) as high,
-       count(*) filter (where in_segment) as in_segment,
-       count(*) as in_base
-from binned
-group by bin
-order by bin nulls last
-"""
-
-# The bin edges: the 1/8 … 7/8 quantiles of the column over all users. They do not depend on
-# the segment, so they are computed once per opened dataset (~0.7 s for a column at 10M users).
-_EDGES_TEMPLATE = """
-select quantile_disc(__value__, [0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875]) from profile
-"""
+# Templates: queries/breakdown_categories.sql, breakdown_bins.sql, breakdown_edges.sql.
+# The bin edges do not depend on the segment: computed once per opened dataset (~0.7 s a column at 10M).
 
 
 def _edges(ds: Dataset, column: str) -> list[Any]:
     key = ("breakdown_edges", column)
     if key not in ds.memo:
-        ((edges,),) = _run(ds, _fill(_EDGES_TEMPLATE, value=_col(column)), {})
+        ((edges,),) = ds.run(named_query("breakdown_edges", value=_col(column)), {})
         ds.memo[key] = list(edges) if edges is not None else [None] * (NUMERIC_BINS - 1)
     return ds.memo[key]
 
@@ -482,19 +400,19 @@ _RawRow = tuple[str, Any, int, int, Any, Any]
 
 
 def _scanned_bins(ds: Dataset, column: str, condition: exp.Expression, params: dict[str, object], edges: list[Any]) -> list[_RawRow]:
-    query = _fill(_NUMERIC_TEMPLATE, value=_col(column), segment=condition)
+    query = named_query("breakdown_bins", value=_col(column), segment=condition)
     bound = {f"x_edge_{i + 1}": edge for i, edge in enumerate(edges)}
     return [
         ("missing" if bin_no is None else "bucket", None, in_seg, in_base, low, high)
-        for bin_no, low, high, in_seg, in_base in _run(ds, query, {**params, **bound})
+        for bin_no, low, high, in_seg, in_base in ds.run(query, {**params, **bound})
     ]
 
 
 def _scanned_categories(ds: Dataset, column: str, condition: exp.Expression, params: dict[str, object], top: int) -> list[_RawRow]:
-    query = _fill(_CATEGORY_TEMPLATE, value=_col(column), segment=condition)
+    query = named_query("breakdown_categories", value=_col(column), segment=condition)
     return [
         (kind, value, int(in_seg or 0), int(in_base or 0), None, None)
-        for kind, value, in_seg, in_base, _rank in _run(ds, query, {**params, "x_limit": top})
+        for kind, value, in_seg, in_base, _rank in ds.run(query, {**params, "x_limit": top})
     ]
 
 
@@ -564,7 +482,7 @@ def breakdown(
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise OperationError(f"limit must be a whole number ≥ 1, got {limit!r}.")
     by_kind, column = _resolve_by(ds.catalog, by)
-    condition, params = _segment_condition(ds, segment, resolve)
+    condition, params = segment_condition(ds, segment, resolve)
     raw_rows: list[_RawRow]
     split = ds.bitmap_index().split(condition, params, column) if bitmaps else None
     if by_kind == "numeric":
@@ -647,7 +565,7 @@ def overlap(
     conditions: list[exp.Expression] = []
     params: dict[str, object] = {}
     for i, (_name, segment) in enumerate(segments):
-        condition, seg_params = _segment_condition(ds, segment, resolve, prefix=f"s{i}_")
+        condition, seg_params = segment_condition(ds, segment, resolve, prefix=f"s{i}_")
         conditions.append(condition)
         params.update(seg_params)
     n = len(conditions)
@@ -668,7 +586,7 @@ def overlap(
         both = conditions[i] if i == j else exp.and_(conditions[i], conditions[j])
         selects.append(exp.alias_(_count_filter(both), f"n_{i}_{j}"))
     selects.append(exp.alias_(_count_filter(exp.or_(*conditions)), "any_of"))
-    (row,) = _run(ds, exp.select(*selects).from_("profile"), params)
+    (row,) = ds.run(exp.select(*selects).from_("profile"), params)
     total, counts, union = int(row[0]), [int(c) for c in row[1:-1]], int(row[-1])
     matrix = [[0] * n for _ in range(n)]
     for (i, j), c in zip(pairs, counts, strict=True):
@@ -696,7 +614,7 @@ def _consent_true(ds: Dataset, column: str) -> exp.Expression:
 
 def reach(ds: Dataset, segment: Segment, resolve: Resolve | None = None, *, bitmaps: bool = True) -> dict[str, ChannelReach]:
     """Per channel, how many members consented to be contacted there (consent TRUE)."""
-    condition, params = _segment_condition(ds, segment, resolve)
+    condition, params = segment_condition(ds, segment, resolve)
     channels = ds.config.privacy.consent_columns
     present = {ch: col for ch, col in channels.items() if col in ds.catalog.attributes}
     consents = [_consent_true(ds, column) for column in present.values()]
@@ -709,7 +627,7 @@ def reach(ds: Dataset, segment: Segment, resolve: Resolve | None = None, *, bitm
         selects += [exp.alias_(_count_filter(c), f"reach_{i}") for i, c in enumerate(consents)]
         # the members as a WHERE (pushed into the scan, as in size()), consent counted among them
         query = exp.select(*selects).from_("profile").where(where_form(condition))
-        (row,) = _run(ds, query, params)
+        (row,) = ds.run(query, params)
         members = int(row[0])
         reached = dict(zip(present, (int(c) for c in row[1:]), strict=True))
     result = {}
@@ -782,7 +700,7 @@ def members(
         ):
             bound = f"between {low} and {high}" if high is not None else f"≥ {low}"
             raise OperationError(f"{label} must be a whole number {bound}, got {value!r}.")
-    condition, params = _segment_condition(ds, segment, resolve)
+    condition, params = segment_condition(ds, segment, resolve)
     selects, masked = _member_select(ds, columns, reveal_pii)
     rows_query = (
         exp.select(*selects)
@@ -823,7 +741,7 @@ def sample(
         raise OperationError(f"n must be a whole number between 0 and {MAX_SAMPLE}, got {n!r}.")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise OperationError(f"seed must be a whole number, got {seed!r}.")
-    condition, params = _segment_condition(ds, segment, resolve)
+    condition, params = segment_condition(ds, segment, resolve)
     selects, _masked = _member_select(ds, columns, reveal_pii)
     shuffle = exp.func(
         "hash",

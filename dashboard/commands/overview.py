@@ -16,8 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.analyses.overview import overview
     from core.dataset import open_dataset
-    from core.overview import overview
     from core.problems import DatasetError
     from core.validate import format_report
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.overview import overview
+from core.analyses.overview import overview
 from dashboard import charts
 from dashboard.data_access import get_dataset, problems_frame, tr
 from dashboard.i18n import fmt_int, fmt_pct
