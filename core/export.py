@@ -57,7 +57,7 @@ from core.segments.model import Segment, SegmentError, parse_segment, referenced
 
 # Private helpers shared on purpose: one definition of "member" and of "consented"
 # for the builder's live counts and for the export.
-from core.segments.operations import _consent_true, segment_condition
+from core.segments.operations import consent_true, segment_condition
 
 if TYPE_CHECKING:
     from core.dataset import Dataset
@@ -233,7 +233,7 @@ def _consent_expression(ds: Dataset, channel: str | None) -> tuple[exp.Expressio
     column = ds.config.privacy.consent_columns.get(channel)
     if column is None or column not in ds.catalog.attributes:
         return exp.false(), column, False  # nobody has said yes
-    return _consent_true(ds, column), column, True
+    return consent_true(ds, column), column, True
 
 
 def _value_expression(col: OutputColumn, pii_mode: str) -> exp.Expression:

@@ -14,9 +14,11 @@ import pandas as pd
 import pytest
 from sqlglot import exp
 
+from core.catalog import RFM_CLASSES
 from core.dataset import Dataset, open_dataset
 from core.privacy import mask_expression, mask_kind, mask_value
 from core.segments import operations as ops
+from core.segments.compile import where_form
 from core.segments.model import Segment, parse_segment
 from core.store import AppStore
 from tests.datasets import write_dataset
@@ -259,8 +261,8 @@ def test_size_query_form_counts_the_same_rows(ds: Dataset, frames, name: str) ->
     """Flag, counter and single-value tests are counted with count_if, the rest with a WHERE;
     either form of the query counts exactly the members pandas finds."""
     condition, params = ops.segment_condition(ds, seg(name), None)
-    where = ops.where_form(condition)
-    planned = ops._size_query(ds, where).sql("duckdb")
+    where = where_form(condition)
+    planned = ops.size_query(ds, where).sql("duckdb")
     assert ("COUNT_IF" in planned) == (name in COUNTED_WITH_COUNT_IF), planned
     as_where = exp.select(exp.Count(this=exp.Star())).from_("profile").where(where.copy()).sql("duckdb")
     as_count_if = exp.select(exp.func("count_if", where.copy())).from_("profile").sql("duckdb")
@@ -438,7 +440,7 @@ def test_breakdown_by_tag_and_model_dimensions(ds: Dataset, frames, bitmaps: boo
         )
     # every class has its row, in the domain's order, with no index where the base share is 0 ...
     rfm = ops.breakdown(ds, seg("baker"), "rfm", bitmaps=bitmaps)
-    assert [r.value for r in rfm.rows] == list(ops.RFM_CLASSES)
+    assert [r.value for r in rfm.rows] == list(RFM_CLASSES)
     assert sum(r.count_in_base for r in rfm.rows) == len(users)
     assert all(r.index is None for r in rfm.rows if r.count_in_base == 0)
     # ... and non-buyers are exactly the "none" class
