@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Literal, ParamSpec, TypeVar
+
+import duckdb
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -46,3 +53,24 @@ class DatasetError(Exception):
     def __init__(self, report: ValidationReport):
         self.report = report
         super().__init__(f"{len(report.errors)} problem(s) in {report.dataset}")
+
+
+class EngineError(RuntimeError):
+    """The query engine could not answer (a value it cannot convert, memory, an interrupted query).
+
+    Core raises it in place of the engine's own exceptions so that the pages and the CLI can
+    show the reason without knowing which engine ran the query.
+    """
+
+
+def engine_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run `fn`, turning the engine's exceptions into EngineError (the first line of its message)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except duckdb.Error as err:
+            raise EngineError(str(err).splitlines()[0] if str(err) else type(err).__name__) from err
+
+    return wrapper

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
-import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.problems import EngineError
 from core.segments.describe import describe_lines
 from core.segments.model import Segment, SegmentError
 from core.segments.operations import Breakdown, OperationError, SegmentSize
@@ -47,7 +47,7 @@ def render_numbers(ctx: Ctx, segment: Segment, refs: str, store: AppStore | None
     resolve = store.resolver() if store is not None else None
     try:
         size, reach = data_access.segment_size_reach(ctx.ds, ctx.ds.fingerprint, segment.to_json(), refs, resolve)
-    except (SegmentError, OperationError, duckdb.Error) as err:
+    except (SegmentError, OperationError, EngineError) as err:
         _show_failure(err)
         return None
     cols = st.columns(2 + len(reach))
@@ -113,7 +113,7 @@ def render_breakdown(ctx: Ctx, segment: Segment, refs: str, store: AppStore | No
     resolve = store.resolver() if store is not None else None
     try:
         result: Breakdown = data_access.segment_breakdown(ctx.ds, ctx.ds.fingerprint, segment.to_json(), refs, by, resolve)
-    except (SegmentError, OperationError, duckdb.Error) as err:
+    except (SegmentError, OperationError, EngineError) as err:
         _show_failure(err)
         return
     if result.segment_size == 0:
@@ -170,7 +170,7 @@ def render_overlap(ctx: Ctx, segment: Segment, refs: str, store: AppStore | None
     all_refs = refs + "".join(_refs_of(store, by_id[sid].segment) for sid in chosen)
     try:
         result = data_access.segment_overlap(ctx.ds, ctx.ds.fingerprint, named, all_refs, store.resolver() if store else None)
-    except (SegmentError, OperationError, duckdb.Error) as err:
+    except (SegmentError, OperationError, EngineError) as err:
         _show_failure(err)
         return
     current = result.sizes[0]

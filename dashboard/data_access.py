@@ -25,7 +25,7 @@ def _fingerprint(path: str) -> str:
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _open(path: str, fp: str) -> Dataset:
+def open_cached(path: str, fp: str) -> Dataset:
     # `fp` is part of the cache key: changed files open (and build) a new cache.
     ds = open_dataset(path)
     # a long-lived server: the columns its counts read get bitmap indexes, built in the background
@@ -53,7 +53,7 @@ def get_dataset() -> Dataset | None:
         return None
     try:
         with st.spinner(tr("dataset.building")):
-            return _open(str(path), _fingerprint(str(path)))
+            return open_cached(str(path), _fingerprint(str(path)))
     except DatasetError as err:
         render_report(err.report, path)
         return None

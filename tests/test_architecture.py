@@ -25,10 +25,63 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "core").rglob("*.py")), ids=lambda p: str(p.relative_to(REPO)))
+CORE = sorted((REPO / "core").rglob("*.py"))
+DASHBOARD = sorted((REPO / "dashboard").rglob("*.py"))
+PROJECT = ("core", "dashboard", "queries")
+
+
+def _rel(p: Path) -> str:
+    return str(p.relative_to(REPO))
+
+
+@pytest.mark.parametrize("path", CORE, ids=_rel)
 def test_core_never_imports_streamlit_or_dashboard(path):
     bad = {n for n in _imports(path) if n.split(".")[0] in {"streamlit", "dashboard"}}
     assert not bad, f"{path} imports {bad}"
+    # nor by name (importlib.import_module("dashboard…")): no string names a module of those layers
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            assert not re.match(r"^(dashboard|streamlit)(\.\w+)*$", node.value), f"{path} names {node.value!r}"
+
+
+@pytest.mark.parametrize("path", DASHBOARD, ids=_rel)
+def test_dashboard_never_imports_duckdb(path):
+    """Core runs the queries and wraps the engine's errors (core.problems.EngineError)."""
+    assert not {n for n in _imports(path) if n.split(".")[0] == "duckdb"}, f"{path} imports duckdb"
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def private_uses(path: Path) -> list[str]:
+    """`from project.module import _name` and `module._name` on an imported project module or name."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found, imported = [], set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in PROJECT:
+            for alias in node.names:
+                if _private(alias.name):
+                    found.append(f"line {node.lineno}: from {node.module} import {alias.name}")
+                imported.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            imported |= {a.asname or a.name.split(".")[0] for a in node.names if a.name.split(".")[0] in PROJECT}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _private(node.attr) and isinstance(node.value, ast.Name):
+            if node.value.id in imported:
+                found.append(f"line {node.lineno}: {node.value.id}.{node.attr}")
+    return found
+
+
+@pytest.mark.parametrize("path", CORE + DASHBOARD, ids=_rel)
+def test_no_module_uses_another_modules_private_names(path):
+    assert not private_uses(path), f"{_rel(path)} uses private names of other modules: {private_uses(path)}"
+
+
+def test_the_private_name_check_finds_both_forms(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("from core.dataset import _settings\nfrom core import store\nstore._connect()\n")
+    assert len(private_uses(bad)) == 2
 
 
 SQL_TEXT = re.compile(r"\b(select|insert|update|delete)\b[^\"']{0,200}\b(from|into|set)\b", re.IGNORECASE)

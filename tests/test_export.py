@@ -192,7 +192,7 @@ def test_masking_is_exact_and_agrees_with_privacy_functions(ds, data, store, tmp
         by_privacy = raw.map(lambda v, c=col: mask_value(c, v) or "")
         assert (written[col] == by_hand).all(), col
         assert (by_hand == by_privacy).all(), col  # SQL and the pure function agree
-    assert "138****8000" not in set(written["phone"]) or True  # raw phones never appear:
+    # raw phones never appear:
     raw_phones = set(users["phone"].dropna())
     assert not raw_phones & set(written["phone"])
     assert (written["city"] == users["city"]).all()  # non-PII untouched, Chinese text intact

@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-BENCHMARKS = ("build", "segments", "export", "builder")
+# core/bench/<name>.py each; benchmarks that drive Streamlit live in the dashboard layer (dashboard/commands/bench.py).
+BENCHMARKS = ("build", "segments", "export")
 
 
 def percentile(values: list[float], q: float) -> float:

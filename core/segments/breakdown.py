@@ -13,6 +13,7 @@ from sqlglot import exp
 
 from core.catalog import AIPL_STAGES, LIFECYCLE_STATES, MODEL_COLUMNS, RFM_CLASSES, Catalog
 from core.config import did_you_mean
+from core.problems import engine_errors
 from core.queries import named_query
 from core.segments.counts import Resolve, col, segment_condition
 from core.segments.model import Segment
@@ -156,6 +157,7 @@ def _bin_rows(members: BitMap, values: list[tuple[Any, BitMap]], edges: list[Any
     return rows
 
 
+@engine_errors
 def breakdown(
     ds: Dataset,
     segment: Segment,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 from pyroaring import BitMap
 from sqlglot import exp
 
+from core.problems import engine_errors
 from core.segments.compile import chain_operands, compile_where, where_form
 from core.segments.model import Segment
 from core.segments.results import ChannelReach, OperationError, Overlap, SegmentSize, share
@@ -117,6 +118,7 @@ def size_query(ds: Dataset, where: exp.Expression) -> exp.Select:
     return exp.select(exp.alias_(count_all(), "members")).from_("profile").where(where)
 
 
+@engine_errors
 def size(ds: Dataset, segment: Segment, resolve: Resolve | None = None, *, bitmaps: bool = True) -> SegmentSize:
     """How many users the segment holds, out of all users.
 
@@ -132,6 +134,7 @@ def size(ds: Dataset, segment: Segment, resolve: Resolve | None = None, *, bitma
     return SegmentSize(int(count), int(total), share(int(count), int(total)), ds.as_of)
 
 
+@engine_errors
 def counted_by(ds: Dataset, segment: Segment, resolve: Resolve | None = None) -> Literal["bitmaps", "scan"]:
     """How `size()` (and `reach()`, `overlap()`) count this segment right now: from the bitmap indexes, or by a scan."""
     condition, _ = segment_condition(ds, segment, resolve)
@@ -141,6 +144,7 @@ def counted_by(ds: Dataset, segment: Segment, resolve: Resolve | None = None) ->
 # --- overlap ------------------------------------------------------------------------------------
 
 
+@engine_errors
 def overlap(
     ds: Dataset, segments: Sequence[tuple[str, Segment]], resolve: Resolve | None = None, *, bitmaps: bool = True
 ) -> Overlap:
@@ -202,6 +206,7 @@ def consent_true(ds: Dataset, column: str) -> exp.Expression:
     return exp.func("coalesce", value, exp.false())
 
 
+@engine_errors
 def reach(ds: Dataset, segment: Segment, resolve: Resolve | None = None, *, bitmaps: bool = True) -> dict[str, ChannelReach]:
     """Per channel, how many members consented to be contacted there (consent TRUE)."""
     condition, params = segment_condition(ds, segment, resolve)

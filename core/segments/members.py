@@ -10,6 +10,7 @@ from sqlglot import exp
 
 from core.config import did_you_mean
 from core.privacy import mask_expression
+from core.problems import engine_errors
 from core.segments.counts import Resolve, col, count_all, segment_condition
 from core.segments.model import Segment
 from core.segments.results import MemberPage, OperationError
@@ -70,6 +71,7 @@ def _member_select(
     return selects, tuple(masked)
 
 
+@engine_errors
 def members(
     ds: Dataset,
     segment: Segment,
@@ -116,6 +118,7 @@ def members(
     )
 
 
+@engine_errors
 def sample(
     ds: Dataset,
     segment: Segment,

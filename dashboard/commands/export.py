@@ -19,19 +19,7 @@ import sys
 from typing import Any
 
 from dashboard.cli import UsageError, print_json
-
-
-def _echo(text: str = "", err: bool = False) -> None:
-    (sys.stderr if err else sys.stdout).write(text + "\n")
-
-
-def _open_store(db: str | None):
-    from core.store import AppStore, StoreError
-
-    try:
-        return AppStore(db)
-    except StoreError as err:
-        raise UsageError(str(err)) from None
+from dashboard.commands.common import echo, open_store, segment_problems, table
 
 
 def _share(text: str) -> float:
@@ -67,7 +55,7 @@ def _progress(enabled: bool):
 def _segment_source(args: argparse.Namespace, store_needed: bool):
     """(segment, saved id, saved version, resolver) from --segment or --saved."""
     from core.segments.model import referenced_segments
-    from dashboard.commands.segments import read_definition
+    from dashboard.commands.common import read_definition
 
     if (args.segment is None) == (args.saved is None):
         raise UsageError("give the audience as --segment FILE (JSON definition, - for stdin) or --saved ID[@VERSION], not both.")
@@ -77,7 +65,7 @@ def _segment_source(args: argparse.Namespace, store_needed: bool):
         saved_id, _, ver = args.saved.partition("@")
         if ver and not ver.isdigit():
             raise UsageError(f"--saved {args.saved!r}: the version after @ must be a whole number, e.g. vip-buyers@3.")
-        store = _open_store(args.db)
+        store = open_store(args.db)
         saved = store.get_segment(saved_id, int(ver) if ver else None)
         if saved is None:
             raise UsageError(f"there is no saved segment {args.saved!r}. `adesk segments list` shows the saved segments.")
@@ -86,7 +74,7 @@ def _segment_source(args: argparse.Namespace, store_needed: bool):
         segment = read_definition(args.segment)
     resolver = None
     if referenced_segments(segment) or store_needed:
-        store = store or _open_store(args.db)
+        store = store or open_store(args.db)
         resolver = store.resolver()
     return segment, saved_id, version, resolver, store
 
@@ -97,11 +85,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     from core.roles import current_role
     from core.segments.model import SegmentError
     from core.store import StoreError
-    from dashboard.commands.segments import _segment_problems
 
     role = current_role()
     if role.problem:
-        _echo(f"adesk export: warning: {role.problem}", err=True)
+        echo(f"adesk export: warning: {role.problem}", err=True)
     segment, saved_id, version, resolver, store = _segment_source(args, store_needed=False)
     columns = tuple(c.strip() for c in (args.columns or "").split(",") if c.strip())
     options = ExportOptions(
@@ -113,26 +100,26 @@ def cmd_export(args: argparse.Namespace) -> int:
         reason = plan.empty_reason()
         if reason:
             raise EmptyExport(reason)
-        store = store or _open_store(args.db)
+        store = store or open_store(args.db)
         result = write_export(ds, plan, store, out=args.out, overwrite=args.overwrite, progress=_progress(sys.stderr.isatty() and not args.json))
     except SegmentError as err:
-        raise UsageError(f"the segment cannot be used on this dataset:\n{_segment_problems(err)}") from None
+        raise UsageError(f"the segment cannot be used on this dataset:\n{segment_problems(err)}") from None
     except EmptyExport as err:
-        _echo(f"adesk export: {err}", err=True)
+        echo(f"adesk export: {err}", err=True)
         return 1
     except (ExportError, StoreError) as err:
         raise UsageError(str(err)) from None
     if args.json:
         print_json(result.to_dict())
         return 0
-    _echo(f"Wrote {result.rows_written:,} rows to {result.path}")
-    _echo(f"  export id            {result.export_id}")
-    _echo(f"  members              {result.segment_size:,}")
-    _echo(f"  excluded by consent  {result.excluded_by_consent:,}" + (f" (channel {result.channel})" if result.channel else " (no channel: no consent filter)"))
-    _echo(f"  held out             {result.holdout_rows:,}")
-    _echo(f"  PII                  {result.pii_mode}")
-    _echo(f"  sha256               {result.sha256}")
-    _echo(f"  {result.bytes:,} bytes in {result.seconds:.2f} s")
+    echo(f"Wrote {result.rows_written:,} rows to {result.path}")
+    echo(f"  export id            {result.export_id}")
+    echo(f"  members              {result.segment_size:,}")
+    echo(f"  excluded by consent  {result.excluded_by_consent:,}" + (f" (channel {result.channel})" if result.channel else " (no channel: no consent filter)"))
+    echo(f"  held out             {result.holdout_rows:,}")
+    echo(f"  PII                  {result.pii_mode}")
+    echo(f"  sha256               {result.sha256}")
+    echo(f"  {result.bytes:,} bytes in {result.seconds:.2f} s")
     return 0
 
 
@@ -147,21 +134,20 @@ def _record(store, export_id: str):
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from dashboard.commands.segments import _table
 
-    records = _open_store(args.db).list_exports(limit=args.limit)
+    records = open_store(args.db).list_exports(limit=args.limit)
     if args.json:
         print_json([r.to_dict() for r in records])
         return 0
     if not records:
-        _echo("No exports yet. Make one with: adesk export DIR --segment FILE --out PATH")
+        echo("No exports yet. Make one with: adesk export DIR --segment FILE --out PATH")
         return 0
     rows = [
         [r.export_id, r.created_at[:19].replace("T", " "), r.created_by, r.status, r.channel or "—", r.pii_mode,
          "—" if r.rows_written is None else f"{r.rows_written:,}", f"{r.excluded_by_consent:,}", f"{r.holdout_rows:,}"]
         for r in records
     ]
-    _echo(_table(["export_id", "created (UTC)", "by", "status", "channel", "pii", "rows", "no consent", "holdout"], rows, right={6, 7, 8}))
+    echo(table(["export_id", "created (UTC)", "by", "status", "channel", "pii", "rows", "no consent", "holdout"], rows, right={6, 7, 8}))
     return 0
 
 
@@ -169,7 +155,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from core.segments.describe import describe
     from core.segments.model import SegmentError, parse_segment
 
-    store = _open_store(args.db)
+    store = open_store(args.db)
     record = _record(store, args.export_id)
     data: dict[str, Any] = record.to_dict()
     data["assignments"] = store.assignment_counts(record.export_id)
@@ -186,14 +172,14 @@ def cmd_show(args: argparse.Namespace) -> int:
                 "file_path", "sha256", "error"):
         value = data.get(key)
         if value is not None:
-            _echo(f"{key:20} {value}")
+            echo(f"{key:20} {value}")
     if record.segment_id:
-        _echo(f"{'saved segment':20} {record.segment_id} v{record.segment_version}")
-    _echo(f"{'columns':20} user_id, {', '.join(record.columns)}" if record.columns else f"{'columns':20} user_id")
+        echo(f"{'saved segment':20} {record.segment_id} v{record.segment_version}")
+    echo(f"{'columns':20} user_id, {', '.join(record.columns)}" if record.columns else f"{'columns':20} user_id")
     if data["description"]:
-        _echo(f"{'segment':20} {data['description']}")
-    _echo("definition:")
-    _echo(json.dumps(record.definition, ensure_ascii=False, indent=2))
+        echo(f"{'segment':20} {data['description']}")
+    echo("definition:")
+    echo(json.dumps(record.definition, ensure_ascii=False, indent=2))
     return 0
 
 
@@ -204,7 +190,7 @@ def cmd_recreate(args: argparse.Namespace) -> int:
     from core.segments.model import SegmentError
     from core.store import StoreError
 
-    store = _open_store(args.db)
+    store = open_store(args.db)
     record = _record(store, args.export_id)
     ds = open_dataset(args.dir or record.dataset_path)
     try:
@@ -216,7 +202,7 @@ def cmd_recreate(args: argparse.Namespace) -> int:
         print_json(result.to_dict())
     else:
         verdict = "identical to the logged file" if result.matches else "DIFFERENT from the logged file"
-        _echo(f"Re-created {result.rows_written:,} rows to {result.path}: sha256 {result.sha256}, {verdict}.")
+        echo(f"Re-created {result.rows_written:,} rows to {result.path}: sha256 {result.sha256}, {verdict}.")
     return 0 if result.matches else 1
 
 

@@ -10,122 +10,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
-from typing import Any
 
-from core.segments.model import Segment, SegmentError, parse_segment
-from core.store import AppStore, StoreError, current_user, default_db_path, referenced_ids
+from core.store import current_user
 from dashboard.cli import UsageError, print_json
-
-# Definitions are small; a cap keeps a hostile or mistaken input (a Parquet file,
-# /dev/zero) from being read whole.
-MAX_DEFINITION_BYTES = 1_000_000
-
-
-def _echo(text: str = "", err: bool = False) -> None:
-    stream = sys.stderr if err else sys.stdout
-    stream.write(text + "\n")
-
-
-def _segment_problems(err: SegmentError) -> str:
-    issues = getattr(err, "issues", ()) or ()
-    if not issues:
-        return str(err)
-    lines = [
-        f"  {issue.path}: {issue.message}" if issue.path else f"  {issue.message}"
-        for issue in issues
-    ]
-    return "\n".join(lines)
-
-
-def read_definition(source: str) -> Segment:
-    """The segment in a file (or stdin for '-'); UsageError naming what is wrong."""
-    label = "stdin" if source == "-" else repr(source)
-    try:
-        if source == "-":
-            data = (
-                sys.stdin.buffer.read(MAX_DEFINITION_BYTES + 1)
-                if hasattr(sys.stdin, "buffer")
-                else sys.stdin.read(MAX_DEFINITION_BYTES + 1).encode()
-            )
-        else:
-            with open(source, "rb") as fh:
-                data = fh.read(MAX_DEFINITION_BYTES + 1)
-    except FileNotFoundError:
-        raise UsageError(
-            f"segment file {label} does not exist. Give the path of a JSON definition, or - for stdin."
-        ) from None
-    except IsADirectoryError:
-        raise UsageError(
-            f"segment file {label} is a directory. Give the path of a JSON definition file."
-        ) from None
-    except OSError as err:
-        raise UsageError(f"cannot read segment file {label}: {err.strerror or err}.") from None
-    if len(data) > MAX_DEFINITION_BYTES:
-        raise UsageError(
-            f"the segment definition in {label} is larger than {MAX_DEFINITION_BYTES:,} bytes; is it the right file?"
-        )
-    if not data.strip():
-        raise UsageError(
-            f"the segment definition in {label} is empty. Write a JSON object like "
-            '{"version": 1, "match": "all", "conditions": []}.'
-        )
-    try:
-        return parse_segment(data)
-    except SegmentError as err:
-        raise UsageError(f"bad segment definition in {label}:\n{_segment_problems(err)}") from None
-
-
-def _open_store(db: str | None) -> AppStore:
-    try:
-        return AppStore(db)
-    except StoreError as err:
-        raise UsageError(str(err)) from None
-
-
-def _resolver(segment: Segment, db: str | None):
-    """The saved-segment resolver, only when the definition refers to saved segments."""
-    if not referenced_ids(segment):
-        return None
-    path = Path(db) if db else default_db_path()
-    if not path.exists():
-        return lambda _segment_id: None  # nothing saved yet: the compiler reports the unknown id
-    return _open_store(db).resolver()
-
-
-def _pct(share: float | None) -> str:
-    return "—" if share is None else f"{share:.1%}"
-
-
-def _table(headers: list[str], rows: list[list[str]], right: set[int] | None = None) -> str:
-    right = right or set()
-    widths = [
-        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
-    ]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
-
-
-def _run_safely(fn, *args: Any, **kwargs: Any) -> Any:
-    """Turn definition and request problems into exit-2 usage errors."""
-    from core.segments.operations import OperationError
-
-    try:
-        return fn(*args, **kwargs)
-    except SegmentError as err:
-        raise UsageError(
-            f"the segment cannot be used on this dataset:\n{_segment_problems(err)}"
-        ) from None
-    except (OperationError, StoreError) as err:
-        raise UsageError(str(err)) from None
-
+from dashboard.commands.common import (
+    echo,
+    open_store,
+    pct,
+    read_definition,
+    resolver,
+    run_safely,
+    table,
+)
 
 # --- count / breakdown ------------------------------------------------------------------------------
 
@@ -137,16 +33,16 @@ def cmd_count(args: argparse.Namespace) -> int:
 
     segment = read_definition(args.segment)
     ds = open_dataset(args.dir)  # a dataset that cannot be used: main() lists its problems, exit 1
-    resolve = _resolver(segment, args.db)
-    result = _run_safely(size, ds, segment, resolve=resolve)
-    description = _run_safely(describe, segment, ds.catalog, lang=args.lang, resolve=resolve)
+    resolve = resolver(segment, args.db)
+    result = run_safely(size, ds, segment, resolve=resolve)
+    description = run_safely(describe, segment, ds.catalog, lang=args.lang, resolve=resolve)
     if args.json:
         print_json({**result.to_dict(), "description": description})
     else:
-        _echo(
-            f"{result.count:,} of {result.total_users:,} users ({_pct(result.share)}) as of {result.as_of.isoformat()}"
+        echo(
+            f"{result.count:,} of {result.total_users:,} users ({pct(result.share)}) as of {result.as_of.isoformat()}"
         )
-        _echo(description)
+        echo(description)
     return 0
 
 
@@ -156,28 +52,28 @@ def cmd_breakdown(args: argparse.Namespace) -> int:
 
     segment = read_definition(args.segment)
     ds = open_dataset(args.dir)  # a dataset that cannot be used: main() lists its problems, exit 1
-    result = _run_safely(
-        breakdown, ds, segment, args.by, resolve=_resolver(segment, args.db), limit=args.limit
+    result = run_safely(
+        breakdown, ds, segment, args.by, resolve=resolver(segment, args.db), limit=args.limit
     )
     if args.json:
         print_json(result.to_dict())
         return 0
-    _echo(
+    echo(
         f"{result.by} ({result.by_kind}): {result.segment_size:,} in segment, {result.total_users:,} users, as of {result.as_of.isoformat()}"
     )
     rows = [
         [
             r.value,
             f"{r.count_in_segment:,}",
-            _pct(r.share_in_segment),
+            pct(r.share_in_segment),
             f"{r.count_in_base:,}",
-            _pct(r.share_in_base),
+            pct(r.share_in_base),
             "—" if r.index is None else f"{r.index:.0f}",
         ]
         for r in result.rows
     ]
-    _echo(
-        _table(
+    echo(
+        table(
             ["value", "in segment", "share", "all users", "share", "index"],
             rows,
             right={1, 2, 3, 4, 5},
@@ -190,17 +86,17 @@ def cmd_breakdown(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    saved = _run_safely(_open_store(args.db).list_segments)
+    saved = run_safely(open_store(args.db).list_segments)
     if args.json:
         print_json([s.to_dict() for s in saved])
         return 0
     if not saved:
-        _echo(
+        echo(
             "No saved segments yet. Save one with: adesk segments save --name NAME --segment FILE"
         )
         return 0
-    _echo(
-        _table(
+    echo(
+        table(
             ["id", "name", "version", "saved_at", "saved_by"],
             [[s.id, s.name, str(s.version), s.saved_at[:19], s.saved_by] for s in saved],
             right={2},
@@ -215,19 +111,19 @@ def cmd_save(args: argparse.Namespace) -> int:
             "a new saved segment needs --name NAME (or give --id ID to save a new version)."
         )
     segment = read_definition(args.segment)
-    store = _open_store(args.db)
-    saved = _run_safely(store.save_segment, args.name, segment, current_user(), segment_id=args.id)
+    store = open_store(args.db)
+    saved = run_safely(store.save_segment, args.name, segment, current_user(), segment_id=args.id)
     if args.json:
         print_json(saved.to_dict())
     else:
-        _echo(f"Saved {saved.name!r} as {saved.id!r}, version {saved.version}.")
+        echo(f"Saved {saved.name!r} as {saved.id!r}, version {saved.version}.")
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     if args.version is not None and args.version < 1:
         raise UsageError("--version must be 1 or more.")
-    saved = _run_safely(_open_store(args.db).get_segment, args.id, args.version)
+    saved = run_safely(open_store(args.db).get_segment, args.id, args.version)
     if saved is None:
         what = (
             f"version {args.version} of saved segment {args.id!r}"
@@ -239,12 +135,12 @@ def cmd_show(args: argparse.Namespace) -> int:
         print_json(saved.to_dict())
     else:
         # Only the definition, so that `adesk segments show ID | adesk count DIR --segment -` works.
-        _echo(json.dumps(saved.segment.to_dict(), ensure_ascii=False, indent=2))
+        echo(json.dumps(saved.segment.to_dict(), ensure_ascii=False, indent=2))
     return 0
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
-    versions = _run_safely(_open_store(args.db).versions, args.id)
+    versions = run_safely(open_store(args.db).versions, args.id)
     if not versions:
         raise UsageError(
             f"there is no saved segment {args.id!r}. `adesk segments list` shows the saved segments."
@@ -252,8 +148,8 @@ def cmd_versions(args: argparse.Namespace) -> int:
     if args.json:
         print_json([v.to_dict() for v in versions])
     else:
-        _echo(
-            _table(
+        echo(
+            table(
                 ["version", "saved_at", "saved_by"],
                 [[str(v.version), v.saved_at[:19], v.saved_by] for v in versions],
                 right={0},
@@ -263,17 +159,17 @@ def cmd_versions(args: argparse.Namespace) -> int:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    _run_safely(_open_store(args.db).delete_segment, args.id, current_user())
-    _echo(f"Deleted saved segment {args.id!r}.")
+    run_safely(open_store(args.db).delete_segment, args.id, current_user())
+    echo(f"Deleted saved segment {args.id!r}.")
     return 0
 
 
 def cmd_rename(args: argparse.Namespace) -> int:
-    saved = _run_safely(_open_store(args.db).rename_segment, args.id, args.name, current_user())
+    saved = run_safely(open_store(args.db).rename_segment, args.id, args.name, current_user())
     if args.json:
         print_json(saved.to_dict())
     else:
-        _echo(f"Renamed {saved.id!r} to {saved.name!r}.")
+        echo(f"Renamed {saved.id!r} to {saved.name!r}.")
     return 0
 
 
