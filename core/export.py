@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import threading
 import time
@@ -103,6 +104,9 @@ class ExportOptions:
     bom: bool = False  # CSV only: a UTF-8 byte-order mark so Excel reads Chinese text right
     holdout: float = 0.0  # share of consenting members held back, 0 .. 0.5
     pii_mode: str = "masked"  # masked, raw, hashed
+    # CSV only: False escapes cells that a spreadsheet would run as a formula (see escape_formula);
+    # True writes text exactly as stored, for systems that need the raw value.
+    raw_text: bool = False
 
     def checked(self) -> ExportOptions:
         """The options normalised, or ExportError naming the bad one."""
@@ -119,7 +123,11 @@ class ExportOptions:
         if isinstance(holdout, bool) or not isinstance(holdout, int | float) or holdout != holdout or not 0 <= holdout <= MAX_HOLDOUT:
             raise ExportError(f"The holdout share must be a number from 0 to {MAX_HOLDOUT} (0–50%), got {holdout!r}.")
         columns = tuple(dict.fromkeys(c.strip() for c in self.columns if c and c.strip() and c.strip() != "user_id"))
-        return replace(self, channel=channel, columns=columns, holdout=float(holdout), bom=bool(self.bom) and self.format == "csv")
+        csv = self.format == "csv"
+        return replace(
+            self, channel=channel, columns=columns, holdout=float(holdout), bom=bool(self.bom) and csv,
+            raw_text=bool(self.raw_text) or not csv,  # Parquet is typed: nothing to escape
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -129,6 +137,7 @@ class ExportOptions:
             "bom": self.bom,
             "holdout": self.holdout,
             "pii_mode": self.pii_mode,
+            "raw_text": self.raw_text,
         }
 
 
@@ -138,6 +147,7 @@ class OutputColumn:
     source: str  # column of `profile`
     kind: Literal["user_id", "attribute", "tag", "model"]
     pii: bool = False  # listed in [privacy] pii_columns
+    text: bool = False  # a text column: CSV cells may need escaping (escape_formula)
 
 
 def exportable_columns(ds: Dataset) -> dict[str, list[str]]:
@@ -153,12 +163,12 @@ def resolve_columns(ds: Dataset, names: Sequence[str]) -> tuple[OutputColumn, ..
     """user_id, then each requested column: an attribute, a model column, or a tag (as has-tag true/false)."""
     catalog = ds.catalog
     pii = set(ds.config.privacy.pii_columns)
-    out = [OutputColumn("user_id", "user_id", "user_id")]
+    out = [OutputColumn("user_id", "user_id", "user_id", text=True)]
     seen = {"user_id"}
     for raw in names:
         name = raw.strip()
         if name in catalog.attributes:
-            col = OutputColumn(name, name, "attribute", pii=name in pii)
+            col = OutputColumn(name, name, "attribute", pii=name in pii, text=catalog.attributes[name].type == "string")
         elif MODEL_ALIASES.get(name, name) in MODEL_EXPORT_COLUMNS:
             canonical = MODEL_ALIASES.get(name, name)
             col = OutputColumn(canonical, MODEL_EXPORT_COLUMNS[canonical], "model")
@@ -224,6 +234,35 @@ def _holdout_expression() -> exp.Expression:
     hex_digits = exp.Substring(this=exp.func("sha256", key), start=exp.Literal.number(1), length=exp.Literal.number(HOLDOUT_BITS // 4))
     bucket = exp.Cast(this=exp.DPipe(this=exp.Literal.string("0x"), expression=hex_digits), to=exp.DataType.build("BIGINT"))
     return exp.LT(this=bucket, expression=exp.Placeholder(this="x_threshold"))
+
+
+# CSV formula injection (OWASP): a spreadsheet runs a cell that begins with = + - @ (or a tab or
+# carriage return before one) as a formula. A cell beginning with =, @, a tab or a CR, or with + or -
+# not followed by a plain number, is written with a leading apostrophe, which spreadsheets show as
+# text; "+8613800138000" and "-12.5" stay as they are. The same rule in SQL and in Python.
+FORMULA_START = r"^[=@\t\r]"
+SIGNED = r"^[+-]"
+PLAIN_SIGNED_NUMBER = r"^[+-][0-9]+(\.[0-9]+)?$"
+
+
+def needs_formula_escape(value: str) -> bool:
+    """True for a text cell a spreadsheet would run as a formula (the rule above)."""
+    return bool(re.match(FORMULA_START, value)) or (
+        bool(re.match(SIGNED, value)) and not re.match(PLAIN_SIGNED_NUMBER, value)
+    )
+
+
+def escape_formula(expr: exp.Expression) -> exp.Expression:
+    """`expr` with a leading apostrophe where `needs_formula_escape` holds (NULL stays NULL)."""
+
+    def matches(pattern: str) -> exp.Expression:
+        return exp.func("regexp_matches", expr.copy(), exp.Literal.string(pattern))
+
+    risky = exp.or_(
+        matches(FORMULA_START), exp.and_(matches(SIGNED), exp.not_(matches(PLAIN_SIGNED_NUMBER)))
+    )
+    escaped = exp.DPipe(this=exp.Literal.string("'"), expression=expr.copy())
+    return exp.Case(ifs=[exp.If(this=risky, true=escaped)], default=expr.copy())
 
 
 def _consent_expression(ds: Dataset, channel: str | None) -> tuple[exp.Expression, str | None, bool]:
@@ -480,7 +519,10 @@ def _select(ds: Dataset, plan: ExportPlan) -> tuple[exp.Expression, exp.Expressi
     for i, col in enumerate(plan.columns):
         # A BOM is the first bytes of the file; in a CSV those are the first header's.
         name = "\ufeff" + col.name if (i == 0 and plan.options.bom) else col.name
-        outputs.append(exp.alias_(_value_expression(col, plan.options.pii_mode), name, quoted=True))
+        value = _value_expression(col, plan.options.pii_mode)
+        if col.text and not plan.options.raw_text:
+            value = escape_formula(value)
+        outputs.append(exp.alias_(value, name, quoted=True))
     user_id = exp.column("user_id", quoted=True)
     rows = (
         exp.select(*outputs)
@@ -656,6 +698,7 @@ def write_export(
         format=plan.options.format,
         bom=plan.options.bom,
         pii_mode=plan.options.pii_mode,
+        raw_text=plan.options.raw_text,
         holdout_share=plan.options.holdout,
         segment_size=plan.segment_size,
         excluded_by_consent=plan.excluded_by_consent,
@@ -769,6 +812,7 @@ def plan_from_record(ds: Dataset, record: ExportRecord, role: RoleInfo) -> Expor
         bom=record.bom,
         holdout=record.holdout_share,
         pii_mode=record.pii_mode,
+        raw_text=record.raw_text,
     )
     return plan_export(
         ds,

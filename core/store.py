@@ -116,6 +116,11 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     PRAGMA user_version = 2;
     """,
+    # 3: whether a CSV export escaped formula-like text cells (exports logged before wrote raw text).
+    """
+    ALTER TABLE exports ADD COLUMN raw_text INTEGER NOT NULL DEFAULT 1;
+    PRAGMA user_version = 3;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -737,15 +742,15 @@ class AppStore:
 _EXPORT_COLUMNS = (
     "export_id", "status", "created_at", "created_by", "role", "definition", "segment_id", "segment_version",
     "segment_refs", "dataset_path", "dataset_fingerprint", "as_of", "channel", "columns", "format", "bom",
-    "pii_mode", "holdout_share", "segment_size", "excluded_by_consent", "holdout_rows",
+    "pii_mode", "holdout_share", "segment_size", "excluded_by_consent", "holdout_rows", "raw_text",
 )
 # The same columns, in the same order (a test checks they agree).
 _INSERT_EXPORT = """
     INSERT INTO exports (
         export_id, status, created_at, created_by, role, definition, segment_id, segment_version,
         segment_refs, dataset_path, dataset_fingerprint, as_of, channel, columns, format, bom,
-        pii_mode, holdout_share, segment_size, excluded_by_consent, holdout_rows
-    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        pii_mode, holdout_share, segment_size, excluded_by_consent, holdout_rows, raw_text
+    ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 
 
@@ -773,6 +778,7 @@ class ExportRecord:
     holdout_rows: int
     segment_id: str | None = None
     segment_version: int | None = None
+    raw_text: bool = True  # CSV text written as stored (False: formula-like cells escaped)
     status: str = "running"
     finished_at: str | None = None
     error: str | None = None
@@ -784,11 +790,12 @@ class ExportRecord:
 
     def to_row(self) -> dict[str, Any]:
         return {
-            **{k: getattr(self, k) for k in _EXPORT_COLUMNS if k not in ("definition", "segment_refs", "columns", "bom")},
+            **{k: getattr(self, k) for k in _EXPORT_COLUMNS if k not in ("definition", "segment_refs", "columns", "bom", "raw_text")},
             "definition": json.dumps(self.definition, ensure_ascii=False, sort_keys=True),
             "segment_refs": json.dumps(self.segment_refs, ensure_ascii=False, sort_keys=True),
             "columns": json.dumps(list(self.columns), ensure_ascii=False),
             "bom": int(self.bom),
+            "raw_text": int(self.raw_text),
         }
 
     @classmethod
@@ -801,6 +808,7 @@ class ExportRecord:
                 "segment_refs": json.loads(d["segment_refs"]),
                 "columns": tuple(json.loads(d["columns"])),
                 "bom": bool(d["bom"]),
+                "raw_text": bool(d["raw_text"]),
             }
         )
 

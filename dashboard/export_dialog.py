@@ -122,6 +122,9 @@ def _options(ds: Dataset, key: str, role) -> ExportOptions:
     left, right = st.columns(2)
     fmt = left.radio(tr("export.format"), FORMATS, format_func=str.upper, horizontal=True, key=f"{key}_format")
     bom = left.checkbox(tr("export.bom"), value=True, disabled=fmt != "csv", key=f"{key}_bom")
+    raw_text = left.checkbox(
+        tr("export.raw_text"), value=False, disabled=fmt != "csv", help=tr("export.raw_text_help"), key=f"{key}_raw_text"
+    )
     holdout = right.slider(tr("export.holdout"), 0, 50, 0, step=1, help=tr("export.holdout.help"), key=f"{key}_holdout")
     pii = st.radio(
         tr("export.pii"), role.pii_modes, format_func=lambda m: tr(f"export.pii.{m}"), horizontal=True, key=f"{key}_pii"
@@ -132,7 +135,7 @@ def _options(ds: Dataset, key: str, role) -> ExportOptions:
     st.caption(caption)
     if role.problem:
         st.warning(role.problem)
-    return ExportOptions(channel=None if channel == "none" else channel, columns=tuple(columns), format=fmt, bom=bom, holdout=holdout / 100, pii_mode=pii)
+    return ExportOptions(channel=None if channel == "none" else channel, columns=tuple(columns), format=fmt, bom=bom, holdout=holdout / 100, pii_mode=pii, raw_text=raw_text)
 
 
 def _write(ds: Dataset, plan: ExportPlan, key: str) -> None:

@@ -1,7 +1,7 @@
 """`adesk export` (write an audience file) and `adesk exports list|show|recreate` (the audit log).
 
     adesk export DIR --segment FILE --out PATH [--channel C] [--columns a,b]
-                 [--format csv|parquet] [--bom] [--holdout 0.1] [--pii masked|raw|hashed] [--json]
+                 [--format csv|parquet] [--bom] [--raw-text] [--holdout 0.1] [--pii masked|raw|hashed] [--json]
 
 The file is written by DuckDB under a temporary name and renamed when complete;
 progress goes to stderr when it is a terminal. `--json` prints
@@ -92,7 +92,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     segment, saved_id, version, resolver, store = _segment_source(args, store_needed=False)
     columns = tuple(c.strip() for c in (args.columns or "").split(",") if c.strip())
     options = ExportOptions(
-        channel=args.channel, columns=columns, format=args.format, bom=args.bom, holdout=args.holdout, pii_mode=args.pii
+        channel=args.channel, columns=columns, format=args.format, bom=args.bom, holdout=args.holdout, pii_mode=args.pii,
+        raw_text=args.raw_text,
     )
     ds = open_dataset(args.dir)  # a dataset that cannot be used: main() lists its problems, exit 1
     try:
@@ -226,6 +227,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--columns", metavar="a,b", help="columns besides user_id: attributes, tag paths, rfm_class, aipl_stage, lifecycle")
     p.add_argument("--format", choices=FORMATS, default="csv")
     p.add_argument("--bom", action="store_true", help="CSV: start with a UTF-8 byte-order mark (for Excel)")
+    p.add_argument(
+        "--raw-text",
+        action="store_true",
+        help="CSV: write text exactly as stored (default: a cell starting with = @ + - tab or CR that is not a "
+        "plain number gets a leading ' so spreadsheets do not run it as a formula)",
+    )
     p.add_argument("--holdout", type=_share, default=0.0, metavar="SHARE", help="share held back as a control group, 0 to 0.5 (or 0%%–50%%)")
     p.add_argument("--pii", choices=PII_MODES, default="masked", help="personal-data columns: masked (default), raw or hashed (SHA-256); raw/hashed need the pii role")
     p.add_argument("--overwrite", action="store_true", help="replace an existing file at --out")

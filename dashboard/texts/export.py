@@ -20,6 +20,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "export.kind.model": ("model", "模型"),
     "export.kind.tag": ("tag", "标签"),
     "export.format": ("Format", "格式"),
+    "export.raw_text": ("Write text exactly as stored (no formula protection)", "按原样写出文本（不做公式防护）"),
+    "export.raw_text_help": (
+        "By default a CSV cell that starts with = @ + - (not a plain number), a tab or a line break gets a leading ' so "
+        "Excel does not run it as a formula. Turn this on only for a system that needs the raw value; the export log "
+        "records the choice.",
+        "默认情况下，以 = @ + -（非纯数字）、制表符或换行开头的 CSV 单元格会加上前导 '，防止 Excel 将其作为公式执行。"
+        "仅当下游系统需要原始值时才开启；导出日志会记录此选择。",
+    ),
     "export.bom": ("Add a byte-order mark (Excel opens Chinese text correctly)", "添加 BOM（Excel 可正确显示中文）"),
     "export.holdout": ("Holdout (control group held back, %)", "对照组留出比例（%）"),
     "export.holdout.help": (
