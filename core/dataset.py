@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import sqlglot
@@ -35,6 +36,9 @@ from core.catalog import COUNTER_WINDOWS, EI, UID, Catalog, Column, ColumnType, 
 from core.config import DatasetConfig, load_config
 from core.problems import DatasetError, Problem, ValidationReport
 from core.queries import load_query
+
+if TYPE_CHECKING:
+    from core.segments.model import Segment
 
 # Bump when the layout of the cache changes: old caches are then rebuilt.
 CACHE_LAYOUT_VERSION = 3
@@ -164,6 +168,9 @@ class Dataset:
     # results that depend only on this version of the data (e.g. breakdown bin edges), per opened dataset
     memo: dict = field(default_factory=dict, repr=False)
     _bitmaps: BitmapIndex | None = field(default=None, repr=False)
+    # a data scope (core/access.py): its schema's views of the per-member tables come first
+    schema: str | None = None
+    scope: Segment | None = None
 
     @property
     def total_users(self) -> int:
@@ -176,7 +183,11 @@ class Dataset:
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor: DuckDB connections are not shared across threads, cursors are cheap."""
         assert self._con is not None
-        return _search_cache(self._con.cursor())
+        cur = self._con.cursor()
+        if self.schema is None:
+            return _search_cache(cur)
+        cur.execute(set_search_path_sql(self.schema))
+        return cur
 
     def query(self, name: str, **params: object) -> duckdb.DuckDBPyConnection:
         """Run queries/<name>.sql with bound parameters on a fresh cursor."""
@@ -200,12 +211,16 @@ class Dataset:
         """This dataset's bitmap indexes (core/bitmaps.py), created on first use."""
         with _INDEX_LOCK:
             if self._bitmaps is None:
-                self._bitmaps = BitmapIndex(self, _bitmap_budget(_settings()["bitmap_mb"]))
+                # a scope's members are a subset the indexes (one bitmap over all members) do not know
+                budget = 0 if self.schema is not None else _bitmap_budget(_settings()["bitmap_mb"])
+                self._bitmaps = BitmapIndex(self, budget)
             return self._bitmaps
 
     def close(self) -> None:
         if self._bitmaps is not None:
             self._bitmaps.close()  # its worker holds a cursor: let it finish first
+        if self.schema is not None:
+            return  # a scoped view shares the connection of the dataset it came from
         if self._con is not None:
             self._con.close()
             self._con = None
@@ -246,7 +261,11 @@ def open_dataset(path: str | Path, cache_dir: str | Path | None = None, *, progr
     as_of = date.fromisoformat(meta["as_of"])
     catalog = _read_catalog(con, as_of, config)
     health = tuple(Problem(*row) for row in con.execute("select file, col, message, fix, severity from cache._health").fetchall())
-    return Dataset(root, config, fp, cache_path, as_of, catalog, ValidationReport(str(root), health), built_in, con)
+    ds = Dataset(root, config, fp, cache_path, as_of, catalog, ValidationReport(str(root), health), built_in, con)
+    from core.access import process_access, scoped_dataset  # a command line run by a scoped person
+
+    access = process_access()
+    return scoped_dataset(ds, access.scope) if access is not None else ds
 
 
 @contextlib.contextmanager
@@ -290,6 +309,13 @@ def _connect_views(files: dict[str, list[Path]], cache_path: Path, config: Datas
 # tables (`profile`, `event_rows`). A view `profile AS SELECT * FROM cache.profile` did the same at
 # ~0.9 ms per query (binding its ~200 columns): a quarter of counting one tag over 10M members.
 SEARCH_PATH = "SET search_path = 'memory.main,cache.main'"
+
+
+def set_search_path_sql(schema: str | None) -> str:
+    """`SET search_path` for a cursor: a data scope's schema first (core/access.py), when there is one."""
+    path = ",".join(([f"memory.{schema}"] if schema else []) + ["memory.main", "cache.main"])
+    tree = sqlglot.parse_one(SEARCH_PATH, dialect="duckdb")
+    return tree.transform(lambda n: exp.Literal.string(path) if isinstance(n, exp.Literal) else n).sql("duckdb")
 
 
 def _search_cache(cur: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:

@@ -426,6 +426,11 @@ def plan_export(
     and SegmentError when the definition does not fit the dataset.
     """
     options = options.checked()
+    if not role.pii_modes:
+        raise ExportError(
+            f"Your role {role.role!r} ({role.source}) may see counts and analyses but not export members. "
+            "Ask an admin for the operator role."
+        )
     if not role.may_export(options.pii_mode):
         raise ExportError(
             f"PII mode {options.pii_mode!r} needs the 'pii' role; your role is {role.role!r} ({role.source}). "

@@ -8,10 +8,12 @@ The role comes from, in this order:
    with tomllib so core never imports streamlit);
 3. otherwise `none`.
 
-Roles:
+Roles (the same names as the team grants of core/access.py):
 
-- `none` (default): personal-data columns are masked in every view and export.
-- `pii`: may export raw values or their SHA-256 hashes (for ad-platform matching).
+- `viewer`: counts and analyses only; no member-level rows, no exports.
+- `operator` (and `none`, the default, its old name): build, save, export with personal data masked.
+- `pii`: may also export raw values or their SHA-256 hashes (for ad-platform matching).
+- `admin`: what `pii` may, and manage access (`adesk access`, the Access page).
 
 An unknown role is never widened to anything: it counts as `none`, and
 `RoleInfo.problem` says what was wrong so the UI and CLI can show it.
@@ -25,15 +27,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-Role = Literal["none", "pii"]
-ROLES: tuple[Role, ...] = ("none", "pii")
+Role = Literal["none", "viewer", "operator", "pii", "admin"]
+ROLES: tuple[Role, ...] = ("none", "viewer", "operator", "pii", "admin")
 ENV_ROLE = "ADESK_ROLE"
 SECRETS_FILE = Path(".streamlit") / "secrets.toml"
 
 # What each PII export mode needs. Hashes count as personal data too: a phone
 # number has so few possible values that its SHA-256 is reversed by trying them all.
 PII_MODES = ("masked", "raw", "hashed")
-_MODES_BY_ROLE: dict[Role, tuple[str, ...]] = {"none": ("masked",), "pii": PII_MODES}
+_MODES_BY_ROLE: dict[Role, tuple[str, ...]] = {
+    "none": ("masked",),
+    "viewer": (),
+    "operator": ("masked",),
+    "pii": PII_MODES,
+    "admin": PII_MODES,
+}
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,15 @@ class RoleInfo:
 
     def may_export(self, pii_mode: str) -> bool:
         return pii_mode in self.pii_modes
+
+    @property
+    def sees_members(self) -> bool:
+        """Member-level rows (samples, member lists, exports): everyone but a viewer."""
+        return self.role != "viewer"
+
+    @property
+    def manages_access(self) -> bool:
+        return self.role == "admin"
 
     def to_dict(self) -> dict[str, object]:
         return {"role": self.role, "source": self.source, "problem": self.problem, "pii_modes": list(self.pii_modes)}
@@ -71,6 +88,10 @@ def _check(value: object, source: str) -> RoleInfo:
 
 def current_role(secrets_paths: list[Path] | None = None) -> RoleInfo:
     """The configured role (see the module docstring for where it comes from)."""
+    from core.access import process_access  # team mode on the command line: the person's grant
+
+    if (access := process_access()) is not None:
+        return access.role
     env = os.environ.get(ENV_ROLE)
     if env is not None and env.strip():
         return _check(env, ENV_ROLE)

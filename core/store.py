@@ -13,6 +13,7 @@ between threads, and Streamlit serves each session on its own thread.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
@@ -120,6 +121,26 @@ _MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE exports ADD COLUMN raw_text INTEGER NOT NULL DEFAULT 1;
     PRAGMA user_version = 3;
+    """,
+    # 4: who may use the app (core/access.py): a role per e-mail or identity-provider group, with an
+    # optional data scope (a segment definition every count, analysis and export is ANDed with).
+    """
+    CREATE TABLE access_grants (
+        subject     TEXT PRIMARY KEY,          -- 'email:ann@brand.com' or 'group:crm-shanghai'
+        role        TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'pii', 'admin')),
+        scope       TEXT,                      -- SEGMENT_SPEC JSON, or NULL for all members
+        granted_at  TEXT NOT NULL,
+        granted_by  TEXT NOT NULL
+    );
+    CREATE TABLE access_log (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        subject     TEXT NOT NULL,
+        action      TEXT NOT NULL CHECK (action IN ('grant', 'revoke')),
+        at          TEXT NOT NULL,
+        who         TEXT NOT NULL,
+        detail      TEXT                       -- JSON: the role and scope granted
+    );
+    PRAGMA user_version = 4;
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -352,6 +373,14 @@ class AppStore:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    def reader(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """A connection for reads (autocommit), for the store's sibling modules (core/access.py)."""
+        return self._connect()
+
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE … COMMIT), for the store's sibling modules."""
+        return self._write()
 
     def _migrate(self) -> None:
         with self._connect() as conn:

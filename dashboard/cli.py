@@ -13,6 +13,7 @@ from core.problems import DatasetError
 # One module per area; each has `register(subparsers)` adding parsers whose
 # `func(args) -> int` does the work. Keep this list short and alphabetical.
 COMMAND_MODULES = (
+    "dashboard.commands.access",
     "dashboard.commands.bench",
     "dashboard.commands.data",
     "dashboard.commands.demo",
@@ -45,10 +46,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that read no member data run without a grant (serve's server asks each person to sign in).
+OPEN_COMMANDS = frozenset({"demo", "serve"})
+
+
+def _install_access(args: argparse.Namespace) -> None:
+    """Team mode (grants exist): the person running the command needs one; its scope limits every dataset opened."""
+    from pathlib import Path
+
+    from core.access import AccessError, cli_access, use_for_process
+    from core.store import AppStore, StoreError, current_user, default_db_path
+
+    use_for_process(None)
+    if args.command in OPEN_COMMANDS or getattr(args, "manages_access", False):
+        return
+    path = Path(getattr(args, "db", None) or default_db_path())
+    if not path.is_file():
+        return  # no app store yet: local mode
+    try:
+        use_for_process(cli_access(AppStore(path), current_user()))
+    except (AccessError, StoreError) as err:
+        raise UsageError(str(err)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _install_access(args)
         return int(args.func(args) or 0)
     except UsageError as err:
         print(f"adesk {args.command}: {err}", file=sys.stderr)
@@ -60,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        from core.access import use_for_process
+
+        use_for_process(None)  # main() may run again in this process (tests): nothing carries over
 
 
 if __name__ == "__main__":

@@ -1,0 +1,175 @@
+"""Team access (issue 16): grants, roles, data scopes ANDed into every read, and no way around them."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from core.access import (
+    AccessError,
+    access_for,
+    grant,
+    grants,
+    revoke,
+    scoped_dataset,
+    subject_of,
+    team_mode,
+    use_for_process,
+)
+from core.dataset import open_dataset
+from core.export import ExportError, ExportOptions, plan_export, write_export
+from core.segments import operations as ops
+from core.segments.model import parse_segment
+from core.store import AppStore
+from dashboard.cli import main
+from tests.datasets import random_dataset
+
+SCOPE = {"conditions": [{"kind": "attribute", "field": "city", "op": "in", "values": ["Shanghai", "Hangzhou"]}]}
+ALL = {"conditions": []}
+BUYERS = {"conditions": [{"kind": "event", "event": "purchase", "op": ">=", "count": 1, "within_days": 90}]}
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    root = random_dataset(tmp_path_factory.mktemp("access") / "shop", n_users=600, n_events=9000, seed=4)
+    ds = open_dataset(root, cache_dir=root.parent / "cache")
+    users = pd.read_parquet(root / "users.parquet")
+    events = pd.read_parquet(root / "events")
+    yield root, ds, users, events
+    ds.close()
+
+
+@pytest.fixture
+def store(tmp_path):
+    return AppStore(tmp_path / "app.db")
+
+
+def _in_scope(users: pd.DataFrame) -> pd.Series:
+    return users["city"].isin(["Shanghai", "Hangzhou"])
+
+
+def _buyers(users: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
+    end = pd.Timestamp("2026-07-01")
+    recent = events[(events["event"] == "purchase") & (events["ts"] >= end - pd.Timedelta(days=90)) & (events["ts"] < end)]
+    return users["user_id"].isin(set(recent["user_id"]))
+
+
+def test_subjects_are_normalised_and_nonsense_refused():
+    assert subject_of(" Ann@Brand.COM ") == "email:ann@brand.com"
+    assert subject_of("group:crm-shanghai") == "group:crm-shanghai"
+    for bad in ("ann", "email:", "a@b@c", "@brand.com"):
+        with pytest.raises(AccessError):
+            subject_of(bad)
+
+
+def test_grants_are_kept_logged_and_revoked(store):
+    assert not team_mode(store)
+    grant(store, "root@x.com", "admin", None, "setup")
+    made = grant(store, "group:crm-sh", "operator", SCOPE, "root@x.com")
+    assert made.scope == parse_segment(SCOPE) and team_mode(store)
+    with pytest.raises(AccessError, match="Unknown role"):
+        grant(store, "x@y.com", "superuser", None, "root@x.com")
+    with pytest.raises(AccessError, match="saved segments"):  # a scope must not change behind an admin's back
+        grant(store, "x@y.com", "viewer", {"conditions": [{"kind": "segment", "op": "in", "segment": "vip"}]}, "root@x.com")
+    assert [g.subject for g in grants(store)] == ["email:root@x.com", "group:crm-sh"]
+    assert revoke(store, "group:crm-sh", "root@x.com") and not revoke(store, "group:crm-sh", "root@x.com")
+    with store.reader() as conn:
+        log = [tuple(r) for r in conn.execute("select subject, action, who from access_log order by seq")]
+    assert log == [("email:root@x.com", "grant", "setup"), ("group:crm-sh", "grant", "root@x.com"), ("group:crm-sh", "revoke", "root@x.com")]
+
+
+def test_which_grant_applies(store):
+    grant(store, "group:readers", "viewer", None, "t")
+    grant(store, "group:crm-sh", "operator", SCOPE, "t")
+    grant(store, "ann@brand.com", "pii", None, "t")
+    assert access_for(store, "Ann@brand.com", ("crm-sh",)).role.role == "pii"  # her own grant wins
+    bob = access_for(store, "bob@brand.com", ("readers", "crm-sh"))
+    assert (bob.role.role, bob.grant, bob.scope) == ("operator", "group:crm-sh", parse_segment(SCOPE))
+    assert access_for(store, "eve@brand.com", ()).role.role == "viewer"  # unknown: viewer by default
+    with pytest.raises(AccessError, match="no access"):
+        access_for(store, "eve@brand.com", (), unknown="refuse")
+
+
+def test_every_read_of_a_scoped_person_is_limited_to_the_scope(shop):
+    _root, ds, users, events = shop
+    scoped = scoped_dataset(ds, parse_segment(SCOPE))
+    inside = _in_scope(users)
+    assert scoped.total_users == inside.sum() < ds.total_users
+    size = ops.size(scoped, parse_segment(BUYERS))
+    assert size.count == (_buyers(users, events) & inside).sum()
+    assert size.share == pytest.approx(size.count / inside.sum())  # shares use the scoped base
+    # a crafted definition naming another region finds nobody: it is ANDed with the scope
+    other = {"conditions": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Beijing"}]}
+    assert ops.size(scoped, parse_segment(other)).count == 0
+    rows = ops.breakdown(scoped, parse_segment(ALL), "city").rows
+    expected = users.loc[inside, "city"].value_counts()
+    assert {r.value: r.count_in_base for r in rows} == expected.to_dict()
+    overlap = ops.overlap(scoped, [("a", parse_segment(ALL)), ("b", parse_segment(BUYERS))])
+    assert overlap.total_users == inside.sum() and overlap.sizes[0] == inside.sum()
+    page = ops.members(scoped, parse_segment(ALL), page_size=1000)
+    assert set(page.rows["user_id"]) == set(users.loc[inside, "user_id"])
+    assert set(ops.sample(scoped, parse_segment(ALL), n=1000)["user_id"]) <= set(users.loc[inside, "user_id"])
+    # the raw views too (analyses read them): events and users of the scope's members only
+    cur = scoped.cursor()
+    seen = {r[0] for r in cur.execute("select distinct user_id from events").fetchall()}
+    n_users = cur.execute("select count(*) from users").fetchone()[0]
+    cur.close()
+    assert seen == set(events["user_id"]) & set(users.loc[inside, "user_id"]) and n_users == inside.sum()
+    assert ops.size(ds, parse_segment(ALL)).count == len(users)  # the unscoped dataset is untouched
+
+
+def test_a_scoped_export_holds_only_the_scope_and_names_its_maker(shop, store, tmp_path):
+    _root, ds, users, _events = shop
+    scoped = scoped_dataset(ds, parse_segment(SCOPE))
+    person = access_for_operator(store)
+    plan = plan_export(scoped, ALL, ExportOptions(columns=("city",)), role=person.role)
+    result = write_export(scoped, plan, store, out=tmp_path / "a.csv", who=person.who)
+    written = pd.read_csv(result.path, dtype=str)
+    assert set(written["user_id"]) == set(users.loc[_in_scope(users), "user_id"])
+    assert store.get_export(result.export_id).created_by == "ann@brand.com"
+    with pytest.raises(ExportError, match="needs the 'pii' role"):
+        plan_export(scoped, ALL, ExportOptions(pii_mode="raw"), role=person.role)
+
+
+def access_for_operator(store):
+    grant(store, "ann@brand.com", "operator", SCOPE, "t")
+    return access_for(store, "ann@brand.com")
+
+
+def test_a_viewer_may_count_but_not_export(shop, store):
+    _root, ds, _users, _events = shop
+    grant(store, "vic@brand.com", "viewer", None, "t")
+    viewer = access_for(store, "vic@brand.com")
+    assert not viewer.may_export and not viewer.role.sees_members
+    with pytest.raises(ExportError, match="not export members"):
+        plan_export(ds, ALL, ExportOptions(), role=viewer.role)
+
+
+def test_the_cli_needs_a_grant_and_applies_the_scope(shop, tmp_path, monkeypatch, capsys):
+    root, _ds, users, events = shop
+    db = tmp_path / "team.db"
+    monkeypatch.setenv("ADESK_APP_DB", str(db))
+    seg = tmp_path / "buyers.json"
+    seg.write_text(json.dumps(BUYERS))
+    scope = tmp_path / "scope.json"
+    scope.write_text(json.dumps(SCOPE))
+    monkeypatch.setenv("ADESK_USER", "root@x.com")
+    assert main(["access", "grant", "root@x.com", "--role", "admin"]) == 0
+    assert main(["access", "grant", "ann@brand.com", "--role", "operator", "--scope", str(scope)]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("ADESK_USER", "mallory@brand.com")  # no grant
+    assert main(["count", str(root), "--segment", str(seg), "--json"]) == 2
+    assert "no access" in capsys.readouterr().err
+    assert main(["access", "grant", "mallory@brand.com", "--role", "admin"]) == 2  # only admins grant
+    monkeypatch.setenv("ADESK_USER", "ann@brand.com")
+    assert main(["count", str(root), "--segment", str(seg), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["count"] == (_buyers(users, events) & _in_scope(users)).sum()
+    assert out["total_users"] == _in_scope(users).sum()
+    assert main(["access", "revoke", "root@x.com"]) == 2  # an operator cannot change access
+    monkeypatch.setenv("ADESK_USER", "root@x.com")
+    assert main(["count", str(root), "--segment", str(seg), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total_users"] == len(users)  # unscoped admin: all members
+    use_for_process(None)
