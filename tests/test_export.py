@@ -404,9 +404,9 @@ def test_role_from_env_then_secrets_then_none(tmp_path, monkeypatch):
     assert (info.role, info.source, info.pii_modes) == ("pii", str(secrets), ("masked", "raw", "hashed"))
     monkeypatch.setenv("ADESK_ROLE", "none")
     assert current_role([secrets]).role == "none"
-    monkeypatch.setenv("ADESK_ROLE", "admin")
+    monkeypatch.setenv("ADESK_ROLE", "superuser")
     bad = current_role([secrets])
-    assert bad.role == "none" and "admin" in bad.problem and bad.pii_modes == ("masked",)
+    assert bad.role == "none" and "superuser" in bad.problem and bad.pii_modes == ("masked",)
 
 
 # --- CLI --------------------------------------------------------------------------------------------
