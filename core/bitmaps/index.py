@@ -1,32 +1,4 @@
-"""Bitmap indexes over `profile` columns with few distinct values: live counts by set algebra.
-
-Audience tools count tag combinations over Roaring bitmaps (one set of members per
-tag value) because intersecting compressed sets beats scanning a column. This is
-that index for our profile table, kept exact by construction:
-
-- **One bitmap per distinct value** of a column (NULL included), holding the `_uid`
-  of every member with that value. The bitmaps of a column partition all members.
-- **Conditions run in DuckDB, on the distinct values.** A compiled condition that
-  reads one column is evaluated, unchanged and with its bound parameters, over a
-  small table of that column's distinct values (same name, same type): the values
-  where it is TRUE select the bitmaps of its members, the values where it is FALSE
-  those of its non-members. So `contains`, `between`, long `in` lists, casts and
-  NULL handling mean exactly what they mean in the SQL the compiler wrote.
-- **AND / OR / NOT become set operations under SQL's three-valued logic.** Each
-  part carries the set where it is TRUE and the set where it is FALSE; a member in
-  neither is NULL. `NOT x` swaps them; `x AND y` is TRUE on both TRUE sets and FALSE
-  on either FALSE set; `COALESCE(x, FALSE)` makes the FALSE set the rest.
-- Anything else (event subqueries, several columns in one comparison, a column with
-  too many distinct values) is not answered here: the caller runs the SQL instead.
-
-Which columns get an index follows use: in a long-lived process (the dashboard) the
-first count that reads a column asks for its index, which a background thread
-builds (a column at 10M members: 0.4-2 s) while that count and the next ones are
-scanned; then it is kept in memory within a budget, least recently used dropped
-first. A one-shot command (the CLI) builds none: one scan is cheaper than an index.
-Either way the count is the same, which the tests check on random definitions
-against an independent pandas evaluation.
-"""
+"""The bitmap indexes of one dataset: answering counts, building columns (in the background), the budget."""
 
 from __future__ import annotations
 
@@ -39,166 +11,26 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 from pyroaring import BitMap
 from sqlglot import exp
 
+from core.bitmaps.plans import Leaf, Plan, plan, plan_leaves
+from core.bitmaps.sets import CODE, ColumnIndex, Sets
 from core.catalog import UID
-from core.segments.compile import chain_operands, two_valued_inner
 
 if TYPE_CHECKING:
     from core.dataset import Dataset
 
-log = logging.getLogger(__name__)
+log = logging.getLogger(__package__)  # "core.bitmaps", the logger's name before the split
 
 # A column with more distinct values is scanned: its bitmaps would be many small sets that a
 # range must union one by one, and a scan with min/max pruning is as fast.
 MAX_VALUES = 1024
-CODE = "_bitmap_code"
 MAX_FAILURES = 3  # builds of a column that raised before it is left to scans
 REBUILD_AFTER = 60.0  # seconds before a column dropped for room is built again in the background
-
-
-@dataclass(frozen=True)
-class ColumnIndex:
-    """One column's bitmaps, by code, and the DuckDB table of its distinct values (`_bitmap_code`, column)."""
-
-    column: str
-    table: exp.Table
-    values: tuple[object, ...]  # by code, as Python values (None for NULL)
-    bitmaps: tuple[BitMap, ...]
-    nbytes: int
-    build_seconds: float
-
-
-# --- the condition as a plan over single-column parts -----------------------------------------
-
-
-@dataclass(frozen=True)
-class _Leaf:
-    column: str
-    expression: exp.Expression
-
-
-@dataclass(frozen=True)
-class _Op:
-    kind: str  # "and", "or", "not", "coalesce"
-    parts: tuple[_Leaf | _Op | _Const, ...]
-
-
-@dataclass(frozen=True)
-class _Const:
-    value: bool
-
-
-_Plan = _Leaf | _Op | _Const
-
-
-def _single_column(node: exp.Expression) -> str | None:
-    """The one `profile` column a condition reads, if it reads exactly one and nothing else."""
-    names = set()
-    for col in node.find_all(exp.Column):
-        if col.table:  # a qualified column lives in a subquery (events)
-            return None
-        names.add(col.name)
-    if len(names) != 1:
-        return None
-    for select in node.find_all(exp.Select):
-        if select.find(exp.Column) or select.args.get("from"):
-            return None  # only `IN (SELECT UNNEST($p))`, a bound list, is a subquery of one column
-    name = names.pop()
-    return None if name == UID else name
-
-
-def plan(node: exp.Expression) -> _Plan | None:
-    """The condition as AND / OR / NOT / COALESCE(…, FALSE) over single-column parts, or None."""
-    column = _single_column(node)
-    if column is not None:
-        return _Leaf(column, node)
-    node = node.unnest()
-    if isinstance(node, exp.Boolean):
-        return _Const(bool(node.this))
-    if isinstance(node, exp.And | exp.Or):
-        # a chain `a AND b AND c …` (hundreds of conditions) is one n-ary part, not a deep tree
-        parts = [plan(operand) for operand in chain_operands(node)]
-        if any(part is None for part in parts):
-            return None
-        return _Op("and" if isinstance(node, exp.And) else "or", tuple(parts))  # type: ignore[arg-type]
-    if isinstance(node, exp.Not):
-        inner = plan(node.this)
-        return None if inner is None else _Op("not", (inner,))
-    if (two_valued := two_valued_inner(node)) is not None:
-        inner = plan(two_valued)
-        return None if inner is None else _Op("coalesce", (inner,))
-    return None
-
-
-def _leaves(p: _Plan) -> Iterable[_Leaf]:
-    if isinstance(p, _Leaf):
-        yield p
-    elif isinstance(p, _Op):
-        for part in p.parts:
-            yield from _leaves(part)
-
-
-# --- evaluation ---------------------------------------------------------------------------------
-
-
-class _Sets:
-    """TRUE and FALSE sets of each plan node, each computed at most once."""
-
-    def __init__(self, everyone: BitMap, codes: dict[int, tuple[list[int], list[int]]], indexes: dict[str, ColumnIndex], leaf_ids: dict[int, int]):
-        self.everyone = everyone
-        self.total = len(everyone)
-        self.codes = codes
-        self.indexes = indexes
-        self.leaf_ids = leaf_ids
-        self.memo: dict[tuple[int, bool], BitMap] = {}
-
-    def _union(self, index: ColumnIndex, codes: list[int]) -> BitMap:
-        """The members with one of these values; past half of everyone, everyone minus the others."""
-        bitmaps = index.bitmaps
-        chosen = set(codes)
-        if sum(len(bitmaps[c]) for c in chosen) * 2 > self.total:
-            others = [bitmaps[c] for c in range(len(bitmaps)) if c not in chosen]
-            return self.everyone - BitMap.union(*others) if others else self.everyone.copy()
-        return BitMap.union(*[bitmaps[c] for c in chosen]) if chosen else BitMap()
-
-    def get(self, p: _Plan, truth: bool) -> BitMap:
-        key = (id(p), truth)
-        if key not in self.memo:
-            self.memo[key] = self._compute(p, truth)
-        return self.memo[key]
-
-    def _compute(self, p: _Plan, truth: bool) -> BitMap:
-        if isinstance(p, _Const):
-            return self.everyone.copy() if p.value == truth else BitMap()
-        if isinstance(p, _Leaf):
-            true_codes, false_codes = self.codes[self.leaf_ids[id(p)]]
-            return self._union(self.indexes[p.column], true_codes if truth else false_codes)
-        if p.kind == "not":
-            return self.get(p.parts[0], not truth)
-        if p.kind == "coalesce":
-            inner = self.get(p.parts[0], True)
-            return inner if truth else self.everyone - inner
-        sets = [self.get(part, truth) for part in p.parts]
-        # TRUE of AND (FALSE of OR) needs every part; TRUE of OR (FALSE of AND) any
-        if (p.kind == "and") == truth:
-            return BitMap.intersection(*sets)
-        return BitMap.union(*sets)
-
-    def count(self, p: _Plan) -> int:
-        if isinstance(p, _Leaf):  # the values' bitmaps are disjoint: add their sizes
-            bitmaps = self.indexes[p.column].bitmaps
-            return sum(len(bitmaps[c]) for c in self.codes[self.leaf_ids[id(p)]][0])
-        if isinstance(p, _Op) and p.kind == "coalesce":
-            return self.count(p.parts[0])
-        if isinstance(p, _Op) and p.kind == "and" and len(p.parts) == 2:
-            return self.get(p.parts[0], True).intersection_cardinality(self.get(p.parts[1], True))
-        return len(self.get(p, True))
 
 
 # --- the index ------------------------------------------------------------------------------------
@@ -251,17 +83,17 @@ class BitmapIndex:
         index = sets.indexes[column]
         return sets.get(p, True), list(zip(index.values, index.bitmaps, strict=True))
 
-    def _evaluate(self, conditions: list[exp.Expression], params: dict[str, object], also: str | None = None) -> tuple[_Sets, list[_Plan]] | None:
+    def _evaluate(self, conditions: list[exp.Expression], params: dict[str, object], also: str | None = None) -> tuple[Sets, list[Plan]] | None:
         plans = self._plans(conditions)
         if plans is None:
             return None
-        leaves = [leaf for p in plans for leaf in _leaves(p)]
+        leaves = [leaf for p in plans for leaf in plan_leaves(p)]
         indexes = self._indexes({leaf.column for leaf in leaves} | ({also} if also else set()))
         if indexes is None:
             return None
         leaf_ids = {id(leaf): i for i, leaf in enumerate(leaves)}
         codes = self._codes(leaves, indexes, params) if leaves else {}
-        return _Sets(self._everyone, codes, indexes, leaf_ids), plans
+        return Sets(self._everyone, codes, indexes, leaf_ids), plans
 
     def _indexes(self, columns: set[str]) -> dict[str, ColumnIndex] | None:
         with self._lock:
@@ -280,7 +112,7 @@ class BitmapIndex:
                 return {c: self._ready[c] for c in columns}
         return None
 
-    def _plans(self, conditions: list[exp.Expression]) -> list[_Plan] | None:
+    def _plans(self, conditions: list[exp.Expression]) -> list[Plan] | None:
         """Each condition as a plan, or None when the index is off or one of them has no plan."""
         if self.budget <= 0:
             return None
@@ -296,9 +128,9 @@ class BitmapIndex:
         if plans is None:
             return False
         with self._lock:
-            return all(leaf.column in self._ready for p in plans for leaf in _leaves(p))
+            return all(leaf.column in self._ready for p in plans for leaf in plan_leaves(p))
 
-    def _codes(self, leaves: list[_Leaf], indexes: dict[str, ColumnIndex], params: dict[str, object]) -> dict[int, tuple[list[int], list[int]]]:
+    def _codes(self, leaves: list[Leaf], indexes: dict[str, ColumnIndex], params: dict[str, object]) -> dict[int, tuple[list[int], list[int]]]:
         """For every leaf, the codes of the values where it is TRUE and where it is FALSE: one query."""
         selects = []
         used: set[str] = set()

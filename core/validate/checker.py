@@ -1,0 +1,101 @@
+"""The checker that runs every group of checks over a dataset directory, and `validate_dataset`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from core.config import DatasetConfig, load_config
+from core.problems import Problem, ValidationReport
+from core.validate.across import CrossTableChecks
+from core.validate.columns import ColumnChecks
+from core.validate.files import REEXPORT, TableInfo, first_line
+from core.validate.layout import LayoutChecks
+from core.validate.tables import TABLE_SPECS, table_files
+from core.validate.values import ValueChecks
+
+
+class Checker(LayoutChecks, ColumnChecks, ValueChecks, CrossTableChecks):
+    """All the checks of the data contract, run in order by `run`."""
+
+    # -- dataset level -------------------------------------------------------
+
+    def run(self) -> None:
+        try:
+            config, config_problems = load_config(self.root)
+        except Exception as err:  # a value load_config did not foresee: report, don't crash
+            config, config_problems = (
+                DatasetConfig(),
+                [
+                    Problem(
+                        "dataset.toml",
+                        None,
+                        f"could not be read: {first_line(err)}.",
+                        "Fix the value (see DATA_CONTRACT.md).",
+                    )
+                ],
+            )
+        self.problems.extend(config_problems)
+        files = table_files(self.root)
+        self.check_layout(files)
+        tables: dict[str, TableInfo] = {}
+        for spec in TABLE_SPECS:
+            if spec.name not in files:
+                continue
+            try:
+                info = self.check_table(spec, files[spec.name])
+            except Exception as err:  # last resort: a bug or an odd file must not become a traceback
+                self.add(
+                    self.table_label(spec.name, files[spec.name]),
+                    None,
+                    f"could not be checked: {type(err).__name__}: {first_line(err)}.",
+                    REEXPORT,
+                )
+                continue
+            if info is not None:
+                tables[spec.name] = info
+        try:
+            self.check_across(config, tables)
+        except duckdb.Error as err:  # e.g. a damaged data page that only a full read of events meets
+            label = tables["events"].label if "events" in tables else "events"
+            self.add(label, None, f"could not be read: {first_line(err)}.", REEXPORT)
+
+
+def validate_dataset(path: str | Path, *, deep: bool = True) -> ValidationReport:
+    """Check a dataset directory against the data contract; report every problem found.
+
+    deep=False skips the two warnings that need a full pass over events (events of
+    unknown users, purchase_event never occurring); errors, and so `usable`, are the same.
+    """
+    root = Path(path)
+    if not root.exists():
+        return ValidationReport(
+            str(path),
+            (
+                Problem(
+                    str(path),
+                    None,
+                    "dataset directory not found.",
+                    "Check the path; a dataset is a folder holding users.parquet and events.parquet (see DATA_CONTRACT.md).",
+                ),
+            ),
+        )
+    if not root.is_dir():
+        return ValidationReport(
+            str(path),
+            (
+                Problem(
+                    str(path),
+                    None,
+                    "is a file, not a dataset directory.",
+                    "Pass the folder that holds users.parquet and events.parquet.",
+                ),
+            ),
+        )
+    checker = Checker(root, deep)
+    try:
+        checker.run()
+    finally:
+        checker.con.close()
+    return ValidationReport(str(path), tuple(checker.problems))
