@@ -55,7 +55,7 @@ def _settings() -> dict[str, str]:
     return {
         "threads": os.environ.get("ADESK_THREADS", str(os.cpu_count() or 2)),
         "memory_limit": os.environ.get("ADESK_MEMORY_LIMIT", "4GB"),
-        # memory for bitmap indexes of profile columns (core/bitmaps.py); 0 turns them off
+        # memory for bitmap indexes of profile columns (core/bitmaps/); 0 turns them off
         "bitmap_mb": os.environ.get("ADESK_BITMAP_MB", "1024"),
     }
 
@@ -208,7 +208,7 @@ class Dataset:
         return datetime.combine(self.as_of + timedelta(days=1), datetime.min.time())
 
     def bitmap_index(self) -> BitmapIndex:
-        """This dataset's bitmap indexes (core/bitmaps.py), created on first use."""
+        """This dataset's bitmap indexes (core/bitmaps/), created on first use."""
         with _INDEX_LOCK:
             if self._bitmaps is None:
                 # a scope's members are a subset the indexes (one bitmap over all members) do not know

@@ -1,4 +1,4 @@
-"""Bitmap indexes (core/bitmaps.py): counts by set algebra equal DuckDB's own three-valued answer.
+"""Bitmap indexes (core/bitmaps/): counts by set algebra equal DuckDB's own three-valued answer.
 
 The segment property tests (test_segment_properties.py) check bitmap counts of
 random definitions against the pandas oracle. Here: raw boolean trees with NULLs

@@ -123,7 +123,7 @@ def size(ds: Dataset, segment: Segment, resolve: Resolve | None = None, *, bitma
     """How many users the segment holds, out of all users.
 
     Tags, flags and columns of few values are counted by set algebra over bitmap indexes
-    (core/bitmaps.py); anything else, a column whose index is still being built, or
+    (core/bitmaps/); anything else, a column whose index is still being built, or
     `bitmaps=False`, by a scan of `profile`. Both count the same members.
     """
     condition, params = segment_condition(ds, segment, resolve)
