@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data_access
+from dashboard import auth, data_access
 from dashboard.i18n import LANGUAGES
+from dashboard.views import access as access_page
 from dashboard.views import overview, placeholder
 
 
@@ -28,6 +29,7 @@ def main() -> None:
     st.set_page_config(page_title="Audience Desk", page_icon="🎯", layout="wide")
     data_access.lang()
     tr = data_access.tr
+    access = auth.current_access()  # with sign-in configured: the sign-in page until signed in
     pages = {
         tr("nav.group.audiences"): [
             st.Page(overview.main, title=tr("nav.overview"), url_path="overview", default=True),
@@ -45,8 +47,11 @@ def main() -> None:
             st.Page(placeholder.experiments, title=tr("nav.experiments"), url_path="experiments"),
         ],
     }
+    if access.role.manages_access or access.mode == "local":
+        pages[tr("nav.group.admin")] = [st.Page(access_page.main, title=tr("nav.access"), url_path="access")]
     nav = st.navigation(pages)
     _language_switch()
+    auth.sidebar(access)
     nav.run()
 
 

@@ -12,7 +12,7 @@ from core.catalog import Catalog
 from core.segments import builder_state as bs
 from core.segments.model import Segment, SegmentError, parse_segment
 from core.store import AppStore, SavedSegment, StoreError
-from dashboard import data_access
+from dashboard import auth, data_access
 from dashboard.builder_panels import definition_json
 from dashboard.builder_session import (
     PICK_KEY,
@@ -82,7 +82,7 @@ def _save(store: AppStore, catalog: Catalog, name: str | None, segment_id: str |
         notify("error", tr("builder.save.failed", error=problem))
         return None
     try:
-        return store.save_segment(name, segment, segment_id=segment_id)
+        return store.save_segment(name, segment, segment_id=segment_id, who=auth.who())
     except (StoreError, SegmentError) as err:
         notify("error", tr("builder.save.failed", error=str(err)))
         return None
@@ -117,7 +117,7 @@ def _on_rename(store: AppStore) -> None:
         notify("warning", tr("builder.save.need_name"))
         return
     try:
-        saved = store.rename_segment(current.id, name)
+        saved = store.rename_segment(current.id, name, who=auth.who())
     except StoreError as err:
         notify("error", tr("builder.save.failed", error=str(err)))
         return
@@ -130,7 +130,7 @@ def _on_delete(store: AppStore) -> None:
     if current is None:
         return
     try:
-        store.delete_segment(current.id)
+        store.delete_segment(current.id, who=auth.who())
     except StoreError as err:
         notify("error", tr("builder.delete.failed", error=str(err)))
         return
@@ -180,8 +180,10 @@ def render_toolbar(ctx: Ctx, store: AppStore | None, segment: Segment) -> None:
     current = saved_context()
     catalog = ctx.catalog
     bar = st.container(horizontal=True, vertical_alignment="bottom", gap="small", key="builder-toolbar")
+    # a viewer counts and reads; saving and exporting are an operator's (core refuses them too)
+    may_write = auth.current_access().role.sees_members
     with bar:
-        if store is not None:
+        if store is not None and may_write:
             names = {s.id: s.name for s in ctx.saved}
             if st.session_state.get(PICK_KEY) not in ("", *names):
                 st.session_state[PICK_KEY] = ""  # deleted elsewhere
@@ -205,7 +207,7 @@ def render_toolbar(ctx: Ctx, store: AppStore | None, segment: Segment) -> None:
         st.button(tr("builder.new"), key="builder-new", icon=":material/note_add:", on_click=_on_new, help=tr("builder.new_help"))
         with st.popover(tr("builder.json"), icon=":material/data_object:"):
             _json_panel(segment, catalog, store)
-        if export_button is not None:
+        if export_button is not None and may_write:
             # The saved segment is the export's record only while the rows still equal it.
             unchanged = current is not None and current.segment == segment
             export_button(ctx.ds, segment, current if unchanged else None)

@@ -53,10 +53,23 @@ def get_dataset() -> Dataset | None:
         return None
     try:
         with st.spinner(tr("dataset.building")):
-            return open_cached(str(path), _fingerprint(str(path)))
+            ds = open_cached(str(path), _fingerprint(str(path)))
     except DatasetError as err:
         render_report(err.report, path)
         return None
+    from dashboard.auth import current_access
+
+    scope = current_access().scope
+    # a scoped person's every count, analysis and export reads only their scope's members (core/access.py)
+    return _scoped(ds, ds.fingerprint, scope.to_json()) if scope is not None else ds
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _scoped(_ds: Dataset, fp: str, scope_json: str) -> Dataset:
+    from core.access import scoped_dataset
+    from core.segments.model import parse_segment
+
+    return scoped_dataset(_ds, parse_segment(scope_json))
 
 
 def render_report(report: ValidationReport, path: Path) -> None:

@@ -50,6 +50,8 @@ class _Entry:
     media_type: str
     expires: float
     on_download: Callable[[], None] | None = None
+    owner: str | None = None  # who registered it (the signed-in person)
+    binding: tuple[str, str] | None = None  # (cookie, value) the request must carry: that browser session only
 
 
 def route_active() -> bool:
@@ -61,7 +63,14 @@ def media_type_for(path: Path) -> str:
     return "text/csv; charset=utf-8" if path.suffix.lower() == ".csv" else "application/vnd.apache.parquet"
 
 
-def register(path: str | Path, filename: str | None = None, on_download: Callable[[], None] | None = None) -> str | None:
+def register(
+    path: str | Path,
+    filename: str | None = None,
+    on_download: Callable[[], None] | None = None,
+    *,
+    owner: str | None = None,
+    binding: tuple[str, str] | None = None,
+) -> str | None:
     """A URL that downloads `path` (streamed), or None when the route is not served here."""
     if not _route_active:
         return None
@@ -73,7 +82,7 @@ def register(path: str | Path, filename: str | None = None, on_download: Callabl
             del _tokens[key]
         if len(_tokens) >= MAX_TOKENS:  # never grow without bound
             del _tokens[min(_tokens, key=lambda k: _tokens[k].expires)]
-        _tokens[token] = _Entry(path, filename or path.name, media_type_for(path), now + TOKEN_TTL_S, on_download)
+        _tokens[token] = _Entry(path, filename or path.name, media_type_for(path), now + TOKEN_TTL_S, on_download, owner, binding)
     return f"{ROUTE_PREFIX}/{token}"
 
 
@@ -92,6 +101,9 @@ def _download(request):
     entry = _lookup(request.path_params["token"])
     if entry is None:
         return PlainTextResponse("This download link is unknown or has expired. Open the export again in Audience Desk.", status_code=404)
+    if entry.binding is not None and request.cookies.get(entry.binding[0]) != entry.binding[1]:
+        # a copied link: it works only in the browser session of the person who made the export
+        return PlainTextResponse("This download link belongs to another person's session. Open the export in Audience Desk.", status_code=403)
     if not entry.path.is_file():
         return PlainTextResponse("The export file is no longer on the server. Re-create it from the Exports page.", status_code=410)
     if entry.on_download is not None:

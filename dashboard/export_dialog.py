@@ -28,10 +28,9 @@ from core.export import (
     plan_export,
     write_export,
 )
-from core.roles import current_role
 from core.segments.model import Segment, SegmentError
-from core.store import StoreError, current_user
-from dashboard import downloads
+from core.store import StoreError
+from dashboard import auth, downloads
 from dashboard.data_access import get_store, tr
 from dashboard.i18n import fmt_int
 
@@ -81,12 +80,13 @@ def download_link(path: str | Path, export_id: str, label: str, key: str) -> Non
     """A streamed download link when this server has the route; else a (memory-held) download button."""
     path = Path(path)
     store = get_store()
+    who = auth.who()
 
     def log() -> None:
         if store is not None:
-            store.log_export_action(export_id, "download", current_user(), {"path": str(path)})
+            store.log_export_action(export_id, "download", who, {"path": str(path)})
 
-    url = downloads.register(path, path.name, on_download=log)
+    url = downloads.register(path, path.name, on_download=log, owner=who, binding=auth.session_binding())
     if url is not None:
         st.html(
             f'<a href="{html.escape(url)}" download="{html.escape(path.name)}" data-testid="adesk-download" '
@@ -148,7 +148,7 @@ def _write(ds: Dataset, plan: ExportPlan, key: str) -> None:
         bar.progress(min(1.0, max(0.0, fraction or 0.0)), text=tr(f"export.stage.{stage}"))
 
     try:
-        result = write_export(ds, plan, store, progress=progress, who=current_user())
+        result = write_export(ds, plan, store, progress=progress, who=auth.who())
     except (ExportError, StoreError, SegmentError) as err:
         bar.empty()
         st.error(tr("export.error", error=str(err)))
@@ -159,7 +159,7 @@ def _write(ds: Dataset, plan: ExportPlan, key: str) -> None:
 
 
 def _dialog_body(ds: Dataset, segment: Segment, segment_ref: Any, key: str) -> None:
-    role = current_role()
+    role = auth.current_access().role
     options = _options(ds, key, role)
     store = get_store()
     saved_id, version = _ref(segment_ref)

@@ -108,9 +108,18 @@ def test_export_by_clicking_downloads_the_exact_audience(demo_dir, chromium, tmp
         assert record.sha256 == hashlib.sha256(data).hexdigest()
         assert (record.excluded_by_consent, record.holdout_rows, record.channel) == (excluded, held_out, "sms")
 
-        # the route streams the same bytes again; an unknown token is refused
-        with urllib.request.urlopen(url + href) as response:
-            assert response.read() == data
+        # the route streams the same bytes again in this browser session; the link copied elsewhere
+        # (another browser context, a script without the session's cookie) is refused; so is an unknown token
+        again = page.context.request.get(url + href)
+        assert again.status == 200 and again.body() == data
+        other = chromium.new_context()
+        try:
+            assert other.request.get(url + href).status == 403
+        finally:
+            other.close()
+        with pytest.raises(urllib.error.HTTPError) as copied:
+            urllib.request.urlopen(url + href)
+        assert copied.value.code == 403
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(url + "/adesk-download/not-a-token")
         assert refused.value.code == 404

@@ -265,7 +265,7 @@ def test_the_stale_saved_segment_loads_with_a_warning_not_a_crash() -> None:
 def test_bench_reports_builder_rerun_times(demo_dir) -> None:
     import argparse
 
-    from core.bench import builder as bench
+    from dashboard import builder_bench as bench
 
     result = bench.run(argparse.Namespace(data=str(demo_dir), runs=3, cache_dir=None))
     for scenario in ("edit_with_breakdown", "edit_with_overlap_of_2_saved"):

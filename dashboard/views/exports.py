@@ -9,10 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from core.export import ExportError, recreate_export
-from core.roles import current_role
 from core.segments.describe import describe
 from core.segments.model import SegmentError, parse_segment
-from core.store import ExportRecord, StoreError, current_user
+from core.store import ExportRecord, StoreError
+from dashboard import auth
 from dashboard.data_access import get_dataset, get_store, lang, tr
 from dashboard.export_dialog import download_link
 from dashboard.i18n import fmt_int
@@ -58,7 +58,7 @@ def _recreate(record: ExportRecord, store) -> None:
         bar.progress(min(1.0, max(0.0, fraction or 0.0)), text=tr(f"export.stage.{stage}"))
 
     try:
-        result = recreate_export(ds, store, record.export_id, role=current_role(), progress=progress, who=current_user())
+        result = recreate_export(ds, store, record.export_id, role=auth.current_access().role, progress=progress, who=auth.who())
     except (ExportError, StoreError, SegmentError) as err:
         bar.empty()
         st.error(tr("export.error", error=str(err)))
@@ -116,6 +116,10 @@ def _details(record: ExportRecord, store) -> None:
 def main() -> None:
     st.title(tr("exports.title"))
     st.caption(tr("exports.intro"))
+    access = auth.current_access()
+    if not access.role.sees_members:
+        st.warning(tr("exports.viewer"))
+        return
     store = get_store()
     if store is None:
         return
@@ -124,6 +128,8 @@ def main() -> None:
     except StoreError as err:
         st.error(str(err))
         return
+    if access.mode == "team" and not access.role.manages_access:
+        records = [r for r in records if r.created_by == access.who]  # one's own exports; admins see all
     if not records:
         st.info(tr("exports.none"))
         return
