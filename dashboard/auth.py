@@ -87,3 +87,13 @@ def session_binding() -> tuple[str, str] | None:
         if value:
             return name, str(value)
     return None
+
+
+def render_scope_note(ds) -> None:
+    """For a scoped person, the "how this was counted" line that names their data scope."""
+    if getattr(ds, "scope", None) is None:
+        return
+    from core.segments.describe import describe
+    from dashboard.data_access import lang
+
+    st.caption(tr("auth.scope_note", scope=describe(ds.scope, ds.catalog, lang=lang())))

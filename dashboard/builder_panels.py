@@ -16,7 +16,7 @@ from core.segments.model import Segment, SegmentError
 from core.segments.operations import Breakdown, OperationError, SegmentSize
 from core.segments.urlcodec import encode_segment
 from core.store import AppStore
-from dashboard import data_access
+from dashboard import auth, data_access
 from dashboard.builder_widgets import Ctx, field_label, tag_label
 from dashboard.charts import PALETTE
 from dashboard.i18n import fmt_int, fmt_pct
@@ -75,6 +75,7 @@ def render_how_counted(ctx: Ctx, segment: Segment, size: SegmentSize | None, inc
             st.markdown(
                 tr("builder.how.counted", count=fmt_int(size.count), total=fmt_int(size.total_users), share=fmt_pct(size.share), dataset=ctx.ds.name, as_of=size.as_of.isoformat())
             )
+        auth.render_scope_note(ctx.ds)
         st.caption(tr("builder.how.windows", as_of=ctx.ds.as_of.isoformat()))
         st.caption(tr("builder.how.reach"))
         if incomplete:

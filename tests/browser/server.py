@@ -28,9 +28,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(data: Path, env: dict[str, str] | None = None, timeout: float = 60, app: Path = APP) -> Iterator[str]:
-    """Start the dashboard on `data`; yield its base URL; stop it afterwards."""
-    port = free_port()
+def streamlit_server(
+    data: Path, env: dict[str, str] | None = None, timeout: float = 60, app: Path = APP, *, cwd: Path = REPO, port: int | None = None
+) -> Iterator[str]:
+    """Start the dashboard on `data` (from `cwd`, whose .streamlit/ it reads); yield its base URL; stop it afterwards."""
+    port = port or free_port()
     full_env = {**os.environ, "ADESK_DATA": str(data), **(env or {})}
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(app),
@@ -39,7 +41,7 @@ def streamlit_server(data: Path, env: dict[str, str] | None = None, timeout: flo
         "--server.fileWatcherType", "none",
     ]
     log = open(Path(full_env.get("ADESK_SERVER_LOG", os.devnull)), "w")  # noqa: SIM115
-    proc = subprocess.Popen(cmd, env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+    proc = subprocess.Popen(cmd, env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
