@@ -173,3 +173,14 @@ def test_the_cli_needs_a_grant_and_applies_the_scope(shop, tmp_path, monkeypatch
     assert main(["count", str(root), "--segment", str(seg), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["total_users"] == len(users)  # unscoped admin: all members
     use_for_process(None)
+
+
+def test_a_saved_segment_made_by_an_unscoped_person_stays_within_the_scope(shop, store):
+    _root, ds, users, _events = shop
+    wide = {"conditions": [{"kind": "attribute", "field": "city", "op": "in", "values": ["Beijing", "Shanghai"]}]}
+    saved = store.save_segment("Beijing and Shanghai", parse_segment(wide), who="root@x.com")
+    scoped = scoped_dataset(ds, parse_segment(SCOPE))
+    ref = parse_segment({"conditions": [{"kind": "segment", "op": "in", "segment": saved.id}]})
+    count = ops.size(scoped, ref, store.resolver()).count
+    assert count == (users["city"] == "Shanghai").sum()  # Beijing is outside the scope
+    assert ops.size(ds, ref, store.resolver()).count == users["city"].isin(["Beijing", "Shanghai"]).sum()
