@@ -283,4 +283,7 @@ def cli_access(store: AppStore | None, who: str) -> Access | None:
     try:
         return access_for(store, who, (), unknown="refuse")
     except AccessError as err:
-        raise AccessError(f"{err} (the command line runs as ADESK_USER, else the login name)") from None
+        raise AccessError(
+            f"{err} The app store {store.path} holds grants (team mode): the command line runs as ADESK_USER "
+            "(else the login name), which must be an e-mail address with a grant."
+        ) from None

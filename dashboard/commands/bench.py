@@ -8,8 +8,12 @@ import importlib
 from core.bench import BENCHMARKS
 from dashboard.cli import print_json
 
-# Where each benchmark lives: core/bench/<name>.py, and the builder bench, which drives Streamlit, here.
-MODULES = {**{name: f"core.bench.{name}" for name in BENCHMARKS}, "builder": "dashboard.builder_bench"}
+# Where each benchmark lives: core/bench/<name>.py; those that drive Streamlit or a browser in the dashboard layer.
+MODULES = {
+    **{name: f"core.bench.{name}" for name in BENCHMARKS},
+    "builder": "dashboard.builder_bench",
+    "load": "dashboard.load_bench",
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
