@@ -69,7 +69,12 @@ def parse_filters(raw: object, what: str) -> tuple[EventFilter, ...]:
     try:
         return parse_event_filters(raw, what)
     except SegmentError as err:
-        raise RetentionError(err.message) from None
+        raise RetentionError(_problems(err)) from None
+
+
+def _problems(err: SegmentError) -> str:
+    """Every issue of a SegmentError on one line each (the place, then what is wrong)."""
+    return "; ".join(str(issue) for issue in err.issues)
 
 
 # --- calendar periods ----------------------------------------------------------------------------
@@ -182,7 +187,7 @@ def _event_rows(ds: Dataset, event: str | None, where: tuple[EventFilter, ...], 
     try:
         compiled = compile_event_rows(event, where, ds.catalog, path=f"{what} ")
     except SegmentError as err:
-        raise RetentionError(err.message) from None
+        raise RetentionError(_problems(err)) from None
     return _prefixed(compiled.expression, compiled.params, prefix)
 
 
@@ -226,7 +231,7 @@ def retention(ds: Dataset, spec: RetentionSpec, base: Segment | None = None, res
         try:
             base_tree, base_params = segment_condition(ds, base, resolve, "s_")
         except SegmentError as err:
-            raise RetentionError("the segment: " + err.message) from None
+            raise RetentionError("the segment cannot be used here: " + _problems(err)) from None
         params.update(base_params)
     return_rows, return_params = _event_rows(ds, spec.return_event, spec.return_where, "return", "r_")
     params.update(return_params)
