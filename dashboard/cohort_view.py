@@ -29,14 +29,15 @@ class Choice:
     segment: Segment | None
 
 
-def segment_choices(tr, saved: list, current: Segment | None, link: dict[str, Segment], *, with_all: bool) -> dict[str, Choice]:
+def segment_choices(tr, saved: list, current: Segment | None, link: dict[str, Segment], *, with_all: bool, words=str) -> dict[str, Choice]:
     """All members (or no comparison), the builder's current segment, segments from the link, saved ones."""
     first = Choice("all", tr("cohorts.choice.all"), None) if with_all else Choice("none", tr("cohorts.choice.none"), None)
     out = {first.key: first}
     if current is not None and current.conditions:
         out["current"] = Choice("current", tr("cohorts.choice.current"), current)
     for key, segment in link.items():
-        out[key] = Choice(key, tr("cohorts.choice.link"), segment)
+        text = words(segment)
+        out[key] = Choice(key, tr("cohorts.choice.link", what=text if len(text) <= 60 else text[:59] + "…"), segment)
     for s in saved:
         key = f"saved:{s.id}"
         out[key] = Choice(key, tr("cohorts.choice.saved", name=s.name), Segment(conditions=(SegmentRef(s.id, "in"),)))

@@ -31,7 +31,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "cohorts.choice.all": ("All members", "全部会员"),
     "cohorts.choice.none": ("(no comparison)", "（不对比）"),
     "cohorts.choice.current": ("The builder's current segment", "圈选器中的当前人群"),
-    "cohorts.choice.link": ("The segment from the link", "链接中的人群"),
+    "cohorts.choice.link": ("From the link: {what}", "链接中的人群：{what}"),
     "cohorts.choice.saved": ("Saved: {name}", "已保存：{name}"),
     "cohorts.members": ("Members in cohorts", "同期群会员数"),
     "cohorts.cohorts": ("Cohorts", "同期群数"),

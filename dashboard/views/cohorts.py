@@ -18,6 +18,7 @@ from core.analyses.retention import (
 )
 from core.dataset import Dataset
 from core.segments.builder_state import BuilderState, to_segment
+from core.segments.describe import describe
 from core.segments.model import Segment, SegmentError
 from dashboard import cohort_view as view
 from dashboard.builder_session import STATE_KEY, saved_refs_token
@@ -46,8 +47,14 @@ def main() -> None:
     saved = store.list_segments() if store is not None else []
     link, problems = view.link_segments(dict(st.query_params))
     current = _current_segment()
-    bases = view.segment_choices(tr, saved, current, link, with_all=True)
-    compares = view.segment_choices(tr, saved, current, link, with_all=False)
+    def words(segment: Segment) -> str:
+        try:
+            return describe(segment, ds.catalog, lang(), store.resolver() if store is not None else None)
+        except SegmentError as err:
+            return str(err)
+
+    bases = view.segment_choices(tr, saved, current, link, with_all=True, words=words)
+    compares = view.segment_choices(tr, saved, current, link, with_all=False, words=words)
     if not st.session_state.get(LOADED_KEY):
         st.session_state[LOADED_KEY] = True
         problems += _seed_from_url(ds, dict(st.query_params), bases, compares)
