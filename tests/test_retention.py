@@ -214,6 +214,8 @@ def test_bad_questions_are_refused(data):
         retention(ds, RetentionSpec("month", date(2026, 3, 1), date(2026, 2, 1)))
     with pytest.raises(RetentionError, match="after as_of"):
         retention(ds, RetentionSpec("month", date(2026, 7, 1), date(2026, 8, 1)))
+    with pytest.raises(RetentionError, match="at most 64: start the range later or count by month"):
+        retention(ds, RetentionSpec("week", date(2025, 3, 1), date(2025, 12, 31)))
     with pytest.raises(RetentionError, match="where"):
         parse_filters('{"field": "channel"}', "start_where")
 

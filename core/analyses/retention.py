@@ -26,7 +26,9 @@ Mode = Literal["on", "on_or_after"]
 PERIODS: tuple[str, ...] = ("week", "month")
 MODES: tuple[str, ...] = ("on", "on_or_after")
 SIGNUP = "signup"
-MAX_COHORTS = 520  # ten years of weeks: a table nobody reads, and a sign of a mistyped range
+# A member's return periods travel as the bits of one 64-bit number (queries/retention_*.sql):
+# at most 64 periods from the first cohort's to the one containing as_of.
+MAX_PERIODS = 64
 _MONDAY_1900 = date(1900, 1, 1)  # a Monday: week numbers count whole weeks from it
 _WEEK_US = 7 * 86_400 * 1_000_000
 _MONDAY_1900_US = 2_208_988_800 * 1_000_000  # microseconds from 1900-01-01 to 1970-01-01
@@ -206,9 +208,12 @@ def check(ds: Dataset, spec: RetentionSpec) -> None:
             raise RetentionError("this dataset's users have no signup_at: start from an event instead.")
         if spec.start_where:
             raise RetentionError("start filters apply to a start event, not to signup.")
-    count = period_index(min(spec.last, ds.as_of), spec.period) - period_index(spec.first, spec.period) + 1
-    if count > MAX_COHORTS:
-        raise RetentionError(f"the range holds {count:,} {spec.period}s; at most {MAX_COHORTS} cohorts.")
+    count = period_index(ds.as_of, spec.period) - period_index(spec.first, spec.period) + 1
+    if count > MAX_PERIODS:
+        raise RetentionError(
+            f"from {spec.first} to as_of ({ds.as_of}) is {count:,} {spec.period}s; the table holds at most"
+            f" {MAX_PERIODS}: start the range later{' or count by month' if spec.period == 'week' else ''}."
+        )
 
 
 def retention(ds: Dataset, spec: RetentionSpec, base: Segment | None = None, resolve=None) -> Retention:
@@ -224,6 +229,7 @@ def retention(ds: Dataset, spec: RetentionSpec, base: Segment | None = None, res
         "returns_start": datetime.combine(period_start(first + 1, p), time()),
         "as_of_end": ds.as_of_end,
         "mode": spec.mode,
+        "columns": today - first + 1,
     }
     if base is None:
         base_tree: exp.Expression = exp.true()
