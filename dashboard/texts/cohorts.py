@@ -64,7 +64,7 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "cohorts.how.return_on": ("**Retained in period k** (k ≥ 1): at least one {ret} event{filters} inside the k-th {period} after the cohort's.", "**第 k 期留存**（k ≥ 1）：在同期群之后第 k 个{period}内至少有一次{ret}事件{filters}。"),
     "cohorts.how.return_after": ("**Retained in period k** (k ≥ 1): at least one {ret} event{filters} in the k-th {period} after the cohort's or later (up to {as_of}).", "**第 k 期留存**（k ≥ 1）：在同期群之后第 k 个{period}或更晚（截至 {as_of}）至少有一次{ret}事件{filters}。"),
-    "cohorts.how.period0": ("Period 0 is the cohort size (100%).", "第 0 期即同期群人数（100%）。"),
+    "cohorts.how.period0": ("Period 0 is the cohort size (100%); a return inside the start's own period counts in no later period.", "第 0 期即同期群人数（100%）；起点所在周期内的回访不计入之后任何一期。"),
     "cohorts.how.incomplete": (
         "A period that ends after {as_of} is incomplete: shown with *, not a final number. A period that starts after {as_of} has no value (blank, never 0%).",
         "在 {as_of} 之后结束的周期为未完整周期：标 *，不是最终数字。在 {as_of} 之后开始的周期没有数值（空白，绝不显示为 0%）。",
