@@ -50,7 +50,7 @@ def _frames(ds, since: date) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Members (uid, user_id, signup_at) and return events (uid, ts) since a day, as pandas frames."""
     cur = ds.cursor()
     try:
-        members = cur.execute(exp.select("_uid", "user_id", "signup_at").from_("profile").sql("duckdb")).to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
+        members = cur.sql(exp.select("_uid", "user_id", "signup_at").from_("profile").sql("duckdb")).to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
         where = exp.and_(exp.GTE(this=exp.column("ts"), expression=exp.Placeholder(this="since")), exp.LT(this=exp.column("ts"), expression=exp.Placeholder(this="end")))
         events = cur.execute(exp.select("_uid", "ts").from_("event_rows").where(where).sql("duckdb"), {"since": since, "end": ds.as_of_end}).df()
     finally:
