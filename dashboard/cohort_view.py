@@ -80,7 +80,8 @@ def single_filter(text: str | None) -> tuple[str | None, list]:
     if isinstance(items, list) and len(items) == 1 and isinstance(items[0], dict):
         f = items[0]
         values = f.get("values") if f.get("op") == "in" else [f.get("value")] if f.get("op") == "eq" else None
-        if isinstance(f.get("field"), str) and isinstance(values, list):
+        scalars = isinstance(values, list) and all(isinstance(v, (str, int, float)) for v in values)
+        if isinstance(f.get("field"), str) and scalars:
             return f["field"], values
     return None, []
 

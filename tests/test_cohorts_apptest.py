@@ -114,3 +114,10 @@ def test_a_bad_link_is_reported_and_reset(demo):
 def test_an_impossible_range_says_why(demo):
     at = _open({"from": "2026-10-01", "to": "2026-09-01"})
     assert not at.exception and "after it ends" in " ".join(e.value for e in at.error)
+
+
+def test_a_link_with_odd_filter_values_shows_no_traceback(demo):
+    odd = '[{"field": "channel", "op": "in", "values": [{"a": 1}, [2]]}]'
+    at = _open({"start": "purchase", "sw": odd, "rw": '[{"field": "channel", "op": "in", "values": [true]}]'})
+    assert not at.exception
+    assert "sw=" in " ".join(w.value for w in at.warning)  # not a one-filter list of plain values: reset

@@ -50,7 +50,11 @@ def main() -> None:
         problems += seed_from_url(ds, dict(st.query_params), bases, compares)
     if problems:
         st.warning(tr("cohorts.bad_link", error="; ".join(problems)))
-    spec, state = controls(ds, bases, compares)
+    try:
+        spec, state = controls(ds, bases, compares)
+    except RetentionError as err:  # e.g. a filter value the property cannot hold
+        st.error(tr("cohorts.invalid", error=str(err)))
+        return
     base, compare = bases[st.session_state[K + "base"]], compares[st.session_state[K + "cmp"]]
     query = view.share_query(state, lang())
     for key in view.URL_KEYS:  # the address bar restores this page
