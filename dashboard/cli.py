@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "dashboard.commands.demo",
     "dashboard.commands.export",
     "dashboard.commands.overview",
+    "dashboard.commands.retention",
     "dashboard.commands.segments",
     "dashboard.commands.serve",
 )

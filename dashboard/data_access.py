@@ -181,3 +181,22 @@ def segment_overlap(_ds: Dataset, fp: str, named: tuple[tuple[str, str], ...], r
     from core.segments.model import parse_segment
 
     return operations.overlap(_ds, [(name, parse_segment(text)) for name, text in named], _resolve)
+
+
+# --- cohort retention ---------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def retention_table(_ds: Dataset, fp: str, spec, segment_json: str | None, refs: str, _resolve=None):
+    """The Cohorts page's table (core.analyses.retention), per spec, segment and saved definitions it uses."""
+    from core.analyses.retention import retention
+    from core.segments.model import parse_segment
+
+    return retention(_ds, spec, parse_segment(segment_json) if segment_json else None, _resolve)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def first_event_day(_ds: Dataset, fp: str):
+    from core.analyses import retention
+
+    return retention.first_event_day(_ds)

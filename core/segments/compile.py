@@ -687,3 +687,26 @@ def where_form(condition: exp.Expression) -> exp.Expression:
         # pushes it into the scan as a constant comparison, 2-3x faster than the bare column.
         return exp.EQ(this=node.copy(), expression=exp.true())
     return node.copy()
+
+
+def compile_event_rows(
+    event: str | None, where: tuple[EventFilter, ...], catalog: Catalog, path: str = ""
+) -> Compiled:
+    """The rows of `event_rows` (alias `ev`) of one event (None = any event) passing every `where` filter.
+
+    The same event-name check and property comparisons as an event condition (one compiler for
+    both); parameters are `$p0, $p1, ...`. Raises `SegmentError` for an unknown event or filter.
+    """
+    compiler = _Compiler(catalog, None, None)
+    parts: list[exp.Expression] = []
+    if event is not None:
+        if event not in catalog.events:
+            compiler.issue(path + "event", f"unknown event '{event}'.{did_you_mean(event, catalog.events)}")
+        else:
+            code = compiler.param(catalog.event_code(event))
+            parts.append(exp.EQ(this=_col(EI, EVENTS_ALIAS), expression=code))
+    parts += [compiler.event_filter(f, f"{path}where[{i}]") for i, f in enumerate(where)]
+    if compiler.issues:
+        raise SegmentError(compiler.issues)
+    expression = exp.and_(*parts, copy=False) if parts else exp.true()
+    return Compiled(*_renumber(expression, compiler.params))

@@ -888,3 +888,26 @@ def referenced_segments(segment: Segment) -> tuple[str, ...]:
         if isinstance(c, SegmentRef):
             seen.setdefault(c.segment, None)
     return tuple(seen)
+
+
+def parse_event_filters(obj: object, path: str = "where") -> tuple[EventFilter, ...]:
+    """A list of event `where` filters (the event condition's grammar), from decoded JSON or JSON text.
+
+    Raises `SegmentError` listing every problem (paths start with `path`).
+    """
+    if isinstance(obj, (str, bytes, bytearray, memoryview)):
+        obj = _decode_json(obj)
+    parser = _Parser()
+    filters: list[EventFilter] = []
+    if not isinstance(obj, (list, tuple)):
+        parser.issue(path, f"filters must be a list of {{field, op, value}} objects, got {_describe_type(obj)}.")
+    elif len(obj) > MAX_CONDITIONS:
+        parser.issue(path, f"more than {MAX_CONDITIONS} filters.")
+    else:
+        for i, item in enumerate(obj):
+            f = parser.where_filter(item, _join(path, i))
+            if f is not None:
+                filters.append(f)
+    if parser.issues:
+        raise SegmentError(parser.issues)
+    return tuple(filters)
