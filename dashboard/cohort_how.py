@@ -7,6 +7,7 @@ import streamlit as st
 from core.analyses.retention import SIGNUP, RetentionSpec
 from core.dataset import Dataset
 from core.segments.model import EventFilter
+from dashboard import auth
 from dashboard.data_access import tr
 from dashboard.i18n import fmt_int
 
@@ -42,3 +43,4 @@ def render_how(ds: Dataset, spec: RetentionSpec, named: list) -> None:
     lines.append(tr("cohorts.how.drill", how=drill))
     with st.expander(tr("cohorts.how"), expanded=False):
         st.markdown("\n".join(f"- {line}" for line in lines))
+        auth.render_scope_note(ds)
