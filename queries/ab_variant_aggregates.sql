@@ -1,0 +1,64 @@
+-- Per variant of one experiment (ANALYSES.md §5): users, conversions, revenue sum and sum of squares, the same metrics in the window before assignment (CUPED), and windows not over yet
+with assigned as (
+    select a.user_id, a.variant, a.assigned_at
+    from (__assignments__) as a
+    where a.experiment = $experiment and a.user_id is not null and a.variant is not null and a.assigned_at is not null
+),
+per_user as (
+    -- a user's assignment is their earliest row; rows in two variants make a multiple exposure
+    select user_id, min(assigned_at) as assigned_at, min(variant) as variant, count(distinct variant) as variants
+    from assigned
+    group by user_id
+),
+members as (
+    select
+        p._uid,
+        u.variant,
+        u.assigned_at as t0,
+        least(u.assigned_at + $window, $as_of_end) as t1,
+        u.assigned_at - $window as t_pre,
+        u.assigned_at + $window > $as_of_end as unfinished
+    from per_user as u
+    join (select _uid, user_id from profile where __segment__) as p on p.user_id = u.user_id
+    where u.variants = 1
+),
+hits as (
+    select
+        m._uid,
+        max(case when e._ei = $conversion and e.ts >= m.t0 then 1 else 0 end) as conv,
+        sum(case when e._ei = $purchase and e.ts >= m.t0 then __amount__ else 0 end) as rev,
+        max(case when e._ei = $conversion and e.ts < m.t0 then 1 else 0 end) as pre_conv,
+        sum(case when e._ei = $purchase and e.ts < m.t0 then __amount__ else 0 end) as pre_rev
+    from members as m
+    join event_rows as e on e._uid = m._uid
+    where e._ei in ($conversion, $purchase) and e.ts >= m.t_pre and e.ts < m.t1
+    group by m._uid
+),
+per_member as (
+    select
+        m.variant,
+        m.unfinished,
+        coalesce(h.conv, 0) as conv,
+        coalesce(h.rev, 0) as rev,
+        coalesce(h.pre_conv, 0) as pre_conv,
+        coalesce(h.pre_rev, 0) as pre_rev
+    from members as m
+    left join hits as h on h._uid = m._uid
+)
+select
+    variant,
+    count(*) as users,
+    sum(conv) as conversions,
+    sum(rev)::double as revenue_sum,
+    sum(rev * rev)::double as revenue_sum_sq,
+    sum(pre_conv) as pre_conversions,
+    sum(conv * pre_conv) as conversion_products,
+    sum(pre_rev)::double as pre_revenue_sum,
+    sum(pre_rev * pre_rev)::double as pre_revenue_sum_sq,
+    sum(rev * pre_rev)::double as revenue_products,
+    count(*) filter (where unfinished) as unfinished,
+    min(t0) as first_assigned,
+    max(t0) as last_assigned
+from per_member
+group by variant
+order by variant
