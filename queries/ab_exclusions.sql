@@ -1,7 +1,8 @@
 -- Users of one experiment left out (ANALYSES.md §5): rows in more than one variant, and users not in `users`
+-- (`ab_assignments`: experiment, user_id, variant, assigned_at; a CTE added by core/analyses/experiments.py over the contract's assignments and the export holdout files)
 with assigned as (
     select a.user_id, a.variant
-    from (__assignments__) as a
+    from ab_assignments as a
     where a.experiment = $experiment and a.user_id is not null and a.variant is not null and a.assigned_at is not null
 ),
 per_user as (

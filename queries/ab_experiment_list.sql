@@ -1,7 +1,8 @@
 -- Every experiment's users per variant after the exclusions, with its first and last assignment (the Experiments list)
+-- (`ab_assignments`: experiment, user_id, variant, assigned_at; a CTE added by core/analyses/experiments.py over the contract's assignments and the export holdout files)
 with assigned as (
     select a.experiment, a.user_id, a.variant, a.assigned_at
-    from (__assignments__) as a
+    from ab_assignments as a
     where a.experiment is not null and a.user_id is not null and a.variant is not null and a.assigned_at is not null
 ),
 per_user as (

@@ -1,7 +1,8 @@
 -- Per variant of one experiment (ANALYSES.md §5): users, conversions, revenue sum and sum of squares, the same metrics in the window before assignment (CUPED), and windows not over yet
+-- (`ab_assignments`: experiment, user_id, variant, assigned_at; a CTE added by core/analyses/experiments.py over the contract's assignments and the export holdout files)
 with assigned as (
     select a.user_id, a.variant, a.assigned_at
-    from (__assignments__) as a
+    from ab_assignments as a
     where a.experiment = $experiment and a.user_id is not null and a.variant is not null and a.assigned_at is not null
 ),
 per_user as (
@@ -38,6 +39,7 @@ per_member as (
     select
         m.variant,
         m.unfinished,
+        m.t0,
         coalesce(h.conv, 0) as conv,
         coalesce(h.rev, 0) as rev,
         coalesce(h.pre_conv, 0) as pre_conv,
