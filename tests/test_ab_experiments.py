@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from core.analyses.ab import ABSpec, ab_result, experiment_list
-from core.analyses.experiments import UnknownExperiment, aggregates, experiments, find
+from core.analyses.experiments import UnknownExperiment, aggregates, find
 from core.dataset import open_dataset
 from core.export import ExportOptions, plan_export, write_export
 from core.roles import RoleInfo
