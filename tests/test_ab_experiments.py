@@ -236,3 +236,32 @@ def test_export_holdout_is_an_experiment(tmp_path, legacy):
     summary = {s.experiment.name: s for s in experiment_list(d, store)}[plan.export_id]
     assert dict(summary.variants) == {k: v["users"] for k, v in expected[0].items()}
     d.close()
+
+
+# --- the CLI --------------------------------------------------------------------------------------
+
+
+def test_cli_json_and_unknown_experiment(ds, capsys, tmp_path):
+    import json
+
+    from dashboard.cli import main
+
+    seg = tmp_path / "seg.json"
+    seg.write_text(json.dumps({"conditions": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Wuhan"}]}))
+    assert main(["ab", str(ds.path), "--experiment", "three_way", "--segment", str(seg), "--cuped", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    want, multiple, unknown = oracle(*ds.test_frames, "three_way", 10, "purchase", cities=["Wuhan"])
+    assert {v["name"]: v["users"] for v in out["variants"]} == {k: v["users"] for k, v in want.items()}
+    assert (out["excluded_multiple_exposure"], out["excluded_unknown_users"]) == (multiple, unknown)
+    assert out["windows_incomplete"] == sum(v["unfinished"] for v in want.values())
+    b = next(v for v in out["variants"] if v["name"] == "B")["metrics"]["conversion"]
+    assert set(b) == {"mean", "lift", "ci_low", "ci_high", "p_value", "p_value_adjusted", "chance_to_win", "risk"}
+    assert b["mean"] == pytest.approx(want["B"]["conversions"] / want["B"]["users"])
+
+    assert main(["ab", str(ds.path), "--experiment", "nope", "--json"]) == 2
+    err = capsys.readouterr().err
+    assert "nope" in err and "claims" in err and "three_way" in err
+
+    assert main(["ab", "list", str(ds.path), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [e["experiment"] for e in listed["experiments"]] == ["claims", "three_way"]
