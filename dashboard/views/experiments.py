@@ -59,8 +59,8 @@ def _controls(summary, ds, store) -> tuple[ABSpec, bool, bool]:
     mode = cols[0].segmented_control(
         tr("ab.mode"), ["frequentist", "bayesian"], format_func=lambda m: tr(f"ab.mode.{m}"), default="frequentist", key="ab_mode"
     )
-    cuped = cols[1].toggle(tr("ab.cuped"), key="ab_cuped")
-    sequential = cols[2].toggle(tr("ab.sequential"), key="ab_sequential")
+    cuped = cols[1].toggle(tr("ab.cuped"), help=tr("ab.cuped.help"), key="ab_cuped")
+    sequential = cols[2].toggle(tr("ab.sequential"), help=tr("ab.sequential.help"), key="ab_sequential")
     choices = _segment_choices(ds, store)
     label = cols[3].selectbox(tr("ab.segment"), list(choices), key="ab_segment")
     spec = ABSpec(summary.experiment.name, segment=choices.get(label), cuped=cuped, sequential=sequential)
@@ -90,7 +90,8 @@ def main() -> None:
         st.query_params["experiment"] = chosen
     summary = summaries[names.index(chosen)]
     if summary.experiment.kind == "export":
-        st.info(tr("ab.campaign", id=chosen))
+        counts = dict(summary.variants)
+        st.info(tr("ab.campaign", id=chosen, target=fmt_int(counts.get("target", 0)), holdout=fmt_int(counts.get("holdout", 0))))
     spec, bayesian, holm = _controls(summary, ds, store)
     if spec.segment is not None:
         st.warning(tr("ab.segment.caution"))
