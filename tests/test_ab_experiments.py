@@ -265,3 +265,18 @@ def test_cli_json_and_unknown_experiment(ds, capsys, tmp_path):
     assert main(["ab", "list", str(ds.path), "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [e["experiment"] for e in listed["experiments"]] == ["claims", "three_way"]
+
+
+def test_bench_ab_cross_checks_pandas_on_the_demo(demo_dir, capsys):
+    import json
+
+    from dashboard.cli import main
+
+    # run() raises if the pandas baseline disagrees on any variant's users, conversions or revenue
+    assert main(["bench", "ab", str(demo_dir), "--repeat", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"dataset", "users", "open_seconds", "list_p50_ms", "experiments"}
+    names = {r["experiment"]: r for r in out["experiments"]}
+    assert set(names) == {"coupon_copy_test", "push_time_test", "banner_color_test"}
+    assert names["banner_color_test"]["srm_flag"] and not names["coupon_copy_test"]["srm_flag"]
+    assert all(r["pandas_p50_ms"] > 0 and r["p50_ms"] > 0 for r in out["experiments"])
