@@ -96,7 +96,8 @@ def _stats_table(result: ABResult, *, bayesian: bool, holm: bool) -> None:
             row = {tr("ab.table.variant"): v.name, tr("ab.table.metric"): metric_name(metric, result), tr("ab.table.lift"): _signed(c.lift)}
             if bayesian:
                 row[tr("ab.table.ctw")] = fmt_pct(c.chance_to_win)
-                row[tr("ab.table.risk")] = _signed(-c.risk_treatment, 2)
+                row[tr("ab.table.risk")] = fmt_pct(c.risk_treatment, 2)
+                row[tr("ab.table.risk_control", control=result.control)] = fmt_pct(c.risk_control, 2)
             else:
                 row[tr("ab.table.interval")] = f"{_signed(c.ci_low)} … {_signed(c.ci_high)}"
                 row[tr("ab.table.p")] = _p(c.p_value)
