@@ -1,27 +1,29 @@
 -- Per variant of one experiment (ANALYSES.md §5): users, conversions, revenue sum and sum of squares, the same metrics in the window before assignment (CUPED), and windows not over yet
 -- (`ab_assignments`: experiment, user_id, variant, assigned_at; a CTE added by core/analyses/experiments.py over the contract's assignments and the export holdout files)
 with assigned as (
-    select a.user_id, a.variant, a.assigned_at
+    -- known users only (unknown ones are counted by ab_exclusions), keyed by member number: the grouping below is on integers
+    select p._uid, a.variant, a.assigned_at
     from ab_assignments as a
-    where a.experiment = $experiment and a.user_id is not null and a.variant is not null and a.assigned_at is not null
+    join (select _uid, user_id from profile where __segment__) as p on p.user_id = a.user_id
+    where a.experiment = $experiment and a.variant is not null and a.assigned_at is not null
 ),
 per_user as (
     -- a user's assignment is their earliest row; rows in two variants make a multiple exposure
-    select user_id, min(assigned_at) as assigned_at, min(variant) as variant, count(distinct variant) as variants
+    -- (variants compared by hash: integer min/max are about twice as fast as text ones)
+    select _uid, min(assigned_at) as assigned_at, any_value(variant) as variant, min(hash(variant)) <> max(hash(variant)) as multiple
     from assigned
-    group by user_id
+    group by _uid
 ),
 members as (
     select
-        p._uid,
-        u.variant,
-        u.assigned_at as t0,
-        least(u.assigned_at + $window, $as_of_end) as t1,
-        u.assigned_at - $window as t_pre,
-        u.assigned_at + $window > $as_of_end as unfinished
-    from per_user as u
-    join (select _uid, user_id from profile where __segment__) as p on p.user_id = u.user_id
-    where u.variants = 1
+        _uid,
+        variant,
+        assigned_at as t0,
+        least(assigned_at + $window, $as_of_end) as t1,
+        assigned_at - $window as t_pre,
+        assigned_at + $window > $as_of_end as unfinished
+    from per_user
+    where not multiple
 ),
 hits as (
     select
