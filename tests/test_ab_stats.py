@@ -173,3 +173,18 @@ def test_degenerate_data_says_not_enough_data_never_nan():
             r = compare(Arm(a), Arm(b), **kw)
             assert not r.enough_data and r.reason.startswith("not enough data")
             assert r.lift is None and r.p_value is None and r.chance_to_win is None
+
+
+def test_gbstats_golden_sequential():
+    a, b = Moments(3000, 1396.87, 52377.9767), Moments(3461, 2422.7, 134698.29)
+    r = compare(Arm(a), Arm(b), sequential=True, tuning=1000)
+    assert [round(x, 5) for x in (r.lift, r.ci_low, r.ci_high, r.se, r.p_value)] == [0.50336, -0.55844, 1.56516, 0.33341, 1]
+    r = compare(Arm(Moments(3000, 1396, 1396, True)), Arm(Moments(3461, 2422, 2422, True)), sequential=True)
+    assert [round(x, 5) for x in (r.lift, r.ci_low, r.ci_high, r.se, r.p_value)] == [0.50386, 0.40098, 0.60675, 0.03386, 0.0]
+    # regression-adjusted with gbstats' fixed θ = 0.5
+    ra = compare(
+        Arm(a, Moments(3000, 16.87, 527.9767), 12525),
+        Arm(b, Moments(3461, 22.7, 1348.29), 3333),
+        cuped=True, sequential=True, theta=0.5,
+    )
+    assert [round(x, 5) for x in (ra.lift, ra.ci_low, ra.ci_high, ra.se, ra.p_value)] == [0.50236, -0.43745, 1.44217, 0.3093, 1]

@@ -6,7 +6,7 @@ the aggregates core/analyses/experiments.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -242,7 +242,6 @@ class ExperimentSummary:
     window_complete: bool  # every user's metric window is over by the end of as_of
     srm_p_value: float | None
     control: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def users(self) -> int:

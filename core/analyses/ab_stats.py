@@ -197,9 +197,16 @@ def compare(
     sequential: bool = False,
     alpha: float = ALPHA,
     tuning: float = SEQUENTIAL_TUNING,
+    theta: float | None = None,
 ) -> Comparison:
-    """The treatment against the control: lift, CI, p-value (fixed-horizon or sequential), chance to win, risk."""
-    theta = cuped_theta(control, treatment) if cuped else None
+    """The treatment against the control: lift, CI, p-value (fixed-horizon or sequential), chance to win, risk.
+
+    With `cuped`, θ is estimated from both arms unless given (gbstats' tests fix it).
+    """
+    if cuped and theta is None:
+        theta = cuped_theta(control, treatment)
+    elif not cuped:
+        theta = None
     a, b = adjusted(control, theta), adjusted(treatment, theta)
     reason = not_enough(control, treatment, a, b, relative)
     if reason:
