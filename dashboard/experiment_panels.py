@@ -43,7 +43,7 @@ def _srm_banner(result: ABResult) -> None:
     total_w = sum(weights) or 1
     observed = " / ".join(f"{v.name} {fmt_pct(v.aggregate.users / max(1, result.users))}" for v in result.variants)
     expected = " / ".join(f"{v.name} {fmt_pct(w / total_w)}" for v, w in zip(result.variants, weights, strict=True))
-    st.error(tr("ab.srm_banner", p=f"{result.srm_p_value:.2g}", observed=observed, expected=expected), icon="🚨")
+    st.error(tr("ab.srm_banner", p=f"{result.srm_p_value:.2g}", observed=observed, expected=expected), icon=":material/error:")
 
 
 def results_frame(result: ABResult, *, holm: bool) -> pd.DataFrame:
