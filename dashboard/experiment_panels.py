@@ -165,7 +165,7 @@ def planner(result: ABResult, summary) -> None:
         control = next((v for v in result.variants if v.is_control), None)
         base = control.metric("conversion").mean if control is not None and control.metric("conversion").mean else 0.05
         cols = st.columns(4)
-        baseline = cols[0].number_input(tr("ab.planner.baseline"), 0.01, 99.0, round(base * 100, 2), key="ab_plan_base")
+        baseline = cols[0].number_input(tr("ab.planner.baseline"), 0.01, 99.0, min(99.0, max(0.01, round(base * 100, 2))), key="ab_plan_base")
         mde = cols[1].number_input(tr("ab.planner.mde"), -90.0, 500.0, 5.0, key="ab_plan_mde")
         alpha = cols[2].number_input(tr("ab.planner.alpha"), 0.001, 0.5, 0.05, format="%.3f", key="ab_plan_alpha")
         power = cols[3].number_input(tr("ab.planner.power"), 0.5, 0.99, 0.8, key="ab_plan_power")
