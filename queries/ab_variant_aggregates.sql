@@ -1,18 +1,30 @@
--- Per variant of one experiment (ANALYSES.md §5): users, conversions, revenue sum and sum of squares, the same metrics in the window before assignment (CUPED), and windows not over yet
+-- Per variant of one experiment (ANALYSES.md §5): users, conversions, revenue sum and sum of squares, the same metrics in the window before assignment (CUPED), windows not over yet, and the users left out (multiple exposure, unknown)
 -- (`ab_assignments`: experiment, user_id, variant, assigned_at; a CTE added by core/analyses/experiments.py over the contract's assignments and the export holdout files)
 with assigned as (
-    -- known users only (unknown ones are counted by ab_exclusions), keyed by member number: the grouping below is on integers
-    select p._uid, a.variant, a.assigned_at
+    -- every row of the experiment with the member number of its user (NULL for ids not in `users`): one text join
+    select p._uid, a.user_id, a.variant, a.assigned_at
     from ab_assignments as a
-    join (select _uid, user_id from profile where __segment__) as p on p.user_id = a.user_id
-    where a.experiment = $experiment and a.variant is not null and a.assigned_at is not null
+    left join (select _uid, user_id from profile) as p on p.user_id = a.user_id
+    where a.experiment = $experiment and a.user_id is not null and a.variant is not null and a.assigned_at is not null
 ),
 per_user as (
     -- a user's assignment is their earliest row; rows in two variants make a multiple exposure
-    -- (variants compared by hash: integer min/max are about twice as fast as text ones)
+    -- (grouped by member number; variants compared by hash: integer min/max are about twice as fast as text ones)
     select _uid, min(assigned_at) as assigned_at, any_value(variant) as variant, min(hash(variant)) <> max(hash(variant)) as multiple
     from assigned
+    where _uid is not null
     group by _uid
+),
+unknown as (
+    select min(hash(variant)) <> max(hash(variant)) as multiple
+    from assigned
+    where _uid is null
+    group by user_id
+),
+excluded as (
+    select
+        (select count(*) filter (where multiple) from per_user) + (select count(*) filter (where multiple) from unknown) as multiple_exposure,
+        (select count(*) filter (where not multiple) from unknown) as unknown_users
 ),
 members as (
     select
@@ -23,7 +35,7 @@ members as (
         assigned_at - $window as t_pre,
         assigned_at + $window > $as_of_end as unfinished
     from per_user
-    where not multiple
+    where not multiple and __in_segment__
 ),
 hits as (
     select
@@ -48,21 +60,27 @@ per_member as (
         coalesce(h.pre_rev, 0) as pre_rev
     from members as m
     left join hits as h on h._uid = m._uid
+),
+by_variant as (
+    select
+        variant,
+        count(*) as users,
+        sum(conv) as conversions,
+        sum(rev)::double as revenue_sum,
+        sum(rev * rev)::double as revenue_sum_sq,
+        sum(pre_conv) as pre_conversions,
+        sum(conv * pre_conv) as conversion_products,
+        sum(pre_rev)::double as pre_revenue_sum,
+        sum(pre_rev * pre_rev)::double as pre_revenue_sum_sq,
+        sum(rev * pre_rev)::double as revenue_products,
+        count(*) filter (where unfinished) as unfinished,
+        min(t0) as first_assigned,
+        max(t0) as last_assigned
+    from per_member
+    group by variant
 )
-select
-    variant,
-    count(*) as users,
-    sum(conv) as conversions,
-    sum(rev)::double as revenue_sum,
-    sum(rev * rev)::double as revenue_sum_sq,
-    sum(pre_conv) as pre_conversions,
-    sum(conv * pre_conv) as conversion_products,
-    sum(pre_rev)::double as pre_revenue_sum,
-    sum(pre_rev * pre_rev)::double as pre_revenue_sum_sq,
-    sum(rev * pre_rev)::double as revenue_products,
-    count(*) filter (where unfinished) as unfinished,
-    min(t0) as first_assigned,
-    max(t0) as last_assigned
-from per_member
-group by variant
-order by variant
+-- one row per variant, each with the experiment's exclusions (one row with a NULL variant when no member is left)
+select v.*, x.multiple_exposure, x.unknown_users
+from excluded as x
+left join by_variant as v on true
+order by v.variant

@@ -242,27 +242,28 @@ def aggregates(
 
     params: dict[str, Any] = {}
     source = _assignments_tree(ds, [experiment], params)
-    condition: exp.Expression = exp.true()
+    in_segment: exp.Expression = exp.true()
     if segment is not None:
         condition, seg_params = segment_condition(ds, segment, resolve, prefix="s_")
         params.update(seg_params)
+        members = exp.select(exp.column("_uid")).from_("profile").where(condition)
+        in_segment = exp.In(this=exp.column("_uid"), query=exp.Subquery(this=members))
     codes = ds.catalog.event_codes
     amount = (
         exp.func("coalesce", exp.column("amount", table="e", quoted=True), exp.Literal.number(0))
         if "amount" in ds.catalog.event_properties
         else exp.Literal.number(0)
     )
-    window = timedelta(days=experiment.window_days)
     # an event name the data never saw converts nobody: code -1 matches no row
     query_params = {
         **params,
         "experiment": experiment.name,
-        "window": window,
+        "window": timedelta(days=experiment.window_days),
         "as_of_end": ds.as_of_end,
         "conversion": codes.get(experiment.conversion_event, -1),
         "purchase": codes.get(ds.config.purchase_event, -1),
     }
-    tree = _with_assignments(named_query("ab_variant_aggregates", segment=condition, amount=amount), source)
+    tree = _with_assignments(named_query("ab_variant_aggregates", in_segment=in_segment, amount=amount), source)
     rows = _run(ds, tree, query_params, store, [experiment])
     variants = tuple(
         VariantAggregate(
@@ -272,8 +273,7 @@ def aggregates(
             first_assigned=r[11], last_assigned=r[12],
         )
         for r in rows
+        if r[0] is not None
     )
-    ex_params = {k: v for k, v in params.items() if not k.startswith("s_")}
-    ex_tree = _with_assignments(named_query("ab_exclusions"), _assignments_tree(ds, [experiment], ex_params))
-    multiple, unknown = _run(ds, ex_tree, {**ex_params, "experiment": experiment.name}, store, [experiment])[0]
+    multiple, unknown = (rows[0][13], rows[0][14]) if rows else (0, 0)
     return Aggregates(variants, int(multiple or 0), int(unknown or 0))
