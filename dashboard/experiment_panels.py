@@ -156,6 +156,9 @@ def render_result(result: ABResult, ds, *, bayesian: bool, holm: bool) -> None:
     st.caption(tr("ab.excluded", multiple=fmt_int(result.excluded_multiple_exposure), unknown=fmt_int(result.excluded_unknown_users)))
     if result.windows_incomplete:
         st.warning(tr("ab.windows", n=fmt_int(result.windows_incomplete), as_of=result.as_of.isoformat()))
+    starts = [v.aggregate.first_assigned for v in result.variants if v.aggregate.first_assigned is not None]
+    if starts and min(starts) >= ds.as_of_end:  # e.g. an export made after the data's last day
+        st.info(tr("ab.after_data", start=f"{min(starts):%Y-%m-%d}", as_of=result.as_of.isoformat()))
     csv = results_frame(result, holm=holm).to_csv(index=False).encode("utf-8-sig")
     st.download_button(tr("ab.csv"), csv, file_name=f"{result.experiment.name}-results.csv", mime="text/csv", key="ab_csv")
 

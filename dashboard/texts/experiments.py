@@ -88,6 +88,11 @@ TEXT: dict[str, tuple[str, str]] = {
                     "已排除：{multiple} 人出现在多个版本，{unknown} 人不在会员表中。"),
     "ab.windows": ("{n} members' metric windows are not over yet (cut at the end of {as_of}): the numbers can still change.",
                    "{n} 人的观察窗口尚未结束（截至 {as_of}），数字仍可能变化。"),
+    "ab.after_data": (
+        "Every member was assigned on or after {start}, after the data's last day ({as_of}): no behaviour is counted yet. "
+        "Load data from after that day and the lift appears.",
+        "所有会员的分组时间在 {start} 或之后，晚于数据最后一天（{as_of}）：尚无可统计的行为。载入该日之后的数据即可看到提升。",
+    ),
     "ab.csv": ("Download results (CSV)", "下载结果（CSV）"),
     "ab.error": ("These results cannot be computed: {error}", "无法计算结果：{error}"),
     "ab.planner": ("Sample size and duration planner", "样本量与时长规划"),
