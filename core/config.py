@@ -53,6 +53,7 @@ class ExperimentConfig:
     control: str | None = None
     metric_window_days: int = 14
     expected_split: tuple[tuple[str, float], ...] = ()
+    conversion_event: str | None = None  # None: the dataset's purchase event
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "rfm": {"window_days": int},
     "lifecycle": {"new_days": int, "active_days": int, "dormant_days": int},
     "privacy": {"pii_columns": list, "consent": dict},
-    "experiments.*": {"control": str, "metric_window_days": int, "expected_split": dict},
+    "experiments.*": {"control": str, "metric_window_days": int, "expected_split": dict, "conversion_event": str},
 }
 
 _TYPE_NAMES = {str: "a string", int: "a whole number", list: "a list", dict: "a table", date: "a date"}
@@ -230,6 +231,7 @@ def _build(raw: dict[str, Any], problems: list[Problem]) -> DatasetConfig:
             control=sub.get("control"),
             metric_window_days=sub.get("metric_window_days", 14),
             expected_split=tuple(sorted((str(k), float(v)) for k, v in sub.get("expected_split", {}).items())),
+            conversion_event=sub.get("conversion_event"),
         )
         for name, sub in sorted(raw.get("experiments", {}).items())
     )

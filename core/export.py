@@ -42,7 +42,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -644,22 +644,44 @@ def _write_file(ds: Dataset, plan: ExportPlan, target: Path, progress: Progress 
     return tmp, rows, sha, size
 
 
-def _assignment_batches(ds: Dataset, plan: ExportPlan, progress: Progress | None) -> Iterator[list[tuple[str, str]]]:
-    """(user_id, 'target' | 'holdout') for every consenting member, streamed from DuckDB in batches."""
+def _write_holdout(ds: Dataset, plan: ExportPlan, store: AppStore, assigned_at: datetime, progress: Progress | None) -> tuple[Path, Path, str, int]:
+    """COPY every consenting member's variant ('target' | 'holdout') to a Parquet file beside the app store.
+
+    Written by DuckDB under a temporary name; (tmp path, final path, sha256, rows). The file holds
+    the data contract's `assignments` columns (experiment = export id, assigned_at = the export's
+    time as a UTC instant), so the A/B engine reads it beside the contract's assignments.
+    """
+    import duckdb
+
     _rows, assignments, params = _select(ds, plan)
-    total = max(1, plan.segment_size - plan.excluded_by_consent)
+    select = exp.select(
+        exp.alias_(exp.Placeholder(this="x_experiment"), "experiment"),
+        exp.column("user_id", quoted=True),
+        exp.column("variant"),
+        exp.alias_(exp.Cast(this=exp.Placeholder(this="x_assigned_at"), to=exp.DataType.build("TIMESTAMPTZ")), "assigned_at"),
+    ).from_(exp.Subquery(this=assignments, alias=exp.TableAlias(this=exp.to_identifier("a"))))
+    folder = store.holdout_dir()
+    final = folder / f"{plan.export_id}.parquet"
+    tmp = folder / f".{plan.export_id}.parquet.partial"
+    if progress is not None:
+        progress("assignments", 0.0)
     cur = ds.cursor()
     try:
-        reader = cur.sql(assignments.sql("duckdb"), params=params).to_arrow_reader(ASSIGNMENT_BATCH)
-        done = 0
-        for batch in reader:
-            users = batch.column(0).to_pylist()
-            yield list(zip(users, batch.column(1).to_pylist(), strict=True))
-            done += len(users)
-            if progress is not None:
-                progress("assignments", done / total)
+        folder.mkdir(parents=True, exist_ok=True)
+        sql = _copy_statement(select, tmp, "parquet")
+        rows = _run_with_progress(cur, sql, {**params, "x_experiment": plan.export_id, "x_assigned_at": assigned_at}, None)
+        sha = file_sha256(tmp)
+    except (duckdb.Error, OSError) as err:
+        tmp.unlink(missing_ok=True)
+        raise ExportError(f"Writing the holdout assignments failed: {err}. Nothing was exported.") from err
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     finally:
         cur.close()
+    if progress is not None:
+        progress("assignments", 1.0)
+    return tmp, final, sha, rows
 
 
 def write_export(
@@ -677,7 +699,7 @@ def write_export(
     Raises EmptyExport when there is nothing to write (no file, no log row) and
     ExportError for other problems; a failed export is logged as 'failed'.
     """
-    from core.store import ExportRecord, current_user
+    from core.store import ExportRecord, HoldoutFile, current_user
 
     if plan.dataset_fingerprint != ds.fingerprint:
         raise ExportError("The data changed since this export was planned; count again before writing.")
@@ -713,18 +735,22 @@ def write_export(
     )
     store.start_export(record)
     tmp: Path | None = None
+    holdout: tuple[Path, Path, str, int] | None = None
     renamed = False
     try:
         tmp, rows, sha, size = _write_file(ds, plan, target, progress)
+        if plan.options.holdout > 0:
+            holdout = _write_holdout(ds, plan, store, datetime.fromisoformat(record.created_at), progress)
 
         def finalize() -> None:
             nonlocal renamed
             if progress is not None:
                 progress("finishing", None)
+            if holdout is not None:
+                os.replace(holdout[0], holdout[1])
             os.replace(tmp, target)  # atomic on one file system: the file appears complete or not at all
             renamed = True
 
-        batches = _assignment_batches(ds, plan, progress) if plan.options.holdout > 0 else ()
         store.complete_export(
             plan.export_id,
             rows_written=rows,
@@ -732,12 +758,15 @@ def write_export(
             file_bytes=size,
             sha256=sha,
             seconds=time.perf_counter() - started,
-            assignments=batches,
             finalize=finalize,
+            holdout_file=HoldoutFile(str(holdout[1]), holdout[2], holdout[3]) if holdout is not None else None,
         )
     except BaseException as err:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
+        if holdout is not None:  # neither the partial nor a renamed holdout file outlives a failed export
+            holdout[0].unlink(missing_ok=True)
+            holdout[1].unlink(missing_ok=True)
         if renamed:  # renamed, but the transaction that marks success did not commit
             target.unlink(missing_ok=True)
         try:

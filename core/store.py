@@ -142,6 +142,18 @@ _MIGRATIONS: tuple[str, ...] = (
     );
     PRAGMA user_version = 4;
     """,
+    # 5: an export's holdout assignments as one Parquet file beside the app database (path and
+    #    SHA-256), recorded in the transaction that marks the export succeeded. Older exports keep
+    #    their rows in experiment_assignments; both are read.
+    """
+    CREATE TABLE export_holdouts (
+        export_id   TEXT PRIMARY KEY REFERENCES exports(export_id),
+        path        TEXT NOT NULL,             -- Parquet: experiment, user_id, variant, assigned_at (UTC)
+        sha256      TEXT NOT NULL,
+        rows        INTEGER NOT NULL
+    );
+    PRAGMA user_version = 5;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -680,6 +692,7 @@ class AppStore:
         seconds: float,
         assignments: Iterable[list[tuple[str, str]]] = (),
         finalize: Callable[[], None] | None = None,
+        holdout_file: HoldoutFile | None = None,
     ) -> None:
         """Store the holdout assignments, run `finalize` (the rename), and mark the export succeeded.
 
@@ -695,6 +708,11 @@ class AppStore:
                 conn.executemany(
                     "INSERT INTO experiment_assignments (experiment, user_id, variant) VALUES (?, ?, ?)",
                     ((export_id, user_id, variant) for user_id, variant in batch),
+                )
+            if holdout_file is not None:
+                conn.execute(
+                    "INSERT INTO export_holdouts (export_id, path, sha256, rows) VALUES (?, ?, ?, ?)",
+                    (export_id, holdout_file.path, holdout_file.sha256, holdout_file.rows),
                 )
             if finalize is not None:
                 finalize()
@@ -728,16 +746,32 @@ class AppStore:
         return [ExportRecord.from_row(r) for r in rows]
 
     def assignment_counts(self, export_id: str) -> dict[str, int]:
-        """Users per variant ('target', 'holdout') recorded for an export."""
+        """Users per variant ('target', 'holdout') recorded for an export (its Parquet file, or older rows)."""
+        counts: dict[str, int] = {}
+        for batch in self.iter_assignments(export_id):
+            for _user, variant in batch:
+                counts[variant] = counts.get(variant, 0) + 1
+        return counts
+
+    def holdout_file(self, export_id: str) -> HoldoutFile | None:
+        """The export's holdout Parquet file as recorded (None for older exports and exports without a holdout)."""
         with self._connect() as conn:
-            rows = conn.execute(
-                "SELECT variant, count(*) FROM experiment_assignments WHERE experiment = ? GROUP BY variant",
-                (export_id,),
-            ).fetchall()
-        return {variant: int(n) for variant, n in rows}
+            row = conn.execute("SELECT path, sha256, rows FROM export_holdouts WHERE export_id = ?", (export_id,)).fetchone()
+        return HoldoutFile(row["path"], row["sha256"], int(row["rows"])) if row is not None else None
+
+    def holdout_dir(self) -> Path:
+        """Where export holdout files live: a folder beside the app database."""
+        return self.path.absolute().with_name(f"{self.path.stem}_holdouts")
 
     def iter_assignments(self, export_id: str, batch_size: int = 100_000) -> Iterator[list[tuple[str, str]]]:
         """(user_id, variant) of an export's assignments, in user_id order, in batches."""
+        recorded = self.holdout_file(export_id)
+        if recorded is not None:
+            import pyarrow.parquet as pq
+
+            for batch in pq.ParquetFile(recorded.path).iter_batches(batch_size, columns=["user_id", "variant"]):
+                yield list(zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True))
+            return
         with self._connect() as conn:
             cursor = conn.execute(
                 "SELECT user_id, variant FROM experiment_assignments WHERE experiment = ? ORDER BY user_id",
@@ -766,6 +800,15 @@ class AppStore:
             {"action": r["action"], "at": r["at"], "who": r["who"], "detail": json.loads(r["detail"]) if r["detail"] else None}
             for r in rows
         ]
+
+
+@dataclass(frozen=True)
+class HoldoutFile:
+    """An export's holdout assignments written as Parquet: where, its SHA-256, and its rows."""
+
+    path: str
+    sha256: str
+    rows: int
 
 
 _EXPORT_COLUMNS = (

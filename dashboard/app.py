@@ -44,7 +44,7 @@ def main() -> None:
         tr("nav.group.analysis"): [
             st.Page(placeholder.funnels, title=tr("nav.funnels"), url_path="funnels"),
             st.Page(cohorts.main, title=tr("nav.cohorts"), url_path="cohorts"),
-            st.Page(placeholder.experiments, title=tr("nav.experiments"), url_path="experiments"),
+            *_optional_pages([("dashboard.views.experiments", "nav.experiments", "experiments")]),
         ],
     }
     if access.role.manages_access or access.mode == "local":

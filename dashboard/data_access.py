@@ -200,3 +200,30 @@ def first_event_day(_ds: Dataset, fp: str):
     from core.analyses import retention
 
     return retention.first_event_day(_ds)
+
+
+# --- experiments (A/B results) ---------------------------------------------------------------------
+
+
+def exports_key(store) -> str:
+    """Changes whenever an export is logged: exports with a holdout are experiments."""
+    if store is None:
+        return ""
+    return ",".join(r.export_id for r in store.list_exports(limit=10_000, status="succeeded") if r.holdout_share > 0)
+
+
+@st.cache_data(show_spinner=False, max_entries=16, ttl=300)
+def experiment_list(_ds: Dataset, fp: str, exports: str, _store=None):
+    from core.analyses.ab import experiment_list as listing
+
+    return listing(_ds, _store)
+
+
+@st.cache_data(show_spinner=False, max_entries=128, ttl=3600)
+def ab_result(_ds: Dataset, fp: str, spec_json: str, exports: str, refs: str, _store=None):
+    import json as _json
+
+    from core.analyses.ab import ABSpec
+    from core.analyses.ab import ab_result as compute
+
+    return compute(_ds, ABSpec(**_json.loads(spec_json)), _store)

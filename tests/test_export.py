@@ -10,7 +10,6 @@ import hashlib
 import io
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -262,10 +261,14 @@ def test_holdout_share_within_binomial_tolerance_exact_and_deterministic(ds, dat
     written = set(_read_csv(result.path)["user_id"])
     assert written == set(consented) - expected_holdout
     assert result.rows_written == n - len(expected_holdout)
-    # both groups recorded as an experiment named after the export
-    with sqlite3.connect(store.path) as conn:
-        rows = conn.execute("select user_id, variant from experiment_assignments where experiment = ?", (plan.export_id,)).fetchall()
-    recorded = dict(rows)
+    # both groups recorded as an experiment named after the export: a Parquet file beside the app store,
+    # its path and SHA-256 in the audit log
+    holdout = store.holdout_file(plan.export_id)
+    assert Path(holdout.path).parent == store.holdout_dir()
+    assert hashlib.sha256(Path(holdout.path).read_bytes()).hexdigest() == holdout.sha256
+    frame = pd.read_parquet(holdout.path)
+    assert set(frame["experiment"]) == {plan.export_id} and holdout.rows == len(frame) == n
+    recorded = dict(zip(frame["user_id"], frame["variant"], strict=True))
     assert {u for u, v in recorded.items() if v == "holdout"} == expected_holdout
     assert {u for u, v in recorded.items() if v == "target"} == written
     assert store.assignment_counts(plan.export_id) == {"holdout": len(expected_holdout), "target": len(written)}
@@ -349,6 +352,7 @@ def test_failure_mid_write_leaves_no_complete_file_and_no_success_row(ds, store,
     record = store.get_export(plan.export_id)
     assert record.status == "failed" and "injected failure" in record.error
     assert store.assignment_counts(plan.export_id) == {}
+    assert not store.holdout_dir().exists() or list(store.holdout_dir().iterdir()) == []
 
 
 def test_interrupt_stops_the_copy_and_cleans_up(ds, store, tmp_path):

@@ -86,6 +86,9 @@ def _details(record: ExportRecord, store) -> None:
     counts = store.assignment_counts(record.export_id)
     if counts:
         st.caption(tr("exports.assignments", target=fmt_int(counts.get("target", 0)), holdout=fmt_int(counts.get("holdout", 0)), export_id=record.export_id))
+        if record.status == "succeeded":
+            # a plain link: the Experiments page opens the export's holdout from its `experiment` parameter
+            st.markdown(f"📈 [{tr('exports.campaign_lift')}](experiments?experiment={record.export_id}&lang={lang()})")
     if record.status != "succeeded":
         return
     st.caption(tr("export.sha256", sha=record.sha256))

@@ -1,0 +1,279 @@
+"""Experiments and their per-variant aggregates in DuckDB (ANALYSES.md §5).
+
+Two sources of experiments, read the same way:
+- the contract's `assignments` for every `[experiments.X]` in dataset.toml;
+- every succeeded export of this dataset with a holdout: experiment = export id, variants
+  `target` / `holdout`, control `holdout`, assigned at the export's time. Its assignments are the
+  Parquet file the export wrote beside the app store (core/export.py); exports made before that
+  file existed have rows in the store's SQLite table, read into an Arrow table here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from core.dataset import Dataset
+from core.queries import named_query
+
+if TYPE_CHECKING:
+    from core.segments.model import Segment
+    from core.store import AppStore
+
+LEGACY_TABLE = "_adesk_legacy_holdouts"
+EXPORT_WINDOW_DAYS = 14
+
+
+class UnknownExperiment(LookupError):
+    """An experiment name that is not configured and is no export with a holdout."""
+
+    def __init__(self, name: str, known: list[str]):
+        self.name, self.known = name, known
+        super().__init__(f"Unknown experiment {name!r}. Known experiments: {', '.join(known) or '(none)'}.")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment: where its assignments come from and how it is read."""
+
+    name: str
+    kind: str  # "contract" | "export"
+    control: str | None  # None: the first variant by name
+    window_days: int
+    conversion_event: str
+    expected_split: tuple[tuple[str, float], ...] = ()  # empty: equal shares
+    holdout_path: str | None = None  # an export's Parquet file
+    legacy: bool = False  # an export whose assignments are SQLite rows
+    created_at: str | None = None  # an export's time (UTC, ISO)
+    segment_id: str | None = None  # the saved segment an export came from
+
+    def weights(self, variants: list[str]) -> list[float]:
+        """Expected share of each variant, in the order given (equal when no split is configured)."""
+        split = dict(self.expected_split)
+        if not split:
+            return [1.0] * len(variants)
+        return [split.get(v, 0.0) for v in variants]
+
+
+@dataclass(frozen=True)
+class VariantAggregate:
+    """One variant's users and sums over them (the input of every statistic)."""
+
+    name: str
+    users: int
+    conversions: int
+    revenue_sum: float
+    revenue_sum_sq: float
+    pre_conversions: int = 0
+    conversion_products: int = 0  # Σ conversion × pre-period conversion
+    pre_revenue_sum: float = 0.0
+    pre_revenue_sum_sq: float = 0.0
+    revenue_products: float = 0.0  # Σ revenue × pre-period revenue
+    unfinished: int = 0  # users whose window is not over at the end of as_of
+    first_assigned: datetime | None = None
+    last_assigned: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Aggregates:
+    variants: tuple[VariantAggregate, ...]
+    multiple_exposure: int
+    unknown_users: int
+
+
+def experiments(ds: Dataset, store: AppStore | None = None) -> tuple[Experiment, ...]:
+    """The dataset's configured experiments, then its exports with a holdout (newest first)."""
+    found = [
+        Experiment(
+            name=c.name,
+            kind="contract",
+            control=c.control,
+            window_days=c.metric_window_days,
+            conversion_event=c.conversion_event or ds.config.purchase_event,
+            expected_split=c.expected_split,
+        )
+        for c in ds.config.experiments
+    ]
+    if store is not None:
+        found.extend(export_experiments(ds, store))
+    return tuple(found)
+
+
+def export_experiments(ds: Dataset, store: AppStore) -> list[Experiment]:
+    """Succeeded exports of this dataset directory with a holdout, as experiments."""
+    out = []
+    here = str(ds.path.resolve())
+    for record in store.list_exports(limit=10_000, status="succeeded"):
+        if record.holdout_share <= 0 or record.dataset_path != here:
+            continue
+        recorded = store.holdout_file(record.export_id)
+        out.append(
+            Experiment(
+                name=record.export_id,
+                kind="export",
+                control="holdout",
+                window_days=EXPORT_WINDOW_DAYS,
+                conversion_event=ds.config.purchase_event,
+                expected_split=(("holdout", record.holdout_share), ("target", 1 - record.holdout_share)),
+                holdout_path=recorded.path if recorded is not None else None,
+                legacy=recorded is None,
+                created_at=record.created_at,
+                segment_id=record.segment_id,
+            )
+        )
+    return out
+
+
+def find(ds: Dataset, name: str, store: AppStore | None = None) -> Experiment:
+    """The experiment called `name`, or UnknownExperiment listing the known names."""
+    known = experiments(ds, store)
+    for e in known:
+        if e.name == name:
+            return e
+    raise UnknownExperiment(name, [e.name for e in known])
+
+
+# --- the assignments relation ---------------------------------------------------------------------
+
+
+def _assignments_tree(ds: Dataset, chosen: list[Experiment], params: dict[str, Any]) -> exp.Expression:
+    """A SELECT of (experiment, user_id, variant, assigned_at) over every source the experiments need."""
+    cols = ("experiment", "user_id", "variant")
+    local = exp.func("timezone", exp.Placeholder(this="a_tz"), exp.column("assigned_at"))  # UTC instant -> wall clock
+    parts: list[exp.Expression] = []
+    if any(e.kind == "contract" for e in chosen) and _has_view(ds, "assignments"):
+        parts.append(exp.select(*cols, "assigned_at").from_("assignments"))
+    files = [e.holdout_path for e in chosen if e.holdout_path]
+    if files:
+        params["a_files"] = files
+        source = exp.func("read_parquet", exp.Placeholder(this="a_files"))
+        parts.append(exp.select(*cols, exp.alias_(local, "assigned_at")).from_(source))
+    if any(e.legacy for e in chosen):
+        parts.append(exp.select(*cols, exp.alias_(local.copy(), "assigned_at")).from_(LEGACY_TABLE))
+    if files or any(e.legacy for e in chosen):
+        params["a_tz"] = ds.config.timezone
+    if not parts:  # nothing to read: an empty relation of the right shape
+        empty = [exp.alias_(exp.Cast(this=exp.null(), to=exp.DataType.build(t)), c) for c, t in
+                 (("experiment", "VARCHAR"), ("user_id", "VARCHAR"), ("variant", "VARCHAR"), ("assigned_at", "TIMESTAMP"))]
+        return exp.select(*empty).where(exp.false())
+    tree = parts[0]
+    for part in parts[1:]:
+        tree = exp.union(tree, part, distinct=False)
+    return tree
+
+
+def _with_assignments(query: exp.Expression, source: exp.Expression) -> exp.Expression:
+    """The query with `ab_assignments` defined as its first CTE."""
+    existing = [cte.copy() for cte in query.ctes]
+    query = query.copy()
+    query.set("with_", None)
+    query.set("with", None)
+    for cte in [exp.CTE(this=source, alias=exp.TableAlias(this=exp.to_identifier("ab_assignments"))), *existing]:
+        query = query.with_(cte.alias, as_=cte.this, copy=False)
+    return query
+
+
+def _has_view(ds: Dataset, name: str) -> bool:
+    cur = ds.cursor()
+    try:
+        return bool(cur.execute("select count(*) from duckdb_views() where view_name = $n", {"n": name}).fetchone()[0])
+    finally:
+        cur.close()
+
+
+def _legacy_rows(store: AppStore, chosen: list[Experiment]) -> pa.Table:
+    """Older exports' holdout rows from SQLite, assigned at the export's time (a UTC instant)."""
+    names, users, variants, times = [], [], [], []
+    for e in chosen:
+        if not e.legacy:
+            continue
+        at = datetime.fromisoformat(e.created_at or "1970-01-01T00:00:00+00:00").astimezone(UTC)
+        for batch in store.iter_assignments(e.name):
+            for user_id, variant in batch:
+                names.append(e.name)
+                users.append(user_id)
+                variants.append(variant)
+                times.append(at)
+    return pa.table({
+        "experiment": pa.array(names, pa.string()), "user_id": pa.array(users, pa.string()),
+        "variant": pa.array(variants, pa.string()), "assigned_at": pa.array(times, pa.timestamp("us", tz="UTC")),
+    })
+
+
+def _run(ds: Dataset, tree: exp.Expression, params: dict[str, Any], store: AppStore | None, chosen: list[Experiment]) -> list[tuple]:
+    cur = ds.cursor()
+    try:
+        if store is not None and any(e.legacy for e in chosen):
+            cur.register(LEGACY_TABLE, _legacy_rows(store, chosen))
+        return cur.execute(tree.sql("duckdb"), params).fetchall()
+    finally:
+        cur.close()
+
+
+# --- queries --------------------------------------------------------------------------------------
+
+
+def listing(ds: Dataset, known: tuple[Experiment, ...], store: AppStore | None = None) -> dict[str, list[tuple]]:
+    """Per experiment: (variant, users, first assigned, last assigned) after the exclusions."""
+    params: dict[str, Any] = {}
+    tree = _with_assignments(named_query("ab_experiment_list"), _assignments_tree(ds, list(known), params))
+    names = {e.name for e in known}
+    out: dict[str, list[tuple]] = {e.name: [] for e in known}
+    for experiment, variant, users, first, last in _run(ds, tree, params, store, list(known)):
+        if experiment in names:
+            out[experiment].append((variant, int(users), first, last))
+    return out
+
+
+def aggregates(
+    ds: Dataset,
+    experiment: Experiment,
+    *,
+    segment: Segment | None = None,
+    resolve=None,
+    store: AppStore | None = None,
+) -> Aggregates:
+    """Per-variant aggregates of one experiment within an optional base segment, and the exclusions."""
+    from core.segments.operations import segment_condition
+
+    params: dict[str, Any] = {}
+    source = _assignments_tree(ds, [experiment], params)
+    in_segment: exp.Expression = exp.true()
+    if segment is not None:
+        condition, seg_params = segment_condition(ds, segment, resolve, prefix="s_")
+        params.update(seg_params)
+        members = exp.select(exp.column("_uid")).from_("profile").where(condition)
+        in_segment = exp.In(this=exp.column("_uid"), query=exp.Subquery(this=members))
+    codes = ds.catalog.event_codes
+    amount = (
+        exp.func("coalesce", exp.column("amount", table="e", quoted=True), exp.Literal.number(0))
+        if "amount" in ds.catalog.event_properties
+        else exp.Literal.number(0)
+    )
+    # an event name the data never saw converts nobody: code -1 matches no row
+    query_params = {
+        **params,
+        "experiment": experiment.name,
+        "window": timedelta(days=experiment.window_days),
+        "as_of_end": ds.as_of_end,
+        "conversion": codes.get(experiment.conversion_event, -1),
+        "purchase": codes.get(ds.config.purchase_event, -1),
+    }
+    tree = _with_assignments(named_query("ab_variant_aggregates", in_segment=in_segment, amount=amount), source)
+    rows = _run(ds, tree, query_params, store, [experiment])
+    variants = tuple(
+        VariantAggregate(
+            name=r[0], users=int(r[1]), conversions=int(r[2] or 0), revenue_sum=float(r[3] or 0), revenue_sum_sq=float(r[4] or 0),
+            pre_conversions=int(r[5] or 0), conversion_products=int(r[6] or 0), pre_revenue_sum=float(r[7] or 0),
+            pre_revenue_sum_sq=float(r[8] or 0), revenue_products=float(r[9] or 0), unfinished=int(r[10] or 0),
+            first_assigned=r[11], last_assigned=r[12],
+        )
+        for r in rows
+        if r[0] is not None
+    )
+    multiple, unknown = (rows[0][13], rows[0][14]) if rows else (0, 0)
+    return Aggregates(variants, int(multiple or 0), int(unknown or 0))

@@ -1,0 +1,105 @@
+"""A/B results: the experiments list and each experiment's results end to end, against plain pandas in the same run.
+
+Timed: `experiment_list` (every experiment's users per variant, dates, status) and `ab_result`
+(per-variant aggregates over the events + statistics), plain and with CUPED, warm, medians of
+`--repeat` runs. Baseline: the same per-variant users, conversions and revenue computed with
+pandas from the Parquet files (assignments of the experiment; purchase events of its period read
+with pyarrow filters), median of fewer runs; every count is cross-checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+from core.bench import median, timed
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", nargs="?", default=os.environ.get("ADESK_BENCH_DATA", "/tmp/demo10m"), help="a demo dataset (default /tmp/demo10m)")
+    p.add_argument("--repeat", type=int, default=5, help="timed runs per measurement (default 5; pandas: half, at least 1)")
+    p.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+
+
+def pandas_aggregates(root: Path, name: str, window_days: int, as_of_end, conversion: str) -> dict[str, tuple[int, int, float]]:
+    """(users, conversions, revenue) per variant with plain pandas, by ANALYSES.md §5 (conversion = the purchase event here)."""
+    import pandas as pd
+
+    a = pd.read_parquet(root / "assignments.parquet", filters=[("experiment", "==", name)], columns=["user_id", "variant", "assigned_at"])
+    per = a.groupby("user_id").agg(variants=("variant", "nunique"), variant=("variant", "min"), t0=("assigned_at", "min"))
+    per = per[per["variants"] == 1]
+    known = pd.read_parquet(root / "users.parquet", columns=["user_id"])["user_id"]
+    per = per[per.index.isin(known)].reset_index()
+    w = pd.Timedelta(days=window_days)
+    lo, hi = per["t0"].min(), min(per["t0"].max() + w, pd.Timestamp(as_of_end))
+    ev = pd.read_parquet(root / "events", columns=["user_id", "ts", "amount"],
+                         filters=[("event", "==", conversion), ("ts", ">=", lo), ("ts", "<", hi)])
+    m = ev.merge(per[["user_id", "t0"]], on="user_id")
+    m = m[(m["ts"] >= m["t0"]) & (m["ts"] < (m["t0"] + w).clip(upper=pd.Timestamp(as_of_end)))]
+    by_user = m.groupby("user_id").agg(rev=("amount", "sum"))
+    per = per.merge(by_user, left_on="user_id", right_index=True, how="left")
+    per["conv"] = per["rev"].notna().astype(int)
+    per["rev"] = per["rev"].fillna(0.0)
+    out = per.groupby("variant").agg(users=("user_id", "size"), conv=("conv", "sum"), rev=("rev", "sum"))
+    return {v: (int(r.users), int(r.conv), float(r.rev)) for v, r in out.iterrows()}
+
+
+def run(args: argparse.Namespace) -> dict:
+    from core.analyses.ab import ABSpec, ab_result, experiment_list
+    from core.dataset import open_dataset
+
+    root = Path(args.data)
+    if not (root / "dataset.toml").exists():
+        raise SystemExit(f"{root} is not a dataset (make one with `adesk demo --users 10000000 --out {root}`).")
+    t0 = time.perf_counter()
+    ds = open_dataset(root)
+    open_seconds = time.perf_counter() - t0
+    summaries = experiment_list(ds)  # warm-up
+    list_ms = timed(lambda: experiment_list(ds), args.repeat)
+    rows = []
+    for s in summaries:
+        name = s.experiment.name
+        result = ab_result(ds, ABSpec(name))  # warm-up
+        plain = timed(lambda name=name: ab_result(ds, ABSpec(name)), args.repeat)
+        cuped = timed(lambda name=name: ab_result(ds, ABSpec(name, cuped=True)), args.repeat)
+        row = {
+            "experiment": name,
+            "assigned_users": result.users,
+            "p50_ms": round(median(plain), 1),
+            "cuped_p50_ms": round(median(cuped), 1),
+            "srm_flag": result.srm_flag,
+        }
+        if not args.no_pandas and s.experiment.conversion_event == ds.config.purchase_event:
+            window, end = s.experiment.window_days, ds.as_of_end
+            found: dict = {}
+
+            def baseline(name=name, window=window, end=end, found=found) -> None:
+                found.update(pandas_aggregates(root, name, window, end, ds.config.purchase_event))
+
+            pandas_ms = timed(baseline, max(1, args.repeat // 2))  # the last run's numbers are cross-checked
+            got = {v.name: (v.aggregate.users, v.aggregate.conversions, v.aggregate.revenue_sum) for v in result.variants}
+            for variant, (users, conv, rev) in found.items():
+                g = got[variant]
+                if (g[0], g[1]) != (users, conv) or abs(g[2] - rev) > 1e-6 * max(1.0, abs(rev)):
+                    raise SystemExit(f"pandas disagrees on {name}/{variant}: {g} vs {(users, conv, rev)}")
+            row["pandas_p50_ms"] = round(median(pandas_ms), 1)
+            row["speedup"] = round(row["pandas_p50_ms"] / row["p50_ms"], 1)
+        rows.append(row)
+    ds.close()
+    return {
+        "dataset": str(root),
+        "users": ds.total_users,
+        "open_seconds": round(open_seconds, 1),
+        "list_p50_ms": round(median(list_ms), 1),
+        "experiments": rows,
+    }
+
+
+def render(result: dict) -> str:
+    lines = [f"{result['dataset']}: {result['users']:,} users; experiments list p50 {result['list_p50_ms']:,.1f} ms"]
+    for r in result["experiments"]:
+        pandas = f"  pandas {r['pandas_p50_ms']:,.1f} ms ({r['speedup']}x)" if "pandas_p50_ms" in r else ""
+        lines.append(f"  {r['experiment']:<24} {r['assigned_users']:>10,} users  p50 {r['p50_ms']:,.1f} ms  CUPED {r['cuped_p50_ms']:,.1f} ms{pandas}")
+    return "\n".join(lines)

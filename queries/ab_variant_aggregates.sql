@@ -1,0 +1,86 @@
+-- Per variant of one experiment (ANALYSES.md §5): users, conversions, revenue sum and sum of squares, the same metrics in the window before assignment (CUPED), windows not over yet, and the users left out (multiple exposure, unknown)
+-- (`ab_assignments`: experiment, user_id, variant, assigned_at; a CTE added by core/analyses/experiments.py over the contract's assignments and the export holdout files)
+with assigned as (
+    -- every row of the experiment with the member number of its user (NULL for ids not in `users`): one text join
+    select p._uid, a.user_id, a.variant, a.assigned_at
+    from ab_assignments as a
+    left join (select _uid, user_id from profile) as p on p.user_id = a.user_id
+    where a.experiment = $experiment and a.user_id is not null and a.variant is not null and a.assigned_at is not null
+),
+per_user as (
+    -- a user's assignment is their earliest row; rows in two variants make a multiple exposure
+    -- (grouped by member number; variants compared by hash: integer min/max are about twice as fast as text ones)
+    select _uid, min(assigned_at) as assigned_at, any_value(variant) as variant, min(hash(variant)) <> max(hash(variant)) as multiple
+    from assigned
+    where _uid is not null
+    group by _uid
+),
+unknown as (
+    select min(hash(variant)) <> max(hash(variant)) as multiple
+    from assigned
+    where _uid is null
+    group by user_id
+),
+excluded as (
+    select
+        (select count(*) filter (where multiple) from per_user) + (select count(*) filter (where multiple) from unknown) as multiple_exposure,
+        (select count(*) filter (where not multiple) from unknown) as unknown_users
+),
+members as (
+    select
+        _uid,
+        variant,
+        assigned_at as t0,
+        least(assigned_at + $window, $as_of_end) as t1,
+        assigned_at - $window as t_pre,
+        assigned_at + $window > $as_of_end as unfinished
+    from per_user
+    where not multiple and __in_segment__
+),
+hits as (
+    select
+        m._uid,
+        max(case when e._ei = $conversion and e.ts >= m.t0 then 1 else 0 end) as conv,
+        sum(case when e._ei = $purchase and e.ts >= m.t0 then __amount__ else 0 end) as rev,
+        max(case when e._ei = $conversion and e.ts < m.t0 then 1 else 0 end) as pre_conv,
+        sum(case when e._ei = $purchase and e.ts < m.t0 then __amount__ else 0 end) as pre_rev
+    from members as m
+    join event_rows as e on e._uid = m._uid
+    where e._ei in ($conversion, $purchase) and e.ts >= m.t_pre and e.ts < m.t1
+    group by m._uid
+),
+per_member as (
+    select
+        m.variant,
+        m.unfinished,
+        m.t0,
+        coalesce(h.conv, 0) as conv,
+        coalesce(h.rev, 0) as rev,
+        coalesce(h.pre_conv, 0) as pre_conv,
+        coalesce(h.pre_rev, 0) as pre_rev
+    from members as m
+    left join hits as h on h._uid = m._uid
+),
+by_variant as (
+    select
+        variant,
+        count(*) as users,
+        sum(conv) as conversions,
+        sum(rev)::double as revenue_sum,
+        sum(rev * rev)::double as revenue_sum_sq,
+        sum(pre_conv) as pre_conversions,
+        sum(conv * pre_conv) as conversion_products,
+        sum(pre_rev)::double as pre_revenue_sum,
+        sum(pre_rev * pre_rev)::double as pre_revenue_sum_sq,
+        sum(rev * pre_rev)::double as revenue_products,
+        count(*) filter (where unfinished) as unfinished,
+        min(t0) as first_assigned,
+        max(t0) as last_assigned
+    from per_member
+    group by variant
+)
+-- one row per variant, each with the experiment's exclusions (one row with a NULL variant when no member is left)
+select v.*, x.multiple_exposure, x.unknown_users
+from excluded as x
+left join by_variant as v on true
+order by v.variant
