@@ -10,9 +10,10 @@ cache file: dropping it changes no answer). A condition with an `as_of` reads th
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -92,10 +93,22 @@ def source(ds: Dataset, model: str, day: date | None) -> tuple[exp.Table, str]:
     return exp.to_table(at(ds, model, day), quoted=True), VALUE
 
 
-def ensure(ds: Dataset, needed: frozenset[tuple[str, date]]) -> None:
-    """Compute every (model, day) a compiled definition reads (see `Compiled.models_at`)."""
-    for model, day in sorted(needed):
+_TABLE = re.compile(r"^_(rfm|aipl|lifecycle)_at_(\d{8})$")
+
+
+def needed(tree: exp.Expression) -> list[tuple[str, date]]:
+    """The (model, day) tables a compiled definition reads, in a fixed order."""
+    found = set()
+    for table in tree.find_all(exp.Table):
+        if m := _TABLE.match(table.name):
+            found.add((m.group(1), datetime.strptime(m.group(2), "%Y%m%d").date()))
+    return sorted(found)
+
+
+def ensure(ds: Dataset, tree: exp.Expression) -> None:
+    """Compute every model-at-a-day table the compiled definition `tree` reads, before it runs."""
+    for model, day in needed(tree):
         at(ds, model, day)
 
 
-__all__ = ["MODELS", "UID", "Model", "at", "ensure", "source", "table_name"]
+__all__ = ["MODELS", "UID", "Model", "at", "ensure", "needed", "source", "table_name"]

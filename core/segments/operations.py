@@ -21,6 +21,7 @@ import pandas as pd
 from pyroaring import BitMap
 from sqlglot import exp
 
+from core import models
 from core.catalog import AIPL_STAGES, LIFECYCLE_STATES, MODEL_COLUMNS, RFM_CLASSES, Catalog
 from core.config import did_you_mean
 from core.privacy import mask_expression
@@ -243,6 +244,7 @@ def segment_condition(
     query without two values claiming the same `$p0`.
     """
     compiled = compile_where(segment, ds.catalog, resolve=resolve)
+    models.ensure(ds, compiled.expression)  # models at a past day: their tables exist before the query runs
     mapping = {
         str(name).lstrip("$"): f"{prefix}{str(name).lstrip('$')}" for name in compiled.params
     }
