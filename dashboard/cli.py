@@ -13,6 +13,7 @@ from core.problems import DatasetError
 # One module per area; each has `register(subparsers)` adding parsers whose
 # `func(args) -> int` does the work. Keep this list short and alphabetical.
 COMMAND_MODULES = (
+    "dashboard.commands.aipl",
     "dashboard.commands.bench",
     "dashboard.commands.data",
     "dashboard.commands.demo",
