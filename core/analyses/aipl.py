@@ -1,7 +1,8 @@
 """AIPL for leads (ANALYSES.md §2): the funnel of a segment at a day, its monthly trend, the flow d1 → d2.
 
 Stages at a past day come from `core.models` (computed once per day and kept); at `as_of`
-from `profile`. A base segment is evaluated at `as_of`. Every number has a definition
+from `profile`. Answers are kept per opened dataset (one version of the data) unless the base
+names saved segments. A base segment is evaluated at `as_of`. Every number has a definition
 (`stage_definition`, `cell_definition`) that the builder counts to the same members.
 """
 
@@ -17,7 +18,7 @@ from core import models
 from core.catalog import UID
 from core.dataset import Dataset
 from core.queries import named_query
-from core.segments.model import Aipl, Condition, Group, Segment
+from core.segments.model import Aipl, Condition, Group, Segment, referenced_segments
 from core.segments.operations import segment_condition
 
 STAGES = ("A", "I", "P", "L")  # the funnel's order
@@ -170,13 +171,34 @@ def _stages(ds: Dataset, day: date, alias: str) -> exp.Expression:
     return exp.alias_(exp.Subquery(this=select), alias)
 
 
+def _memo_key(name: str, segment: Segment | None, *days: date) -> tuple | None:
+    """A key for answers kept for this version of the data; None (no keeping) when the base names
+    saved segments, whose definitions can change under the same dataset."""
+    if segment is not None and referenced_segments(segment):
+        return None
+    return (name, segment.to_json() if segment is not None and segment.conditions else "", *days)
+
+
+def _remembered(ds: Dataset, key: tuple | None, compute: Callable[[], object]):
+    if key is None:
+        return compute()
+    memo = ds.memo.setdefault("aipl", {})
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
 def funnel(ds: Dataset, day: date | None = None, segment: Segment | None = None, resolve=None) -> Funnel:
     """The base's members per AIPL stage at `day` (default `as_of`)."""
     day = check_day(ds, day)
-    where, params = _base(ds, segment, resolve)
-    rows = dict(ds.run(named_query("aipl_funnel", segment=where, stages=_stages(ds, day, "s")), params))
-    stages = tuple((s, int(rows.get(s, 0))) for s in ALL_STAGES)
-    return Funnel(day, sum(n for _, n in stages), stages)
+
+    def compute() -> Funnel:
+        where, params = _base(ds, segment, resolve)
+        rows = dict(ds.run(named_query("aipl_funnel", segment=where, stages=_stages(ds, day, "s")), params))
+        stages = tuple((s, int(rows.get(s, 0))) for s in ALL_STAGES)
+        return Funnel(day, sum(n for _, n in stages), stages)
+
+    return _remembered(ds, _memo_key("funnel", segment, day), compute)
 
 
 def trend(ds: Dataset, months: int = 12, segment: Segment | None = None, resolve=None, progress: Progress | None = None) -> Trend:
@@ -201,11 +223,15 @@ def flow(ds: Dataset, day_from: date, day_to: date, segment: Segment | None = No
         raise AiplInputError(f"the flow's first day ({day_from}) must be before its second ({day_to}).")
     check_day(ds, day_from)
     check_day(ds, day_to)
-    where, params = _base(ds, segment, resolve)
-    query = named_query("aipl_flow", segment=where, stages_from=_stages(ds, day_from, "a"), stages_to=_stages(ds, day_to, "b"))
-    found = {(r, c): int(n) for r, c, n in ds.run(query, params)}
-    cells = tuple((r, c, found.get((r, c), 0)) for r in ALL_STAGES for c in ALL_STAGES)
-    return Flow(day_from, day_to, sum(n for *_, n in cells), cells)
+
+    def compute() -> Flow:
+        where, params = _base(ds, segment, resolve)
+        query = named_query("aipl_flow", segment=where, stages_from=_stages(ds, day_from, "a"), stages_to=_stages(ds, day_to, "b"))
+        found = {(r, c): int(n) for r, c, n in ds.run(query, params)}
+        cells = tuple((r, c, found.get((r, c), 0)) for r in ALL_STAGES for c in ALL_STAGES)
+        return Flow(day_from, day_to, sum(n for *_, n in cells), cells)
+
+    return _remembered(ds, _memo_key("flow", segment, day_from, day_to), compute)
 
 
 # --- definitions the builder counts ------------------------------------------------------------
