@@ -28,9 +28,13 @@ def main() -> None:
     st.set_page_config(page_title="Audience Desk", page_icon="🎯", layout="wide")
     data_access.lang()
     tr = data_access.tr
+    overview_page = st.Page(overview.main, title=tr("nav.overview"), url_path="overview")
     pages = {
         tr("nav.group.audiences"): [
-            st.Page(overview.main, title=tr("nav.overview"), url_path="overview", default=True),
+            # The default page is served at "/" whatever its url_path: a hidden landing page takes
+            # that place and moves to the Overview, so /overview is a working URL too.
+            st.Page(_home, title=tr("nav.overview"), url_path="home", default=True, visibility="hidden"),
+            overview_page,
             *_optional_pages(
                 [
                     ("dashboard.views.builder", "nav.builder", "builder"),
@@ -40,6 +44,7 @@ def main() -> None:
             ),
         ],
         tr("nav.group.analysis"): [
+            *_optional_pages([("dashboard.views.aipl", "nav.aipl", "aipl")]),
             st.Page(placeholder.funnels, title=tr("nav.funnels"), url_path="funnels"),
             st.Page(placeholder.cohorts, title=tr("nav.cohorts"), url_path="cohorts"),
             st.Page(placeholder.experiments, title=tr("nav.experiments"), url_path="experiments"),
@@ -48,6 +53,11 @@ def main() -> None:
     nav = st.navigation(pages)
     _language_switch()
     nav.run()
+
+
+def _home() -> None:
+    """The root URL shows the Overview at its own URL (keeping the query, e.g. ?lang=zh)."""
+    st.switch_page(st.Page(overview.main, url_path="overview"), query_params=st.query_params.to_dict())
 
 
 def _optional_pages(specs: list[tuple[str, str, str]]) -> list:
