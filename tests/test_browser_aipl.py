@@ -47,7 +47,7 @@ def test_flow_cell_opens_the_builder_with_the_same_count_and_exports(demo_dir, c
 
         page.get_by_role("radio", name="Flow").click()
         wait_idle(page, SLOW)
-        button = page.locator(".st-key-aipl-cell-I-P button")
+        button = page.locator(".st-key-aipl-cell-I-P button").first
         button.wait_for()
         assert button.inner_text().startswith(f"{cell:,} (")
         body = page.inner_text("body")
