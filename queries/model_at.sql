@@ -4,4 +4,3 @@ select
     __value__ as value
 from profile as p
 left join __rule__ on r._uid = p._uid
-order by p._uid
