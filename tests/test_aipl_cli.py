@@ -95,3 +95,25 @@ def test_count_with_a_dated_condition(capsys, tmp_path, shop):
     seg.write_text(json.dumps({"conditions": [{"kind": "aipl", "op": "in", "values": ["I"], "as_of": "2026-08-31"}]}))
     code, _, err = run(capsys, "count", str(root), "--segment", str(seg), "--json")
     assert code == 2 and "after the dataset's as_of" in err
+
+
+def test_export_and_saved_segment_with_a_dated_condition(capsys, tmp_path, shop, monkeypatch):
+    root, users, events = shop
+    monkeypatch.setenv("ADESK_EXPORT_DIR", str(tmp_path / "exports"))
+    dated = {"conditions": [{"kind": "aipl", "op": "in", "values": ["P", "L"], "as_of": "2026-01-31"}]}
+    want = pandas_models(users, events, date(2026, 1, 31))["aipl"].isin(["P", "L"])
+    seg = tmp_path / "s.json"
+    seg.write_text(json.dumps(dated))
+    out = tmp_path / "out.csv"
+    code, _, err = run(capsys, "export", str(root), "--segment", str(seg), "--out", str(out), "--json")
+    assert code == 0, err
+    assert set(pd.read_csv(out, dtype=str)["user_id"]) == set(want[want].index)
+
+    db = str(tmp_path / "app.db")
+    code, saved, err = run(capsys, "segments", "save", "--db", db, "--name", "buyers in January", "--segment", str(seg), "--json")
+    assert code == 0, err
+    sid = json.loads(saved)["id"]
+    seg.write_text(json.dumps({"conditions": [{"kind": "segment", "op": "not_in", "segment": sid}]}))
+    code, out_text, err = run(capsys, "count", str(root), "--segment", str(seg), "--db", db, "--json")
+    assert code == 0, err
+    assert json.loads(out_text)["count"] == int((~want).sum())
