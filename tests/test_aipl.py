@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from core.analyses import aipl
@@ -224,6 +224,8 @@ def test_all_25_cells_count_what_they_say(rand):
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(back=st.integers(min_value=0, max_value=520), values=st.sets(st.sampled_from(aipl.ALL_STAGES), min_size=1), negate=st.booleans())
+@example(back=0, values={"I", "P"}, negate=False)
+@example(back=0, values={"none"}, negate=True)
 def test_property_aipl_at_a_random_day(rand, back, values, negate):
     ds, users, events = rand
     day = date(2026, 6, 30) - timedelta(days=back)
@@ -274,3 +276,12 @@ def test_dated_condition_words_url_and_json():
     assert describe(seg, lang="zh") == "2026-05-31 的AIPL 阶段为 兴趣"
     assert decode_segment(encode_segment(seg)) == seg
     assert parse_segment(seg.to_json()) == seg and '"as_of":"2026-05-31"' in seg.to_json()
+
+
+def test_explicit_as_of_equals_no_date_for_every_model(rand):
+    ds, *_ = rand
+    for kind, values in (("aipl", ["A", "L"]), ("rfm", ["important_value", "none"]), ("lifecycle", ["new", "churned"])):
+        for op in ("in", "not_in"):
+            plain = parse_segment({"conditions": [{"kind": kind, "op": op, "values": values}]})
+            dated = parse_segment({"conditions": [{"kind": kind, "op": op, "values": values, "as_of": ds.as_of.isoformat()}]})
+            assert size(ds, dated).count == size(ds, plain).count
