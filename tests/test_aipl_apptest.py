@@ -54,3 +54,14 @@ def test_funnel_bars_and_chinese_labels(shop):
     assert at.button(key="aipl-in-0-none").label == f"{int((b == 'none').sum()):,}"
     assert "计算口径" in [e.label for e in at.expander]
     assert "阶段" in texts(at)
+
+
+def test_trend_point_opens_the_builder(shop):
+    _, _, b = shop
+    at = open_page("aipl", query={"view": "trend"})
+    assert not at.exception
+    at.selectbox(key="aipl_trend_day").select("2026-06-30")
+    at.selectbox(key="aipl_trend_stage").select("L")
+    at.button(key="aipl-trend-open").click().run()
+    assert not at.exception
+    assert metric(at, "Audience size") == f"{int((b == 'L').sum()):,}"
