@@ -158,8 +158,12 @@ def month_ends(as_of: date, months: int) -> list[date]:
 # --- queries --------------------------------------------------------------------------------------
 
 
+def _everyone(segment: Segment | None) -> bool:
+    return segment is None or not segment.conditions
+
+
 def _base(ds: Dataset, segment: Segment | None, resolve) -> tuple[exp.Expression, dict[str, object]]:
-    if segment is None or not segment.conditions:
+    if _everyone(segment):
         return exp.true(), {}
     return segment_condition(ds, segment, resolve, prefix="b_")
 
@@ -193,8 +197,11 @@ def funnel(ds: Dataset, day: date | None = None, segment: Segment | None = None,
     day = check_day(ds, day)
 
     def compute() -> Funnel:
-        where, params = _base(ds, segment, resolve)
-        rows = dict(ds.run(named_query("aipl_funnel", segment=where, stages=_stages(ds, day, "s")), params))
+        if _everyone(segment):  # the stages alone: no join to the profile
+            rows = dict(ds.run(named_query("aipl_stage_counts", stages=_stages(ds, day, "s"))))
+        else:
+            where, params = _base(ds, segment, resolve)
+            rows = dict(ds.run(named_query("aipl_funnel", segment=where, stages=_stages(ds, day, "s")), params))
         stages = tuple((s, int(rows.get(s, 0))) for s in ALL_STAGES)
         return Funnel(day, sum(n for _, n in stages), stages)
 
@@ -225,8 +232,12 @@ def flow(ds: Dataset, day_from: date, day_to: date, segment: Segment | None = No
     check_day(ds, day_to)
 
     def compute() -> Flow:
-        where, params = _base(ds, segment, resolve)
-        query = named_query("aipl_flow", segment=where, stages_from=_stages(ds, day_from, "a"), stages_to=_stages(ds, day_to, "b"))
+        stages = {"stages_from": _stages(ds, day_from, "a"), "stages_to": _stages(ds, day_to, "b")}
+        if _everyone(segment):
+            query, params = named_query("aipl_flow_all", **stages), {}
+        else:
+            where, params = _base(ds, segment, resolve)
+            query = named_query("aipl_flow", segment=where, **stages)
         found = {(r, c): int(n) for r, c, n in ds.run(query, params)}
         cells = tuple((r, c, found.get((r, c), 0)) for r in ALL_STAGES for c in ALL_STAGES)
         return Flow(day_from, day_to, sum(n for *_, n in cells), cells)
