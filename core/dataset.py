@@ -34,6 +34,10 @@ from sqlglot.dialects.duckdb import DuckDB
 from core.bitmaps import BitmapIndex
 from core.catalog import COUNTER_WINDOWS, EI, UID, Catalog, Column, ColumnType, TagInfo, event_codes
 from core.config import DatasetConfig, load_config
+from core.models.aipl import stage_rule
+from core.models.lifecycle import bounds as lifecycle_bounds
+from core.models.lifecycle import state_case
+from core.models.rfm import class_rule
 from core.problems import DatasetError, Problem, ValidationReport
 from core.queries import load_query
 
@@ -387,8 +391,9 @@ def _build_cache(
         say("per-member event roll-up")
         counter_cols = _build_user_events(con, config, events, as_of_end, [n for n, _ in props])
         say("model tags: RFM, AIPL")
-        _create_table(con, "rfm", load_query("derived_rfm"), {"as_of": as_of})
-        _create_table(con, "aipl", load_query("derived_aipl"), {"loyalty_min_purchases": config.aipl.loyalty_min_purchases})
+        # the models' rules at as_of (core/models), over this build's roll-up
+        _create_table(con, "rfm", *class_rule(exp.to_table("user_events"), as_of))
+        _create_table(con, "aipl", *stage_rule(exp.to_table("user_events"), config))
         say("tags")
         tag_cols = _build_tags(con, files)
         con.execute("drop table _uids")  # memory for the profile's join
@@ -721,7 +726,6 @@ def _build_tags(con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]) ->
 
 
 def _build_profile(con, config: DatasetConfig, as_of_end: datetime, events: list[str], counter_cols, tag_cols) -> None:
-    lc = config.lifecycle
     u = "u"
     user_cols = [d[0] for d in con.execute("select * from users limit 0").description]
     select_cols: list[exp.Expression] = [exp.column(c, table=u, quoted=True) for c in user_cols if not c.startswith("_")]
@@ -739,14 +743,9 @@ def _build_profile(con, config: DatasetConfig, as_of_end: datetime, events: list
         exp.alias_(exp.column("last_event_at", table="c"), "_last_event_at", quoted=True),
     ]
     has_signup = "signup_at" in user_cols
-    lifecycle = sqlglot.parse_one(
-        "case"
-        + (" when u.signup_at >= $new_start and u.signup_at < $as_of_end then 'new'" if has_signup else "")
-        + " when c.last_event_at >= $active_start then 'active'"
-        " when c.last_event_at >= $dormant_start then 'dormant'"
-        " when c.last_event_at is not null then 'churned'"
-        " else 'never_active' end",
-        dialect="duckdb",
+    last_event = exp.column("last_event_at", table="c")
+    lifecycle = state_case(
+        exp.column("signup_at", table=u) if has_signup else exp.null(), last_event, exp.Not(this=exp.Is(this=last_event.copy(), expression=exp.null()))
     )
     select_cols.append(exp.alias_(lifecycle, "_lifecycle", quoted=True))
     codes = event_codes(events)
@@ -762,13 +761,7 @@ def _build_profile(con, config: DatasetConfig, as_of_end: datetime, events: list
     joins = [("rfm", "r"), ("aipl", "a"), ("user_events", "c")] + ([("tag_pivot", "t")] if tag_cols else [])
     for table, alias in joins:
         query = query.join(exp.alias_(exp.to_table(table), alias), on=exp.EQ(this=exp.column(UID, table=alias, quoted=True), expression=exp.column(UID, table=u, quoted=True)), join_type="left")
-    params: dict[str, object] = {
-        "active_start": as_of_end - timedelta(days=lc.active_days),
-        "dormant_start": as_of_end - timedelta(days=lc.dormant_days),
-    }
-    if has_signup:
-        params["new_start"] = as_of_end - timedelta(days=lc.new_days)
-        params["as_of_end"] = as_of_end
+    params = lifecycle_bounds(as_of_end.date() - timedelta(days=1), config)
     # user_id and the PII columns are one value per member: dictionary and FSST compression
     # buy little on them and cost ~0.6 s per column at 10M members to write
     unique = {"user_id", *config.privacy.pii_columns}

@@ -7,7 +7,8 @@ The one way to run named SQL:
   filled by trees. A slot is a bare column `__name__` in the file:
   - an expression slot (`where __segment__`, `select __value__ as value`) takes one tree;
   - a list slot, written alone as a select item (`select __columns__ from …`), takes a list of
-    trees, spliced in its place.
+    trees, spliced in its place;
+  - a table slot, a bare table name (`from __rollup__`), takes a table or an aliased subquery.
   Every slot of the file must be filled and every slot given must exist: a missing or unknown
   slot raises `QuerySlotError`, so a renamed marker fails at once, not with wrong SQL.
 
@@ -53,7 +54,7 @@ def query_names() -> list[str]:
 
 
 def _slot_name(node: exp.Expression) -> str | None:
-    if isinstance(node, exp.Column) and not node.table:
+    if (isinstance(node, exp.Column) and not node.table) or (isinstance(node, exp.Table) and not node.db and not node.alias):
         m = _SLOT.match(node.name)
         if m:
             return m.group(1)

@@ -30,9 +30,13 @@ def main() -> None:
     data_access.lang()
     tr = data_access.tr
     access = auth.current_access()  # with sign-in configured: the sign-in page until signed in
+    overview_page = st.Page(overview.main, title=tr("nav.overview"), url_path="overview")
     pages = {
         tr("nav.group.audiences"): [
-            st.Page(overview.main, title=tr("nav.overview"), url_path="overview", default=True),
+            # The default page is served at "/" whatever its url_path: a hidden landing page takes
+            # that place and moves to the Overview, so /overview is a working URL too.
+            st.Page(_home, title=tr("nav.overview"), url_path="home", default=True, visibility="hidden"),
+            overview_page,
             *_optional_pages(
                 [
                     ("dashboard.views.builder", "nav.builder", "builder"),
@@ -42,6 +46,7 @@ def main() -> None:
             ),
         ],
         tr("nav.group.analysis"): [
+            *_optional_pages([("dashboard.views.aipl", "nav.aipl", "aipl")]),
             st.Page(placeholder.funnels, title=tr("nav.funnels"), url_path="funnels"),
             st.Page(cohorts.main, title=tr("nav.cohorts"), url_path="cohorts"),
             *_optional_pages([("dashboard.views.experiments", "nav.experiments", "experiments")]),
@@ -53,6 +58,11 @@ def main() -> None:
     _language_switch()
     auth.sidebar(access)
     nav.run()
+
+
+def _home() -> None:
+    """The root URL shows the Overview at its own URL (keeping the query, e.g. ?lang=zh)."""
+    st.switch_page(st.Page(overview.main, url_path="overview"), query_params=st.query_params.to_dict())
 
 
 def _optional_pages(specs: list[tuple[str, str, str]]) -> list:

@@ -218,6 +218,8 @@ def render_row(ctx: Ctx, row: bs.Row, connector: str) -> bs.Row:
     cols[7].button("", key=key(row.id, "del"), icon=":material/delete:", help=tr("builder.remove"), on_click=_on_remove, args=(row.id,))
     if row.kind == "event" and row.target:
         row = _event_details(ctx, row)
+    if row.kind in ("rfm", "aipl", "lifecycle"):
+        row = _model_date(ctx, row)
     if bs.row_dict(row) is None:
         st.caption(tr("builder.row.incomplete"))
     return row
@@ -269,6 +271,22 @@ def _row_operands(ctx: Ctx, row: bs.Row) -> bs.Row:
         )  # fmt: skip
         return replace(row, values=tuple(chosen))
     return row
+
+
+def _model_date(ctx: Ctx, row: bs.Row) -> bs.Row:
+    """The date the model is read at (ANALYSES.md §1): empty = as of the dataset."""
+    cols = st.columns([1.82, 1.9, 5.35], vertical_alignment="center")
+    cols[0].caption(tr("builder.model.on"))
+    k = key(row.id, "asof")
+    _seed(k, _as_date(row.as_of) if row.as_of else None)
+    with cols[1]:
+        day = st.date_input(
+            tr("builder.model.date"), key=k, value=None, label_visibility="collapsed",
+            min_value=date(1900, 1, 1), max_value=ctx.ds.as_of, format="YYYY-MM-DD",
+        )  # fmt: skip
+    cols[2].caption(tr("builder.model.date_help", as_of=ctx.ds.as_of.isoformat()))
+    day_text = day.isoformat() if isinstance(day, date) else None
+    return replace(row, as_of=day_text)
 
 
 def _event_details(ctx: Ctx, row: bs.Row) -> bs.Row:

@@ -15,6 +15,7 @@ from core.problems import DatasetError
 COMMAND_MODULES = (
     "dashboard.commands.ab",
     "dashboard.commands.access",
+    "dashboard.commands.aipl",
     "dashboard.commands.bench",
     "dashboard.commands.data",
     "dashboard.commands.demo",

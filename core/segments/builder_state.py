@@ -84,6 +84,8 @@ class Row:
     within_days: int = DEFAULT_WITHIN_DAYS
     between: tuple[str, str] | None = None
     where: tuple[FilterRow, ...] = ()
+    # model rows only: "YYYY-MM-DD", the model at that date; None = as of the dataset
+    as_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -237,7 +239,7 @@ def change_row(row: Row, slot: str, new: Any, catalog: Catalog) -> Row:
         return replace(row, window=new)
     if slot == "between":
         return replace(row, between=tuple(new) if new else None)
-    if slot in ("value", "negate", "count", "within_days"):
+    if slot in ("value", "negate", "count", "within_days", "as_of"):
         return replace(row, **{slot: new})
     raise ValueError(f"unknown row slot {slot!r}")
 
@@ -408,6 +410,8 @@ def row_dict(row: Row) -> dict[str, Any] | None:
     d: dict[str, Any] | None
     if row.kind in _CONDITION_TYPES:
         d = {"kind": row.kind, "op": row.op or "in", "values": list(row.values)} if row.values else None
+        if d is not None and row.as_of:
+            d["as_of"] = row.as_of
     elif row.kind == "segment":
         d = {"kind": "segment", "op": row.op or "in", "segment": row.target} if row.target else None
     elif row.kind == "event":
@@ -494,7 +498,7 @@ def _row_from(condition: Condition, state: BuilderState) -> tuple[BuilderState, 
     elif isinstance(condition, SegmentRef):
         row = Row(rid, "segment", condition.segment, condition.op, negate=condition.negate)
     elif isinstance(condition, (Rfm, Aipl, Lifecycle)):
-        row = Row(rid, condition.kind, None, condition.op, values=tuple(condition.values), negate=condition.negate)
+        row = Row(rid, condition.kind, None, condition.op, values=tuple(condition.values), negate=condition.negate, as_of=condition.as_of)
     else:  # parse_segment never builds one
         raise TypeError(f"not a segment condition: {type(condition).__name__}")
     return state, row

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from core import models
 from core.catalog import EI, MODEL_COLUMNS, UID, Catalog, Column
 from core.config import did_you_mean
 from core.segments.model import (
@@ -209,7 +210,7 @@ class _Compiler:
         elif isinstance(c, Event):
             expr = self.event(c, path)
         elif isinstance(c, (Rfm, Aipl, Lifecycle)):
-            expr = self.stage(c)
+            expr = self.stage(c, path)
         else:  # parse_segment never builds one; a hand-built tree might
             raise TypeError(f"not a segment condition: {type(c).__name__}")
         return _not(expr) if c.negate else expr
@@ -469,9 +470,22 @@ class _Compiler:
         return self.compare(_col(column.name, EVENTS_ALIAS), column, f.op, f.value, f.values, path)
 
     # ---- model columns
-    def stage(self, c: Rfm | Aipl | Lifecycle) -> exp.Expression:
-        col = _col(MODEL_COLUMNS[c.kind])
-        member = _two_valued(_in_list(col, list(c.values), self.param))
+    def stage(self, c: Rfm | Aipl | Lifecycle, path: str) -> exp.Expression:
+        day = parse_date(c.as_of) if c.as_of is not None else None
+        if day is not None and day > self.catalog.as_of:
+            self.issue(
+                path + ".as_of",
+                f"{c.as_of} is after the dataset's as_of ({self.catalog.as_of}); a model can be read up to that day.",
+            )
+            return exp.true()
+        if day is None or day == self.catalog.as_of:
+            col = _col(MODEL_COLUMNS[c.kind])
+            member = _two_valued(_in_list(col, list(c.values), self.param))
+        else:
+            # the model at a past day: its table (core/models), computed before the query runs
+            table = exp.to_table(models.table_name(c.kind, day), quoted=True)
+            inner = exp.select(_col(UID)).from_(table).where(_in_list(_col(models.VALUE), list(c.values), self.param))
+            member = _two_valued(exp.In(this=_col(UID), query=exp.Subquery(this=inner)))
         return member if c.op == "in" else _not(member)
 
     # ---- saved segments

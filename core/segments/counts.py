@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 from pyroaring import BitMap
 from sqlglot import exp
 
+from core import models
 from core.problems import engine_errors
 from core.segments.compile import chain_operands, compile_where, where_form
 from core.segments.model import Segment
@@ -47,6 +48,7 @@ def segment_condition(
     query without two values claiming the same `$p0`.
     """
     compiled = compile_where(segment, ds.catalog, resolve=resolve)
+    models.ensure(ds, compiled.expression)  # models at a past day: their tables exist before the query runs
     mapping = {
         str(name).lstrip("$"): f"{prefix}{str(name).lstrip('$')}" for name in compiled.params
     }

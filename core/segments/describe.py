@@ -209,6 +209,25 @@ _WORDS = {
     },
 }
 
+AIPL_LABELS = {
+    "en": {"A": "Awareness", "I": "Interest", "P": "Purchase", "L": "Loyalty", "none": "none"},
+    "zh": {"A": "认知", "I": "兴趣", "P": "购买", "L": "忠诚", "none": "无"},
+}
+DATED_WORDS = {
+    "en": {
+        "is": "{model} on {day} is {v}",
+        "is_not": "{model} on {day} is not {v}",
+        "in": "{model} on {day} is one of {v}",
+        "not_in": "{model} on {day} is not one of {v}",
+    },
+    "zh": {
+        "is": "{day} 的{model}为 {v}",
+        "is_not": "{day} 的{model}不是 {v}",
+        "in": "{day} 的{model}属于 {v}",
+        "not_in": "{day} 的{model}不属于 {v}",
+    },
+}
+
 _MAX_LISTED = 10  # long lists (pasted ids) are shortened
 
 
@@ -322,10 +341,20 @@ class _Describer:
                     if isinstance(c, Lifecycle)
                     else None
                 )
+            if c.as_of is not None:
+                return self.dated_stage(c, labels)
             return f"{w[c.kind]} {self.labels[c.op]} {self.values(c.values, labels)}"
         if isinstance(c, SegmentRef):
             return w["seg_in" if c.op == "in" else "seg_not_in"].format(id=c.segment)
         raise TypeError(f"not a segment condition: {type(c).__name__}")
+
+    def dated_stage(self, c: Rfm | Aipl | Lifecycle, labels: dict[str, str] | None) -> str:
+        """A model at a past day: "AIPL stage on 2026-07-31 is Interest" / "2026-07-31 的 AIPL 阶段为 兴趣"."""
+        if isinstance(c, Aipl):
+            labels = AIPL_LABELS[self.lang]
+        one = len(c.values) == 1
+        op = {("in", True): "is", ("not_in", True): "is_not", ("in", False): "in", ("not_in", False): "not_in"}[(c.op, one)]
+        return DATED_WORDS[self.lang][op].format(model=self.words[c.kind], day=c.as_of, v=self.values(c.values, labels))
 
     def event(self, c: Event) -> str:
         w = self.words

@@ -232,6 +232,7 @@ class _StageCondition:
     op: str
     values: tuple[str, ...]
     negate: bool = False
+    as_of: str | None = None  # "YYYY-MM-DD": the model at that date (ANALYSES.md §1); None = the dataset's as_of
 
     def __post_init__(self) -> None:
         _listify(self, "values")
@@ -239,6 +240,8 @@ class _StageCondition:
     def to_dict(self) -> dict[str, Any]:
         values = list(self.values) if isinstance(self.values, tuple) else self.values
         d: dict[str, Any] = {"kind": self.kind, "op": self.op, "values": values}
+        if self.as_of is not None:
+            d["as_of"] = self.as_of
         if self.negate:
             d["negate"] = True
         return d
@@ -363,9 +366,9 @@ _ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
     "attribute": ("kind", "field", "op", "value", "values", "negate"),
     "tag": ("kind", "tag", "op", "value", "values", "negate"),
     "event": ("kind", "event", "op", "count", "within_days", "between", "where", "negate"),
-    "rfm": ("kind", "op", "values", "negate"),
-    "aipl": ("kind", "op", "values", "negate"),
-    "lifecycle": ("kind", "op", "values", "negate"),
+    "rfm": ("kind", "op", "values", "negate", "as_of"),
+    "aipl": ("kind", "op", "values", "negate", "as_of"),
+    "lifecycle": ("kind", "op", "values", "negate", "as_of"),
     "segment": ("kind", "op", "segment", "negate"),
     "group": ("kind", "match", "conditions", "negate"),
     "where": ("field", "op", "value", "values"),
@@ -821,9 +824,13 @@ class _Parser:
         if len(raw) > MAX_VALUES:
             self.issue(p, f"more than {MAX_VALUES:,} values.")
             ok = False
+        as_of = obj.get("as_of")
+        if as_of is not None and parse_date(as_of) is None:
+            self.issue(_join(path, "as_of"), f"{_short(as_of)} is not a date; write it as YYYY-MM-DD (e.g. 2026-07-31).")
+            ok = False
         if not ok:
             return None
-        return CONDITION_TYPES[kind](op=op, values=tuple(raw), negate=negate)
+        return CONDITION_TYPES[kind](op=op, values=tuple(raw), negate=negate, as_of=as_of)
 
 
 def _decode_json(text: str | bytes) -> object:

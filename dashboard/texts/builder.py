@@ -82,6 +82,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "builder.window.between": ("between two dates", "两个日期之间"),
     "builder.window.all": ("all time", "全部时间"),
     "builder.window.all_help": ("up to {as_of}", "截至 {as_of}"),
+    "builder.model.on": ("on date", "日期"),
+    "builder.model.date": ("Model date", "模型日期"),
+    "builder.model.date_help": (
+        "empty: as of the dataset ({as_of}); a past date reads the model with only the events up to that day",
+        "留空：按数据截止日（{as_of}）；过去的日期只用截至当天的事件计算模型",
+    ),
     "builder.event.days": ("Days", "天数"),
     "builder.event.add_filter": ("Property filter", "属性筛选"),
     "builder.event.where": ("where", "其中"),

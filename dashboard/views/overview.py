@@ -33,6 +33,7 @@ def main() -> None:
         )
         conv = " · ".join(f"{step} {fmt_pct(rate)}" for step, rate in ov.aipl_conversion)
         st.caption(f"{tr('overview.conversion')}: {conv}")
+        _aipl_link()
     lifecycle = ov.distribution("lifecycle")
     with right:
         st.plotly_chart(
@@ -49,3 +50,10 @@ def main() -> None:
             st.table(problems_frame(ds.report).set_index(tr("problem.severity")))
         else:
             st.success(tr("overview.health_ok"))
+
+
+def _aipl_link() -> None:
+    """The AIPL page: the same funnel over time, by segment, and who moved."""
+    from dashboard.views import aipl
+
+    st.page_link(st.Page(aipl.main, url_path="aipl"), label=tr("overview.aipl_link"), icon=":material/trending_up:")

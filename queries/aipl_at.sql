@@ -1,4 +1,5 @@
--- AIPL stage per user from the per-user event roll-up (events in the last aipl.lookback_days).
+-- AIPL stage per member at a date d (DATA_CONTRACT.md), from a per-member roll-up of the events in the aipl.lookback_days ending on d:
+-- the cache build's roll-up at as_of, or queries/aipl_rollup_at.sql at a past date.
 select
     _uid,
     case
@@ -9,4 +10,4 @@ select
         when aipl_aware then 'A'
         else 'none'
     end as aipl_stage
-from user_events
+from __rollup__

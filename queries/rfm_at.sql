@@ -1,4 +1,5 @@
--- RFM per buyer from the per-user event roll-up (purchases in the last rfm.window_days ending on as_of).
+-- RFM per buyer at a date $as_of (DATA_CONTRACT.md), from a per-member roll-up of the purchases in the rfm.window_days ending on it:
+-- the cache build's roll-up at as_of, or queries/rfm_rollup_at.sql at a past date.
 -- High/low against the buyers' mean is compared exactly (x * n vs sum) so ties at the mean are low.
 with per_buyer as (
     select
@@ -6,7 +7,7 @@ with per_buyer as (
         date_diff('day', rfm_last_purchase_at::date, $as_of::date) as recency_days,
         rfm_purchases as frequency,
         rfm_monetary as monetary
-    from user_events
+    from __rollup__
     where rfm_purchases > 0
 ),
 totals as (

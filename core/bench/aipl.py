@@ -1,0 +1,141 @@
+"""AIPL at past dates: stages, flow and 12-month trend, cold (first time) and warm, against plain pandas in the same run.
+
+Cold: the first answer for a date (the model computed from the events). Warm: the same
+question again, as the page asks it (the answer kept for this version of the data);
+`*_recount_ms`: the stages kept but the answer counted again. The pandas baseline
+computes the AIPL stage at the same date from the event rows already in memory (loading
+them is not timed) and must count what DuckDB counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from core.bench import median, timed
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", nargs="?", default=os.environ.get("ADESK_DATA", "data/demo"), help="dataset directory (default $ADESK_DATA or data/demo)")
+    p.add_argument("--cache-dir", default=None, help="derived-cache directory (default $ADESK_CACHE_DIR)")
+    p.add_argument("--repeat", type=int, default=5, help="timed warm runs (default 5)")
+    p.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+
+
+def _say(result: dict) -> None:
+    """The figures so far on stderr: a run cut short still leaves them."""
+    print({k: v for k, v in result.items()}, file=sys.stderr, flush=True)
+
+
+def _seconds(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def _pandas_stages(ev: pd.DataFrame, ds, day: date) -> pd.Series:
+    """Members per AIPL stage at `day` in plain pandas (DATA_CONTRACT.md), from (_uid, _ei, ts) rows."""
+    cfg = ds.config.aipl
+    end = np.datetime64(day + timedelta(days=1))
+    start = end - np.timedelta64(cfg.lookback_days, "D")
+    code = ds.catalog.event_codes or {}
+    codes = lambda names: [code[n] for n in names if n in code]  # noqa: E731
+    w = ev[(ev["ts"] >= start) & (ev["ts"] < end)]
+    purchase = w["_ei"].isin(codes([ds.config.purchase_event]))
+    loyal = w["_ei"].isin(codes(cfg.loyalty_events))
+    per = pd.DataFrame({
+        "uid": w["_uid"].to_numpy(),
+        "buy": purchase.to_numpy(),
+        "first_buy": np.where(purchase, w["ts"].to_numpy(), np.datetime64("NaT")),
+        "last_loyal": np.where(loyal, w["ts"].to_numpy(), np.datetime64("NaT")),
+        "interest": w["_ei"].isin(codes(cfg.interest)).to_numpy(),
+        "aware": w["_ei"].isin(codes(cfg.awareness)).to_numpy(),
+    }).groupby("uid").agg(buys=("buy", "sum"), first_buy=("first_buy", "min"), last_loyal=("last_loyal", "max"), interest=("interest", "any"), aware=("aware", "any"))
+    stage = np.select(
+        [per["buys"] >= cfg.loyalty_min_purchases, (per["buys"] >= 1) & (per["last_loyal"] > per["first_buy"]), per["buys"] >= 1, per["interest"], per["aware"]],
+        ["L", "L", "P", "I", "A"],
+        "none",
+    )
+    counts = pd.Series(stage).value_counts()
+    counts["none"] = counts.get("none", 0) + ds.total_users - len(per)
+    return counts
+
+
+def run(args: argparse.Namespace) -> dict:
+    from core.analyses import aipl
+    from core.dataset import open_dataset
+    from core.segments.model import parse_segment
+    from core.segments.operations import size
+
+    ds = open_dataset(args.data, cache_dir=args.cache_dir)
+    as_of = ds.as_of
+    result: dict = {"dataset": ds.name, "as_of": as_of.isoformat(), "users": ds.total_users, "events": ds.run(_count_events())[0][0]}
+
+    # the trend first, on a fresh dataset: its month ends are all cold
+    result["trend_cold_s"] = round(_seconds(lambda: aipl.trend(ds, 12)), 2)
+    result["trend_warm_ms"] = round(median(timed(lambda: aipl.trend(ds, 12), args.repeat)), 1)
+    _say(result)
+    result["trend_warm_recount_ms"] = round(median(timed(lambda: (ds.memo.pop("aipl", None), aipl.trend(ds, 12)), args.repeat)), 1)
+
+    # days that no month end took: mid-month
+    day = as_of - timedelta(days=45 + as_of.day % 7)
+    result["stages_at_date_cold_s"] = round(_seconds(lambda: aipl.funnel(ds, day)), 2)
+    result["stages_at_date_warm_ms"] = round(median(timed(lambda: aipl.funnel(ds, day), args.repeat)), 1)
+    result["stages_at_date_recount_ms"] = round(median(timed(lambda: (ds.memo.pop("aipl", None), aipl.funnel(ds, day)), args.repeat)), 1)
+    _say(result)
+    dated = parse_segment({"conditions": [{"kind": "aipl", "op": "in", "values": ["I"], "as_of": day.isoformat()}]})
+    result["count_past_date_condition_ms"] = round(median(timed(lambda: size(ds, dated), args.repeat)), 1)
+
+    d1, d2 = as_of - timedelta(days=100), as_of - timedelta(days=10)
+    result["flow_cold_s"] = round(_seconds(lambda: aipl.flow(ds, d1, d2)), 2)
+    result["flow_warm_ms"] = round(median(timed(lambda: aipl.flow(ds, d1, d2), args.repeat)), 1)
+    result["flow_warm_recount_ms"] = round(median(timed(lambda: (ds.memo.pop("aipl", None), aipl.flow(ds, d1, d2)), args.repeat)), 1)
+    _say(result)
+    result["model_tables"] = len(ds.memo.get("models_at", ()))
+
+    result["pandas_stages_at_date_s"] = None
+    if not args.no_pandas:
+        cur = ds.cursor()
+        try:
+            # the rows of the day's window only (as a pandas user reads with a filter); loading is not timed
+            end = day + timedelta(days=1)
+            ev = cur.execute(_event_rows(), {"start": end - timedelta(days=ds.config.aipl.lookback_days), "end": end}).df()
+        finally:
+            cur.close()
+        counts = {}
+        result["pandas_stages_at_date_s"] = round(median([_seconds(lambda: counts.update(_pandas_stages(ev, ds, day))) for _ in range(2)]), 2)
+        ours = aipl.funnel(ds, day).in_stage
+        if any(int(counts.get(s, 0)) != ours[s] for s in aipl.ALL_STAGES):
+            raise RuntimeError(f"AIPL on {day}: DuckDB {ours}, pandas {dict(counts)}")
+        del ev
+    return result
+
+
+def _count_events():
+    from sqlglot import exp
+
+    return exp.select(exp.Count(this=exp.Star())).from_("event_rows")
+
+
+def _event_rows() -> str:
+    from sqlglot import exp
+
+    window = exp.and_(exp.GTE(this=exp.column("ts"), expression=exp.Placeholder(this="start")), exp.LT(this=exp.column("ts"), expression=exp.Placeholder(this="end")))
+    return exp.select(exp.column("_uid", quoted=True), exp.column("_ei", quoted=True), exp.column("ts")).from_("event_rows").where(window).sql("duckdb")
+
+
+def render(r: dict) -> str:
+    pandas = "—" if r["pandas_stages_at_date_s"] is None else f"{r['pandas_stages_at_date_s']} s"
+    return "\n".join([
+        f"AIPL at past dates on {r['dataset']} ({r['users']:,} users, {r['events']:,} events, as of {r['as_of']})",
+        f"  stages at a date   cold {r['stages_at_date_cold_s']} s   warm {r['stages_at_date_warm_ms']} ms   recount {r['stages_at_date_recount_ms']} ms   (pandas {pandas})",
+        f"  flow d1 → d2       cold {r['flow_cold_s']} s   warm {r['flow_warm_ms']} ms   recount {r['flow_warm_recount_ms']} ms",
+        f"  12-month trend     cold {r['trend_cold_s']} s   warm {r['trend_warm_ms']} ms   recount {r['trend_warm_recount_ms']} ms",
+        f"  count, aipl at a past date: {r['count_past_date_condition_ms']} ms",
+    ])  # fmt: skip

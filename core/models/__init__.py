@@ -1,0 +1,114 @@
+"""The model tags (RFM, AIPL, lifecycle) as definitions that take a date (ANALYSES.md §1).
+
+Each model is a rule in `queries/<model>_at.sql` over a per-member roll-up of the events
+up to the end of a day. The cache build runs the rules at `as_of` over its own roll-up
+(core/dataset.py), so `profile` holds the models at `as_of`; `at(ds, model, day)` runs the
+same rules at a past day over `queries/<model>_rollup_at.sql` and keeps the answer, one
+table per (model, day), in the dataset's in-memory database (never in the dataset or the
+cache file: dropping it changes no answer). A condition with an `as_of` reads that table.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from core.catalog import AIPL_STAGES, LIFECYCLE_STATES, MODEL_COLUMNS, RFM_CLASSES, UID
+from core.queries import named_query
+
+if TYPE_CHECKING:
+    from core.dataset import Dataset
+
+
+@dataclass(frozen=True)
+class Model:
+    """A model: its name, its column in `profile`, its values and its value for a member it has no row for."""
+
+    name: str
+    column: str
+    values: tuple[str, ...]
+    default: str
+
+
+MODELS: dict[str, Model] = {
+    "rfm": Model("rfm", MODEL_COLUMNS["rfm"], RFM_CLASSES, "none"),
+    "aipl": Model("aipl", MODEL_COLUMNS["aipl"], AIPL_STAGES, "none"),
+    "lifecycle": Model("lifecycle", MODEL_COLUMNS["lifecycle"], LIFECYCLE_STATES, "never_active"),
+}
+VALUE = "value"  # the column of a model-at-a-date table
+
+
+def table_name(model: str, day: date) -> str:
+    """The in-memory table holding `model` at `day` (e.g. `_aipl_at_20260731`)."""
+    return f"_{model}_at_{day:%Y%m%d}"
+
+
+def rule(model: str, ds: Dataset, day: date) -> tuple[exp.Expression, dict[str, object]]:
+    """The model's rule at a past `day` (a query of `_uid` and the value) and its parameters."""
+    from core.models import aipl, lifecycle, rfm
+
+    return {"aipl": aipl.at, "rfm": rfm.at, "lifecycle": lifecycle.at}[model](ds, day)
+
+
+def at(ds: Dataset, model: str, day: date) -> str:
+    """The name of the table of `model` at `day` for every member (`_uid`, `value`); computed once per day.
+
+    `day` must not be after the dataset's `as_of`. At `as_of` itself the answer is `profile`'s
+    column (use `source`); this computes it from the events anyway, as the tests compare.
+    """
+    if day > ds.as_of:
+        raise ValueError(f"{day} is after the dataset's as_of {ds.as_of}")
+    name = table_name(model, day)
+    done: set[str] = ds.memo.setdefault("models_at", set())
+    if name in done:
+        return name
+    lock = ds.memo.setdefault("models_at_lock", threading.Lock())
+    with lock:
+        if name in done:
+            return name
+        m = MODELS[model]
+        query, params = rule(model, ds, day)
+        # an ENUM is one byte a member: 10M members cost ~50 MB a (model, day)
+        enum = exp.DataType.build("ENUM(" + ", ".join(f"'{v}'" for v in m.values) + ")", dialect="duckdb")
+        value = exp.Cast(
+            this=exp.func("coalesce", exp.column(VALUE, table="r", quoted=True), exp.Placeholder(this="default")),
+            to=enum,
+        )
+        select = named_query("model_at", value=value, rule=exp.alias_(exp.Subquery(this=query), "r"))
+        create = exp.Create(this=exp.to_table(name, db="main", catalog="memory", quoted=True), kind="TABLE", replace=True, expression=select)
+        ds.run(create, {**params, "default": m.default})
+        done.add(name)
+    return name
+
+
+def source(ds: Dataset, model: str, day: date | None) -> tuple[exp.Table, str]:
+    """Where `model` at `day` is read: (`profile`, its column) at `as_of`, else (its table, `value`)."""
+    if day is None or day == ds.as_of:
+        return exp.to_table("profile"), MODELS[model].column
+    return exp.to_table(at(ds, model, day), quoted=True), VALUE
+
+
+_TABLE = re.compile(r"^_(rfm|aipl|lifecycle)_at_(\d{8})$")
+
+
+def needed(tree: exp.Expression) -> list[tuple[str, date]]:
+    """The (model, day) tables a compiled definition reads, in a fixed order."""
+    found = set()
+    for table in tree.find_all(exp.Table):
+        if m := _TABLE.match(table.name):
+            found.add((m.group(1), datetime.strptime(m.group(2), "%Y%m%d").date()))
+    return sorted(found)
+
+
+def ensure(ds: Dataset, tree: exp.Expression) -> None:
+    """Compute every model-at-a-day table the compiled definition `tree` reads, before it runs."""
+    for model, day in needed(tree):
+        at(ds, model, day)
+
+
+__all__ = ["MODELS", "UID", "Model", "at", "ensure", "needed", "source", "table_name"]
