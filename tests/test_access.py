@@ -184,3 +184,15 @@ def test_a_saved_segment_made_by_an_unscoped_person_stays_within_the_scope(shop,
     count = ops.size(scoped, ref, store.resolver()).count
     assert count == (users["city"] == "Shanghai").sum()  # Beijing is outside the scope
     assert ops.size(ds, ref, store.resolver()).count == users["city"].isin(["Beijing", "Shanghai"]).sum()
+
+
+def test_models_at_a_past_day_are_kept_apart_per_scope(shop):
+    _root, ds, users, _events = shop
+    dated = parse_segment({"conditions": [{"kind": "aipl", "op": "in", "values": ["A", "I", "P", "L"], "as_of": "2026-03-31"}]})
+    everyone = ops.size(ds, dated).count
+    scoped = scoped_dataset(ds, parse_segment(SCOPE))
+    within = ops.size(scoped, dated).count
+    inside = set(users.loc[_in_scope(users), "user_id"])
+    staged = set(ops.members(ds, dated, page_size=1000).rows["user_id"])
+    assert within == len(staged & inside) < everyone
+    assert ops.size(ds, dated).count == everyone  # the scoped answer did not replace the unscoped one

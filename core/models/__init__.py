@@ -80,7 +80,9 @@ def at(ds: Dataset, model: str, day: date) -> str:
             to=enum,
         )
         select = named_query("model_at", value=value, rule=exp.alias_(exp.Subquery(this=query), "r"))
-        create = exp.Create(this=exp.to_table(name, db="main", catalog="memory", quoted=True), kind="TABLE", replace=True, expression=select)
+        # a data scope's tables live in its own schema (core/access.py): scopes never share an answer
+        schema = ds.schema or "main"
+        create = exp.Create(this=exp.to_table(name, db=schema, catalog="memory", quoted=True), kind="TABLE", replace=True, expression=select)
         ds.run(create, {**params, "default": m.default})
         done.add(name)
     return name

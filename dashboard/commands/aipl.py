@@ -42,7 +42,7 @@ def _date(text: str | None, what: str) -> date | None:
 def run(args: argparse.Namespace) -> int:
     from core.analyses import aipl
     from core.dataset import open_dataset
-    from dashboard.commands.segments import _resolver, _run_safely, read_definition
+    from dashboard.commands.common import read_definition, resolver, run_safely
 
     if args.dir is None:
         mode, directory = "funnel", args.first
@@ -53,15 +53,15 @@ def run(args: argparse.Namespace) -> int:
     segment = read_definition(args.segment) if args.segment else None
     as_of, day_from, day_to = _date(args.as_of, "--as-of"), _date(args.day_from, "--from"), _date(args.day_to, "--to")
     ds = open_dataset(directory)  # a dataset that cannot be used: main() lists its problems, exit 1
-    resolve = _resolver(segment, args.db) if segment else None
+    resolve = resolver(segment, args.db) if segment else None
     try:
         if mode == "funnel":
-            result = _run_safely(aipl.funnel, ds, as_of, segment, resolve)
+            result = run_safely(aipl.funnel, ds, as_of, segment, resolve)
         elif mode == "trend":
-            result = _run_safely(aipl.trend, ds, args.months, segment, resolve)
+            result = run_safely(aipl.trend, ds, args.months, segment, resolve)
         else:
             d1, d2 = aipl.default_flow_days(ds.as_of)
-            result = _run_safely(aipl.flow, ds, day_from or d1, day_to or d2, segment, resolve)
+            result = run_safely(aipl.flow, ds, day_from or d1, day_to or d2, segment, resolve)
     except aipl.AiplInputError as err:
         raise UsageError(str(err)) from None
     if args.json:
