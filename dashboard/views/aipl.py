@@ -15,7 +15,7 @@ from core.analyses import aipl
 from core.segments.builder_state import to_segment
 from core.segments.describe import describe
 from core.segments.model import Segment, SegmentError, SegmentRef
-from dashboard import charts
+from dashboard import auth, charts
 from dashboard.builder_session import get_state, replace_state
 from dashboard.data_access import get_dataset, get_store, lang, tr
 from dashboard.i18n import fmt_int, fmt_pct
@@ -200,3 +200,4 @@ def _how(ds) -> None:
                 as_of=ds.as_of.isoformat(), example=example,
             )  # fmt: skip
         )
+        auth.render_scope_note(ds)
