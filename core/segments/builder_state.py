@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -23,6 +24,7 @@ from core.segments.compile import TYPE_OPS
 from core.segments.model import (
     ATTRIBUTE_OPS,
     EVENT_OPS,
+    FUNNEL_OPS,
     LIST_OPS,
     NO_OPERAND_OPS,
     STAGE_OPS,
@@ -31,6 +33,7 @@ from core.segments.model import (
     Attribute,
     Condition,
     Event,
+    FunnelCondition,
     Group,
     Lifecycle,
     Rfm,
@@ -149,6 +152,8 @@ def allowed_ops(catalog: Catalog, row: Row) -> tuple[str, ...]:
         return TAG_PRESENCE_OPS + (TAG_VALUE_OPS if info.value_column is not None else ())
     if row.kind == "event":
         return EVENT_OPS
+    if row.kind == "funnel":
+        return FUNNEL_OPS
     return STAGE_OPS  # rfm, aipl, lifecycle, segment: in / not_in
 
 
@@ -410,6 +415,8 @@ def row_dict(row: Row) -> dict[str, Any] | None:
         d = {"kind": row.kind, "op": row.op or "in", "values": list(row.values)} if row.values else None
     elif row.kind == "segment":
         d = {"kind": "segment", "op": row.op or "in", "segment": row.target} if row.target else None
+    elif row.kind == "funnel":  # opened from the Funnels page; the funnel travels as its JSON text
+        d = {"kind": "funnel", "funnel": json.loads(row.value), "op": row.op, "step": row.count} if row.value else None
     elif row.kind == "event":
         if not row.target or row.op is None or row.count is None or row.count < 0:
             d = None
@@ -493,6 +500,9 @@ def _row_from(condition: Condition, state: BuilderState) -> tuple[BuilderState, 
         )  # fmt: skip
     elif isinstance(condition, SegmentRef):
         row = Row(rid, "segment", condition.segment, condition.op, negate=condition.negate)
+    elif isinstance(condition, FunnelCondition):
+        text = json.dumps(condition.funnel.to_dict(), ensure_ascii=False, sort_keys=True)
+        row = Row(rid, "funnel", None, condition.op, text, negate=condition.negate, count=condition.step)
     elif isinstance(condition, (Rfm, Aipl, Lifecycle)):
         row = Row(rid, condition.kind, None, condition.op, values=tuple(condition.values), negate=condition.negate)
     else:  # parse_segment never builds one

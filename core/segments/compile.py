@@ -30,6 +30,7 @@ from core.segments.model import (
     Attribute,
     Event,
     EventFilter,
+    FunnelCondition,
     Group,
     Lifecycle,
     Rfm,
@@ -210,6 +211,10 @@ class _Compiler:
             expr = self.event(c, path)
         elif isinstance(c, (Rfm, Aipl, Lifecycle)):
             expr = self.stage(c)
+        elif isinstance(c, FunnelCondition):
+            from core.analyses.funnel_sql import reached_tree  # builds on this compiler
+
+            expr = reached_tree(self, c.funnel, c.op, c.step, path + ".")
         else:  # parse_segment never builds one; a hand-built tree might
             raise TypeError(f"not a segment condition: {type(c).__name__}")
         return _not(expr) if c.negate else expr
