@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import data_access
 from dashboard.i18n import LANGUAGES
-from dashboard.views import overview, placeholder
+from dashboard.views import funnels, overview, placeholder
 
 
 def _language_switch() -> None:
@@ -40,7 +40,7 @@ def main() -> None:
             ),
         ],
         tr("nav.group.analysis"): [
-            st.Page(placeholder.funnels, title=tr("nav.funnels"), url_path="funnels"),
+            st.Page(funnels.main, title=tr("nav.funnels"), url_path="funnels"),
             st.Page(placeholder.cohorts, title=tr("nav.cohorts"), url_path="cohorts"),
             st.Page(placeholder.experiments, title=tr("nav.experiments"), url_path="experiments"),
         ],

@@ -168,3 +168,15 @@ def segment_overlap(_ds: Dataset, fp: str, named: tuple[tuple[str, str], ...], r
     from core.segments.model import parse_segment
 
     return operations.overlap(_ds, [(name, parse_segment(text)) for name, text in named], _resolve)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def funnel_result(_ds: Dataset, fp: str, funnel_json: str, base_json: str, refs: str, breakdown: str, trend: str, _resolve=None):
+    """The Funnels page's numbers (core.analyses.funnels), cached per funnel, base, breakdown and trend."""
+    import json
+
+    from core.analyses.funnels import funnel
+    from core.segments.model import parse_segment
+
+    base = parse_segment(base_json) if base_json else None
+    return funnel(_ds, json.loads(funnel_json), segment=base, resolve=_resolve, breakdown=breakdown or None, trend=trend or None)

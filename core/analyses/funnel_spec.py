@@ -167,3 +167,33 @@ def parse_funnel(obj: object) -> FunnelSpec:
     if issues:
         raise FunnelError(issues)
     return FunnelSpec(tuple(steps), days["from"], days["to"], value, unit, tuple(exclusions))
+
+
+def encode_funnel(spec: FunnelSpec) -> str:
+    """The funnel as a short URL-safe string (the segment link format around a `funnel` condition)."""
+    from core.segments.urlcodec import encode_segment
+
+    return encode_segment(parse_segment({"conditions": [{"kind": "funnel", "funnel": spec.to_dict(), "op": "reached", "step": 1}]}))
+
+
+def decode_funnel(text: str) -> FunnelSpec:
+    """The funnel from `encode_funnel` text; FunnelError saying in words what is wrong with the link."""
+    from core.segments.model import FunnelCondition
+    from core.segments.urlcodec import decode_segment
+
+    try:
+        segment = decode_segment(text)
+    except SegmentError as err:
+        raise FunnelError([SegmentIssue("", i.message.replace("segment link", "funnel link")) for i in err.issues]) from None
+    if len(segment.conditions) != 1 or not isinstance(segment.conditions[0], FunnelCondition):
+        raise FunnelError("the link does not hold a funnel.")
+    return segment.conditions[0].funnel
+
+
+def drop_off_definition(spec: FunnelSpec, op: str, step: int, base: dict | None = None) -> dict[str, Any]:
+    """A segment definition for a step's audience (reached / dropped_after / not_reached), within a base definition."""
+    condition = {"kind": "funnel", "funnel": spec.to_dict(), "op": op, "step": step}
+    conditions: list[dict[str, Any]] = [condition]
+    if base and base.get("conditions"):
+        conditions.append({"kind": "group", "match": base.get("match", "all"), "conditions": base["conditions"]})
+    return {"version": 1, "match": "all", "conditions": conditions}
