@@ -178,6 +178,17 @@ def test_breakdown_and_trend_match_the_oracle(edge):
     assert weekly.trend[-1].complete is False and weekly.trend[0].period.weekday() == 0
 
 
+def test_base_segment_limits_the_members(edge):
+    ds, events, users = edge
+    base = {"conditions": [{"kind": "attribute", "field": "city", "op": "in", "values": ["Shanghai", "Beijing"]}]}
+    members = set(users.loc[users["city"].isin(["Shanghai", "Beijing"]), "user_id"])
+    spec = {**VIEW_CART_BUY, "exclusions": []}
+    want = oracle(events, users, spec, ds.as_of, base=members)
+    result = funnel(ds, spec, segment=base)
+    assert (result.entered, [s.users for s in result.steps]) == (want["entered"], want["users"])
+    assert result.entered < funnel(ds, spec).entered
+
+
 @pytest.mark.parametrize(
     ("spec", "words"),
     [

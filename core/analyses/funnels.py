@@ -177,8 +177,7 @@ def funnel(
     tree = members_tree(ctx, spec, base=base, start_property=start_property)
     if ctx.issues:
         raise FunnelError(ctx.issues)
-    tree, params = _renumber(tree, ctx.params)
-    params.update(base_params)
+    tree, params = _renumber(tree, {**ctx.params, **base_params})
     k = len(spec.steps)
     start, end = spec.entry_range(ds.as_of)
     create = exp.Create(this=exp.to_table(TEMP), kind="TABLE", expression=tree, properties=exp.Properties(expressions=[exp.TemporaryProperty()]))

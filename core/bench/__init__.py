@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-BENCHMARKS = ("build", "segments", "export", "builder")
+BENCHMARKS = ("build", "segments", "export", "builder", "funnels")
 
 
 def percentile(values: list[float], q: float) -> float:
