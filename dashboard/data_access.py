@@ -180,3 +180,21 @@ def funnel_result(_ds: Dataset, fp: str, funnel_json: str, base_json: str, refs:
 
     base = parse_segment(base_json) if base_json else None
     return funnel(_ds, json.loads(funnel_json), segment=base, resolve=_resolve, breakdown=breakdown or None, trend=trend or None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _funnel_store(path: str):
+    from core.funnel_store import FunnelStore
+
+    return FunnelStore(path)
+
+
+def get_funnel_store():
+    """Saved funnels in the app database, or None after saying why it cannot be opened."""
+    from core.store import StoreError, default_db_path
+
+    try:
+        return _funnel_store(str(default_db_path().absolute()))
+    except StoreError as err:
+        st.error(tr("store.unusable", error=str(err)))
+        return None

@@ -75,3 +75,16 @@ def test_bad_and_stale_links_say_why(page_env, link, words):
     assert not at.exception
     assert any(words in e.value for e in at.error)
     assert metric(at, "Entered")  # the default funnel is still shown
+
+
+def test_save_a_funnel_and_open_it_again(page_env, tmp_path):
+    at = open_page("funnels", query={"f": encode_funnel(parse_funnel(SPEC))})
+    at.text_input(key="funnels.name_box").input("Checkout")
+    at = at.button(key="funnels.save").click().run()
+    assert any("version 1" in s.value for s in at.success)
+    at = at.button(key="funnels.save").click().run()
+    assert any("version 2" in s.value for s in at.success)
+    fresh = open_page("funnels")  # a new session: open the saved funnel from the list
+    fresh.selectbox(key="funnels.saved_pick").select("checkout").run()
+    assert fresh.session_state["funnels.spec"]["window"] == SPEC["window"]
+    assert len(fresh.session_state["funnels.spec"]["steps"]) == 3

@@ -116,7 +116,8 @@ def run(args: argparse.Namespace) -> dict:
             extra = {"first_seconds": round(first, 3)}
         else:
             segment = parse_segment(options["segment"]) if "segment" in options else None
-            seconds = timed(lambda s=spec, g=segment, b=options.get("breakdown"): funnel(ds, s, segment=g, breakdown=b, trend="day"), args.repeat)
+            by = options.get("breakdown")
+            seconds = timed(lambda s=spec, g=segment, b=by: funnel(ds, s, segment=g, breakdown=b, trend="day"), args.repeat)
             extra = {}
         frames = _pandas_frames(ds, spec)
         pandas_seconds = timed(lambda f=frames, s=spec: pandas_funnel(f, s, ds.as_of), args.repeat)

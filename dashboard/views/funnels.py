@@ -24,7 +24,7 @@ from core.segments import builder_state as bs
 from core.segments.model import SegmentError, parse_segment
 from dashboard import charts
 from dashboard.builder_session import get_state, replace_state, saved_refs_token
-from dashboard.data_access import funnel_result, get_dataset, get_store, lang, tr
+from dashboard.data_access import funnel_result, get_dataset, get_funnel_store, get_store, lang, tr
 from dashboard.i18n import fmt_int, fmt_pct
 
 SPEC = "funnels.spec"  # the funnel being edited, as its JSON dict
@@ -89,6 +89,7 @@ def main() -> None:
         getattr(st, notice[0])(notice[1])
     st.caption(tr("dataset.as_of", as_of=ds.as_of.isoformat()) + " · " + ds.name)
     store = get_store()
+    _saved_picker()
     spec = _editor(ds)
     st.session_state[SPEC] = spec
     base_def, resolve = _base(store)
@@ -107,6 +108,38 @@ def main() -> None:
         elif name in st.query_params:
             del st.query_params[name]
     _results(ds, result, parsed, base_def)
+    _save_controls(parsed)
+
+
+def _saved_picker() -> None:
+    """Open a saved funnel (its latest version) into the editor."""
+    funnels = get_funnel_store()
+    saved = funnels.list() if funnels is not None else []
+    if not saved:
+        return
+    names = {f.id: f"{f.name} · v{f.version}" for f in saved}
+    pick = st.selectbox(tr("funnels.saved.pick"), ["", *names], format_func=lambda i: names.get(i, tr("funnels.saved.new")), key="funnels.saved_pick")
+    if pick and pick != st.session_state.get("funnels.saved_id"):
+        st.session_state["funnels.saved_id"] = pick
+        st.session_state["funnels.saved_name"] = next(f.name for f in saved if f.id == pick)
+        _restart(next(f.funnel for f in saved if f.id == pick).to_dict())
+
+
+def _save_controls(spec) -> None:
+    funnels = get_funnel_store()
+    if funnels is None:
+        return
+    with st.expander(tr("funnels.saved")):
+        name = st.text_input(tr("funnels.saved.name"), st.session_state.get("funnels.saved_name", ""), key="funnels.name_box")
+        if st.button(tr("funnels.saved.save"), key="funnels.save", icon=":material/save:"):
+            if not name.strip():
+                st.warning(tr("funnels.saved.need_name"))
+                return
+            sid = st.session_state.get("funnels.saved_id")
+            same = sid is not None and st.session_state.get("funnels.saved_name") == " ".join(name.split())
+            saved = funnels.save(name, spec, funnel_id=sid if same else None)
+            st.session_state["funnels.saved_id"], st.session_state["funnels.saved_name"] = saved.id, saved.name
+            st.success(tr("funnels.saved.done", name=saved.name, version=saved.version))
 
 
 # --------------------------------------------------------------------------- editor
