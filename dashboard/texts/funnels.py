@@ -2,6 +2,7 @@
 
 TEXT: dict[str, tuple[str, str]] = {
     "funnels.title": ("Funnels", "漏斗分析"),
+    "funnels.counting": ("Counting the funnel over every member's events…", "正在基于全部会员事件计算漏斗…"),
     "funnels.steps": ("Steps", "步骤"),
     "funnels.step": ("Step {k}", "第 {k} 步"),
     "funnels.event": ("Event", "事件"),

@@ -96,8 +96,9 @@ def main() -> None:
     by, trend = _options(ds)
     try:
         parsed = parse_funnel(spec)
-        result = funnel_result(ds, ds.fingerprint, json.dumps(parsed.to_dict(), sort_keys=True), json.dumps(base_def) if base_def else "",
-                               saved_refs_token(store, parse_segment(base_def)) if base_def else "", by, trend, _resolve=resolve)  # fmt: skip
+        with st.spinner(tr("funnels.counting")):
+            result = funnel_result(ds, ds.fingerprint, json.dumps(parsed.to_dict(), sort_keys=True), json.dumps(base_def) if base_def else "",
+                                   saved_refs_token(store, parse_segment(base_def)) if base_def else "", by, trend, _resolve=resolve)  # fmt: skip
     except SegmentError as err:
         st.error(tr("funnels.invalid", error="; ".join(str(i) for i in err.issues)))
         return
