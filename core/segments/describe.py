@@ -158,6 +158,7 @@ _FUNNEL_WORDS = {
         "dropped_after": "reached step {k} ({event}) but not step {next} of the funnel {steps}",
         "range": "entry {a} to {b}",
         "default_range": "entry in the 30 days ending on as_of",
+        "days_before": "29 days before {b}",
         "window": "converting within {n} {unit}",
         "units": {"minute": "minutes", "hour": "hours", "day": "days"},
         "excluding": "excluding {events}",
@@ -168,6 +169,7 @@ _FUNNEL_WORDS = {
         "dropped_after": "在漏斗 {steps} 中到达第 {k} 步（{event}）但未到达第 {next} 步",
         "range": "进入日期 {a} 至 {b}",
         "default_range": "进入日期为截至 as_of 的 30 天",
+        "days_before": "{b} 前 29 天",
         "window": "{n} {unit}内转化",
         "units": {"minute": "分钟", "hour": "小时", "day": "天"},
         "excluding": "排除 {events}",
@@ -397,7 +399,10 @@ class _Describer:
             return item.event + (self.words["ev_where"].format(filters=where) if where else "")
 
         steps = " → ".join(named(s) for s in spec.steps)
-        rng = fw["range"].format(a=spec.start, b=spec.end) if spec.start and spec.end else fw["default_range"]
+        if spec.start or spec.end:  # a missing end is as_of, a missing start 29 days before the end
+            rng = fw["range"].format(a=spec.start or fw["days_before"].format(b=spec.end or "as_of"), b=spec.end or "as_of")
+        else:
+            rng = fw["default_range"]
         details = [rng, fw["window"].format(n=spec.window_value, unit=fw["units"][spec.window_unit])]
         if spec.exclusions:
             details.append(fw["excluding"].format(events=self.words["list_sep"].join(named(e) for e in spec.exclusions)))
