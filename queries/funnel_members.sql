@@ -1,18 +1,22 @@
 -- Each entered member's place in the funnel (ANALYSES.md §3): the deepest step any start reaches, the path (the latest start reaching it), removal by an exclusion on the path, and a window still open at as_of.
-with ranked as (
+with path as (
+    -- one aggregate per member: the path is the start with the highest state, then the latest t1
     select
-        *,
-        state - 1 as deepest,
-        row_number() over (partition by _uid order by state desc, t1 desc) as rank,
-        bool_or(until_ts >= $as_of_end) over (partition by _uid) as open_start
+        _uid,
+        max(state) - 1 as deepest,
+        bool_or(until_ts >= $as_of_end) as open_start,
+        arg_max(
+            {'start_value': start_value, 't1': t1, 't2': t2, 't3': t3, 't4': t4, 't5': t5, 't6': t6, 't7': t7, 't8': t8},
+            {'state': state, 't1': t1}
+        ) as p
     from funnel_paths
+    group by _uid
 ),
-path as (
+flat as (
     select
-        _uid, deepest, start_value, open_start, t1, t2, t3, t4, t5, t6, t7, t8,
-        [t1, t2, t3, t4, t5, t6, t7, t8][deepest] as deep_ts
-    from ranked
-    where rank = 1
+        _uid, deepest, open_start, p.start_value, p.t1, p.t2, p.t3, p.t4, p.t5, p.t6, p.t7, p.t8,
+        [p.t1, p.t2, p.t3, p.t4, p.t5, p.t6, p.t7, p.t8][deepest] as deep_ts
+    from path
 )
 select
     p._uid,
@@ -24,4 +28,4 @@ select
     p.open_start and p.deepest < $k as open,
     p.start_value,
     p.t1, p.t2, p.t3, p.t4, p.t5, p.t6, p.t7, p.t8
-from path as p
+from flat as p
