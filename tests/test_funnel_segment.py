@@ -32,7 +32,7 @@ FUNNELS = [
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    root = random_dataset(tmp_path_factory.mktemp("funnel_seg"), n_users=200, n_events=2500, seed=11)
+    root = random_dataset(tmp_path_factory.mktemp("funnel_seg"), n_users=150, n_events=1800, seed=11)
     ds = open_dataset(root, tmp_path_factory.mktemp("cache"))
     users = pd.read_parquet(root / "users.parquet")
     events = pd.read_parquet(root / "events")
