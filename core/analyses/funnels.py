@@ -242,3 +242,12 @@ def funnel_members(ds: Dataset, spec: FunnelSpec | dict, *, start_property: str 
     for user_id, deepest, excluded, open_, value, times in ds.run(joined, params):
         out[user_id] = {"deepest": deepest, "excluded": excluded, "open": open_, "start_value": value, "times": list(times[:deepest])}
     return out
+
+
+def funnel_problems(ds: Dataset, spec: FunnelSpec) -> list[str]:
+    """What this dataset cannot answer in the funnel (unknown events or properties, bad values), in words."""
+    from core.segments.compile import _Compiler
+
+    ctx = _Compiler(ds.catalog, None, None)
+    members_tree(ctx, spec)
+    return [str(i) for i in ctx.issues]

@@ -17,7 +17,7 @@ from core.analyses.funnel_spec import (
     encode_funnel,
     parse_funnel,
 )
-from core.analyses.funnels import BIN_EDGES, FunnelResult
+from core.analyses.funnels import BIN_EDGES, FunnelResult, funnel_problems
 from core.catalog import MODEL_COLUMNS
 from core.dataset import Dataset
 from core.segments import builder_state as bs
@@ -61,13 +61,9 @@ def _load_link(ds: Dataset) -> None:
     except SegmentError as err:
         st.session_state[NOTICE] = ("error", tr("funnels.bad_link", error=" ".join(i.message for i in err.issues)))
         return
-    from core.analyses.funnel_sql import members_tree
-    from core.segments.compile import _Compiler
-
-    ctx = _Compiler(ds.catalog, None, None)
-    members_tree(ctx, spec)  # names checked against this dataset (events, properties)
-    if ctx.issues:
-        st.session_state[NOTICE] = ("error", tr("funnels.stale_link", error="; ".join(str(i) for i in ctx.issues)))
+    problems = funnel_problems(ds, spec)  # names checked against this dataset (events, properties)
+    if problems:
+        st.session_state[NOTICE] = ("error", tr("funnels.stale_link", error="; ".join(problems)))
         return
     st.session_state[SPEC] = spec.to_dict()
     for name in ("by", "trend"):
