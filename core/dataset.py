@@ -294,7 +294,10 @@ def _remove_stale_caches(cache_root: Path, name: str, keep: Path) -> None:
 def _connect(database: str = ":memory:", *, timezone: str = "UTC", **kw) -> duckdb.DuckDBPyConnection:
     """A connection whose time zone is the dataset's: time-zone-aware timestamps become its wall-clock time."""
     s = _settings()
-    con = duckdb.connect(database, config={"threads": int(s["threads"]), "memory_limit": s["memory_limit"], **kw})
+    # asof_loop_join_threshold 0: funnels' ASOF JOINs always run as ASOF (a low row estimate made DuckDB pick a
+    # nested loop over all paths: 0.4 s of 0.6 s at 200k members)
+    config = {"threads": int(s["threads"]), "memory_limit": s["memory_limit"], "asof_loop_join_threshold": 0, **kw}
+    con = duckdb.connect(database, config=config)
     con.execute("SET enable_progress_bar = false")
     con.execute("SET TimeZone = $tz", {"tz": timezone})
     return con

@@ -306,7 +306,7 @@ def _inside_dataset(path: Path) -> Path | None:
     return None
 
 
-def _now() -> str:
+def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
@@ -495,7 +495,7 @@ class AppStore:
             segment = parse_segment(segment)
         who = who or current_user()
         definition = json.dumps(segment.to_dict(), ensure_ascii=False, sort_keys=True)
-        now = _now()
+        now = utc_now()
         with self._write() as conn:
             if segment_id is None:
                 name = _clean_name(name or "")
@@ -599,7 +599,7 @@ class AppStore:
             if row is None:
                 raise SegmentNotFound(segment_id)
             if row["name"] != new_name:
-                self._rename(conn, segment_id, row["name"], new_name, who or current_user(), _now())
+                self._rename(conn, segment_id, row["name"], new_name, who or current_user(), utc_now())
         saved = self.get_segment(segment_id)
         if saved is None:  # deleted by another process between the two statements
             raise SegmentNotFound(segment_id)
@@ -619,7 +619,7 @@ class AppStore:
             )
             if referrers:
                 raise SegmentInUse(segment_id, referrers)
-            now = _now()
+            now = utc_now()
             conn.execute(
                 "UPDATE segments SET deleted_at = ?, deleted_by = ? WHERE id = ?",
                 (now, who, segment_id),
@@ -719,7 +719,7 @@ class AppStore:
             conn.execute(
                 "UPDATE exports SET status = 'succeeded', finished_at = ?, rows_written = ?, file_path = ?, "
                 "file_bytes = ?, sha256 = ?, seconds = ? WHERE export_id = ?",
-                (_now(), rows_written, file_path, file_bytes, sha256, seconds, export_id),
+                (utc_now(), rows_written, file_path, file_bytes, sha256, seconds, export_id),
             )
 
     def fail_export(self, export_id: str, error: str) -> None:
@@ -728,7 +728,7 @@ class AppStore:
             conn.execute(
                 "UPDATE exports SET status = 'failed', finished_at = ?, error = ? "
                 "WHERE export_id = ? AND status = 'running'",
-                (_now(), error[:2000], export_id),
+                (utc_now(), error[:2000], export_id),
             )
 
     def get_export(self, export_id: str) -> ExportRecord | None:
@@ -788,7 +788,7 @@ class AppStore:
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO export_log (export_id, action, at, who, detail) VALUES (?, ?, ?, ?, ?)",
-                (export_id, action, _now(), who or current_user(), json.dumps(detail, ensure_ascii=False) if detail else None),
+                (export_id, action, utc_now(), who or current_user(), json.dumps(detail, ensure_ascii=False) if detail else None),
             )
 
     def export_actions(self, export_id: str) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import auth, data_access
 from dashboard.i18n import LANGUAGES
 from dashboard.views import access as access_page
-from dashboard.views import cohorts, overview, placeholder
+from dashboard.views import cohorts, funnels, overview
 
 
 def _language_switch() -> None:
@@ -47,7 +47,7 @@ def main() -> None:
         ],
         tr("nav.group.analysis"): [
             *_optional_pages([("dashboard.views.aipl", "nav.aipl", "aipl")]),
-            st.Page(placeholder.funnels, title=tr("nav.funnels"), url_path="funnels"),
+            st.Page(funnels.main, title=tr("nav.funnels"), url_path="funnels"),
             st.Page(cohorts.main, title=tr("nav.cohorts"), url_path="cohorts"),
             *_optional_pages([("dashboard.views.experiments", "nav.experiments", "experiments")]),
         ],

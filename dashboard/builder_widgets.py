@@ -9,6 +9,7 @@ Structural edits (add, remove, duplicate) are button callbacks on the state.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -18,7 +19,8 @@ import streamlit as st
 from core.catalog import Catalog
 from core.dataset import Dataset
 from core.segments import builder_state as bs
-from core.segments.describe import FIELD_LABELS_ZH, OPERATOR_LABELS
+from core.segments.describe import FIELD_LABELS_ZH, OPERATOR_LABELS, describe
+from core.segments.model import parse_segment
 from core.store import SavedSegment
 from core.tags import TagEntry
 from core.values import LOW_CARDINALITY
@@ -220,6 +222,8 @@ def render_row(ctx: Ctx, row: bs.Row, connector: str) -> bs.Row:
         row = _event_details(ctx, row)
     if row.kind in ("rfm", "aipl", "lifecycle"):
         row = _model_date(ctx, row)
+    if row.kind == "funnel" and (d := bs.row_dict(row)) is not None:
+        st.caption(describe(parse_segment({"conditions": [d]}), ctx.catalog, lang="zh" if ctx.lang == "zh" else "en"))
     if bs.row_dict(row) is None:
         st.caption(tr("builder.row.incomplete"))
     return row
@@ -262,6 +266,13 @@ def _row_operands(ctx: Ctx, row: bs.Row) -> bs.Row:
         _seed(k, int(row.count) if row.count is not None else 1)
         count = st.number_input(tr("builder.event.count"), min_value=0, step=1, key=k, label_visibility="collapsed", help=tr("builder.event.count_help"))
         return replace(row, count=count)
+    if row.kind == "funnel" and row.value:
+        steps = len(json.loads(row.value).get("steps", ()))
+        k = key(row.id, "count")
+        _seed(k, int(row.count or 1))
+        last = steps - 1 if row.op == "dropped_after" else steps
+        step = st.number_input(tr("builder.funnel.step"), min_value=1, max_value=max(last, 1), step=1, key=k, label_visibility="collapsed")
+        return replace(row, count=min(int(step), max(last, 1)))
     if row.kind in ("rfm", "aipl", "lifecycle"):
         k = key(row.id, "stages")
         _seed(k, list(row.values))

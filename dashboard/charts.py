@@ -32,3 +32,15 @@ def funnel(labels: list[str], values: list[int], title: str) -> go.Figure:
     fig = go.Figure(go.Funnel(y=labels, x=values, texttemplate="%{value:,}<br>%{percentPrevious:.1%}", marker={"color": PALETTE[: len(values)]}))
     fig.update_layout(title=title, margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=320, separators=".,")
     return fig
+
+
+def trend(periods: list[str], rates: list[float | None], complete: list[bool], title: str, incomplete_label: str) -> go.Figure:
+    """Conversion by period: complete periods solid, incomplete ones hollow and named in the legend."""
+    fig = go.Figure()
+    for done, name, symbol in ((True, title, "circle"), (False, incomplete_label, "circle-open")):
+        xs = [p for p, c in zip(periods, complete, strict=True) if c == done]
+        ys = [r for r, c in zip(rates, complete, strict=True) if c == done]
+        if xs:
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers+lines" if done else "markers", name=name, marker={"symbol": symbol, "size": 9, "color": PALETTE[0 if done else 2]}))
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=300, yaxis={"tickformat": ".0%"}, separators=".,", title=title)
+    return fig

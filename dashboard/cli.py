@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "dashboard.commands.data",
     "dashboard.commands.demo",
     "dashboard.commands.export",
+    "dashboard.commands.funnels",
     "dashboard.commands.overview",
     "dashboard.commands.retention",
     "dashboard.commands.segments",

@@ -227,3 +227,33 @@ def ab_result(_ds: Dataset, fp: str, spec_json: str, exports: str, refs: str, _s
     from core.analyses.ab import ab_result as compute
 
     return compute(_ds, ABSpec(**_json.loads(spec_json)), _store)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def funnel_result(_ds: Dataset, fp: str, funnel_json: str, base_json: str, refs: str, breakdown: str, trend: str, _resolve=None):
+    """The Funnels page's numbers (core.analyses.funnels), cached per funnel, base, breakdown and trend."""
+    import json
+
+    from core.analyses.funnels import funnel
+    from core.segments.model import parse_segment
+
+    base = parse_segment(base_json) if base_json else None
+    return funnel(_ds, json.loads(funnel_json), segment=base, resolve=_resolve, breakdown=breakdown or None, trend=trend or None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _funnel_store(path: str):
+    from core.funnel_store import FunnelStore
+
+    return FunnelStore(path)
+
+
+def get_funnel_store():
+    """Saved funnels in the app database, or None after saying why it cannot be opened."""
+    from core.store import StoreError, default_db_path
+
+    try:
+        return _funnel_store(str(default_db_path().absolute()))
+    except StoreError as err:
+        st.error(tr("store.unusable", error=str(err)))
+        return None

@@ -17,7 +17,7 @@ def _app(page: str) -> None:
     import streamlit as st
 
     from dashboard import data_access
-    from dashboard.views import aipl, builder, catalog
+    from dashboard.views import aipl, builder, catalog, funnels
 
     st.set_page_config(page_title="Audience Desk", layout="wide")
     data_access.lang()
@@ -26,6 +26,7 @@ def _app(page: str) -> None:
             st.Page(builder.main, title="builder", url_path="builder", default=page == "builder"),
             st.Page(catalog.main, title="catalog", url_path="catalog", default=page == "catalog"),
             st.Page(aipl.main, title="aipl", url_path="aipl", default=page == "aipl"),
+            st.Page(funnels.main, title="funnels", url_path="funnels", default=page == "funnels"),
         ]
     ).run()
 

@@ -613,7 +613,13 @@ SPEC = Path(__file__).resolve().parents[2] / "shared/design/SEGMENT_SPEC.md"
 
 def _spec_operators() -> dict[str, set[str]]:
     text = SPEC.read_text(encoding="utf-8")
-    table = text.split("## Condition kinds and operators", 1)[1]
+    ops = _table_operators(text.split("## Condition kinds and operators", 1)[1])
+    if "| new kind |" in text:  # kinds being added (funnel) have their own table
+        ops.update(_table_operators(text.split("| new kind |", 1)[1]))
+    return ops
+
+
+def _table_operators(table: str) -> dict[str, set[str]]:
     ops: dict[str, set[str]] = {}
     for line in table.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -657,6 +663,8 @@ def _sample(kind: str, op: str) -> dict:
         return event(op, 1, within_days=45)
     if kind == "segment":
         return {"kind": "segment", "op": op, "segment": "s"}
+    if kind == "funnel":
+        return {"kind": "funnel", "op": op, "step": 1, "funnel": {"steps": [{"event": "purchase"}, {"event": "purchase"}]}}
     values = {"rfm": ["none"], "aipl": ["A"], "lifecycle": ["new"]}[kind]
     return {"kind": kind, "op": op, "values": values}
 

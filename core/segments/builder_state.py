@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -23,6 +24,7 @@ from core.segments.compile import TYPE_OPS
 from core.segments.model import (
     ATTRIBUTE_OPS,
     EVENT_OPS,
+    FUNNEL_OPS,
     LIST_OPS,
     NO_OPERAND_OPS,
     STAGE_OPS,
@@ -31,6 +33,7 @@ from core.segments.model import (
     Attribute,
     Condition,
     Event,
+    FunnelCondition,
     Group,
     Lifecycle,
     Rfm,
@@ -151,6 +154,8 @@ def allowed_ops(catalog: Catalog, row: Row) -> tuple[str, ...]:
         return TAG_PRESENCE_OPS + (TAG_VALUE_OPS if info.value_column is not None else ())
     if row.kind == "event":
         return EVENT_OPS
+    if row.kind == "funnel":
+        return FUNNEL_OPS
     return STAGE_OPS  # rfm, aipl, lifecycle, segment: in / not_in
 
 
@@ -331,13 +336,13 @@ def remove(state: BuilderState, node_id: str) -> BuilderState:
     return replace(state, root=_map(state.root, lambda b: replace(b, children=tuple(c for c in b.children if c.id != node_id))))
 
 
-def _renumber(state: BuilderState, node: Row | Block) -> tuple[BuilderState, Row | Block]:
+def renumber(state: BuilderState, node: Row | Block) -> tuple[BuilderState, Row | Block]:
     """A deep copy of `node` with fresh ids (so its widgets get fresh keys)."""
     if isinstance(node, Block):
         state, new_id = state.new_id("g")
         children = []
         for child in node.children:
-            state, copy = _renumber(state, child)
+            state, copy = renumber(state, child)
             children.append(copy)
         return state, replace(node, id=new_id, children=tuple(children))
     state, new_id = state.new_id("r")
@@ -353,7 +358,7 @@ def duplicate(state: BuilderState, node_id: str) -> tuple[BuilderState, str]:
     node = find(state, node_id)
     if node is None or node_id == state.root.id:
         raise KeyError(f"no row or group {node_id!r} to duplicate")
-    state, copy = _renumber(state, node)
+    state, copy = renumber(state, node)
 
     def insert(block: Block) -> Block:
         if not any(c.id == node_id for c in block.children):
@@ -414,6 +419,8 @@ def row_dict(row: Row) -> dict[str, Any] | None:
             d["as_of"] = row.as_of
     elif row.kind == "segment":
         d = {"kind": "segment", "op": row.op or "in", "segment": row.target} if row.target else None
+    elif row.kind == "funnel":  # opened from the Funnels page; the funnel travels as its JSON text
+        d = {"kind": "funnel", "funnel": json.loads(row.value), "op": row.op, "step": row.count} if row.value else None
     elif row.kind == "event":
         if not row.target or row.op is None or row.count is None or row.count < 0:
             d = None
@@ -497,6 +504,9 @@ def _row_from(condition: Condition, state: BuilderState) -> tuple[BuilderState, 
         )  # fmt: skip
     elif isinstance(condition, SegmentRef):
         row = Row(rid, "segment", condition.segment, condition.op, negate=condition.negate)
+    elif isinstance(condition, FunnelCondition):
+        text = json.dumps(condition.funnel.to_dict(), ensure_ascii=False, sort_keys=True)
+        row = Row(rid, "funnel", None, condition.op, text, negate=condition.negate, count=condition.step)
     elif isinstance(condition, (Rfm, Aipl, Lifecycle)):
         row = Row(rid, condition.kind, None, condition.op, values=tuple(condition.values), negate=condition.negate, as_of=condition.as_of)
     else:  # parse_segment never builds one

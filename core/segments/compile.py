@@ -31,6 +31,7 @@ from core.segments.model import (
     Attribute,
     Event,
     EventFilter,
+    FunnelCondition,
     Group,
     Lifecycle,
     Rfm,
@@ -125,7 +126,7 @@ def _type_name(column_type: str) -> str:
     return TYPE_NAMES.get(column_type, f"a {column_type}")
 
 
-class _Compiler:
+class Compiler:
     def __init__(self, catalog: Catalog, resolve: Resolver | None, segment_id: str | None) -> None:
         self.catalog = catalog
         self.resolve = resolve
@@ -211,6 +212,10 @@ class _Compiler:
             expr = self.event(c, path)
         elif isinstance(c, (Rfm, Aipl, Lifecycle)):
             expr = self.stage(c, path)
+        elif isinstance(c, FunnelCondition):
+            from core.analyses.funnel_sql import reached_tree  # builds on this compiler
+
+            expr = reached_tree(self, c.funnel, c.op, c.step, path + ".")
         else:  # parse_segment never builds one; a hand-built tree might
             raise TypeError(f"not a segment condition: {type(c).__name__}")
         return _not(expr) if c.negate else expr
@@ -563,14 +568,14 @@ def _run(
     segment: Segment, catalog: Catalog, resolve: Resolver | None, segment_id: str | None
 ) -> tuple[exp.Expression, dict[str, object]]:
     segment = parse_segment(segment)  # structural re-check: hand-built trees are input too
-    compiler = _Compiler(catalog, resolve, segment_id)
+    compiler = Compiler(catalog, resolve, segment_id)
     expression = compiler.segment(segment, "")
     if compiler.issues:
         raise SegmentError(compiler.issues)
-    return _renumber(expression, compiler.params)
+    return renumber(expression, compiler.params)
 
 
-def _renumber(
+def renumber(
     expression: exp.Expression, params: dict[str, object]
 ) -> tuple[exp.Expression, dict[str, object]]:
     """Keep only parameters the expression uses, named p0, p1, ... in reading order.
@@ -711,7 +716,7 @@ def compile_event_rows(
     The same event-name check and property comparisons as an event condition (one compiler for
     both); parameters are `$p0, $p1, ...`. Raises `SegmentError` for an unknown event or filter.
     """
-    compiler = _Compiler(catalog, None, None)
+    compiler = Compiler(catalog, None, None)
     parts: list[exp.Expression] = []
     if event is not None:
         if event not in catalog.events:
@@ -723,4 +728,4 @@ def compile_event_rows(
     if compiler.issues:
         raise SegmentError(compiler.issues)
     expression = exp.and_(*parts, copy=False) if parts else exp.true()
-    return Compiled(*_renumber(expression, compiler.params))
+    return Compiled(*renumber(expression, compiler.params))

@@ -24,6 +24,7 @@ from core.segments.model import (
     Condition,
     Event,
     EventFilter,
+    FunnelCondition,
     Group,
     Lifecycle,
     Rfm,
@@ -56,6 +57,9 @@ OPERATOR_LABELS: dict[str, dict[str, str]] = {
         "=": "exactly",
         "<": "fewer than",
         "<=": "at most",
+        "reached": "reached step",
+        "not_reached": "did not reach step",
+        "dropped_after": "dropped after step",
     },
     "zh": {
         "eq": "等于",
@@ -78,6 +82,9 @@ OPERATOR_LABELS: dict[str, dict[str, str]] = {
         "=": "恰好",
         "<": "少于",
         "<=": "至多",
+        "reached": "到达第几步",
+        "not_reached": "未到达第几步",
+        "dropped_after": "在第几步后流失",
     },
 }
 
@@ -142,6 +149,31 @@ LIFECYCLE_LABELS_ZH = {
     "dormant": "沉默",
     "churned": "流失",
     "never_active": "从未活跃",
+}
+
+_FUNNEL_WORDS = {
+    "en": {
+        "reached": "reached step {k} ({event}) of the funnel {steps}",
+        "not_reached": "did not reach step {k} ({event}) of the funnel {steps}",
+        "dropped_after": "reached step {k} ({event}) but not step {next} of the funnel {steps}",
+        "range": "entry {a} to {b}",
+        "default_range": "entry in the 30 days ending on as_of",
+        "days_before": "29 days before {b}",
+        "window": "converting within {n} {unit}",
+        "units": {"minute": "minutes", "hour": "hours", "day": "days"},
+        "excluding": "excluding {events}",
+    },
+    "zh": {
+        "reached": "在漏斗 {steps} 中到达第 {k} 步（{event}）",
+        "not_reached": "在漏斗 {steps} 中未到达第 {k} 步（{event}）",
+        "dropped_after": "在漏斗 {steps} 中到达第 {k} 步（{event}）但未到达第 {next} 步",
+        "range": "进入日期 {a} 至 {b}",
+        "default_range": "进入日期为截至 as_of 的 30 天",
+        "days_before": "{b} 前 29 天",
+        "window": "{n} {unit}内转化",
+        "units": {"minute": "分钟", "hour": "小时", "day": "天"},
+        "excluding": "排除 {events}",
+    },
 }
 
 _WORDS = {
@@ -346,6 +378,8 @@ class _Describer:
             return f"{w[c.kind]} {self.labels[c.op]} {self.values(c.values, labels)}"
         if isinstance(c, SegmentRef):
             return w["seg_in" if c.op == "in" else "seg_not_in"].format(id=c.segment)
+        if isinstance(c, FunnelCondition):
+            return self.funnel(c)
         raise TypeError(f"not a segment condition: {type(c).__name__}")
 
     def dated_stage(self, c: Rfm | Aipl | Lifecycle, labels: dict[str, str] | None) -> str:
@@ -384,6 +418,26 @@ class _Describer:
         if c.where:
             filters = w["and"].join(self.event_filter(f) for f in c.where)
             text += w["ev_where"].format(filters=filters)
+        return text
+
+    def funnel(self, c: FunnelCondition) -> str:
+        fw, spec = _FUNNEL_WORDS[self.lang], c.funnel
+
+        def named(item) -> str:
+            where = self.words["and"].join(self.event_filter(f) for f in item.where)
+            return item.event + (self.words["ev_where"].format(filters=where) if where else "")
+
+        steps = " → ".join(named(s) for s in spec.steps)
+        if spec.start or spec.end:  # a missing end is as_of, a missing start 29 days before the end
+            rng = fw["range"].format(a=spec.start or fw["days_before"].format(b=spec.end or "as_of"), b=spec.end or "as_of")
+        else:
+            rng = fw["default_range"]
+        details = [rng, fw["window"].format(n=spec.window_value, unit=fw["units"][spec.window_unit])]
+        if spec.exclusions:
+            details.append(fw["excluding"].format(events=self.words["list_sep"].join(named(e) for e in spec.exclusions)))
+        sep = "; " if self.lang == "en" else "；"
+        wrap = " ({})" if self.lang == "en" else "（{}）"
+        text = fw[c.op].format(k=c.step, next=c.step + 1, event=spec.steps[c.step - 1].event, steps=steps + wrap.format(sep.join(details)))
         return text
 
     def event_filter(self, f: EventFilter) -> str:

@@ -36,6 +36,7 @@ MAX_NAME_CHARS = 1_000  # field, tag, event and segment names
 VERSION = 1
 MATCHES = ("all", "any")
 KINDS = ("attribute", "tag", "event", "rfm", "aipl", "lifecycle", "segment", "group")
+KINDS += ("funnel",)  # an event funnel's step (ANALYSES.md §3)
 
 ATTRIBUTE_OPS = (
     "eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between",
@@ -45,6 +46,7 @@ TAG_OPS = ("has", "has_not", "eq", "in", "gt", "gte", "lt", "lte")
 EVENT_OPS = (">=", ">", "=", "<", "<=")
 STAGE_OPS = ("in", "not_in")  # rfm, aipl, lifecycle
 SEGMENT_OPS = ("in", "not_in")
+FUNNEL_OPS = ("reached", "not_reached", "dropped_after")
 OPERATORS: dict[str, tuple[str, ...]] = {
     "attribute": ATTRIBUTE_OPS,
     "tag": TAG_OPS,
@@ -53,6 +55,7 @@ OPERATORS: dict[str, tuple[str, ...]] = {
     "aipl": STAGE_OPS,
     "lifecycle": STAGE_OPS,
     "segment": SEGMENT_OPS,
+    "funnel": FUNNEL_OPS,
 }
 STAGE_VALUES: dict[str, tuple[str, ...]] = {
     "rfm": RFM_CLASSES,
@@ -307,7 +310,24 @@ class Group:
         return d
 
 
-Condition = Attribute | Tag | Event | Rfm | Aipl | Lifecycle | SegmentRef | Group
+@dataclass(frozen=True)
+class FunnelCondition:
+    """The member reached (did not reach, dropped after) step k of an event funnel: live, on current data."""
+
+    kind: ClassVar[str] = "funnel"
+    funnel: Any  # core.analyses.funnel_spec.FunnelSpec
+    op: str = "reached"
+    step: int = 1
+    negate: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"kind": self.kind, "funnel": self.funnel.to_dict(), "op": self.op, "step": self.step}
+        if self.negate:
+            d["negate"] = True
+        return d
+
+
+Condition = Attribute | Tag | Event | Rfm | Aipl | Lifecycle | SegmentRef | Group | FunnelCondition
 CONDITION_TYPES: dict[str, type] = {
     "attribute": Attribute,
     "tag": Tag,
@@ -317,6 +337,7 @@ CONDITION_TYPES: dict[str, type] = {
     "lifecycle": Lifecycle,
     "segment": SegmentRef,
     "group": Group,
+    "funnel": FunnelCondition,
 }
 
 
@@ -371,6 +392,7 @@ _ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
     "lifecycle": ("kind", "op", "values", "negate", "as_of"),
     "segment": ("kind", "op", "segment", "negate"),
     "group": ("kind", "match", "conditions", "negate"),
+    "funnel": ("kind", "funnel", "op", "step", "negate"),
     "where": ("field", "op", "value", "values"),
 }
 
@@ -663,6 +685,8 @@ class _Parser:
             return self.tag(obj, path, negate)
         if kind == "event":
             return self.event(obj, path, negate)
+        if kind == "funnel":
+            return self.funnel(obj, path, negate)
         if kind in STAGE_VALUES:
             return self.stage(obj, kind, path, negate)
         # segment reference
@@ -778,6 +802,25 @@ class _Parser:
         if not ok:
             return None
         return Event(event, op, count, within, between, tuple(where), negate)
+
+    def funnel(self, obj: dict, path: str, negate: bool) -> FunnelCondition | None:
+        from core.analyses.funnel_spec import parse_funnel  # the funnel module builds on this one
+
+        op = self.op(obj, "funnel", path, FUNNEL_OPS)
+        try:
+            spec = parse_funnel(obj.get("funnel"))
+        except SegmentError as err:
+            for i in err.issues:
+                self.issue(_join(path, "funnel") + (f".{i.path}" if i.path else ""), i.message)
+            return None
+        step = obj.get("step")
+        n = len(spec.steps)
+        last = n - 1 if op == "dropped_after" else n
+        if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= last:
+            extra = " (nobody drops after the last step)" if op == "dropped_after" else ""
+            self.issue(_join(path, "step"), f"'step' must be a whole number from 1 to {last}{extra}, got {_short(step)}.")
+            return None
+        return FunnelCondition(spec, op, step, negate) if op else None
 
     def where_filter(self, obj: object, path: str) -> EventFilter | None:
         if not isinstance(obj, dict):
