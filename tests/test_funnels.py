@@ -250,6 +250,25 @@ def test_random_funnels_match_the_oracle(tmp_path_factory, data, specs):
     ds = open_dataset(root, tmp_path_factory.mktemp("frc"))
     try:
         for spec in specs:
-            _check(ds, events, users, spec, step1_property="cat")
+            want, _ = _check(ds, events, users, spec, step1_property="cat")
+            # as a segment condition: reached = the oracle's members, not_reached its exact complement
+            for step in range(1, len(spec["steps"]) + 1):
+                cond = {"kind": "funnel", "funnel": spec, "step": step}
+                reached = _segment_members(ds, {**cond, "op": "reached"})
+                not_reached = _segment_members(ds, {**cond, "op": "not_reached"})
+                assert reached == {u for u, m in want["members"].items() if not m["excluded"] and m["deepest"] >= step}
+                assert reached | not_reached == set(users["user_id"]) and not reached & not_reached
     finally:
         ds.close()
+
+
+def _segment_members(ds, condition: dict) -> set[str]:
+    from core.segments.compile import compile_where, members_query
+    from core.segments.model import parse_segment
+
+    sql, params = members_query(compile_where(parse_segment({"conditions": [condition]}), ds.catalog))
+    cur = ds.cursor()
+    try:
+        return {r[0] for r in cur.execute(sql, params).fetchall()}
+    finally:
+        cur.close()
