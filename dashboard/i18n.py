@@ -47,7 +47,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "overview.health_ok": ("No problems found.", "未发现问题。"),
     "chart.users": ("Members", "会员数"),
     "chart.share": ("Share", "占比"),
-    "coming_soon": ("This page is planned; its issue is not done yet.", "此页面已规划，尚在开发中。"),
     "error.unexpected": (
         "Something went wrong while computing this view: {error}. Nothing was changed.",
         "计算此视图时出错：{error}。未做任何更改。",
