@@ -53,6 +53,7 @@ class AppStore(SavedSegments, ExportLog):
 
 
 __all__ = [
+    "AppStore",
     "BUSY_TIMEOUT_MS",
     "DEFAULT_DB_PATH",
     "ENV_DB_PATH",
@@ -82,5 +83,4 @@ __all__ = [
     "referenced_ids",
     "slugify",
     "utc_now",
-    "AppStore",
 ]
