@@ -317,10 +317,10 @@ def test_a_column_dropped_for_room_is_not_rebuilt_at_once(ds) -> None:
 
 
 def test_a_bad_budget_setting_falls_back_to_the_default(monkeypatch, caplog) -> None:
-    from core.dataset import _bitmap_budget
+    from core.dataset import bitmap_budget
 
-    assert _bitmap_budget("512") == 512_000_000
-    assert _bitmap_budget("0") == 0  # off
+    assert bitmap_budget("512") == 512_000_000
+    assert bitmap_budget("0") == 0  # off
     for bad in ("1G", "-5", "nan", ""):
-        assert _bitmap_budget(bad) == 1_024_000_000
+        assert bitmap_budget(bad) == 1_024_000_000
     assert "ADESK_BITMAP_MB" in caplog.text

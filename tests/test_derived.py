@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import core.dataset as dataset_module
+import core.dataset.build_events as dataset_module  # CODED_MAX lives with the event steps of the build
 from core.dataset import open_dataset
 from tests.datasets import random_dataset, write_dataset
 

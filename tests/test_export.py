@@ -461,8 +461,8 @@ def test_cli_empty_segment_and_bad_input(ds, data, tmp_path):
 def test_store_export_insert_lists_every_column():
     from core import store as store_module
 
-    columns = store_module._INSERT_EXPORT.split("(")[1].split(")")[0]
-    assert [c.strip() for c in columns.split(",")] == list(store_module._EXPORT_COLUMNS)
+    columns = store_module.INSERT_EXPORT.split("(")[1].split(")")[0]
+    assert [c.strip() for c in columns.split(",")] == list(store_module.EXPORT_COLUMNS)
 
 
 def test_parquet_export_reads_back(ds, data, store, tmp_path):

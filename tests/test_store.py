@@ -15,7 +15,7 @@ from core.catalog import Catalog, Column
 from core.segments.compile import compile_where
 from core.segments.model import SegmentError, parse_segment
 from core.store import (
-    _MIGRATIONS,
+    MIGRATIONS,
     SCHEMA_VERSION,
     AppStore,
     SegmentCycle,
@@ -60,7 +60,7 @@ def test_created_on_first_use_with_wal_and_schema_version(tmp_path: Path) -> Non
     assert not path.exists()
     store = AppStore(path)
     assert path.is_file()
-    assert store.schema_version() == SCHEMA_VERSION == len(_MIGRATIONS)
+    assert store.schema_version() == SCHEMA_VERSION == len(MIGRATIONS)
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -68,7 +68,7 @@ def test_created_on_first_use_with_wal_and_schema_version(tmp_path: Path) -> Non
 
 
 def test_every_migration_sets_its_user_version() -> None:
-    for i, script in enumerate(_MIGRATIONS):
+    for i, script in enumerate(MIGRATIONS):
         assert f"PRAGMA user_version = {i + 1};" in script
 
 

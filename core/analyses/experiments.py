@@ -4,7 +4,7 @@ Two sources of experiments, read the same way:
 - the contract's `assignments` for every `[experiments.X]` in dataset.toml;
 - every succeeded export of this dataset with a holdout: experiment = export id, variants
   `target` / `holdout`, control `holdout`, assigned at the export's time. Its assignments are the
-  Parquet file the export wrote beside the app store (core/export.py); exports made before that
+  Parquet file the export wrote beside the app store (core/export/); exports made before that
   file existed have rows in the store's SQLite table, read into an Arrow table here.
 """
 

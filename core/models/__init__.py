@@ -2,7 +2,7 @@
 
 Each model is a rule in `queries/<model>_at.sql` over a per-member roll-up of the events
 up to the end of a day. The cache build runs the rules at `as_of` over its own roll-up
-(core/dataset.py), so `profile` holds the models at `as_of`; `at(ds, model, day)` runs the
+(core/dataset/build.py), so `profile` holds the models at `as_of`; `at(ds, model, day)` runs the
 same rules at a past day over `queries/<model>_rollup_at.sql` and keeps the answer, one
 table per (model, day), in the dataset's in-memory database (never in the dataset or the
 cache file: dropping it changes no answer). A condition with an `as_of` reads that table.

@@ -1,0 +1,208 @@
+"""The cache build's last steps: tags as bit masks, `profile`, its compression, and the metadata tables."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.duckdb import DuckDB
+
+from core.catalog import COUNTER_WINDOWS, UID, event_codes
+from core.config import DatasetConfig
+from core.dataset.build_events import counter, create_table
+from core.dataset.connection import type_of
+from core.models.lifecycle import bounds as lifecycle_bounds
+from core.models.lifecycle import state_case
+from core.problems import Problem
+
+if TYPE_CHECKING:
+    pass
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    return column in {d[0] for d in con.execute(exp.select("*").from_(table).limit(0).sql("duckdb")).description}
+
+
+MASK_BITS = 64  # tags per UBIGINT mask
+
+
+def build_tags(con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]) -> list[tuple[str, str, str | None]]:
+    """Each member's tags as bit masks (one UBIGINT per 64 tags) + one value column per tag that has values.
+
+    One BIT_OR per 64 tags instead of one aggregate per tag (or a list per member): the
+    profile then unpacks one BOOLEAN column per tag from the masks.
+    """
+    if not files.get("tags"):
+        return []
+    has_value_column = _has_column(con, "tags", "value")  # `value` is optional in the contract
+    if has_value_column:
+        rows = con.execute("select tag, count(value) > 0 as has_values from tags where tag is not null and user_id is not null group by tag order by tag").fetchall()
+    else:
+        rows = con.execute("select tag, false as has_values from tags where tag is not null and user_id is not null group by tag order by tag").fetchall()
+    if not rows:
+        return []
+    cols: list[tuple[str, str, str | None]] = []
+    params: dict[str, object] = {"tags": [r[0] for r in rows]}
+    ti = exp.column("ti")  # 0-based tag number
+    masks = -(-len(rows) // MASK_BITS)
+    aggs: list[exp.Expression] = []
+    for m in range(masks):
+        bit = exp.BitwiseLeftShift(this=exp.Cast(this=exp.Literal.number(1), to=exp.DataType.build("UBIGINT", dialect="duckdb")), expression=exp.Mod(this=ti.copy(), expression=exp.Literal.number(MASK_BITS)))
+        if masks > 1:
+            in_mask = exp.EQ(this=exp.IntDiv(this=ti.copy(), expression=exp.Literal.number(MASK_BITS)), expression=exp.Literal.number(m))
+            bit = exp.Case(ifs=[exp.If(this=in_mask, true=bit)], default=exp.Cast(this=exp.Literal.number(0), to=exp.DataType.build("UBIGINT", dialect="duckdb")))
+        aggs.append(exp.alias_(exp.func("bit_or", bit), f"mask_{m}", quoted=True))
+    for i, (tag, has_values) in enumerate(rows):
+        value_col = None
+        if has_values:
+            value_col = f"_tagv_{i}"
+            is_tag = exp.EQ(this=ti, expression=exp.Literal.number(i))
+            agg = exp.Filter(this=exp.Max(this=exp.Cast(this=exp.column("value"), to=exp.DataType.build("VARCHAR"))), expression=exp.Where(this=is_tag))
+            aggs.append(exp.alias_(agg, value_col, quoted=True))
+        cols.append((tag, f"_tag_{i}", value_col))
+    value = exp.column("value") if has_value_column else exp.alias_(exp.null(), "value")
+    coded = (
+        exp.select(exp.column("user_id"), exp.alias_(exp.Sub(this=exp.func("list_position", exp.Placeholder(this="tags"), exp.column("tag")), expression=exp.Literal.number(1)), "ti"), value)
+        .from_("tags")
+        .where(exp.and_(exp.column("user_id").is_(exp.null()).not_(), exp.column("tag").is_(exp.null()).not_()))
+    )
+    grouped = exp.select(exp.column("user_id"), *aggs).from_(exp.alias_(exp.Subquery(this=coded), "c")).group_by(exp.column("user_id"))
+    select = (
+        exp.select(exp.column(UID, table="u", quoted=True), *[exp.column(a.alias, table="g", quoted=True) for a in aggs])
+        .from_(exp.alias_(exp.Subquery(this=grouped), "g"))
+        .join(exp.alias_(exp.to_table("_uids"), "u"), on=exp.EQ(this=exp.column("user_id", table="u"), expression=exp.column("user_id", table="g")))
+    )
+    create_table(con, "tag_pivot", select, params, temp=True)
+    return cols
+
+
+def build_profile(con, config: DatasetConfig, as_of_end: datetime, events: list[str], counter_cols, tag_cols) -> None:
+    u = "u"
+    user_cols = [d[0] for d in con.execute("select * from users limit 0").description]
+    select_cols: list[exp.Expression] = [exp.column(c, table=u, quoted=True) for c in user_cols if not c.startswith("_")]
+    select_cols += [
+        exp.column(UID, table=u, quoted=True),
+        exp.alias_(exp.func("coalesce", exp.column("rfm_class", table="r"), exp.Literal.string("none")), "_rfm_class", quoted=True),
+        exp.alias_(exp.column("recency_days", table="r"), "_recency_days", quoted=True),
+        exp.alias_(exp.func("coalesce", exp.column("frequency", table="r"), exp.Literal.number(0)), "_frequency", quoted=True),
+        exp.alias_(exp.func("coalesce", exp.column("monetary", table="r"), exp.Literal.number(0)), "_monetary", quoted=True),
+        exp.alias_(exp.column("r_score", table="r"), "_r_score", quoted=True),
+        exp.alias_(exp.column("f_score", table="r"), "_f_score", quoted=True),
+        exp.alias_(exp.column("m_score", table="r"), "_m_score", quoted=True),
+        exp.alias_(exp.func("coalesce", exp.column("aipl_stage", table="a"), exp.Literal.string("none")), "_aipl_stage", quoted=True),
+        exp.alias_(exp.column("first_event_at", table="c"), "_first_event_at", quoted=True),
+        exp.alias_(exp.column("last_event_at", table="c"), "_last_event_at", quoted=True),
+    ]
+    has_signup = "signup_at" in user_cols
+    last_event = exp.column("last_event_at", table="c")
+    lifecycle = state_case(
+        exp.column("signup_at", table=u) if has_signup else exp.null(), last_event, exp.Not(this=exp.Is(this=last_event.copy(), expression=exp.null()))
+    )
+    select_cols.append(exp.alias_(lifecycle, "_lifecycle", quoted=True))
+    codes = event_codes(events)
+    for (ev, w), col in counter_cols.items():
+        select_cols.append(exp.alias_(counter(codes[ev], COUNTER_WINDOWS.index(w), table="c"), col, quoted=True))
+    for i, (_tag, col, value_col) in enumerate(tag_cols):
+        mask = exp.column(f"mask_{i // MASK_BITS}", table="t", quoted=True)
+        bit = exp.BitwiseAnd(this=exp.BitwiseRightShift(this=mask, expression=exp.Literal.number(i % MASK_BITS)), expression=exp.Literal.number(1))
+        select_cols.append(exp.alias_(exp.func("coalesce", exp.EQ(this=exp.paren(bit), expression=exp.Literal.number(1)), exp.false()), col, quoted=True))
+        if value_col:
+            select_cols.append(exp.column(value_col, table="t", quoted=True))
+    query = exp.select(*select_cols).from_(exp.alias_(exp.to_table("users_n"), u))
+    joins = [("rfm", "r"), ("aipl", "a"), ("user_events", "c")] + ([("tag_pivot", "t")] if tag_cols else [])
+    for table, alias in joins:
+        query = query.join(exp.alias_(exp.to_table(table), alias), on=exp.EQ(this=exp.column(UID, table=alias, quoted=True), expression=exp.column(UID, table=u, quoted=True)), join_type="left")
+    params = lifecycle_bounds(as_of_end.date() - timedelta(days=1), config)
+    # user_id and the PII columns are one value per member: dictionary and FSST compression
+    # buy little on them and cost ~0.6 s per column at 10M members to write
+    unique = {"user_id", *config.privacy.pii_columns}
+    _create_compressed_table(con, "profile", query, params, uncompressed=unique)
+
+
+class _DuckDBWithCompression(DuckDB):
+    """DuckDB's SQL plus a column's `USING COMPRESSION method` (sqlglot has no DuckDB form for it)."""
+
+    class Generator(DuckDB.Generator):
+        TRANSFORMS = {**DuckDB.Generator.TRANSFORMS, exp.CompressColumnConstraint: lambda self, e: f"USING COMPRESSION {self.sql(e, 'this')}"}
+
+
+def _compression(col: str, typ: str, uncompressed: set[str]) -> str | None:
+    if typ == "BOOLEAN":
+        return "roaring"
+    if typ == "VARCHAR" and col in uncompressed:
+        return "uncompressed"
+    return None
+
+
+def _create_compressed_table(
+    con: duckdb.DuckDBPyConnection, name: str, query: exp.Select, params: dict[str, object], *, uncompressed: set[str] = frozenset()
+) -> None:
+    """CREATE TABLE name AS query, with every BOOLEAN column stored as a roaring bitmap.
+
+    Text columns named in `uncompressed` are stored as they are.
+
+    DuckDB otherwise tries every method on every boolean column and mostly picks bit
+    packing: the profile's ~50 tag columns then cost twice the time to write, and take
+    more space, than as roaring bitmaps (which count as fast). Falls back to a plain
+    CREATE TABLE AS when a column's type cannot be written out.
+    """
+    try:
+        columns = [
+            exp.ColumnDef(
+                this=exp.to_identifier(col, quoted=True),
+                kind=exp.DataType.build(typ, dialect="duckdb"),
+                constraints=[exp.ColumnConstraint(kind=exp.CompressColumnConstraint(this=exp.var(method)))] if (method := _compression(col, typ, uncompressed)) else [],
+            )
+            for col, typ, *_ in con.execute(exp.Describe(this=query.copy()).sql("duckdb"), params or None).fetchall()
+        ]
+    except (sqlglot.errors.ParseError, ValueError):
+        create_table(con, name, query, params)
+        return
+    try:
+        con.execute(exp.Create(this=exp.Schema(this=exp.to_table(name, quoted=True), expressions=columns), kind="TABLE").sql(dialect=_DuckDBWithCompression))
+        con.execute(exp.insert(query, exp.to_table(name, quoted=True)).sql("duckdb"), params or None)
+    except duckdb.Error:
+        # a type sqlglot spells differently from DuckDB: the plain way
+        con.execute(exp.Drop(this=exp.to_table(name, quoted=True), kind="TABLE", exists=True).sql("duckdb"))
+        create_table(con, name, query, params)
+
+
+def build_metadata(con, root: Path, config: DatasetConfig, as_of: date, events, props, counter_cols, tag_cols, warnings: tuple[Problem, ...], unknown: int) -> None:
+    con.execute("create table _meta (key varchar, value varchar)")
+    con.executemany("insert into _meta values (?, ?)", [["as_of", as_of.isoformat()], ["dataset", str(root)], ["config", json.dumps(str(config))]])
+    con.execute("create table _events (event varchar, code integer)")
+    if events:
+        con.executemany("insert into _events values (?, ?)", [[e, code] for e, code in event_codes(events).items()])
+    con.execute("create table _event_columns (event varchar, window_days integer, col varchar)")
+    if counter_cols:
+        con.executemany("insert into _event_columns values (?, ?, ?)", [[e, w, c] for (e, w), c in counter_cols.items()])
+    con.execute("create table _tag_columns (tag varchar, col varchar, value_col varchar, users bigint)")
+    if tag_cols:
+        holders = con.execute(exp.select(*[exp.func("count_if", exp.column(col, quoted=True)) for _, col, _ in tag_cols]).from_("profile").sql("duckdb")).fetchone()
+        con.executemany("insert into _tag_columns values (?, ?, ?, ?)", [[tag, col, value_col, n] for (tag, col, value_col), n in zip(tag_cols, holders, strict=True)])
+    # Attributes: users columns as they are in profile, with distinct counts for the UI's widget choice.
+    con.execute("create table _attributes (name varchar, type varchar, distinct_values bigint)")
+    profile_types = con.execute("select column_name, data_type from information_schema.columns where table_name = 'profile' order by ordinal_position").fetchall()
+    attr = [(n, t) for n, t in profile_types if not n.startswith("_") and n != "user_id"]
+    if attr:
+        distinct = con.execute(exp.select(*[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n, _ in attr]).from_("profile").sql("duckdb")).fetchone()
+        con.executemany("insert into _attributes values (?, ?, ?)", [[n, type_of(t), d] for (n, t), d in zip(attr, distinct, strict=True)])
+    con.execute("create table _event_properties (name varchar, type varchar, distinct_values bigint)")
+    if props:
+        # a sample is enough to tell a short pick list (≤ a few hundred values) from free text
+        sampled = exp.select(*[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n, _ in props]).from_("event_rows").sql("duckdb") + " using sample 10 percent (system)"
+        distinct = con.execute(sampled).fetchone()
+        con.executemany("insert into _event_properties values (?, ?, ?)", [[n, type_of(t), d] for (n, t), d in zip(props, distinct, strict=True)])
+    con.execute("create table _health (file varchar, col varchar, message varchar, fix varchar, severity varchar)")
+    if warnings:
+        con.executemany("insert into _health values (?, ?, ?, ?, ?)", [[w.file, w.column, w.message, w.fix, w.severity] for w in warnings])
+    if unknown:
+        con.execute(
+            "insert into _health values (?, ?, ?, ?, ?)",
+            ["events", "user_id", f"{unknown:,} event{'s' if unknown != 1 else ''} (up to as_of) belong{'' if unknown != 1 else 's'} to users not in users.", "Add those users to users, or drop their events; they are ignored.", "warning"],
+        )
