@@ -14,7 +14,13 @@ from sqlglot import exp
 
 from core.engine import EngineError, engine_settings
 from core.engine.spark_sql import to_spark
-from core.export import _holdout_expression, holdout_threshold, in_holdout
+from core.export import (
+    _holdout_expression,
+    escape_formula,
+    holdout_threshold,
+    in_holdout,
+    needs_formula_escape,
+)
 
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
 
@@ -168,3 +174,13 @@ def test_engine_setting():
         engine_settings({"ADESK_ENGINE": "oracle"})
     with pytest.raises(EngineError, match="ADESK_SPARK_REMOTE"):
         engine_settings({"ADESK_ENGINE": "spark", "ADESK_SPARK_REMOTE": "http://x"})
+
+
+def test_formula_escape_regexps(spark):
+    cells = ["=1+1", "+8613800138000", "-12.5", "+1x5", "+1.5", "\tx", "@a", "plain", "-", "a=b"]
+    values = ", ".join("('" + c + "')" for c in cells)
+    query = exp.select(exp.column("c"), exp.alias_(escape_formula(exp.column("c")), "e")).from_(
+        sqlglot.parse_one(f"select * from (values {values}) t(c)", read="duckdb").subquery("v")
+    ).order_by("c")
+    got = same(spark, query.sql("duckdb"))
+    assert got == [(c, "'" + c if needs_formula_escape(c) else c) for c in sorted(cells)]

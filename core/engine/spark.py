@@ -125,3 +125,32 @@ def size(ds: Dataset, segment: Segment, resolve: Any = None) -> SegmentSize:
     ((count,),) = run(spark_for(ds), query, params)
     total = ds.total_users
     return SegmentSize(int(count), int(total), share(int(count), int(total)), ds.as_of)
+
+
+def arrow(spark: SparkSession, tree: exp.Expression, params: dict[str, Any] | None = None):
+    """A query's result on Spark as a pyarrow table (column names and types kept)."""
+    sql, args = to_spark(tree, params)
+    return spark.sql(sql, args=args or None).toArrow()
+
+
+def write_export_file(ds: Dataset, plan: Any, path: Path) -> int:
+    """An export's rows computed by Spark, written by the same writer as DuckDB's (one COPY).
+
+    Spark's own CSV writer quotes, escapes and formats numbers and times differently, so the
+    rows are collected in user_id order and DuckDB writes them: the same rows and options give
+    the same bytes. Returns the number of rows written.
+    """
+    import duckdb
+
+    from core.export import _copy_statement, _select
+
+    rows_select, _assignments, params = _select(ds, plan)
+    table = arrow(spark_for(ds), rows_select, params)
+    con = duckdb.connect()
+    try:
+        con.register("spark_rows", table)
+        # the names are the file's headers already (a BOM included); keep their order
+        con.execute(_copy_statement(exp.select("*").from_("spark_rows"), path, plan.options.format))
+    finally:
+        con.close()
+    return table.num_rows

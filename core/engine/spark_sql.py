@@ -15,6 +15,8 @@ the same spelling, a rule below rewrites the tree so Spark computes what DuckDB 
 - `a / b` by zero: DuckDB gives ±inf / NaN (IEEE), Spark under ANSI mode raises -> a CASE.
   Integer overflow and `%`, `//` by zero raise on both (ANSI mode stays on).
 - `epoch(ts)`: elapsed seconds of an instant (DST-safe windows compare these) -> unix_micros.
+- `regexp_matches(x, p)` (a search in both) -> `x RLIKE p`.
+- `TRY_CAST` stays TRY_CAST (sqlglot would write CAST, which raises under ANSI mode).
 - `hash(x)`: refused (engine-specific values); SHA-256 renders as sha2(x, 256), and a hex
   text cast to a number (`CAST('0x' || hex AS BIGINT)`, the holdout rule) as conv(hex, 16, 10).
 
@@ -170,8 +172,17 @@ def _rule(node: exp.Expression, params: dict[str, Any]) -> exp.Expression:
             raise EngineError(
                 f"{name}() gives engine-specific values; use SHA-256 (as the holdout rule does)."
             )
+        if name == "regexp_matches" and len(node.expressions) == 2:  # both search, not full-match
+            return exp.RegexpLike(this=node.expressions[0].copy(), expression=node.expressions[1].copy())
+        if name == "sha256" and len(node.expressions) == 1:
+            return exp.SHA2(this=node.expressions[0].copy(), length=_num(256))
         if name == "epoch":
             return _epoch(node.expressions[0])
+    if isinstance(node, exp.TryCast) and not node.args.get("safe"):
+        # sqlglot writes a TryCast without `safe` as CAST for Spark, which raises under ANSI mode
+        safe = node.copy()
+        safe.set("safe", True)
+        return safe
     if isinstance(node, exp.TimeToUnix):
         return _epoch(node.this)
     if isinstance(node, exp.Length) and _is_list(node.this, params):
