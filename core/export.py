@@ -545,6 +545,17 @@ def _select(ds: Dataset, plan: ExportPlan) -> tuple[exp.Expression, exp.Expressi
     return rows, assignments, params
 
 
+def export_select(ds: Dataset, plan: ExportPlan) -> tuple[exp.Expression, dict[str, object]]:
+    """The export file's SELECT and its parameters (any engine computes these rows; core/engine/spark.py)."""
+    rows, _assignments, params = _select(ds, plan)
+    return rows, params
+
+
+def copy_statement(select: exp.Expression, path: Path, fmt: str) -> str:
+    """The COPY that writes an export file (the one writer, so the same rows give the same bytes)."""
+    return _copy_statement(select, path, fmt)
+
+
 def _copy_statement(select: exp.Expression, path: Path, fmt: str) -> str:
     params = [exp.CopyParameter(this=exp.var("FORMAT"), expression=exp.var(fmt.upper()))]
     if fmt == "csv":

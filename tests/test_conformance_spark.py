@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from core.dataset import open_dataset
 from core.engine import spark as spark_engine
-from core.export import ExportOptions, _copy_statement, _select, file_sha256, plan_export
+from core.export import ExportOptions, copy_statement, export_select, file_sha256, plan_export
 from core.queries import named_query
 from core.roles import RoleInfo
 from core.segments import Attribute, Event, Group, Segment, Tag, compile_where, count_query
@@ -176,9 +176,9 @@ def test_export_file_has_the_same_sha256(both, tmp_path, options):
     ds, _spark = both
     seg = Segment(match="any", conditions=(Attribute("score", "gte", 20), Attribute("city", "is_null")))
     plan = plan_export(ds, seg, options, role=RoleInfo("none", "test"), export_id="conformance-1")
-    rows_select, _a, params = _select(ds, plan)
+    rows_select, params = export_select(ds, plan)
     duck_file = tmp_path / f"duck.{plan.extension}"
-    ds.cursor().execute(_copy_statement(rows_select, duck_file, options.format), params)
+    ds.cursor().execute(copy_statement(rows_select, duck_file, options.format), params)
     spark_file = tmp_path / f"spark.{plan.extension}"
     written = spark_engine.write_export_file(ds, plan, spark_file)
     assert written == plan.rows_to_write > 50

@@ -142,15 +142,15 @@ def write_export_file(ds: Dataset, plan: Any, path: Path) -> int:
     """
     import duckdb
 
-    from core.export import _copy_statement, _select
+    from core.export import copy_statement, export_select
 
-    rows_select, _assignments, params = _select(ds, plan)
+    rows_select, params = export_select(ds, plan)
     table = arrow(spark_for(ds), rows_select, params)
     con = duckdb.connect()
     try:
         con.register("spark_rows", table)
         # the names are the file's headers already (a BOM included); keep their order
-        con.execute(_copy_statement(exp.select("*").from_("spark_rows"), path, plan.options.format))
+        con.execute(copy_statement(exp.select("*").from_("spark_rows"), path, plan.options.format))
     finally:
         con.close()
     return table.num_rows
