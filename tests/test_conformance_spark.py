@@ -105,7 +105,7 @@ def _check_all(both, segs: list[Segment], *, complements: bool = True) -> None:
 
 
 @settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(st.lists(segments, min_size=8, max_size=8))
+@given(st.lists(segments, min_size=6, max_size=6))
 def test_random_definitions_count_the_same(both, segs):
     _check_all(both, segs)
 
