@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 DATA ?= data/demo
 PORT ?= 8501
 
-.PHONY: run test lint venv venv-test chromium demo clean
+.PHONY: run test lint venv venv-test chromium java demo clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(VENV)/.installed: $(VENV)/bin/activate pyproject.toml
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/bin/activate pyproject.toml
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,spark]'
 	touch $@ $(VENV)/.installed
 
 venv: $(VENV)/.installed
@@ -30,6 +30,13 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei; \
 	fi
 
+# A Java runtime for the Spark conformance tests (pyspark runs a local JVM); only when none is found.
+java:
+	@if ! command -v java >/dev/null 2>&1; then \
+		echo "installing Debian's openjdk-17-jre-headless for the Spark tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; \
+	fi
+
 $(DATA)/users.parquet: | $(VENV)/.installed
 	$(VENV)/bin/adesk demo --out $(DATA)
 
@@ -41,7 +48,7 @@ run: venv demo
 lint: venv-test
 	$(VENV)/bin/ruff check .
 
-test: venv-test chromium
+test: venv-test chromium java
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 

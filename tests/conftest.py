@@ -41,3 +41,28 @@ def chromium():
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """ONE local Spark for every Spark test of a worker (mark them xdist_group('spark') to share it)."""
+    pytest.importorskip("pyspark", reason="pyspark is the optional 'spark' extra (make test installs it)")
+    from pyspark.sql import SparkSession
+
+    from core.engine.spark import use_session
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("adesk-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .config("spark.sql.ansi.enabled", "true")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", "1g")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("OFF")
+    use_session(session)
+    yield session
+    session.stop()

@@ -87,6 +87,8 @@ from core.export.rules import (
 )
 from core.export.write import (
     ExportResult,
+    copy_statement,
+    export_select,
     file_sha256,
     target_path,
     write_export,
@@ -104,6 +106,8 @@ __all__ = [
     "ExportOptions",
     "ExportPlan",
     "ExportResult",
+    "copy_statement",
+    "export_select",
     "FORMATS",
     "FORMULA_START",
     "Format",

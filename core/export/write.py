@@ -96,7 +96,14 @@ def _select(ds: Dataset, plan: ExportPlan) -> tuple[exp.Expression, exp.Expressi
     return rows, assignments, params
 
 
-def _copy_statement(select: exp.Expression, path: Path, fmt: str) -> str:
+def export_select(ds: Dataset, plan: ExportPlan) -> tuple[exp.Expression, dict[str, object]]:
+    """The export file's SELECT and its parameters (any engine computes these rows; core/engine/spark.py)."""
+    rows, _assignments, params = _select(ds, plan)
+    return rows, params
+
+
+def copy_statement(select: exp.Expression, path: Path, fmt: str) -> str:
+    """The COPY that writes an export file (the one writer, so the same rows give the same bytes)."""
     params = [exp.CopyParameter(this=exp.var("FORMAT"), expression=exp.var(fmt.upper()))]
     if fmt == "csv":
         params.append(exp.CopyParameter(this=exp.var("HEADER"), expression=exp.true()))
@@ -179,7 +186,7 @@ def write_file(ds: Dataset, plan: ExportPlan, target: Path, progress: Progress |
         raise ExportError(f"Cannot create the folder {str(target.parent)!r} for the export: {err.strerror or err}.") from err
     cur = ds.cursor()
     try:
-        rows = _run_with_progress(cur, _copy_statement(rows_select, tmp, plan.options.format), params, progress)
+        rows = _run_with_progress(cur, copy_statement(rows_select, tmp, plan.options.format), params, progress)
         if progress is not None:
             progress("writing", 1.0)
         size = tmp.stat().st_size
@@ -219,7 +226,7 @@ def _write_holdout(ds: Dataset, plan: ExportPlan, store: AppStore, assigned_at: 
     cur = ds.cursor()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        sql = _copy_statement(select, tmp, "parquet")
+        sql = copy_statement(select, tmp, "parquet")
         rows = _run_with_progress(cur, sql, {**params, "x_experiment": plan.export_id, "x_assigned_at": assigned_at}, None)
         sha = file_sha256(tmp)
     except (duckdb.Error, OSError) as err:

@@ -34,16 +34,33 @@ def cmd_count(args: argparse.Namespace) -> int:
     segment = read_definition(args.segment)
     ds = open_dataset(args.dir)  # a dataset that cannot be used: main() lists its problems, exit 1
     resolve = resolver(segment, args.db)
-    result = run_safely(size, ds, segment, resolve=resolve)
+    engine = _engine()
+    if engine == "spark":  # ADESK_ENGINE=spark: the same compiled definition, counted by Spark
+        from core.engine.spark import size as spark_size
+
+        result = run_safely(spark_size, ds, segment, resolve=resolve)
+    else:
+        result = run_safely(size, ds, segment, resolve=resolve)
     description = run_safely(describe, segment, ds.catalog, lang=args.lang, resolve=resolve)
     if args.json:
-        print_json({**result.to_dict(), "description": description})
+        extra = {"engine": engine} if engine != "duckdb" else {}
+        print_json({**result.to_dict(), "description": description, **extra})
     else:
         echo(
             f"{result.count:,} of {result.total_users:,} users ({pct(result.share)}) as of {result.as_of.isoformat()}"
         )
         echo(description)
     return 0
+
+
+def _engine() -> str:
+    """ADESK_ENGINE (duckdb or spark); a bad value is a usage error naming the fix."""
+    from core.engine import EngineError, engine_settings
+
+    try:
+        return engine_settings().engine
+    except EngineError as err:
+        raise UsageError(str(err)) from None
 
 
 def cmd_breakdown(args: argparse.Namespace) -> int:

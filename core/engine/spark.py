@@ -1,0 +1,156 @@
+"""Queries on Apache Spark: one session per process, the derived tables read from Parquet.
+
+Today the derived tables (`profile`, `event_rows`) are built by DuckDB (core/dataset.py) and
+written once as Parquet next to the cache; Spark reads those files. Everything a query needs
+is then computed by Spark from the same compiled trees, rendered by core/engine/spark_sql.py.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from core.engine import EngineError, EngineSettings, engine_settings
+from core.engine.spark_sql import to_spark
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from core.dataset import Dataset
+    from core.segments.model import Segment
+    from core.segments.results import SegmentSize
+
+DERIVED_TABLES = ("profile", "event_rows")
+_LOCK = threading.Lock()
+_SESSION: SparkSession | None = None
+_REGISTERED: dict[str, Path] = {}
+
+
+def spark_session(settings: EngineSettings | None = None) -> SparkSession:
+    """This process's Spark session (created on first use): local, or a Spark Connect client."""
+    global _SESSION
+    settings = settings or engine_settings()
+    with _LOCK:
+        if _SESSION is not None:
+            return _SESSION
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError as err:
+            raise EngineError(
+                "ADESK_ENGINE=spark needs pyspark: pip install -e '.[spark]' (and a Java runtime for local Spark)."
+            ) from err
+        builder = SparkSession.builder.appName("audience-desk")
+        if settings.is_connect:
+            builder = builder.remote(settings.spark_remote)
+        else:
+            partitions = os.environ.get("ADESK_SPARK_SHUFFLE_PARTITIONS", "4")
+            builder = (
+                builder.master(settings.spark_remote)
+                .config("spark.ui.enabled", "false")
+                .config("spark.sql.shuffle.partitions", partitions)
+                .config("spark.driver.memory", os.environ.get("ADESK_SPARK_DRIVER_MEMORY", "1g"))
+            )
+        session = builder.getOrCreate()
+        # the semantics the rules in spark_sql.py are written for
+        session.conf.set("spark.sql.ansi.enabled", "true")
+        session.conf.set("spark.sql.session.timeZone", "UTC")
+        if not settings.is_connect:
+            session.sparkContext.setLogLevel("OFF")
+        _SESSION = session
+        return session
+
+
+def use_session(session: SparkSession) -> None:
+    """Adopt an existing session (the tests' shared one) as this process's."""
+    global _SESSION
+    with _LOCK:
+        _SESSION = session
+        _REGISTERED.clear()
+
+
+def derived_parquet(ds: Dataset) -> Path:
+    """The dataset's derived tables as Parquet files next to its cache (written once per cache)."""
+    out = ds.cache_path.with_suffix(".spark")
+    if all((out / f"{t}.parquet").exists() for t in DERIVED_TABLES):
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    cur = ds.cursor()
+    try:
+        for table in DERIVED_TABLES:
+            target = out / f"{table}.parquet"
+            tmp = target.with_suffix(f".{os.getpid()}.tmp")
+            cur.table(table).write_parquet(str(tmp))  # the relation API: no SQL text with a path
+            os.replace(tmp, target)
+    finally:
+        cur.close()
+    return out
+
+
+def register(spark: SparkSession, folder: Path) -> None:
+    """Spark's `profile` and `event_rows` views over the Parquet copies (no-op when already so)."""
+    for table in DERIVED_TABLES:
+        path = folder / f"{table}.parquet"
+        if _REGISTERED.get(table) == path:
+            continue
+        spark.read.parquet(str(path)).createOrReplaceTempView(table)
+        _REGISTERED[table] = path
+
+
+def run(spark: SparkSession, tree: exp.Expression, params: dict[str, Any] | None = None) -> list[tuple]:
+    """Run a DuckDB-dialect tree on Spark (rendered by spark_sql.to_spark); all rows as tuples."""
+    sql, args = to_spark(tree, params)
+    return [tuple(row) for row in spark.sql(sql, args=args or None).collect()]
+
+
+def spark_for(ds: Dataset) -> SparkSession:
+    """The session, with this dataset's derived tables registered."""
+    spark = spark_session()
+    register(spark, derived_parquet(ds))
+    return spark
+
+
+def size(ds: Dataset, segment: Segment, resolve: Any = None) -> SegmentSize:
+    """How many members the segment holds, counted by Spark (the same compiled definition as DuckDB's scan)."""
+    from core.segments.compile import where_form
+    from core.segments.counts import count_all, segment_condition
+    from core.segments.results import SegmentSize, share
+
+    condition, params = segment_condition(ds, segment, resolve)
+    # always the WHERE form: Spark allows IN-subqueries (event conditions) in a filter, not in count_if
+    query = exp.select(exp.alias_(count_all(), "members")).from_("profile").where(where_form(condition))
+    ((count,),) = run(spark_for(ds), query, params)
+    total = ds.total_users
+    return SegmentSize(int(count), int(total), share(int(count), int(total)), ds.as_of)
+
+
+def arrow(spark: SparkSession, tree: exp.Expression, params: dict[str, Any] | None = None):
+    """A query's result on Spark as a pyarrow table (column names and types kept)."""
+    sql, args = to_spark(tree, params)
+    return spark.sql(sql, args=args or None).toArrow()
+
+
+def write_export_file(ds: Dataset, plan: Any, path: Path) -> int:
+    """An export's rows computed by Spark, written by the same writer as DuckDB's (one COPY).
+
+    Spark's own CSV writer quotes, escapes and formats numbers and times differently, so the
+    rows are collected in user_id order and DuckDB writes them: the same rows and options give
+    the same bytes. Returns the number of rows written.
+    """
+    import duckdb
+
+    from core.export import copy_statement, export_select
+
+    rows_select, params = export_select(ds, plan)
+    table = arrow(spark_for(ds), rows_select, params)
+    con = duckdb.connect()
+    try:
+        con.register("spark_rows", table)
+        # the names are the file's headers already (a BOM included); keep their order
+        con.execute(copy_statement(exp.select("*").from_("spark_rows"), path, plan.options.format))
+    finally:
+        con.close()
+    return table.num_rows
