@@ -8,7 +8,7 @@ The order is the order kinds are listed in messages and menus.
 from __future__ import annotations
 
 from core.segments.kinds import attribute, event, funnel, group, models, segment_ref, tag
-from core.segments.kinds.base import BuilderRow, Kind
+from core.segments.kinds.base import BuilderRow, Kind, missing_parts
 
 KINDS: dict[str, Kind] = {
     k.name: k
@@ -34,4 +34,4 @@ def kind_of(condition: object) -> Kind:
     return kind
 
 
-__all__ = ["KINDS", "BuilderRow", "Kind", "kind_of"]
+__all__ = ["KINDS", "BuilderRow", "Kind", "kind_of", "missing_parts"]

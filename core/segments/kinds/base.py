@@ -45,3 +45,21 @@ class Kind:
     def __post_init__(self) -> None:
         if self.builder_row is None and not self.no_row_reason:
             raise ValueError(f"kind {self.name!r} has no builder row and does not say why")
+
+
+def missing_parts(kind: Kind) -> list[str]:
+    """The parts a kind lacks (empty when it is complete): what the registry test checks."""
+    missing = [part for part in ("parse", "compile", "describe") if not callable(getattr(kind, part, None))]
+    if not isinstance(kind.condition, type) or getattr(kind.condition, "kind", None) != kind.name:
+        missing.append("condition (a class whose `kind` is the kind's name)")
+    if "kind" not in kind.keys or "negate" not in kind.keys:
+        missing.append("keys (with 'kind' and 'negate')")
+    if not isinstance(kind.operators, tuple):
+        missing.append("operators")
+    row = kind.builder_row
+    if row is None:
+        if not kind.no_row_reason:
+            missing.append("builder_row (or no_row_reason)")
+    else:
+        missing += [f"builder_row.{p}" for p in ("to_row", "from_row", "ops", "default_op") if not callable(getattr(row, p, None))]
+    return missing
