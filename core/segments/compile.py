@@ -16,7 +16,6 @@ bound as parameters `$p0, $p1, ...`; identifiers come only from the catalog.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -45,8 +44,11 @@ from core.segments.sqltrees import (
     SHORT_LIST,
     TYPE_NAMES,
     TYPE_OPS,
+    Compiled,
     chain_operands,
+    count_query,
     in_list,
+    members_query,
     not_,
     qcol,
     renumber,
@@ -62,26 +64,14 @@ _INT64 = 2**63 - 1
 
 
 
-@dataclass(frozen=True)
-class Compiled:
-    """A compiled definition: a boolean expression over `profile` and its bound parameters."""
-
-    expression: exp.Expression
-    params: dict[str, object]
-
-    @property
-    def sql(self) -> str:
-        """The expression in DuckDB SQL (parameters as `$p0`, `$p1`, ...)."""
-        return self.expression.sql(dialect="duckdb")
-
-
-
 def _type_name(column_type: str) -> str:
     return TYPE_NAMES.get(column_type, f"a {column_type}")
 
 
 
 class Compiler:
+    """Compiles one definition: parameters, issues, saved-segment memo and depth; each kind's `compile` uses it."""
+
     def __init__(self, catalog: Catalog, resolve: Resolver | None, segment_id: str | None) -> None:
         self.catalog = catalog
         self.resolve = resolve
@@ -355,28 +345,6 @@ def compile_where(
     """The definition as a two-valued boolean expression over `profile` (validated first)."""
     expression, params = _run(segment, catalog, resolve, segment_id)
     return Compiled(expression=expression, params=params)
-
-
-def count_query(compiled: Compiled) -> tuple[str, dict[str, object]]:
-    """`SELECT count(*) FROM profile WHERE <definition>` and its parameters."""
-    query = (
-        exp.select(exp.Count(this=exp.Star()))
-        .from_(exp.to_table(PROFILE))
-        .where(compiled.expression.copy())
-    )
-    return query.sql(dialect="duckdb"), dict(compiled.params)
-
-
-def members_query(compiled: Compiled) -> tuple[str, dict[str, object]]:
-    """`SELECT user_id FROM profile WHERE <definition> ORDER BY user_id` and its parameters."""
-    query = (
-        exp.select(qcol("user_id"))
-        .from_(exp.to_table(PROFILE))
-        .where(compiled.expression.copy())
-        .order_by(qcol("user_id"))
-    )
-    return query.sql(dialect="duckdb"), dict(compiled.params)
-
 
 
 def compile_event_rows(

@@ -7,6 +7,7 @@ Shared by the compiler (core/segments/compile.py) and each condition kind's `com
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlglot import exp
 
@@ -157,3 +158,36 @@ def where_form(condition: exp.Expression) -> exp.Expression:
         return exp.EQ(this=node.copy(), expression=exp.true())
     return node.copy()
 
+
+@dataclass(frozen=True)
+class Compiled:
+    """A compiled definition: a boolean expression over `profile` and its bound parameters."""
+
+    expression: exp.Expression
+    params: dict[str, object]
+
+    @property
+    def sql(self) -> str:
+        """The expression in DuckDB SQL (parameters as `$p0`, `$p1`, ...)."""
+        return self.expression.sql(dialect="duckdb")
+
+
+def count_query(compiled: Compiled) -> tuple[str, dict[str, object]]:
+    """`SELECT count(*) FROM profile WHERE <definition>` and its parameters."""
+    query = (
+        exp.select(exp.Count(this=exp.Star()))
+        .from_(exp.to_table(PROFILE))
+        .where(compiled.expression.copy())
+    )
+    return query.sql(dialect="duckdb"), dict(compiled.params)
+
+
+def members_query(compiled: Compiled) -> tuple[str, dict[str, object]]:
+    """`SELECT user_id FROM profile WHERE <definition> ORDER BY user_id` and its parameters."""
+    query = (
+        exp.select(qcol("user_id"))
+        .from_(exp.to_table(PROFILE))
+        .where(compiled.expression.copy())
+        .order_by(qcol("user_id"))
+    )
+    return query.sql(dialect="duckdb"), dict(compiled.params)
