@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from core.models.labels import MODEL_LABELS
+
 LANGUAGES = {"en": "English", "zh": "简体中文"}
 
 # key -> (English, 简体中文). Placeholders use str.format names.
@@ -52,26 +54,22 @@ TEXT: dict[str, tuple[str, str]] = {
         "计算此视图时出错：{error}。未做任何更改。",
     ),
     # model values
-    "aipl.A": ("A · Awareness", "A · 认知"),
-    "aipl.I": ("I · Interest", "I · 兴趣"),
-    "aipl.P": ("P · Purchase", "P · 购买"),
-    "aipl.L": ("L · Loyalty", "L · 忠诚"),
-    "aipl.none": ("No stage", "无阶段"),
-    "rfm.important_value": ("Important value", "重要价值客户"),
-    "rfm.important_development": ("Important development", "重要发展客户"),
-    "rfm.important_retention": ("Important retention", "重要保持客户"),
-    "rfm.important_recovery": ("Important recovery", "重要挽留客户"),
-    "rfm.general_value": ("General value", "一般价值客户"),
-    "rfm.general_development": ("General development", "一般发展客户"),
-    "rfm.general_retention": ("General retention", "一般保持客户"),
-    "rfm.general_recovery": ("General recovery", "一般挽留客户"),
-    "rfm.none": ("No purchase in window", "窗口内无购买"),
-    "lifecycle.new": ("New", "新客"),
-    "lifecycle.active": ("Active", "活跃"),
-    "lifecycle.dormant": ("Dormant", "沉默"),
-    "lifecycle.churned": ("Churned", "流失"),
-    "lifecycle.never_active": ("Never active", "从未活跃"),
 }
+
+
+def _model_texts() -> dict[str, tuple[str, str]]:
+    """`rfm.<class>`, `aipl.<stage>`, `lifecycle.<state>`: core's model labels (one source with its descriptions)."""
+    out: dict[str, tuple[str, str]] = {}
+    for model, by_lang in MODEL_LABELS.items():
+        for value, en in by_lang["en"].items():
+            zh = by_lang["zh"][value]
+            if model == "aipl" and value != "none":  # a stage shows its letter: "A · Awareness"
+                en, zh = f"{value} · {en}", f"{value} · {zh}"
+            out[f"{model}.{value}"] = (en, zh)
+    return out
+
+
+TEXT.update(_model_texts())
 
 
 def _merge_area_texts() -> None:

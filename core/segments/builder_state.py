@@ -14,81 +14,30 @@ True
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.catalog import Catalog
-from core.segments.compile import TYPE_OPS
-from core.segments.model import (
-    ATTRIBUTE_OPS,
-    EVENT_OPS,
-    FUNNEL_OPS,
-    LIST_OPS,
-    NO_OPERAND_OPS,
-    STAGE_OPS,
-    STAGE_VALUES,
-    Aipl,
-    Attribute,
-    Condition,
-    Event,
-    FunnelCondition,
-    Group,
-    Lifecycle,
-    Rfm,
-    Segment,
-    SegmentRef,
-    Tag,
-    parse_segment,
+from core.segments.builder_rows import (
+    DEFAULT_WITHIN_DAYS,
+    WINDOWS,
+    FilterRow,
+    Row,
+    filter_dict,
+    operand_shape,
+    operands_json,
+    reshape,
 )
+from core.segments.conditions import ATTRIBUTE_OPS, STAGE_VALUES, Condition, Group, Segment
+from core.segments.kinds import KINDS, kind_of
+from core.segments.kinds.attribute import DEFAULT_OPS, column_type
+from core.segments.kinds.tag import TAG_PRESENCE_OPS, TAG_VALUE_OPS
+from core.segments.model import parse_segment
+from core.segments.sqltrees import TYPE_OPS
 
-ROW_KINDS = ("attribute", "tag", "event", "rfm", "aipl", "lifecycle", "segment")
-WINDOWS = ("days", "between", "all")  # event window: the last N days, between two dates, all time
-TAG_PRESENCE_OPS = ("has", "has_not")
-TAG_VALUE_OPS = ("eq", "in", "gt", "gte", "lt", "lte")
-DEFAULT_WITHIN_DAYS = 30
-DEFAULT_OPS = {
-    "string": "in",
-    "integer": "between",
-    "number": "between",
-    "boolean": "eq",
-    "timestamp": "within_last_days",
-    "date": "within_last_days",
-}
-_CONDITION_TYPES = {"rfm": Rfm, "aipl": Aipl, "lifecycle": Lifecycle}
-
-
-@dataclass(frozen=True)
-class FilterRow:
-    """One event property filter being edited."""
-
-    id: str
-    field: str | None = None
-    op: str | None = None
-    value: Any = None
-    values: tuple = ()
-
-
-@dataclass(frozen=True)
-class Row:
-    """One condition being edited. `target` is the field, tag, event or saved segment id."""
-
-    id: str
-    kind: str = "attribute"
-    target: str | None = None
-    op: str | None = None
-    value: Any = None
-    values: tuple = ()
-    negate: bool = False
-    # event rows only
-    count: int = 1
-    window: str = "days"
-    within_days: int = DEFAULT_WITHIN_DAYS
-    between: tuple[str, str] | None = None
-    where: tuple[FilterRow, ...] = ()
-    # model rows only: "YYYY-MM-DD", the model at that date; None = as of the dataset
-    as_of: str | None = None
+# The kinds the builder's kind menu offers (a funnel row is opened from the Funnels page).
+ROW_KINDS = tuple(k.name for k in KINDS.values() if k.builder_row is not None and k.builder_row.offered)
 
 
 @dataclass(frozen=True)
@@ -132,31 +81,9 @@ class Conversion:
 # --------------------------------------------------------------------------- operators
 
 
-def column_type(catalog: Catalog, row: Row) -> str | None:
-    """The type of the column an attribute row compares (None until a known field is chosen)."""
-    if row.kind != "attribute" or row.target is None:
-        return None
-    column = catalog.attributes.get(row.target)
-    return column.type if column is not None else None
-
-
 def allowed_ops(catalog: Catalog, row: Row) -> tuple[str, ...]:
     """Operators that fit the row's kind and field, in the spec's order."""
-    if row.kind == "attribute":
-        kind = column_type(catalog, row)
-        if kind is None:
-            return ()
-        return tuple(op for op in ATTRIBUTE_OPS if op in TYPE_OPS.get(kind, ()))
-    if row.kind == "tag":
-        info = catalog.tags.get(row.target or "")
-        if info is None:
-            return TAG_PRESENCE_OPS
-        return TAG_PRESENCE_OPS + (TAG_VALUE_OPS if info.value_column is not None else ())
-    if row.kind == "event":
-        return EVENT_OPS
-    if row.kind == "funnel":
-        return FUNNEL_OPS
-    return STAGE_OPS  # rfm, aipl, lifecycle, segment: in / not_in
+    return KINDS[row.kind].builder_row.ops(catalog, row)  # type: ignore[union-attr]
 
 
 def filter_ops(catalog: Catalog, f: FilterRow) -> tuple[str, ...]:
@@ -167,44 +94,11 @@ def filter_ops(catalog: Catalog, f: FilterRow) -> tuple[str, ...]:
 
 
 def default_op(catalog: Catalog, row: Row) -> str | None:
+    """The operator a row starts with (None while no operator fits, e.g. no field chosen)."""
     ops = allowed_ops(catalog, row)
     if not ops:
         return None
-    if row.kind == "attribute":
-        preferred = DEFAULT_OPS.get(column_type(catalog, row) or "", ops[0])
-        return preferred if preferred in ops else ops[0]
-    if row.kind == "tag":
-        return "has"
-    if row.kind == "event":
-        return ">="
-    return "in"
-
-
-def operand_shape(op: str | None) -> str:
-    """'none', 'list' (values), 'pair' (between) or 'one' (value)."""
-    if op is None or op in NO_OPERAND_OPS:
-        return "none"
-    if op == "between":
-        return "pair"
-    if op in LIST_OPS:
-        return "list"
-    return "one"
-
-
-def _reshape(op: str | None, value: Any, values: tuple) -> tuple[Any, tuple]:
-    """Carry the operands over to a new operator where they still make sense."""
-    shape = operand_shape(op)
-    if shape == "none":
-        return None, ()
-    if shape == "one":
-        return (value if value is not None else (values[0] if values else None)), ()
-    if shape == "pair":
-        if len(values) == 2:
-            return None, tuple(values)
-        return None, ()
-    if values:
-        return None, tuple(values)
-    return None, ((value,) if value is not None else ())
+    return KINDS[row.kind].builder_row.default_op(catalog, row, ops)  # type: ignore[union-attr]
 
 
 # --------------------------------------------------------------------------- editing rows
@@ -234,7 +128,7 @@ def change_row(row: Row, slot: str, new: Any, catalog: Catalog) -> Row:
     if slot == "op":
         if new == row.op:
             return row
-        value, values = _reshape(new, row.value, row.values)
+        value, values = reshape(new, row.value, row.values)
         return replace(row, op=new, value=value, values=values)
     if slot == "values":
         return replace(row, values=tuple(new or ()))
@@ -261,7 +155,7 @@ def change_filter(f: FilterRow, slot: str, new: Any, catalog: Catalog) -> Filter
     if slot == "op":
         if new == f.op:
             return f
-        value, values = _reshape(new, f.value, f.values)
+        value, values = reshape(new, f.value, f.values)
         return replace(f, op=new, value=value, values=values)
     if slot == "values":
         return replace(f, values=tuple(new or ()))
@@ -391,56 +285,9 @@ def remove_filter(state: BuilderState, row_id: str, filter_id: str) -> BuilderSt
 # --------------------------------------------------------------------------- to and from segments
 
 
-def _operands(op: str | None, value: Any, values: tuple) -> dict[str, Any] | None:
-    """The JSON operands for op, or None when they are not filled in yet."""
-    shape = operand_shape(op)
-    if shape == "none":
-        return {}
-    if shape == "one":
-        return None if value is None else {"value": value}
-    if shape == "pair":
-        return {"values": list(values)} if len(values) == 2 and None not in values else None
-    return {"values": list(values)} if values else None
-
-
-def filter_dict(f: FilterRow) -> dict[str, Any] | None:
-    if not f.field or not f.op:
-        return None
-    operands = _operands(f.op, f.value, f.values)
-    return None if operands is None else {"field": f.field, "op": f.op, **operands}
-
-
 def row_dict(row: Row) -> dict[str, Any] | None:
     """The row as a SEGMENT_SPEC condition, or None while it is incomplete (filters: complete ones only)."""
-    d: dict[str, Any] | None
-    if row.kind in _CONDITION_TYPES:
-        d = {"kind": row.kind, "op": row.op or "in", "values": list(row.values)} if row.values else None
-        if d is not None and row.as_of:
-            d["as_of"] = row.as_of
-    elif row.kind == "segment":
-        d = {"kind": "segment", "op": row.op or "in", "segment": row.target} if row.target else None
-    elif row.kind == "funnel":  # opened from the Funnels page; the funnel travels as its JSON text
-        d = {"kind": "funnel", "funnel": json.loads(row.value), "op": row.op, "step": row.count} if row.value else None
-    elif row.kind == "event":
-        if not row.target or row.op is None or row.count is None or row.count < 0:
-            d = None
-        else:
-            d = {"kind": "event", "event": row.target, "op": row.op, "count": int(row.count)}
-            if row.window == "days":
-                if not row.within_days:
-                    return None
-                d["within_days"] = int(row.within_days)
-            elif row.window == "between":
-                if not row.between or len(row.between) != 2 or None in row.between:
-                    return None
-                d["between"] = list(row.between)
-            where = [w for w in (filter_dict(f) for f in row.where) if w is not None]
-            if where:
-                d["where"] = where
-    else:  # attribute, tag
-        name_key = "field" if row.kind == "attribute" else "tag"
-        operands = _operands(row.op, row.value, row.values) if row.target and row.op else None
-        d = None if operands is None else {"kind": row.kind, name_key: row.target, "op": row.op, **operands}
+    d = KINDS[row.kind].builder_row.from_row(row)  # type: ignore[union-attr]
     if d is not None and row.negate:
         d["negate"] = True
     return d
@@ -487,31 +334,10 @@ def _row_from(condition: Condition, state: BuilderState) -> tuple[BuilderState, 
             children.append(node)
         return state, Block(gid, condition.match, condition.negate, tuple(children))
     state, rid = state.new_id("r")
-    if isinstance(condition, Attribute):
-        row = Row(rid, "attribute", condition.field, condition.op, condition.value, tuple(condition.values or ()), condition.negate)
-    elif isinstance(condition, Tag):
-        row = Row(rid, "tag", condition.tag, condition.op, condition.value, tuple(condition.values or ()), condition.negate)
-    elif isinstance(condition, Event):
-        where = []
-        for f in condition.where:
-            state, fid = state.new_id("f")
-            where.append(FilterRow(fid, f.field, f.op, f.value, tuple(f.values or ())))
-        window = "days" if condition.within_days is not None else "between" if condition.between is not None else "all"
-        row = Row(
-            rid, "event", condition.event, condition.op, negate=condition.negate, count=condition.count,
-            window=window, within_days=condition.within_days or DEFAULT_WITHIN_DAYS,
-            between=tuple(condition.between) if condition.between else None, where=tuple(where),
-        )  # fmt: skip
-    elif isinstance(condition, SegmentRef):
-        row = Row(rid, "segment", condition.segment, condition.op, negate=condition.negate)
-    elif isinstance(condition, FunnelCondition):
-        text = json.dumps(condition.funnel.to_dict(), ensure_ascii=False, sort_keys=True)
-        row = Row(rid, "funnel", None, condition.op, text, negate=condition.negate, count=condition.step)
-    elif isinstance(condition, (Rfm, Aipl, Lifecycle)):
-        row = Row(rid, condition.kind, None, condition.op, values=tuple(condition.values), negate=condition.negate, as_of=condition.as_of)
-    else:  # parse_segment never builds one
-        raise TypeError(f"not a segment condition: {type(condition).__name__}")
-    return state, row
+    row_kind = kind_of(condition).builder_row
+    if row_kind is None:  # parse_segment builds only kinds with a row, and groups
+        raise TypeError(f"no builder row for a {condition.kind} condition")  # type: ignore[attr-defined]
+    return row_kind.to_row(condition, state, rid)
 
 
 def from_segment(segment: Segment, next_id: int = 1) -> BuilderState:
@@ -530,7 +356,11 @@ def stage_values(kind: str) -> tuple[str, ...]:
 
 
 __all__ = [
+    "DEFAULT_OPS",
+    "DEFAULT_WITHIN_DAYS",
     "ROW_KINDS",
+    "TAG_PRESENCE_OPS",
+    "TAG_VALUE_OPS",
     "WINDOWS",
     "Block",
     "BuilderState",
@@ -545,11 +375,14 @@ __all__ = [
     "change_row",
     "default_op",
     "duplicate",
+    "column_type",
     "filter_ops",
+    "filter_dict",
     "find",
     "from_segment",
     "iter_nodes",
     "operand_shape",
+    "operands_json",
     "remove",
     "remove_filter",
     "replace_node",
