@@ -96,22 +96,31 @@ def problems_frame(report: ValidationReport) -> pd.DataFrame:
 # --- saved segments, builder lookups and tag catalog (cached; keyed by dataset fingerprint) ---------
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _store(path: str):
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _open_store(kind: str, path: str):
+    if kind == "funnels":
+        from core.funnel_store import FunnelStore
+
+        return FunnelStore(path)
     from core.store import AppStore
 
     return AppStore(path)
 
 
-def get_store():
-    """The app store (saved segments) at ADESK_APP_DB (default data/app.db), or None after saying why."""
+def _app_database(kind: str):
+    """One of the app database's stores at ADESK_APP_DB (default data/app.db), or None after saying why."""
     from core.store import StoreError, default_db_path
 
     try:
-        return _store(str(default_db_path().absolute()))
+        return _open_store(kind, str(default_db_path().absolute()))
     except StoreError as err:
         st.error(tr("store.unusable", error=str(err)))
         return None
+
+
+def get_store():
+    """The app store (saved segments, export log, grants), or None after saying why it cannot be opened."""
+    return _app_database("segments")
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -241,19 +250,6 @@ def funnel_result(_ds: Dataset, fp: str, funnel_json: str, base_json: str, refs:
     return funnel(_ds, json.loads(funnel_json), segment=base, resolve=_resolve, breakdown=breakdown or None, trend=trend or None)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _funnel_store(path: str):
-    from core.funnel_store import FunnelStore
-
-    return FunnelStore(path)
-
-
 def get_funnel_store():
     """Saved funnels in the app database, or None after saying why it cannot be opened."""
-    from core.store import StoreError, default_db_path
-
-    try:
-        return _funnel_store(str(default_db_path().absolute()))
-    except StoreError as err:
-        st.error(tr("store.unusable", error=str(err)))
-        return None
+    return _app_database("funnels")
