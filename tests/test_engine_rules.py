@@ -15,8 +15,8 @@ from sqlglot import exp
 from core.engine import EngineError, engine_settings
 from core.engine.spark_sql import to_spark
 from core.export import (
-    _holdout_expression,
     escape_formula,
+    holdout_expression,
     holdout_threshold,
     in_holdout,
     needs_formula_escape,
@@ -145,7 +145,7 @@ def test_sha256_and_the_holdout_rule(spark):
     values = ", ".join("('" + i.replace("'", "''") + "')" for i in ids)
     got = same(spark, f"select user_id, sha256(user_id) from (values {values}) t(user_id) order by user_id")
     assert [g[1] for g in got] == [hashlib.sha256(i.encode()).hexdigest() for i in sorted(ids)]
-    held = exp.select(exp.column("user_id"), exp.alias_(_holdout_expression(), "held")).from_(
+    held = exp.select(exp.column("user_id"), exp.alias_(holdout_expression(), "held")).from_(
         sqlglot.parse_one(f"select * from (values {values}) t(user_id)", read="duckdb").subquery("v")
     ).order_by("user_id")
     params = {"x_export_id": "exp-42", "x_threshold": holdout_threshold(0.5)}
