@@ -178,9 +178,9 @@ def _with_assignments(query: exp.Expression, source: exp.Expression) -> exp.Expr
 
 
 def _has_view(ds: Dataset, name: str) -> bool:
-    cur = ds.cursor()
+    cur = ds.query("view_exists", view=name)
     try:
-        return bool(cur.execute("select count(*) from duckdb_views() where view_name = $n", {"n": name}).fetchone()[0])
+        return bool(cur.fetchone()[0])
     finally:
         cur.close()
 
