@@ -241,20 +241,22 @@ def retention(ds: Dataset, spec: RetentionSpec, base: Segment | None = None, res
         params.update(base_params)
     return_rows, return_params = _event_rows(ds, spec.return_event, spec.return_where, "return", "r_")
     params.update(return_params)
-    slots: dict[str, exp.Expression] = {
-        "base": base_tree,
-        "return_rows": return_rows,
-        "return_period": _period_tree(exp.column("ts", table="ev"), p),
-    }
+    cohort_slots: dict[str, exp.Expression] = {"base": base_tree}
     if spec.start == SIGNUP:
-        name = "retention_signup"
-        slots["cohort_period"] = _period_tree(exp.column("signup_at", quoted=True), p)
+        name = "retention_members_signup"
+        cohort_slots["cohort_period"] = _period_tree(exp.column("signup_at", quoted=True), p)
     else:
-        name = "retention_event"
-        slots["start_rows"], start_params = _event_rows(ds, spec.start, spec.start_where, "start", "st_")
+        name = "retention_members_event"
+        cohort_slots["start_rows"], start_params = _event_rows(ds, spec.start, spec.start_where, "start", "st_")
         params.update(start_params)
-        slots["cohort_period"] = _period_tree(exp.column("_start_ts", quoted=True), p)
-    rows = ds.run(named_query(name, **slots), params)
+        cohort_slots["cohort_period"] = _period_tree(exp.column("_start_ts", quoted=True), p)
+    tree = named_query(
+        "retention",
+        members=named_query(name, **cohort_slots).subquery("cohort_members"),
+        return_rows=return_rows,
+        return_period=_period_tree(exp.column("ts", table="ev"), p),
+    )
+    rows = ds.run(tree, params)
     counts: dict[tuple[str, int, int], int] = {(m, c, k): n for m, c, k, n in rows}
     cohorts = []
     for c in range(first, last + 1):

@@ -1,17 +1,7 @@
--- Cohort retention by a start event (ANALYSES.md §4): members per cohort (k = 0), and per later period k the members with a return event in it ('on') or whose last return is in it ('last'); k <= 63.
-with starts as (
-    -- each member's start: their first event ever (up to as_of) matching the start event and its filters
-    select ev._uid, min(ev.ts) as _start_ts
-    from event_rows as ev
-    where ev.ts < $as_of_end and __start_rows__
-    group by ev._uid
-),
-members as (
-    -- a cohort is the period of the start; only starts inside the cohorts' periods
-    select _uid, __cohort_period__ as cohort
-    from profile
-    join starts using (_uid)
-    where _start_ts >= $cohorts_start and _start_ts < $cohorts_end and __base__
+-- Cohort retention (ANALYSES.md §4): members per cohort (k = 0), and per later period k the members with a return event in it ('on') or whose last return is in it ('last'); k <= 63.
+-- __members__ is (_uid, cohort): queries/retention_members_signup.sql or queries/retention_members_event.sql.
+with members as (
+    select _uid, cohort from __members__
 ),
 returns as (
     -- every return event after the first cohort's period, with its period
