@@ -244,21 +244,32 @@ def scoped_dataset(ds: Dataset, scope: Segment | None) -> Dataset:
                         source = exp.table_(name, db="main", catalog=db)
                         rows = exp.select(exp.Star()).from_(source).where(_in_scope(column, schema))
                         cur.execute(_create("VIEW", schema, name, rows).sql("duckdb"))
-            count = exp.select(exp.Count(this=exp.Star())).from_(exp.table_("members", db=schema, catalog="memory"))
-            (total,) = cur.execute(count.sql("duckdb")).fetchone()
+            total, tag_users = _scope_counts(cur, ds, schema)
         finally:
             cur.close()
+    tags = {tag: replace(info, users=tag_users[info.column]) for tag, info in ds.catalog.tags.items()}
     return replace(
         ds,
         # its own fingerprint: results cached by fingerprint (the dashboard's) are never shared across scopes
         fingerprint=f"{ds.fingerprint}+{schema}",
-        catalog=replace(ds.catalog, total_users=int(total)),
+        # the catalog's member counts (total, users per tag) are the scope's, so coverage, "has not"
+        # and the related tags' lift use the scoped base like every other count
+        catalog=replace(ds.catalog, total_users=total, tags=tags),
         memo={},
         schema=schema,
         scope=scope,
         _bitmaps=None,
     )
 
+
+
+def _scope_counts(cur, ds: Dataset, schema: str) -> tuple[int, dict[str, int]]:
+    """The scope's members and, per tag column, how many of them carry the tag (one scan of its profile)."""
+    columns = [info.column for info in ds.catalog.tags.values()]
+    items = [exp.Count(this=exp.Star()).as_("_members")]
+    items += [exp.func("count_if", exp.column(c, quoted=True)).as_(c, quoted=True) for c in columns]
+    row = cur.execute(exp.select(*items).from_(exp.table_("profile", db=schema, catalog="memory")).sql("duckdb")).fetchone()
+    return int(row[0]), {c: int(n or 0) for c, n in zip(columns, row[1:], strict=True)}
 
 
 # --- the command line: one person per process -----------------------------------------------------

@@ -23,6 +23,7 @@ from core.export import ExportError, ExportOptions, plan_export, write_export
 from core.segments import operations as ops
 from core.segments.model import parse_segment
 from core.store import AppStore
+from core.tags import list_tags, value_distribution
 from dashboard.cli import main
 from tests.datasets import random_dataset
 
@@ -196,3 +197,19 @@ def test_models_at_a_past_day_are_kept_apart_per_scope(shop):
     staged = set(ops.members(ds, dated, page_size=1000).rows["user_id"])
     assert within == len(staged & inside) < everyone
     assert ops.size(ds, dated).count == everyone  # the scoped answer did not replace the unscoped one
+
+
+def test_the_tag_catalog_of_a_scoped_person_counts_only_the_scope(shop):
+    root, ds, users, _events = shop
+    scoped = scoped_dataset(ds, parse_segment(SCOPE))
+    tags = pd.read_parquet(root / "tags.parquet")
+    inside = set(users.loc[_in_scope(users), "user_id"])
+    expected = tags[tags["user_id"].isin(inside)].groupby("tag")["user_id"].nunique()
+    entries = {e.tag: e for e in list_tags(scoped) if e.in_data}
+    assert entries and {t: e.users for t, e in entries.items()} == {t: int(expected.get(t, 0)) for t in entries}
+    assert all(e.coverage == pytest.approx(e.users / len(inside)) for e in entries.values())
+    plain = next(t for t, info in scoped.catalog.tags.items() if info.value_column is None)
+    rows = {r.label: r.users for r in value_distribution(scoped, plain).rows}
+    assert rows == {"has": expected.get(plain, 0), "has not": len(inside) - expected.get(plain, 0)}
+    # the unscoped catalog still counts everyone
+    assert {e.tag: e.users for e in list_tags(ds) if e.in_data} == tags.groupby("tag")["user_id"].nunique().to_dict()
