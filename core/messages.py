@@ -68,6 +68,8 @@ class Message:
 def msg(code: str, **params: Any) -> Message:
     """A message; the code must have an English template (a typo fails at once, not on screen)."""
     if code not in ENGLISH:
+        all_templates()  # an area not imported yet registers its templates now
+    if code not in ENGLISH:
         raise KeyError(f"no English template for message code {code!r}")
     return Message(code, params)
 

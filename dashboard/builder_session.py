@@ -19,6 +19,7 @@ from core.segments.model import Segment, SegmentError
 from core.segments.refs import walk as walk_references
 from core.segments.urlcodec import decode_segment
 from core.store import AppStore, SavedSegment, StoreError
+from dashboard import data_access
 
 STATE_KEY = "builder.state"
 SAVED_KEY = "builder.saved"  # the SavedSegment being edited, or None for a new segment
@@ -109,7 +110,7 @@ def definition_problem(segment: Segment, catalog: Catalog, store: AppStore | Non
     try:
         validate_against(segment, catalog, store.resolver() if store is not None else None)
     except SegmentError as err:
-        return str(err)
+        return data_access.say(err)
     return None
 
 
@@ -138,7 +139,7 @@ def load_from_url(catalog: Catalog, store: AppStore | None, params: dict[str, st
             segment = decode_segment(encoded)
         except SegmentError as err:
             replace_state(None)
-            return Notice("error", lang_tr("builder.load.bad_link", error=str(err)))
+            return Notice("error", lang_tr("builder.load.bad_link", error=data_access.say(err)))
     elif saved is not None:
         segment = saved.segment
     else:

@@ -21,6 +21,7 @@ from core.export.options import (
     resolve_columns,
 )
 from core.export.rules import consent_expression, holdout_expression, holdout_threshold
+from core.messages import msg
 from core.roles import RoleInfo
 from core.segments.compile import where_form
 from core.segments.model import Segment, parse_segment, referenced_segments
@@ -162,15 +163,9 @@ def plan_export(
     """
     options = options.checked()
     if not role.pii_modes:
-        raise ExportError(
-            f"Your role {role.role!r} ({role.source}) may see counts and analyses but not export members. "
-            "Ask an admin for the operator role."
-        )
+        raise ExportError(msg("export.role_no_export", role=role.role, source=role.source))
     if not role.may_export(options.pii_mode):
-        raise ExportError(
-            f"PII mode {options.pii_mode!r} needs the 'pii' role; your role is {role.role!r} ({role.source}). "
-            "Export masked values, or ask an administrator to set ADESK_ROLE=pii (or role = \"pii\" in .streamlit/secrets.toml)."
-        )
+        raise ExportError(msg("export.role_no_pii", mode=options.pii_mode, role=role.role, source=role.source))
     segment = parse_segment(segment)
     columns = resolve_columns(ds, options.columns)
     refs = segment_refs if segment_refs is not None else snapshot_references(segment, resolve)

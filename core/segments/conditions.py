@@ -73,7 +73,8 @@ class SegmentIssue:
         return f"{self.path}: {self.message}" if self.path else self.message
 
     def to_dict(self) -> dict[str, str]:
-        return {"path": self.path, "message": self.message}
+        code = {"code": self.detail.code} if self.detail is not None else {}
+        return {"path": self.path, "message": self.message, **code}
 
 
 class SegmentError(Exception):

@@ -101,6 +101,17 @@ TEMPLATES: dict[str, str] = {
     "segment.want.bool": "true or false (without quotes)",
     "segment.want.date": "a date written YYYY-MM-DD",
     "segment.want.other": "a supported value",
+    # a segment link (core/segments/urlcodec.py)
+    "segment.link.not_text": "a segment link must be text, got {type}.",
+    "segment.link.empty": "the segment link is empty.",
+    "segment.link.too_long": "the segment link is too long to be a segment definition.",
+    "segment.link.version": "the segment link does not start with version '{prefix}'; it was not made by this app or is damaged.",
+    "segment.link.bad_char": "the segment link contains {char!r}, which is not a link character; it was damaged.",
+    "segment.link.cut_short": "the segment link is cut short (incomplete); copy the whole link.",
+    "segment.link.not_base64": "the segment link is damaged (not valid base64).",
+    "segment.link.not_zlib": "the segment link is damaged (cannot be decompressed).",
+    "segment.link.too_large": "the segment link expands to more than {mb} MB; refused.",
+    "segment.link.extra": "the segment link has extra characters at the end; it was damaged.",
     # saved segments (one walker: core/segments/refs.py)
     "segment.ref.cycle_self": "segment '{id}' refers to itself: {chain}. Remove the reference.",
     "segment.ref.cycle": "segment '{id}' refers to itself through other saved segments: {chain}. Remove the reference.",

@@ -7,6 +7,7 @@ from typing import Any
 
 import duckdb
 
+from core.messages import Message
 from core.problems import Problem
 from core.queries import load_query
 
@@ -23,8 +24,8 @@ class CheckerBase:
 
     # -- helpers -------------------------------------------------------------
 
-    def add(self, file: str, column: str | None, message: str, fix: str, severity: str = "error") -> None:
-        self.problems.append(Problem(file, column, message, fix, severity))  # type: ignore[arg-type]
+    def add(self, file: str, column: str | None, message: Message | str, fix: Message | str, severity: str = "error") -> None:
+        self.problems.append(Problem.of(file, column, message, fix, severity))
 
     def rel(self, p: Path) -> str:
         try:
