@@ -253,10 +253,8 @@ def scoped_dataset(ds: Dataset, scope: Segment | None) -> Dataset:
         # its own fingerprint: results cached by fingerprint (the dashboard's) are never shared across scopes
         fingerprint=f"{ds.fingerprint}+{schema}",
         catalog=replace(ds.catalog, total_users=int(total)),
-        memo={},
         schema=schema,
         scope=scope,
-        _bitmaps=None,
     )
 
 

@@ -17,6 +17,7 @@ from sqlglot import exp
 from core import models
 from core.catalog import UID
 from core.dataset import Dataset
+from core.dataset.caches import dataset_cache
 from core.messages import CodedError, msg
 from core.queries import named_query
 from core.segments.model import Aipl, Condition, Group, Segment, referenced_segments
@@ -187,7 +188,7 @@ def _memo_key(name: str, segment: Segment | None, *days: date) -> tuple | None:
 def _remembered(ds: Dataset, key: tuple | None, compute: Callable[[], object]):
     if key is None:
         return compute()
-    memo = ds.memo.setdefault("aipl", {})
+    memo = dataset_cache(ds, "aipl")
     if key not in memo:
         memo[key] = compute()
     return memo[key]
