@@ -8,7 +8,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from core.config import closest
-from core.messages import Message, msg
+from core.messages import Message, hint, msg
 from core.validate.base import CheckerBase
 from core.validate.files import (
     REEXPORT,
@@ -65,13 +65,13 @@ class LayoutChecks(CheckerBase):
             if spec.required and spec.name not in files and not folder.is_dir() and not single.is_dir():
                 like = closest(spec.name, list(stray_stems))
                 found = example_list(stray_stems[s] for s in like)
-                hint = msg("validate.missing_table.hint", found=found, table=spec.name) if like else ""
+                misnamed = msg("validate.missing_table.hint", found=found, table=spec.name) if like else ""
                 what = msg("validate.missing_table.users" if spec.name == "users" else "validate.missing_table.events")
                 self.add(
                     f"{spec.name}.parquet",
                     None,
                     msg("validate.missing_table", table=spec.name),
-                    msg("validate.missing_table.fix", table=spec.name, what=what, hint=hint),
+                    msg("validate.missing_table.fix", table=spec.name, what=what, hint=misnamed),
                 )
         for name in stray:
             self.add(
