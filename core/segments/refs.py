@@ -108,7 +108,8 @@ def walk(segment: Segment, resolve: Resolver | None, segment_id: str | None = No
                 issues.append(SegmentIssue.of(where, unknown(sid, resolve)))
                 continue
             try:
-                saved = parse_segment(raw)  # stored definitions are input too
+                # stored definitions are input too (a Segment was checked when it was made)
+                saved = raw if isinstance(raw, Segment) else parse_segment(raw)
             except SegmentError as err:
                 issues.extend(i.at(inside(prefix + path, sid) + i.path) for i in err.issues)
                 continue
