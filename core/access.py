@@ -255,10 +255,8 @@ def scoped_dataset(ds: Dataset, scope: Segment | None) -> Dataset:
         # the catalog's member counts (total, users per tag) are the scope's, so coverage, "has not"
         # and the related tags' lift use the scoped base like every other count
         catalog=replace(ds.catalog, total_users=total, tags=tags),
-        memo={},
         schema=schema,
         scope=scope,
-        _bitmaps=None,
     )
 
 

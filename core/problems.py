@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Literal, ParamSpec, TypeVar
 
 import duckdb
+
+from core.messages import Message
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -17,16 +19,25 @@ R = TypeVar("R")
 class Problem:
     file: str
     column: str | None
-    message: str
-    fix: str
+    message: str  # English
+    fix: str  # English
     severity: Literal["error", "warning"] = "error"
+    # The same two texts as codes and parameters (core/messages.py), when they have them: other languages.
+    detail: Message | None = field(default=None, compare=False)
+    fix_detail: Message | None = field(default=None, compare=False)
+
+    @classmethod
+    def of(cls, file: str, column: str | None, message: Message | str, fix: Message | str, severity: str = "error") -> Problem:
+        """A problem from coded messages (or plain English strings)."""
+        coded = (m if isinstance(m, Message) else None for m in (message, fix))
+        return cls(file, column, str(message), str(fix), severity, *coded)  # type: ignore[arg-type]
 
     def __str__(self) -> str:
         where = f"{self.file}" + (f" [{self.column}]" if self.column else "")
         return f"{self.severity.upper()}: {where}: {self.message} Fix: {self.fix}"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {k: getattr(self, k) for k in ("file", "column", "message", "fix", "severity")}
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ def tr(key: str, **kw: object) -> str:
 def _show_failure(err: Exception) -> None:
     """A definition problem in words; anything else as 'could not compute', never a traceback."""
     if isinstance(err, (SegmentError, OperationError)):
-        st.error(tr("builder.invalid", error=str(err)))
+        st.error(tr("builder.invalid", error=data_access.say(err)))
     else:
         st.error(tr("error.unexpected", error=str(err).splitlines()[0] if str(err) else type(err).__name__))
 

@@ -16,8 +16,10 @@ from core.catalog import Catalog
 from core.segments import builder_state as bs
 from core.segments.compile import validate_against
 from core.segments.model import Segment, SegmentError
+from core.segments.refs import walk as walk_references
 from core.segments.urlcodec import decode_segment
-from core.store import AppStore, SavedSegment, StoreError, referenced_ids
+from core.store import AppStore, SavedSegment, StoreError
+from dashboard import data_access
 
 STATE_KEY = "builder.state"
 SAVED_KEY = "builder.saved"  # the SavedSegment being edited, or None for a new segment
@@ -97,16 +99,9 @@ def saved_refs_token(store: AppStore | None, segment: Segment) -> str:
     """The saved definitions a segment refers to, transitively, as JSON: part of every cache key."""
     if store is None:
         return ""
-    found: dict[str, str | None] = {}
-    pending = sorted(referenced_ids(segment))
-    while pending:
-        sid = pending.pop()
-        if sid in found:
-            continue
-        saved = store.get_segment(sid)
-        found[sid] = saved.segment.to_json() if saved is not None else None
-        if saved is not None:
-            pending.extend(sorted(referenced_ids(saved.segment) - found.keys()))
+    walk = walk_references(segment, store.resolver())  # the one walker (core/segments/refs.py)
+    found: dict[str, str | None] = {sid: saved.to_json() for sid, saved in walk.definitions.items()}
+    found.update(dict.fromkeys(walk.missing))
     return json.dumps(found, sort_keys=True) if found else ""
 
 
@@ -115,7 +110,7 @@ def definition_problem(segment: Segment, catalog: Catalog, store: AppStore | Non
     try:
         validate_against(segment, catalog, store.resolver() if store is not None else None)
     except SegmentError as err:
-        return str(err)
+        return data_access.say(err)
     return None
 
 
@@ -144,7 +139,7 @@ def load_from_url(catalog: Catalog, store: AppStore | None, params: dict[str, st
             segment = decode_segment(encoded)
         except SegmentError as err:
             replace_state(None)
-            return Notice("error", lang_tr("builder.load.bad_link", error=str(err)))
+            return Notice("error", lang_tr("builder.load.bad_link", error=data_access.say(err)))
     elif saved is not None:
         segment = saved.segment
     else:

@@ -84,7 +84,7 @@ def _save(store: AppStore, catalog: Catalog, name: str | None, segment_id: str |
     try:
         return store.save_segment(name, segment, segment_id=segment_id, who=auth.who())
     except (StoreError, SegmentError) as err:
-        notify("error", tr("builder.save.failed", error=str(err)))
+        notify("error", tr("builder.save.failed", error=data_access.say(err)))
         return None
 
 
@@ -119,7 +119,7 @@ def _on_rename(store: AppStore) -> None:
     try:
         saved = store.rename_segment(current.id, name, who=auth.who())
     except StoreError as err:
-        notify("error", tr("builder.save.failed", error=str(err)))
+        notify("error", tr("builder.save.failed", error=data_access.say(err)))
         return
     set_saved_context(saved)
     notify("success", tr("builder.renamed", name=saved.name))
@@ -148,7 +148,7 @@ def _import(data: bytes | str, what: str, catalog: Catalog, store: AppStore | No
         segment = parse_segment(data)
     except SegmentError as err:
         replace_state(None)
-        notify("error", tr("builder.import.bad", what=what, error=str(err)))
+        notify("error", tr("builder.import.bad", what=what, error=data_access.say(err)))
         return
     problem = definition_problem(segment, catalog, store)
     if problem:

@@ -38,6 +38,10 @@ def print_json(obj: Any) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="adesk", description="Audience Desk: audiences from your member data.")
+    parser.add_argument(
+        "--lang", choices=("en", "zh"), default="en",
+        help="language of the reasons core gives (segment errors, validation problems, refusals); default en",
+    )  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -73,6 +77,35 @@ def _install_access(args: argparse.Namespace) -> None:
         raise UsageError(str(err)) from None
 
 
+def problem_texts(args: argparse.Namespace):
+    """A validation problem's (message, fix) in the language of `--lang`; None for English."""
+    if getattr(args, "lang", "en") == "en":
+        return None
+    from dashboard.messages import problem_text
+
+    return lambda p: problem_text(p, args.lang)
+
+
+def usage_text(err: UsageError, lang: str) -> str:
+    """The usage error's text with core's reason in `lang`: the command's own words around it stay English.
+
+    Commands raise `UsageError(...) from` the core error, whose English text (or each issue's line) is
+    part of the message; that part is swapped for the same message in `lang`.
+    """
+    text, cause = str(err), err.__context__
+    if lang == "en" or cause is None:
+        return text
+    from core.segments.conditions import SegmentError
+    from dashboard.messages import error_text, issue_text
+
+    if str(cause) and str(cause) in text:  # the whole message ("Invalid segment: …", a refusal)
+        return text.replace(str(cause), error_text(cause, lang), 1)
+    if isinstance(cause, SegmentError):  # its issues listed one a line by the command
+        for issue in cause.issues:
+            text = text.replace(str(issue), issue_text(issue, lang), 1)
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -80,12 +113,18 @@ def main(argv: list[str] | None = None) -> int:
         _install_access(args)
         return int(args.func(args) or 0)
     except UsageError as err:
-        print(f"adesk {args.command}: {err}", file=sys.stderr)
+        print(f"adesk {args.command}: {usage_text(err, args.lang)}", file=sys.stderr)
         return 2
     except DatasetError as err:  # any command on a dataset that cannot be used: every problem, exit 1
         print(f"adesk {args.command}: the dataset {err.report.dataset} cannot be used:", file=sys.stderr)
+        texts = problem_texts(args)
         for problem in err.report.errors:
-            print(f"  {problem}", file=sys.stderr)
+            if texts is None:
+                print(f"  {problem}", file=sys.stderr)
+            else:
+                message, fix = texts(problem)
+                where = problem.file + (f" [{problem.column}]" if problem.column else "")
+                print(f"  {problem.severity.upper()}: {where}: {message} Fix: {fix}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

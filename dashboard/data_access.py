@@ -45,6 +45,13 @@ def tr(key: str, **kwargs: object) -> str:
     return t(key, lang(), **kwargs)
 
 
+def say(err: BaseException) -> str:
+    """A core error's message in the interface language (coded messages; English otherwise)."""
+    from dashboard.messages import error_text
+
+    return error_text(err, lang())
+
+
 def get_dataset() -> Dataset | None:
     """The opened dataset, or None after rendering why it cannot be opened (never a traceback)."""
     path = dataset_path()
@@ -78,16 +85,19 @@ def render_report(report: ValidationReport, path: Path) -> None:
 
 
 def problems_frame(report: ValidationReport) -> pd.DataFrame:
+    from dashboard.messages import problem_text
+
     return pd.DataFrame(
         [
             {
                 tr("problem.severity"): p.severity,
                 tr("problem.file"): p.file,
                 tr("problem.column"): p.column or "",
-                tr("problem.message"): p.message,
-                tr("problem.fix"): p.fix,
+                tr("problem.message"): texts[0],
+                tr("problem.fix"): texts[1],
             }
             for p in report.problems
+            for texts in [problem_text(p, lang())]
         ],
         columns=[tr("problem.severity"), tr("problem.file"), tr("problem.column"), tr("problem.message"), tr("problem.fix")],
     )

@@ -31,7 +31,7 @@ from core.export import (
 from core.segments.model import Segment, SegmentError
 from core.store import StoreError
 from dashboard import auth, downloads
-from dashboard.data_access import get_store, tr
+from dashboard.data_access import get_store, say, tr
 from dashboard.i18n import fmt_int
 
 # Above this, the fallback download (held in memory) is not offered.
@@ -151,7 +151,7 @@ def _write(ds: Dataset, plan: ExportPlan, key: str) -> None:
         result = write_export(ds, plan, store, progress=progress, who=auth.who())
     except (ExportError, StoreError, SegmentError) as err:
         bar.empty()
-        st.error(tr("export.error", error=str(err)))
+        st.error(tr("export.error", error=say(err)))
         return
     bar.empty()
     st.session_state[f"{key}_result"] = result
@@ -169,7 +169,7 @@ def _dialog_body(ds: Dataset, segment: Segment, segment_ref: Any, key: str) -> N
             segment_id=saved_id, segment_version=version, export_id=st.session_state[f"{key}_export_id"],
         )
     except (ExportError, SegmentError, StoreError) as err:
-        st.error(tr("export.error", error=str(err)))
+        st.error(tr("export.error", error=say(err)))
         return
     cols = st.columns(4)
     cols[0].metric(tr("export.members"), fmt_int(plan.segment_size))

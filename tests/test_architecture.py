@@ -113,3 +113,26 @@ def test_view_queries_run_on_fixture_data(tmp_path):
         rows = ds.query(name).fetchall()
         assert rows, name
     ds.close()
+
+
+# Dataset is a connection and a catalog: other modules keep their caches in core/dataset/caches.py.
+DATASET_FIELDS = {
+    "path", "config", "fingerprint", "cache_path", "as_of", "catalog", "report", "build_seconds",
+    "_con", "schema", "scope",
+}  # fmt: skip
+
+
+def test_dataset_holds_no_other_modules_caches():
+    from dataclasses import fields
+
+    from core.dataset import Dataset
+
+    names = {f.name for f in fields(Dataset)}
+    assert names == DATASET_FIELDS, (
+        f"Dataset gained or lost fields {sorted(names ^ DATASET_FIELDS)}: a module's cache belongs in "
+        "core.dataset.caches.dataset_cache(ds, owner), not on Dataset"
+    )
+    # and nobody hangs one on it from outside
+    for path in CORE + DASHBOARD:
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"\bds\.(memo|_bitmaps|cache)\b", text), f"{_rel(path)} keeps a cache on the Dataset"

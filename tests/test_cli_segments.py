@@ -363,7 +363,7 @@ def test_segments_delete_refused_while_referred_and_cycles_refused(capsys, tmp_p
         "--db",
         db,
     )
-    assert code == 2 and "refer to itself" in err and "Traceback" not in err
+    assert code == 2 and "refers to itself through other saved segments: base → user-of-base → base" in err and "Traceback" not in err
 
     assert run(capsys, "segments", "delete", "user-of-base", "--db", db)[0] == 0
     code, out, _ = run(capsys, "segments", "delete", "base", "--db", db)

@@ -16,6 +16,7 @@ from sqlglot import exp
 
 from core.catalog import RFM_CLASSES
 from core.dataset import Dataset, open_dataset
+from core.dataset.caches import dataset_cache
 from core.privacy import mask_expression, mask_kind, mask_value
 from core.segments import operations as ops
 from core.segments.compile import where_form
@@ -499,13 +500,13 @@ def test_overlap_limits(ds: Dataset) -> None:
 def test_numeric_bin_edges_are_computed_once_per_dataset(ds: Dataset, frames) -> None:
     """Edges are quantiles over all users: the same for every segment, so kept after the first breakdown."""
     first = ops.breakdown(ds, seg("baker"), "age")
-    edges = ds.memo[("breakdown_edges", "age")]
+    edges = dataset_cache(ds, "breakdown_edges")["age"]
     ages = frames[0]["age"].dropna().sort_values().to_numpy()
     # quantile_disc: the smallest value with at least q of the known values at or below it
     want = [ages[max(0, int(np.ceil(q * len(ages))) - 1)] for q in (0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875)]
     assert edges == want
     second = ops.breakdown(ds, parse_segment({"version": 1, "match": "all", "conditions": []}), "age")
-    assert ds.memo[("breakdown_edges", "age")] is edges
+    assert dataset_cache(ds, "breakdown_edges")["age"] is edges
     base = [(r.low, r.high, r.count_in_base) for r in first.rows]
     assert base == [(r.low, r.high, r.count_in_base) for r in second.rows]
 

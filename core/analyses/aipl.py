@@ -17,6 +17,8 @@ from sqlglot import exp
 from core import models
 from core.catalog import UID
 from core.dataset import Dataset
+from core.dataset.caches import dataset_cache
+from core.messages import CodedError, msg
 from core.queries import named_query
 from core.segments.model import Aipl, Condition, Group, Segment, referenced_segments
 from core.segments.operations import segment_condition
@@ -28,7 +30,7 @@ SUMMARY = ("moved_up", "entered", "stayed", "fell_back", "lost", "absent")
 Progress = Callable[[float, str], None]
 
 
-class AiplInputError(ValueError):
+class AiplInputError(CodedError, ValueError):
     """A day after `as_of`, a flow whose d1 is not before d2, or a month count out of range."""
 
 
@@ -138,14 +140,14 @@ def check_day(ds: Dataset, day: date | None) -> date:
     if day is None:
         return ds.as_of
     if day > ds.as_of:
-        raise AiplInputError(f"{day} is after the dataset's as_of ({ds.as_of}): stages can be read up to that day.")
+        raise AiplInputError(msg("aipl.after_as_of", day=day, as_of=ds.as_of))
     return day
 
 
 def month_ends(as_of: date, months: int) -> list[date]:
     """The last `months` month ends up to `as_of`: the last day of each earlier month, and `as_of` for its own."""
     if not 1 <= months <= 120:
-        raise AiplInputError(f"months must be between 1 and 120, got {months}.")
+        raise AiplInputError(msg("aipl.months", months=months))
     days = [as_of]
     first = as_of.replace(day=1)
     while len(days) < months:
@@ -186,7 +188,7 @@ def _memo_key(name: str, segment: Segment | None, *days: date) -> tuple | None:
 def _remembered(ds: Dataset, key: tuple | None, compute: Callable[[], object]):
     if key is None:
         return compute()
-    memo = ds.memo.setdefault("aipl", {})
+    memo = dataset_cache(ds, "aipl")
     if key not in memo:
         memo[key] = compute()
     return memo[key]
@@ -227,7 +229,7 @@ def default_flow_days(as_of: date) -> tuple[date, date]:
 def flow(ds: Dataset, day_from: date, day_to: date, segment: Segment | None = None, resolve=None) -> Flow:
     """Members of the base per (stage at `day_from`, stage at `day_to`)."""
     if day_from >= day_to:
-        raise AiplInputError(f"the flow's first day ({day_from}) must be before its second ({day_to}).")
+        raise AiplInputError(msg("aipl.flow_order", first=day_from, second=day_to))
     check_day(ds, day_from)
     check_day(ds, day_to)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from core.messages import Message, msg
 from core.segments.model import SegmentError, SegmentIssue, parse_date, parse_segment
 
 MIN_STEPS, MAX_STEPS = 2, 8
@@ -93,14 +94,14 @@ def _events(raw: object, path: str, issue, parse_where) -> list[FunnelEvent]:
     for i, item in enumerate(raw if isinstance(raw, list) else []):
         p = f"{path}[{i}]"
         if not isinstance(item, dict):
-            issue(p, "a step is an object {\"event\": …, \"where\": […]}.")
+            issue(p, msg("funnel.step_not_object"))
             continue
         unknown = set(item) - {"event", "where"}
         if unknown:
-            issue(p, f"unknown key(s): {', '.join(sorted(map(str, unknown)))}; a step has 'event' and 'where'.")
+            issue(p, msg("funnel.step_keys", keys=", ".join(sorted(map(str, unknown)))))
         event = item.get("event")
         if not isinstance(event, str) or not event.strip():
-            issue(p + ".event", "missing 'event' (an event name such as product_view).")
+            issue(p + ".event", msg("funnel.step_event"))
             continue
         where = parse_where(event, item.get("where") or [], p)
         if where is not None:
@@ -114,8 +115,8 @@ def parse_funnel(obj: object) -> FunnelSpec:
         return obj
     issues: list[SegmentIssue] = []
 
-    def issue(path: str, message: str) -> None:
-        issues.append(SegmentIssue(path, message))
+    def issue(path: str, message: Message | str) -> None:
+        issues.append(SegmentIssue.of(path, message))
 
     def parse_where(event: str, where: object, path: str) -> tuple | None:
         # the event-condition grammar, checked by the segment parser itself
@@ -124,23 +125,23 @@ def parse_funnel(obj: object) -> FunnelSpec:
             return parse_segment(probe).conditions[0].where
         except SegmentError as err:
             for i in err.issues:
-                issue(path + i.path.removeprefix("conditions[0]"), i.message)
+                issues.append(i.at(path + i.path.removeprefix("conditions[0]")))
             return None
 
     if not isinstance(obj, dict):
-        raise FunnelError([SegmentIssue("", "a funnel is a JSON object with 'steps'.")])
+        raise FunnelError(msg("funnel.not_object"))
     unknown = set(obj) - _KEYS
     if unknown:
-        issue("", f"unknown key(s): {', '.join(sorted(map(str, unknown)))}; a funnel has steps, from, to, window, exclusions.")
+        issue("", msg("funnel.keys", keys=", ".join(sorted(map(str, unknown)))))
     raw_steps = obj.get("steps")
     if not isinstance(raw_steps, list) or not MIN_STEPS <= len(raw_steps) <= MAX_STEPS:
         n = len(raw_steps) if isinstance(raw_steps, list) else "none"
-        issue("steps", f"a funnel has {MIN_STEPS} to {MAX_STEPS} steps, got {n}.")
+        issue("steps", msg("funnel.steps", min=MIN_STEPS, max=MAX_STEPS, n=n))
         raw_steps = []
     steps = _events(raw_steps, "steps", issue, parse_where)
     raw_ex = obj.get("exclusions") or []
     if not isinstance(raw_ex, list) or len(raw_ex) > MAX_EXCLUSIONS:
-        issue("exclusions", f"'exclusions' is a list of up to {MAX_EXCLUSIONS} events.")
+        issue("exclusions", msg("funnel.exclusions", limit=MAX_EXCLUSIONS))
         raw_ex = []
     exclusions = _events(raw_ex, "exclusions", issue, parse_where)
     days: dict[str, date | None] = {}
@@ -148,22 +149,22 @@ def parse_funnel(obj: object) -> FunnelSpec:
         raw = obj.get(key)
         days[key] = None if raw is None else parse_date(raw)
         if raw is not None and days[key] is None:
-            issue(key, f"{raw!r} is not a date; write YYYY-MM-DD.")
+            issue(key, msg("funnel.not_a_date", value=raw))
     if days["from"] and days["to"] and days["from"] > days["to"]:
-        issue("from", f"the entry range starts ({days['from']}) after it ends ({days['to']}); swap them.")
+        issue("from", msg("funnel.range_swapped", first=days["from"], last=days["to"]))
     value, unit = DEFAULT_WINDOW
     window = obj.get("window")
     if window is not None:
         if not isinstance(window, dict):
-            issue("window", "'window' is {\"value\": a whole number > 0, \"unit\": \"minute\" | \"hour\" | \"day\"}.")
+            issue("window", msg("funnel.window"))
         else:
             value, unit = window.get("value"), window.get("unit", "day")
             if unit not in UNITS:
-                issue("window.unit", f"unknown unit {unit!r}; use minute, hour or day.")
+                issue("window.unit", msg("funnel.window_unit", unit=unit))
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                issue("window.value", f"the conversion window must be a whole number > 0, got {value!r}.")
+                issue("window.value", msg("funnel.window_value", value=value))
             elif unit in UNITS and value * UNITS[unit] > MAX_WINDOW_SECONDS:
-                issue("window.value", "the conversion window is longer than ten years.")
+                issue("window.value", msg("funnel.window_long"))
     if issues:
         raise FunnelError(issues)
     return FunnelSpec(tuple(steps), days["from"], days["to"], value, unit, tuple(exclusions))
@@ -186,7 +187,7 @@ def decode_funnel(text: str) -> FunnelSpec:
     except SegmentError as err:
         raise FunnelError([SegmentIssue("", i.message.replace("segment link", "funnel link")) for i in err.issues]) from None
     if len(segment.conditions) != 1 or not isinstance(segment.conditions[0], FunnelCondition):
-        raise FunnelError("the link does not hold a funnel.")
+        raise FunnelError(msg("funnel.no_funnel"))
     return segment.conditions[0].funnel
 
 

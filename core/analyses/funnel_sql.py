@@ -23,7 +23,7 @@ from sqlglot import exp
 
 from core.analyses.funnel_spec import FunnelEvent, FunnelSpec
 from core.catalog import EI, UID
-from core.config import did_you_mean
+from core.messages import hint, msg
 from core.queries import named_query
 
 ALIAS = "ev"  # the event-filter trees of the segment compiler qualify columns with `ev`
@@ -37,7 +37,7 @@ def _col(name: str, table: str | None = None) -> exp.Column:
 def _match(ctx, item: FunnelEvent, path: str) -> exp.Expression:
     """`ev._ei = $code AND <filters>`: the rows of this step or exclusion (two-valued)."""
     if item.event not in ctx.catalog.events:
-        ctx.issue(path + ".event", f"unknown event '{item.event}'.{did_you_mean(item.event, ctx.catalog.events)}")
+        ctx.issue(path + ".event", msg("segment.unknown_event", event=item.event, hint=hint(item.event, ctx.catalog.events)))
         return exp.false()
     parts: list[exp.Expression] = [exp.EQ(this=_col(EI, ALIAS), expression=ctx.param(ctx.catalog.event_code(item.event)))]
     parts += [ctx.event_filter(f, f"{path}.where[{i}]") for i, f in enumerate(item.where)]
@@ -108,7 +108,8 @@ def members_tree(ctx, spec: FunnelSpec, *, base: exp.Expression | None = None, s
         if start_property in ctx.catalog.event_properties:
             start_value = _col(start_property, ALIAS)
         else:
-            ctx.issue("breakdown", f"unknown event property '{start_property}'.{did_you_mean(start_property, list(ctx.catalog.event_properties))}")
+            near = hint(start_property, list(ctx.catalog.event_properties))
+            ctx.issue("breakdown", msg("segment.unknown_event_property", field=start_property, hint=near))
     exclusion = exp.or_(*exclusions, copy=False) if exclusions else exp.false()
     if len(exclusions) > 1:
         exclusion = exp.paren(exclusion, copy=False)

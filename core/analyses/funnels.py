@@ -15,8 +15,8 @@ from sqlglot import exp
 from core.analyses.funnel_spec import FunnelError, FunnelSpec, parse_funnel
 from core.analyses.funnel_sql import members_tree
 from core.catalog import MODEL_COLUMNS
-from core.config import did_you_mean
 from core.dataset import Dataset
+from core.messages import hint, msg
 from core.queries import load_query, named_query
 from core.segments.model import SegmentIssue
 
@@ -135,12 +135,12 @@ def _breakdown_value(ds: Dataset, name: str) -> tuple[exp.Expression | None, str
     if kind == "tag":
         info = cat.tags.get(rest)
         if info is None:
-            raise FunnelError([SegmentIssue("breakdown", f"unknown tag '{rest}'.{did_you_mean(rest, list(cat.tags))}")])
+            raise FunnelError([SegmentIssue.of("breakdown", msg("segment.unknown_tag", tag=rest, hint=hint(rest, list(cat.tags))))])
         return exp.column(info.value_column or info.column, table="pr", quoted=True), None
     if kind in ("", "attribute") and rest in cat.attributes:
         return exp.column(rest, table="pr", quoted=True), None
     known = list(cat.attributes) + list(MODEL_COLUMNS)
-    raise FunnelError([SegmentIssue("breakdown", f"unknown breakdown field '{name}'.{did_you_mean(rest, known)} Use an attribute, tag:PATH, rfm/aipl/lifecycle or step1:PROPERTY.")])
+    raise FunnelError([SegmentIssue.of("breakdown", msg("funnel.unknown_breakdown", name=name, hint=hint(rest, known)))])
 
 
 def _periods(start: date, end: date, unit: str) -> list[date]:
@@ -168,7 +168,7 @@ def funnel(
 
     spec = parse_funnel(spec)
     if trend not in (None, "day", "week"):
-        raise FunnelError([SegmentIssue("trend", f"trend is by 'day' or 'week', got {trend!r}.")])
+        raise FunnelError([SegmentIssue.of("trend", msg("funnel.trend", trend=trend))])
     value_tree, start_property = _breakdown_value(ds, breakdown) if breakdown else (None, None)
     ctx = Compiler(ds.catalog, None, None)
     base, base_params = (None, {})

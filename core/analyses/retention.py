@@ -16,6 +16,7 @@ from typing import Literal
 from sqlglot import exp
 
 from core.dataset import Dataset
+from core.messages import CodedError, msg
 from core.queries import named_query
 from core.segments.compile import compile_event_rows
 from core.segments.model import EventFilter, Segment, SegmentError, parse_event_filters
@@ -34,7 +35,7 @@ _WEEK_US = 7 * 86_400 * 1_000_000
 _MONDAY_1900_US = 2_208_988_800 * 1_000_000  # microseconds from 1900-01-01 to 1970-01-01
 
 
-class RetentionError(ValueError):
+class RetentionError(CodedError, ValueError):
     """A retention question the dataset cannot answer (unknown event, bad filter, empty range)."""
 
 
@@ -196,23 +197,23 @@ def _event_rows(ds: Dataset, event: str | None, where: tuple[EventFilter, ...], 
 def check(ds: Dataset, spec: RetentionSpec) -> None:
     """Raise RetentionError for a question this dataset cannot answer."""
     if spec.period not in PERIODS:
-        raise RetentionError(f"period must be one of {', '.join(PERIODS)}, got {spec.period!r}.")
+        raise RetentionError(msg("retention.period", periods=", ".join(PERIODS), period=spec.period))
     if spec.mode not in MODES:
-        raise RetentionError(f"mode must be one of {', '.join(MODES)}, got {spec.mode!r}.")
+        raise RetentionError(msg("retention.mode", modes=", ".join(MODES), mode=spec.mode))
     if spec.first > spec.last:
-        raise RetentionError(f"the range starts ({spec.first}) after it ends ({spec.last}); swap them.")
+        raise RetentionError(msg("retention.range_swapped", first=spec.first, last=spec.last))
     if spec.first > ds.as_of:
-        raise RetentionError(f"the range starts ({spec.first}) after as_of ({ds.as_of}): no member has started then yet.")
+        raise RetentionError(msg("retention.after_as_of", first=spec.first, as_of=ds.as_of))
     if spec.start == SIGNUP:
         if "signup_at" not in ds.catalog.attributes:
-            raise RetentionError("this dataset's users have no signup_at: start from an event instead.")
+            raise RetentionError(msg("retention.no_signup"))
         if spec.start_where:
-            raise RetentionError("start filters apply to a start event, not to signup.")
+            raise RetentionError(msg("retention.signup_filters"))
     count = period_index(ds.as_of, spec.period) - period_index(spec.first, spec.period) + 1
     if count > MAX_PERIODS:
+        by_month = msg("retention.or_by_month") if spec.period == "week" else ""
         raise RetentionError(
-            f"from {spec.first} to as_of ({ds.as_of}) is {count:,} {spec.period}s; the table holds at most"
-            f" {MAX_PERIODS}: start the range later{' or count by month' if spec.period == 'week' else ''}."
+            msg("retention.too_many_periods", first=spec.first, as_of=ds.as_of, count=count, period=spec.period, limit=MAX_PERIODS, by_month=by_month)
         )
 
 

@@ -21,6 +21,7 @@ from core.bitmaps import BitmapIndex
 from core.catalog import Catalog
 from core.config import DatasetConfig, load_config
 from core.dataset.build import build_cache
+from core.dataset.caches import dataset_cache, drop_caches
 from core.dataset.connection import (
     connect_views,
     default_cache_dir,
@@ -66,9 +67,8 @@ class Dataset:
     report: ValidationReport
     build_seconds: float | None = None
     _con: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
-    # results that depend only on this version of the data (e.g. breakdown bin edges), per opened dataset
-    memo: dict = field(default_factory=dict, repr=False)
-    _bitmaps: BitmapIndex | None = field(default=None, repr=False)
+    # Caches of other modules (bin edges, models at past days, AIPL answers, the bitmap index) are
+    # not kept here but in core/dataset/caches.py, per opened connection and scope.
     # a data scope (core/access.py): its schema's views of the per-member tables come first
     schema: str | None = None
     scope: Segment | None = None
@@ -111,15 +111,17 @@ class Dataset:
     def bitmap_index(self) -> BitmapIndex:
         """This dataset's bitmap indexes (core/bitmaps/), created on first use."""
         with _INDEX_LOCK:
-            if self._bitmaps is None:
+            kept = dataset_cache(self, "bitmaps")
+            if "index" not in kept:
                 # a scope's members are a subset the indexes (one bitmap over all members) do not know
                 budget = 0 if self.schema is not None else bitmap_budget(settings()["bitmap_mb"])
-                self._bitmaps = BitmapIndex(self, budget)
-            return self._bitmaps
+                kept["index"] = BitmapIndex(self, budget)
+            return kept["index"]
 
     def close(self) -> None:
-        if self._bitmaps is not None:
-            self._bitmaps.close()  # its worker holds a cursor: let it finish first
+        for kept in drop_caches(self):
+            if "index" in kept:
+                kept["index"].close()  # the bitmap index's worker holds a cursor: let it finish first
         if self.schema is not None:
             return  # a scoped view shares the connection of the dataset it came from
         if self._con is not None:

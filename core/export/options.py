@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from core.config import did_you_mean
+from core.messages import CodedError, hint, msg
 from core.roles import PII_MODES
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ PiiMode = Literal["masked", "raw", "hashed"]
 Progress = Callable[[str, float | None], None]  # (stage, fraction done or None) -> None
 
 
-class ExportError(Exception):
+class ExportError(CodedError):
     """An export that cannot be made as asked; the message says what is wrong and what to do."""
 
 
@@ -64,14 +64,14 @@ class ExportOptions:
         if isinstance(channel, str) and channel.strip().lower() in ("", "none"):
             channel = None
         if channel is not None and channel not in CHANNELS:
-            raise ExportError(f"Unknown channel {channel!r}; use one of: {', '.join(CHANNELS)}, or none.{did_you_mean(str(channel), CHANNELS)}")
+            raise ExportError(msg("export.unknown_channel", channel=channel, channels=", ".join(CHANNELS), hint=hint(str(channel), CHANNELS)))
         if self.format not in FORMATS:
-            raise ExportError(f"Unknown format {self.format!r}; use csv or parquet.")
+            raise ExportError(msg("export.unknown_format", format=self.format))
         if self.pii_mode not in PII_MODES:
-            raise ExportError(f"Unknown PII mode {self.pii_mode!r}; use one of: {', '.join(PII_MODES)}.")
+            raise ExportError(msg("export.unknown_pii_mode", mode=self.pii_mode, modes=", ".join(PII_MODES)))
         holdout = self.holdout
         if isinstance(holdout, bool) or not isinstance(holdout, int | float) or holdout != holdout or not 0 <= holdout <= MAX_HOLDOUT:
-            raise ExportError(f"The holdout share must be a number from 0 to {MAX_HOLDOUT} (0–50%), got {holdout!r}.")
+            raise ExportError(msg("export.bad_holdout", limit=MAX_HOLDOUT, value=holdout))
         columns = tuple(dict.fromkeys(c.strip() for c in self.columns if c and c.strip() and c.strip() != "user_id"))
         csv = self.format == "csv"
         return replace(
@@ -126,10 +126,7 @@ def resolve_columns(ds: Dataset, names: Sequence[str]) -> tuple[OutputColumn, ..
             col = OutputColumn(name, catalog.tags[name].column, "tag")
         else:
             known = [*catalog.attributes, *MODEL_EXPORT_COLUMNS, *MODEL_ALIASES, *catalog.tags]
-            raise ExportError(
-                f"Unknown column {name!r}: not an attribute, a tag, or one of rfm_class, aipl_stage, lifecycle."
-                + did_you_mean(name, known)
-            )
+            raise ExportError(msg("export.unknown_column", name=name, hint=hint(name, known)))
         if col.name not in seen:
             seen.add(col.name)
             out.append(col)

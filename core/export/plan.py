@@ -21,13 +21,15 @@ from core.export.options import (
     resolve_columns,
 )
 from core.export.rules import consent_expression, holdout_expression, holdout_threshold
+from core.messages import msg
 from core.roles import RoleInfo
 from core.segments.compile import where_form
-from core.segments.model import Segment, SegmentError, parse_segment, referenced_segments
+from core.segments.model import Segment, parse_segment, referenced_segments
 
 # Private helpers shared on purpose: one definition of "member" and of "consented"
 # for the builder's live counts and for the export.
 from core.segments.operations import segment_condition
+from core.segments.refs import walk as walk_references
 
 if TYPE_CHECKING:
     from core.dataset import Dataset
@@ -55,23 +57,8 @@ def snapshot_references(segment: Segment, resolve: Callable[[str], Any] | Mappin
     """
     if resolve is None:
         return {}
-    lookup = resolve.get if isinstance(resolve, Mapping) else resolve
-    found: dict[str, dict[str, Any]] = {}
-    pending = list(referenced_segments(segment))
-    while pending:
-        sid = pending.pop()
-        if sid in found:
-            continue
-        raw = lookup(sid)
-        if raw is None:
-            continue  # the compiler reports the unknown id with suggestions
-        try:
-            saved = parse_segment(raw)
-        except SegmentError:
-            continue  # reported by the compiler with its path
-        found[sid] = saved.to_dict()
-        pending.extend(referenced_segments(saved))
-    return found
+    # Unknown ids, cycles and unreadable definitions are left out: the compiler reports them.
+    return {sid: saved.to_dict() for sid, saved in walk_references(segment, resolve).definitions.items()}
 
 
 @dataclass(frozen=True)
@@ -176,15 +163,9 @@ def plan_export(
     """
     options = options.checked()
     if not role.pii_modes:
-        raise ExportError(
-            f"Your role {role.role!r} ({role.source}) may see counts and analyses but not export members. "
-            "Ask an admin for the operator role."
-        )
+        raise ExportError(msg("export.role_no_export", role=role.role, source=role.source))
     if not role.may_export(options.pii_mode):
-        raise ExportError(
-            f"PII mode {options.pii_mode!r} needs the 'pii' role; your role is {role.role!r} ({role.source}). "
-            "Export masked values, or ask an administrator to set ADESK_ROLE=pii (or role = \"pii\" in .streamlit/secrets.toml)."
-        )
+        raise ExportError(msg("export.role_no_pii", mode=options.pii_mode, role=role.role, source=role.source))
     segment = parse_segment(segment)
     columns = resolve_columns(ds, options.columns)
     refs = segment_refs if segment_refs is not None else snapshot_references(segment, resolve)

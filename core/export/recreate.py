@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from core.export.options import ExportError, ExportOptions, Progress
 from core.export.plan import ExportPlan, default_export_dir, plan_export
 from core.export.write import target_path, write_file
+from core.messages import msg
 from core.roles import RoleInfo
 
 if TYPE_CHECKING:
@@ -48,11 +49,10 @@ class Recreated:
 def plan_from_record(ds: Dataset, record: ExportRecord, role: RoleInfo) -> ExportPlan:
     """The plan of a logged export, on the same data (ExportError when the data changed)."""
     if record.status != "succeeded":
-        raise ExportError(f"Export {record.export_id} did not succeed (status {record.status}); there is no file to re-create.")
+        raise ExportError(msg("export.not_succeeded", id=record.export_id, status=record.status))
     if record.dataset_fingerprint != ds.fingerprint or record.as_of != ds.as_of.isoformat():
         raise ExportError(
-            f"Export {record.export_id} was made from other data (dataset {record.dataset_path}, as of {record.as_of}); "
-            f"the open dataset {ds.path} (as of {ds.as_of}) has changed since, so the identical file cannot be re-created."
+            msg("export.other_data", id=record.export_id, dataset=record.dataset_path, as_of=record.as_of, open=ds.path, open_as_of=ds.as_of)
         )
     options = ExportOptions(
         channel=record.channel,
@@ -92,7 +92,7 @@ def recreate_export(
     """
     record = store.get_export(export_id)
     if record is None:
-        raise ExportError(f"There is no export {export_id!r}. `adesk exports list` shows the exports.")
+        raise ExportError(msg("export.unknown_export", id=export_id))
     plan = plan_from_record(ds, record, role)
     if out is None:
         base = Path(record.file_path).parent if record.file_path else default_export_dir()

@@ -22,6 +22,7 @@ from core.export.options import (
 )
 from core.export.plan import ExportPlan, default_export_dir, export_conditions
 from core.export.rules import escape_formula, value_expression
+from core.messages import msg
 from core.segments.compile import where_form
 
 if TYPE_CHECKING:
@@ -167,10 +168,7 @@ def target_path(ds: Dataset, plan: ExportPlan, out: str | Path | None) -> Path:
     absolute = target.absolute()
     dataset = ds.path.resolve()
     if absolute.resolve() == dataset or dataset in absolute.resolve().parents:
-        raise ExportError(
-            f"The export file {str(target)!r} would be inside the dataset directory {str(dataset)!r}; "
-            f"a data reload could delete it and it would change the dataset. Write it elsewhere (default {DEFAULT_EXPORT_DIR}/ or ADESK_EXPORT_DIR)."
-        )
+        raise ExportError(msg("export.inside_dataset", target=str(target), dataset=str(dataset), default=DEFAULT_EXPORT_DIR))
     return absolute
 
 
@@ -183,7 +181,7 @@ def write_file(ds: Dataset, plan: ExportPlan, target: Path, progress: Progress |
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ExportError(f"Cannot create the folder {str(target.parent)!r} for the export: {err.strerror or err}.") from err
+        raise ExportError(msg("export.cannot_create_folder", folder=str(target.parent), error=err.strerror or err)) from err
     cur = ds.cursor()
     try:
         rows = _run_with_progress(cur, copy_statement(rows_select, tmp, plan.options.format), params, progress)
@@ -193,7 +191,7 @@ def write_file(ds: Dataset, plan: ExportPlan, target: Path, progress: Progress |
         sha = file_sha256(tmp, progress)
     except duckdb.Error as err:
         tmp.unlink(missing_ok=True)
-        raise ExportError(f"Writing the export file failed: {err}. Nothing was exported; check the disk space and try again.") from err
+        raise ExportError(msg("export.write_failed", error=err)) from err
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -231,7 +229,7 @@ def _write_holdout(ds: Dataset, plan: ExportPlan, store: AppStore, assigned_at: 
         sha = file_sha256(tmp)
     except (duckdb.Error, OSError) as err:
         tmp.unlink(missing_ok=True)
-        raise ExportError(f"Writing the holdout assignments failed: {err}. Nothing was exported.") from err
+        raise ExportError(msg("export.holdout_failed", error=err)) from err
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -260,13 +258,13 @@ def write_export(
     from core.store import ExportRecord, HoldoutFile, current_user
 
     if plan.dataset_fingerprint != ds.fingerprint:
-        raise ExportError("The data changed since this export was planned; count again before writing.")
+        raise ExportError(msg("export.data_changed"))
     reason = plan.empty_reason()
     if reason:
         raise EmptyExport(reason)
     target = target_path(ds, plan, out)
     if target.exists() and not overwrite:
-        raise ExportError(f"{str(target)!r} already exists; choose another --out path, or pass --overwrite.")
+        raise ExportError(msg("export.exists", target=str(target)))
     started = time.perf_counter()
     record = ExportRecord(
         export_id=plan.export_id,
@@ -334,7 +332,7 @@ def write_export(
         if isinstance(err, ExportError | KeyboardInterrupt | SystemExit):
             raise
         if isinstance(err, Exception):
-            raise ExportError(f"The export failed: {_error_text(err)}. Nothing was exported.") from err
+            raise ExportError(msg("export.failed", error=_error_text(err))) from err
         raise
     if progress is not None:
         progress("done", 1.0)

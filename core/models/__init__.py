@@ -64,10 +64,15 @@ def at(ds: Dataset, model: str, day: date) -> str:
     if day > ds.as_of:
         raise ValueError(f"{day} is after the dataset's as_of {ds.as_of}")
     name = table_name(model, day)
-    done: set[str] = ds.memo.setdefault("models_at", set())
+    from core.dataset.caches import (
+        dataset_cache,  # core.dataset imports the kinds, which import this module
+    )
+
+    kept = dataset_cache(ds, "models_at")  # the tables made in this connection (and scope)
+    done: set[str] = kept.setdefault("tables", set())
     if name in done:
         return name
-    lock = ds.memo.setdefault("models_at_lock", threading.Lock())
+    lock = kept.setdefault("lock", threading.Lock())
     with lock:
         if name in done:
             return name

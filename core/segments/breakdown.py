@@ -13,6 +13,7 @@ from sqlglot import exp
 
 from core.catalog import AIPL_STAGES, LIFECYCLE_STATES, MODEL_COLUMNS, RFM_CLASSES, Catalog
 from core.config import did_you_mean
+from core.dataset.caches import dataset_cache
 from core.problems import engine_errors
 from core.queries import named_query
 from core.segments.counts import Resolve, col, segment_condition
@@ -34,11 +35,11 @@ _MODEL_ORDER = {"rfm": RFM_CLASSES, "aipl": AIPL_STAGES, "lifecycle": LIFECYCLE_
 
 
 def _edges(ds: Dataset, column: str) -> list[Any]:
-    key = ("breakdown_edges", column)
-    if key not in ds.memo:
+    kept = dataset_cache(ds, "breakdown_edges")
+    if column not in kept:
         ((edges,),) = ds.run(named_query("breakdown_edges", value=col(column)), {})
-        ds.memo[key] = list(edges) if edges is not None else [None] * (NUMERIC_BINS - 1)
-    return ds.memo[key]
+        kept[column] = list(edges) if edges is not None else [None] * (NUMERIC_BINS - 1)
+    return kept[column]
 
 
 def _resolve_by(

@@ -22,7 +22,8 @@ from typing import Any
 from sqlglot import exp
 
 from core.catalog import EI, Catalog, Column
-from core.config import did_you_mean
+from core.messages import Message, hint, msg
+from core.segments import refs
 from core.segments.conditions import (
     NEGATIVE_TWINS,
     EventFilter,
@@ -86,17 +87,13 @@ class Compiler:
         self.too_large = False
 
     # ---- plumbing
-    def issue(self, path: str, message: str) -> None:
-        self.issues.append(SegmentIssue(path, message))
+    def issue(self, path: str, message: Message | str) -> None:
+        self.issues.append(SegmentIssue.of(path, message))
 
     def too_deep_at(self, path: str) -> exp.Expression:
         """Refuse nesting past MAX_EXPANDED_DEPTH (said once per definition); TRUE stands in meanwhile."""
         if not self.too_deep:
-            self.issue(
-                path,
-                f"groups and saved segments nest more than {MAX_EXPANDED_DEPTH} deep once saved "
-                "segments are expanded; flatten some groups.",
-            )
+            self.issue(path, msg("segment.expanded_too_deep", limit=MAX_EXPANDED_DEPTH))
             self.too_deep = True
         return exp.true()
 
@@ -130,10 +127,7 @@ class Compiler:
         self.expanded += 1
         if self.expanded > MAX_EXPANDED_CONDITIONS:
             if not self.too_large:
-                self.issue(
-                    path,
-                    f"more than {MAX_EXPANDED_CONDITIONS:,} conditions once saved segments are expanded.",
-                )
+                self.issue(path, msg("segment.expanded_too_many", limit=MAX_EXPANDED_CONDITIONS))
                 self.too_large = True
             return exp.true()
         kind = kind_of(c)  # TypeError for a hand-built tree's stranger; parse_segment never builds one
@@ -163,16 +157,13 @@ class Compiler:
     ) -> exp.Expression:
         allowed = TYPE_OPS.get(column.type)
         if allowed is None:
-            self.issue(
-                path + ".field",
-                f"'{column.name}' has type {column.type}, which segments cannot filter on.",
-            )
+            self.issue(path + ".field", msg("segment.column_unsupported", column=column.name, type=column.type))
             return exp.true()
         if op not in allowed:
             self.issue(
                 path + ".op",
-                f"'{op}' does not apply to '{column.name}' ({_type_name(column.type)} column);"
-                f" use one of: {', '.join(sorted(allowed))}.",
+                msg("segment.op_not_for_column", op=op, column=column.name, type_name=_type_name(column.type),
+                    allowed=", ".join(sorted(allowed))),
             )
             return exp.true()
         if op in NEGATIVE_TWINS:
@@ -193,10 +184,7 @@ class Compiler:
             if op == "between":
                 low, high = coerced
                 if low > high:
-                    self.issue(
-                        path + ".values",
-                        f"the low end {values[0]!r} is above the high end {values[1]!r}; swap them.",
-                    )
+                    self.issue(path + ".values", msg("segment.between_swapped", low=repr(values[0]), high=repr(values[1])))
                     return exp.true()
                 if temporal:
                     return self.day_range(col, column.type, low, high + timedelta(days=1))
@@ -248,27 +236,27 @@ class Compiler:
                 return value
             if isinstance(value, int) and not isinstance(value, bool):
                 return str(value)
-            want = "text; write it in quotes"
+            want = msg("segment.want.text")
         elif t in ("integer", "number"):
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 if isinstance(value, int) and abs(value) > _INT64:
-                    self.issue(path, f"{value} is too large for '{column.name}'.")
+                    self.issue(path, msg("segment.too_large_for", value=value, column=column.name))
                     return None
                 return value if t == "integer" or isinstance(value, float) else float(value)
-            want = "a number; write it without quotes" if isinstance(value, str) else "a number"
+            want = msg("segment.want.number_unquoted" if isinstance(value, str) else "segment.want.number")
         elif t == "boolean":
             if isinstance(value, bool):
                 return value
-            want = "true or false (without quotes)"
+            want = msg("segment.want.bool")
         elif t in ("timestamp", "date"):
             day = parse_date(value)
             if day is not None:
                 return day
-            want = "a date written YYYY-MM-DD"
+            want = msg("segment.want.date")
         else:
-            want = "a supported value"
+            want = msg("segment.want.other")
         text = repr(value) if len(repr(value)) <= 60 else repr(value)[:59] + "…"
-        self.issue(path, f"'{column.name}' is {_type_name(t)} column; {text} is not {want}.")
+        self.issue(path, msg("segment.wrong_value_type", column=column.name, type_name=_type_name(t), value=text, want=want))
         return None
 
 
@@ -276,29 +264,17 @@ class Compiler:
         column = self.catalog.event_properties.get(f.field)
         if column is None:
             if f.field in ("ts", "event", "user_id"):
-                hint = {
-                    "ts": " The event time is set with 'within_days' or 'between'.",
-                    "event": " The event name is the condition's 'event'.",
-                    "user_id": " Filter users with an attribute condition instead.",
-                }[f.field]
+                near = msg(f"segment.property_hint.{f.field}")
             else:
-                hint = did_you_mean(f.field, list(self.catalog.event_properties))
-            self.issue(path + ".field", f"unknown event property '{f.field}'.{hint}")
+                near = hint(f.field, list(self.catalog.event_properties))
+            self.issue(path + ".field", msg("segment.unknown_event_property", field=f.field, hint=near))
             return exp.true()
         return self.compare(qcol(column.name, EVENTS_ALIAS), column, f.op, f.value, f.values, path)
 
 
     # ---- saved segments
     def lookup(self, segment_id: str) -> object:
-        if isinstance(self.resolve, Mapping):
-            return self.resolve.get(segment_id)
-        return self.resolve(segment_id)
-
-    def known_ids(self) -> list[str]:
-        if isinstance(self.resolve, Mapping):
-            return [str(k) for k in self.resolve]
-        known = getattr(self.resolve, "known_ids", None)
-        return [str(k) for k in known()] if callable(known) else []
+        return refs.lookup(self.resolve, segment_id)  # type: ignore[arg-type]
 
 
     @staticmethod
@@ -359,7 +335,7 @@ def compile_event_rows(
     parts: list[exp.Expression] = []
     if event is not None:
         if event not in catalog.events:
-            compiler.issue(path + "event", f"unknown event '{event}'.{did_you_mean(event, catalog.events)}")
+            compiler.issue(path + "event", msg("segment.unknown_event", event=event, hint=hint(event, catalog.events)))
         else:
             code = compiler.param(catalog.event_code(event))
             parts.append(exp.EQ(this=qcol(EI, EVENTS_ALIAS), expression=code))

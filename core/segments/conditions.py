@@ -6,6 +6,7 @@ kind's parse, compile, describe and builder row live in `core.segments.kinds`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from datetime import date, timedelta
 from typing import Any, ClassVar
 
 from core.catalog import AIPL_STAGES, LIFECYCLE_STATES, RFM_CLASSES
+from core.messages import Message
 
 # Limits that keep hostile input (URLs, uploaded files) cheap to reject.
 MAX_DEPTH = 20  # groups nested inside groups
@@ -55,21 +57,32 @@ class SegmentIssue:
     """One thing wrong with a definition: where (a JSON path) and what."""
 
     path: str  # e.g. "conditions[2].conditions[0].field"; "" for the whole definition
-    message: str
+    message: str  # the English text
+    detail: Message | None = dataclasses.field(default=None, compare=False)  # its code and parameters, when it has them
+
+    @classmethod
+    def of(cls, path: str, message: Message | str) -> SegmentIssue:
+        """An issue from a coded message (or, still, a plain English string)."""
+        return cls(path, str(message), message if isinstance(message, Message) else None)
+
+    def at(self, path: str) -> SegmentIssue:
+        """The same issue at another path (e.g. inside a saved segment or a funnel)."""
+        return dataclasses.replace(self, path=path)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" if self.path else self.message
 
     def to_dict(self) -> dict[str, str]:
-        return {"path": self.path, "message": self.message}
+        code = {"code": self.detail.code} if self.detail is not None else {}
+        return {"path": self.path, "message": self.message, **code}
 
 
 class SegmentError(Exception):
     """A definition that cannot be used; `issues` lists every problem found."""
 
-    def __init__(self, issues: SegmentIssue | str | list[SegmentIssue] | tuple[SegmentIssue, ...]):
-        if isinstance(issues, str):
-            issues = (SegmentIssue("", issues),)
+    def __init__(self, issues: SegmentIssue | Message | str | list[SegmentIssue] | tuple[SegmentIssue, ...]):
+        if isinstance(issues, (str, Message)):
+            issues = (SegmentIssue.of("", issues),)
         elif isinstance(issues, SegmentIssue):
             issues = (issues,)
         self.issues: tuple[SegmentIssue, ...] = tuple(issues)

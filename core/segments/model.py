@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+from core.messages import msg
 from core.segments.conditions import (
     ATTRIBUTE_OPS,
     EVENT_OPS,
@@ -49,11 +50,11 @@ from core.segments.conditions import (
     SegmentIssue,
     SegmentRef,
     Tag,
-    describe_type,
     join_path,
     parse_date,
 )
 from core.segments.kinds import KINDS as _REGISTRY
+from core.segments.messages import type_of
 from core.segments.parser import Parser, decode_json
 
 KINDS: tuple[str, ...] = tuple(_REGISTRY)  # every condition kind, in the spec's order
@@ -74,9 +75,7 @@ def parse_segment(obj: dict | str | bytes | Segment) -> Segment:
     try:
         segment = parser.segment(obj)
     except RecursionError:  # only reachable from exotic self-referencing Python objects
-        raise SegmentError(
-            f"the definition is nested too deep; groups may nest at most {MAX_DEPTH} deep."
-        ) from None
+        raise SegmentError(msg("segment.too_deep", limit=MAX_DEPTH)) from None
     if parser.issues:
         raise SegmentError(parser.issues)
     return segment
@@ -109,9 +108,9 @@ def parse_event_filters(obj: object, path: str = "where") -> tuple[EventFilter, 
     parser = Parser()
     filters: list[EventFilter] = []
     if not isinstance(obj, (list, tuple)):
-        parser.issue(path, f"filters must be a list of {{field, op, value}} objects, got {describe_type(obj)}.")
+        parser.issue(path, msg("segment.filters_not_list", type=type_of(obj)))
     elif len(obj) > MAX_CONDITIONS:
-        parser.issue(path, f"more than {MAX_CONDITIONS} filters.")
+        parser.issue(path, msg("segment.too_many_filters", limit=MAX_CONDITIONS))
     else:
         for i, item in enumerate(obj):
             f = parser.where_filter(item, join_path(path, i))

@@ -19,6 +19,7 @@ import binascii
 import re
 import zlib
 
+from core.messages import msg
 from core.segments.model import MAX_JSON_BYTES, Segment, SegmentError, parse_segment
 
 PREFIX = "1"  # bump when the encoding changes; old links keep decoding by prefix
@@ -40,41 +41,35 @@ def encode_segment(segment: Segment) -> str:
 def decode_segment(text: str) -> Segment:
     """The definition from `encode_segment` text; `SegmentError` for anything else."""
     if not isinstance(text, str):
-        raise SegmentError(f"a segment link must be text, got {type(text).__name__}.")
+        raise SegmentError(msg("segment.link.not_text", type=type(text).__name__))
     text = text.strip()
     if not text:
-        raise SegmentError("the segment link is empty.")
+        raise SegmentError(msg("segment.link.empty"))
     if len(text) > MAX_ENCODED_CHARS:
-        raise SegmentError("the segment link is too long to be a segment definition.")
+        raise SegmentError(msg("segment.link.too_long"))
     if text[0] != PREFIX:
-        raise SegmentError(
-            f"the segment link does not start with version '{PREFIX}'; it was not made by this app or is damaged."
-        )
+        raise SegmentError(msg("segment.link.version", prefix=PREFIX))
     body = text[1:]
     if not _ALPHABET.fullmatch(body):
         bad = next(ch for ch in body if not re.fullmatch(r"[A-Za-z0-9_-]", ch))
-        raise SegmentError(
-            f"the segment link contains {bad!r}, which is not a link character; it was damaged."
-        )
+        raise SegmentError(msg("segment.link.bad_char", char=bad))
     if len(body) % 4 == 1:
-        raise SegmentError("the segment link is cut short (incomplete); copy the whole link.")
+        raise SegmentError(msg("segment.link.cut_short"))
     try:
         raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except (binascii.Error, ValueError):
-        raise SegmentError("the segment link is damaged (not valid base64).") from None
+        raise SegmentError(msg("segment.link.not_base64")) from None
     unpacker = zlib.decompressobj(wbits=_WBITS)
     try:
         data = unpacker.decompress(raw, MAX_JSON_BYTES + 1)
     except zlib.error:
-        raise SegmentError("the segment link is damaged (cannot be decompressed).") from None
+        raise SegmentError(msg("segment.link.not_zlib")) from None
     if len(data) > MAX_JSON_BYTES:
-        raise SegmentError(
-            f"the segment link expands to more than {MAX_JSON_BYTES // 1_000_000} MB; refused."
-        )
+        raise SegmentError(msg("segment.link.too_large", mb=MAX_JSON_BYTES // 1_000_000))
     if not unpacker.eof:
-        raise SegmentError("the segment link is cut short (incomplete); copy the whole link.")
+        raise SegmentError(msg("segment.link.cut_short"))
     if unpacker.unused_data:
-        raise SegmentError("the segment link has extra characters at the end; it was damaged.")
+        raise SegmentError(msg("segment.link.extra"))
     try:
         return parse_segment(data)
     except SegmentError as err:

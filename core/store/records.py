@@ -7,6 +7,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from core.messages import Message
+from core.segments import refs
 from core.segments.model import Segment
 
 if TYPE_CHECKING:
@@ -47,20 +49,15 @@ class SegmentCycle(StoreError):
 
     def __init__(self, path: tuple[str, ...]):
         self.path = path
-        super().__init__(
-            "A segment cannot refer to itself, directly or through other saved segments: "
-            + " → ".join(repr(p) for p in path)
-            + ". Remove that segment condition."
-        )
+        self.message_obj: Message = refs.cycle_message(path)  # the compiler's words (core.segments.refs)
+        super().__init__(str(self.message_obj))
 
 
 class UnknownSegmentRef(StoreError):
-    def __init__(self, segment_id: str, referred_by: str):
+    def __init__(self, segment_id: str, message: Message):
         self.segment_id = segment_id
-        super().__init__(
-            f"The definition{referred_by} refers to saved segment {segment_id!r}, which does not exist "
-            "(or was deleted). `adesk segments list` shows the saved segments."
-        )
+        self.message_obj = message  # the compiler's words (core.segments.refs.unknown)
+        super().__init__(str(message))
 
 
 @dataclass(frozen=True)

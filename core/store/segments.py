@@ -6,6 +6,7 @@ import json
 import sqlite3
 from typing import Any
 
+from core.segments import refs
 from core.segments.model import Segment, SegmentError, parse_segment
 from core.store.connection import StoreConnection
 from core.store.helpers import clean_name, current_user, referenced_ids, slugify, utc_now
@@ -58,25 +59,12 @@ class SavedSegments(StoreConnection):
     @staticmethod
     def _check_references(conn: sqlite3.Connection, segment_id: str, segment: Segment) -> None:
         """Refuse unknown references and any path of references leading back to `segment_id`."""
-        live = SavedSegments._latest_definitions(conn)
-        graph = {sid: referenced_ids(defn) for sid, (_, defn) in live.items()}
-        graph[segment_id] = referenced_ids(segment)
-        for ref in sorted(graph[segment_id]):
-            if ref != segment_id and ref not in live:
-                raise UnknownSegmentRef(ref, "")
-
-        # Depth-first search from the new definition; a path back to it is a cycle.
-        seen: set[str] = set()
-
-        def visit(node: str, path: tuple[str, ...]) -> None:
-            for ref in sorted(graph.get(node, ())):
-                if ref == segment_id:
-                    raise SegmentCycle((*path, ref))
-                if ref not in seen:
-                    seen.add(ref)
-                    visit(ref, (*path, ref))
-
-        visit(segment_id, (segment_id,))
+        live = {sid: defn for sid, (_, defn) in SavedSegments._latest_definitions(conn).items()}
+        walk = refs.walk(segment, live, segment_id)  # the walker every reader of references uses
+        if walk.missing:
+            raise UnknownSegmentRef(walk.missing[0], refs.unknown(walk.missing[0], live))
+        if walk.cycles:
+            raise SegmentCycle(walk.cycles[0])
 
     def _unique_slug(self, conn: sqlite3.Connection, name: str) -> str:
         base = slugify(name)

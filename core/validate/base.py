@@ -7,8 +7,10 @@ from typing import Any
 
 import duckdb
 
+from core.messages import Message, msg
 from core.problems import Problem
 from core.queries import load_query
+from core.validate.files import REEXPORT
 
 
 class CheckerBase:
@@ -23,8 +25,10 @@ class CheckerBase:
 
     # -- helpers -------------------------------------------------------------
 
-    def add(self, file: str, column: str | None, message: str, fix: str, severity: str = "error") -> None:
-        self.problems.append(Problem(file, column, message, fix, severity))  # type: ignore[arg-type]
+    def add(self, file: str, column: str | None, message: Message | str, fix: Message | str, severity: str = "error") -> None:
+        if fix == REEXPORT:  # the shared fix (a constant used by every group of checks) has its code
+            fix = msg("validate.reexport.fix")
+        self.problems.append(Problem.of(file, column, message, fix, severity))
 
     def rel(self, p: Path) -> str:
         try:

@@ -7,6 +7,7 @@ import re
 import duckdb
 
 from core.config import closest
+from core.messages import msg
 from core.queries import load_query
 from core.validate.base import CheckerBase
 from core.validate.files import (
@@ -35,30 +36,30 @@ class ColumnChecks(CheckerBase):
                 self.add(
                     info.label,
                     name,
-                    f"columns '{other}' and '{name}' differ only by upper/lower case; queries cannot tell them apart.",
-                    "Rename one of them.",
+                    msg("validate.case_clash", other=other, column=name),
+                    msg("validate.case_clash.fix"),
                 )
             if _PANDAS_INDEX.match(name):
                 self.add(
                     info.label,
                     name,
-                    f"'{name}' is a pandas index written as a column; it will be read as an ordinary column.",
-                    "Export with DataFrame.to_parquet(..., index=False).",
+                    msg("validate.pandas_index", column=name),
+                    msg("validate.pandas_index.fix"),
                     "warning",
                 )
             elif spec.name == "users" and name.startswith("_"):
                 self.add(
                     info.label,
                     name,
-                    f"column '{name}' starts with '_', which is reserved for derived columns (RFM, AIPL, lifecycle).",
-                    f"Rename it, e.g. to '{snake_suggestion(name)}'.",
+                    msg("validate.reserved_name", column=name),
+                    msg("validate.reserved_name.fix", suggestion=snake_suggestion(name)),
                 )
             elif not _SNAKE.match(name):
                 self.add(
                     info.label,
                     name,
-                    f"column name '{name}' is not lower-case snake_case.",
-                    f"Rename it to '{snake_suggestion(name)}'.",
+                    msg("validate.not_snake_case", column=name),
+                    msg("validate.not_snake_case.fix", suggestion=snake_suggestion(name)),
                     "warning",
                 )
 
@@ -68,16 +69,13 @@ class ColumnChecks(CheckerBase):
                 continue
             same_case = [c for c in present if c.lower() == name]
             like = same_case or closest(name, present)
-            hint = (
-                f" Did you mean {example_list(like)}? Rename it to '{name}'."
-                if like
-                else f" Add a '{name}' column ({'text' if family == STRING else 'timestamp'})."
-            )
+            add = "validate.missing_column.add_text" if family == STRING else "validate.missing_column.add_timestamp"
+            hint = msg("validate.missing_column.rename", found=example_list(like), column=name) if like else msg(add, column=name)
             self.add(
                 info.label,
                 name,
-                f"required column '{name}' is missing from {spec.name}.",
-                f"The {spec.name} table needs {', '.join(repr(c) for c in spec.columns)}.{hint}",
+                msg("validate.missing_column", column=name, table=spec.name),
+                msg("validate.missing_column.fix", table=spec.name, columns=", ".join(repr(c) for c in spec.columns), hint=hint),
             )
 
     def check_types(
@@ -93,15 +91,15 @@ class ColumnChecks(CheckerBase):
                 self.add(
                     info.label,
                     name,
-                    f"'{name}' is {shown}; it must be text (string).",
-                    f"Cast it to string before export (e.g. df['{name}'] = df['{name}'].astype(str)).",
+                    msg("validate.must_be_text", column=name, type=shown),
+                    msg("validate.must_be_text.fix", column=name),
                 )
             elif want == NUMERIC:
                 self.add(
                     info.label,
                     name,
-                    f"'{name}' is {shown}; it must be numeric.",
-                    f"Store '{name}' as a number (double), e.g. pd.to_numeric(df['{name}']).",
+                    msg("validate.must_be_numeric", column=name, type=shown),
+                    msg("validate.must_be_numeric.fix", column=name),
                 )
             elif want == TEMPORAL and have == STRING:
                 self.check_text_timestamps(info, name, relation)
@@ -109,9 +107,8 @@ class ColumnChecks(CheckerBase):
                 self.add(
                     info.label,
                     name,
-                    f"'{name}' is {shown}; it must be a timestamp or a date.",
-                    f"Convert it before export, e.g. pd.to_datetime(df['{name}'])"
-                    + (" (unit='s' for epoch seconds)." if have == NUMERIC else "."),
+                    msg("validate.must_be_temporal", column=name, type=shown),
+                    msg("validate.must_be_temporal.fix", column=name, epoch=msg("validate.epoch_hint" if have == NUMERIC else "validate.period")),
                 )
 
     @staticmethod
@@ -132,22 +129,21 @@ class ColumnChecks(CheckerBase):
                 "_col", load_query("validate_text_timestamps")
             ).fetchall()[0]
         except duckdb.Error as err:
-            self.add(info.label, name, f"could not be read: {first_line(err)}.", REEXPORT)
+            self.add(info.label, name, msg("validate.unreadable", error=first_line(err)), REEXPORT)
             info.queryable = False  # already reported: cross-table checks skip it
             return
         if bad == 0:
             self.add(
                 info.label,
                 name,
-                f"'{name}' is stored as text; it will be parsed as a timestamp.",
-                f"Store '{name}' as a Parquet timestamp to skip the parsing (e.g. pd.to_datetime(df['{name}'])).",
+                msg("validate.text_timestamps", column=name),
+                msg("validate.text_timestamps.fix", column=name),
                 "warning",
             )
         else:
             self.add(
                 info.label,
                 name,
-                f"'{name}' is text and {plural(bad, 'value')} of {non_null:,} cannot be read as a timestamp, "
-                f"e.g. {example_list(examples or [])}.",
-                f"Fix or remove those values, and write '{name}' as a timestamp ('YYYY-MM-DD HH:MM:SS' as text also works).",
+                msg("validate.bad_text_timestamps", column=name, bad=plural(bad, "value"), non_null=non_null, examples=example_list(examples or [])),
+                msg("validate.bad_text_timestamps.fix", column=name),
             )

@@ -7,7 +7,8 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from core.config import closest, did_you_mean
+from core.config import closest
+from core.messages import Message, hint, msg
 from core.validate.base import CheckerBase
 from core.validate.files import (
     REEXPORT,
@@ -18,9 +19,9 @@ from core.validate.files import (
     family,
     first_line,
     hive_keys,
-    more,
     type_label,
 )
+from core.validate.messages import more_files
 from core.validate.tables import TABLE_NAMES, TABLE_SPECS, TableSpec, hidden, parquet_files_under
 
 
@@ -51,48 +52,33 @@ class LayoutChecks(CheckerBase):
         for spec in TABLE_SPECS:
             single, folder = self.root / f"{spec.name}.parquet", self.root / spec.name
             if single.exists() and folder.exists():
-                self.add(
-                    f"{spec.name}/",
-                    None,
-                    f"table '{spec.name}' is given twice: as {spec.name}.parquet and as the folder {spec.name}/.",
-                    f"Keep one of them: either a single {spec.name}.parquet or a {spec.name}/ folder of parts.",
-                )
+                self.add(f"{spec.name}/", None, msg("validate.table_twice", table=spec.name), msg("validate.table_twice.fix", table=spec.name))
             for candidate in (single, folder):
                 if candidate.is_dir() and spec.name not in files:
                     self.add(
                         f"{self.rel(candidate)}/",
                         None,
-                        "folder holds no .parquet files.",
-                        f"Put the {spec.name} Parquet files in it (e.g. {self.rel(candidate)}/part-0.parquet) or remove it.",
+                        msg("validate.empty_folder"),
+                        msg("validate.empty_folder.fix", table=spec.name, folder=self.rel(candidate)),
                         "error" if spec.required else "warning",
                     )
             if spec.required and spec.name not in files and not folder.is_dir() and not single.is_dir():
                 like = closest(spec.name, list(stray_stems))
-                hint = (
-                    f" Found {example_list(stray_stems[s] for s in like)}: did you mean to name it "
-                    f"{spec.name}.parquet?"
-                    if like
-                    else ""
-                )
-                what = (
-                    "one row per member with a text user_id"
-                    if spec.name == "users"
-                    else "one row per behaviour with user_id, event and ts"
-                )
+                found = example_list(stray_stems[s] for s in like)
+                misnamed = msg("validate.missing_table.hint", found=found, table=spec.name) if like else ""
+                what = msg("validate.missing_table.users" if spec.name == "users" else "validate.missing_table.events")
                 self.add(
                     f"{spec.name}.parquet",
                     None,
-                    f"required table '{spec.name}' is missing: there is no {spec.name}.parquet file or {spec.name}/ folder.",
-                    f"Export the {spec.name} table ({what}) as {spec.name}.parquet.{hint}",
+                    msg("validate.missing_table", table=spec.name),
+                    msg("validate.missing_table.fix", table=spec.name, what=what, hint=misnamed),
                 )
         for name in stray:
             self.add(
                 name,
                 None,
-                "is not a table of the data contract and is ignored.",
-                (
-                    f"Rename it if it is meant to be one of {', '.join(TABLE_NAMES)}.{did_you_mean(name.removesuffix('.parquet'), TABLE_NAMES)}"
-                ),
+                msg("validate.stray_file"),
+                msg("validate.stray_file.fix", tables=", ".join(TABLE_NAMES), hint=hint(name.removesuffix(".parquet"), TABLE_NAMES)),
                 "warning",
             )
 
@@ -107,7 +93,7 @@ class LayoutChecks(CheckerBase):
                 meta = pq.read_metadata(p)
                 schema = meta.schema.to_arrow_schema()
             except Exception as err:  # random bytes, truncated, empty, unreadable: all the same to the user
-                self.add(rel, None, f"is not a readable Parquet file ({first_line(err)}).", REEXPORT)
+                self.add(rel, None, msg("validate.unreadable_file", error=first_line(err)), REEXPORT)
                 continue
             parts: tuple[str, ...] = ()
             for base in (table_dir, self.root / f"{spec.name}.parquet"):
@@ -148,16 +134,14 @@ class LayoutChecks(CheckerBase):
             return True
         (keys_a, a), (keys_b, b) = list(groups.items())[:2]
 
-        def desc(keys: tuple[str, ...]) -> str:
-            return (
-                f"partition folders {', '.join(k + '=…' for k in keys)}" if keys else "no partition folders"
-            )
+        def desc(keys: tuple[str, ...]) -> Message:
+            return msg("validate.partition_keys", keys=", ".join(k + "=…" for k in keys)) if keys else msg("validate.no_partitions")
 
         self.add(
             b.rel,
             None,
-            f"its folder layout ({desc(keys_b)}) differs from {a.rel} ({desc(keys_a)}), so the files cannot be read as one table.",
-            "Put every file of the table under the same partition folders (e.g. all under month=YYYY-MM/).",
+            msg("validate.partitions", this=desc(keys_b), other=a.rel, other_layout=desc(keys_a)),
+            msg("validate.partitions.fix"),
         )
         return False
 
@@ -184,9 +168,9 @@ class LayoutChecks(CheckerBase):
                     self.add(
                         odd[0].rel,
                         name,
-                        f"'{name}' is {odd_type} here{more(len(odd) - 1)} but {ref_type} in "
-                        f"{ref_files[0].rel}{more(len(ref_files) - 1)}: the files of one table must agree.",
-                        f"Re-export the files so '{name}' has one type ({ref_type}) in all of them.",
+                        msg("validate.types_disagree", column=name, type=odd_type, more=more_files(len(odd) - 1),
+                            other_type=ref_type, other=ref_files[0].rel, other_more=more_files(len(ref_files) - 1)),
+                        msg("validate.types_disagree.fix", column=name, other_type=ref_type),
                     )
             else:
                 families[name] = next(iter(groups), "null")
@@ -197,9 +181,9 @@ class LayoutChecks(CheckerBase):
                     self.add(
                         lacking[0].rel,
                         name,
-                        f"required column '{name}' is missing here{more(len(lacking) - 1)} but present in "
-                        f"{next(f for f in files if id(f) in having).rel}.",
-                        f"Re-export the files so every part of {spec.name} has a '{name}' column.",
+                        msg("validate.column_missing_in_part", column=name, more=more_files(len(lacking) - 1),
+                            other=next(f for f in files if id(f) in having).rel),
+                        msg("validate.column_missing_in_part.fix", table=spec.name, column=name),
                     )
         return families, set(order)
 
@@ -207,6 +191,6 @@ class LayoutChecks(CheckerBase):
         try:
             return self.con.read_parquet(info.paths, union_by_name=True, hive_partitioning=True)
         except duckdb.Error as err:
-            self.add(info.label, None, f"could not be read as one table: {first_line(err)}.", REEXPORT)
+            self.add(info.label, None, msg("validate.unreadable_table", error=first_line(err)), REEXPORT)
             info.queryable = False
             return None

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from core.validate import format_report, report_dict, validate_dataset
-from dashboard.cli import print_json
+from dashboard.cli import print_json, problem_texts
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,5 +26,5 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report_dict(report))
     else:
-        sys.stdout.write(format_report(report) + "\n")
+        sys.stdout.write(format_report(report, problem_texts(args)) + "\n")
     return 0 if report.usable else 1

@@ -212,7 +212,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="segment definition JSON file, or - for stdin",
     )
     count.add_argument(
-        "--lang", choices=("en", "zh"), default="en", help="language of the description"
+        "--lang", choices=("en", "zh"), default=argparse.SUPPRESS,
+        help="language of the description and of any error (same as `adesk --lang`; default en)",
     )
     count.add_argument("--json", action="store_true", help="print JSON")
     _add_db(count)

@@ -9,7 +9,7 @@ from core.access import ACCESS_ROLES, AccessError, grant, grants, revoke
 from core.segments.describe import describe
 from core.segments.model import SegmentError, parse_segment
 from dashboard import auth
-from dashboard.data_access import get_store, lang, tr
+from dashboard.data_access import get_store, lang, say, tr
 
 
 def main() -> None:
@@ -49,7 +49,7 @@ def main() -> None:
                 made = grant(store, subject, role, scope, access.who)
                 st.success(tr("access.granted", role=made.role, subject=made.subject))
             except (AccessError, SegmentError) as err:
-                st.error(tr("access.error", error=str(err)))
+                st.error(tr("access.error", error=say(err)))
     if found:
         gone = st.selectbox(tr("access.revoke"), [g.subject for g in found], key="access-revoke-pick")
         if st.button(tr("access.revoke"), key="access-revoke"):

@@ -17,7 +17,7 @@ from core.segments.describe import describe
 from core.segments.model import Segment, SegmentError, SegmentRef
 from dashboard import auth, charts
 from dashboard.builder_session import get_state, replace_state
-from dashboard.data_access import get_dataset, get_store, lang, tr
+from dashboard.data_access import get_dataset, get_store, lang, say, tr
 from dashboard.i18n import fmt_int, fmt_pct
 
 VIEWS = ("funnel", "trend", "flow")
@@ -56,7 +56,7 @@ def main() -> None:
         else:
             _flow_view(ds, base, resolve)
     except (aipl.AiplInputError, SegmentError) as err:
-        st.error(tr("aipl.bad_input", error=str(err)))
+        st.error(tr("aipl.bad_input", error=say(err)))
     _how(ds)
 
 

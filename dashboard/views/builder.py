@@ -27,7 +27,7 @@ from dashboard.builder_session import (
 )
 from dashboard.builder_toolbar import render_toolbar
 from dashboard.builder_widgets import Ctx, render_block, render_root_buttons, render_root_controls
-from dashboard.data_access import get_dataset, get_store, lang, tag_entries, tr
+from dashboard.data_access import get_dataset, get_store, lang, say, tag_entries, tr
 
 TIMING_KEY = "builder.last_ms"  # server time of the latest builder run (read by `adesk bench builder`)
 TABS_KEY = "builder-tabs"
@@ -104,7 +104,7 @@ def _segment(state: bs.BuilderState) -> tuple[Segment, int]:
     try:
         conversion = bs.to_segment(state)
     except SegmentError as err:
-        st.error(tr("builder.invalid", error=str(err)))
+        st.error(tr("builder.invalid", error=say(err)))
         return Segment(), 0
     return conversion.segment, len(conversion.incomplete)
 

@@ -23,6 +23,7 @@ from dashboard.data_access import (
     get_store,
     lang,
     retention_table,
+    say,
     tr,
 )
 from dashboard.i18n import fmt_int, fmt_pct
@@ -41,7 +42,7 @@ def main() -> None:
         try:
             return describe(segment, ds.catalog, lang(), store.resolver() if store is not None else None)
         except SegmentError as err:
-            return str(err)
+            return say(err)
 
     bases = view.segment_choices(tr, saved, current, link, with_all=True, words=words)
     compares = view.segment_choices(tr, saved, current, link, with_all=False, words=words)
@@ -53,7 +54,7 @@ def main() -> None:
     try:
         spec, state = controls(ds, bases, compares)
     except RetentionError as err:  # e.g. a filter value the property cannot hold
-        st.error(tr("cohorts.invalid", error=str(err)))
+        st.error(tr("cohorts.invalid", error=say(err)))
         return
     base, compare = bases[st.session_state[K + "base"]], compares[st.session_state[K + "cmp"]]
     query = view.share_query(state, lang())
@@ -71,7 +72,7 @@ def main() -> None:
             resolve = store.resolver() if store is not None else None
             named.append((choice.label, retention_table(ds, ds.fingerprint, spec, segment_json, refs, resolve)))
     except (RetentionError, SegmentError) as err:
-        st.error(tr("cohorts.invalid", error=str(err)))
+        st.error(tr("cohorts.invalid", error=say(err)))
         return
     _render(ds, spec, named, query)
 

@@ -101,7 +101,7 @@ def main() -> None:
     try:
         result = data_access.ab_result(ds, ds.fingerprint, spec_json, exports, refs, _store=store)
     except (UnknownExperiment, SegmentError, ValueError) as err:
-        st.error(tr("ab.error", error=str(err)))
+        st.error(tr("ab.error", error=data_access.say(err)))
         return
     render_result(result, ds, bayesian=bayesian, holm=holm)
     planner(result, summary)

@@ -13,7 +13,7 @@ from core.segments.describe import describe
 from core.segments.model import SegmentError, parse_segment
 from core.store import ExportRecord, StoreError
 from dashboard import auth
-from dashboard.data_access import get_dataset, get_store, lang, tr
+from dashboard.data_access import get_dataset, get_store, lang, say, tr
 from dashboard.export_dialog import download_link
 from dashboard.i18n import fmt_int
 
@@ -61,7 +61,7 @@ def _recreate(record: ExportRecord, store) -> None:
         result = recreate_export(ds, store, record.export_id, role=auth.current_access().role, progress=progress, who=auth.who())
     except (ExportError, StoreError, SegmentError) as err:
         bar.empty()
-        st.error(tr("export.error", error=str(err)))
+        st.error(tr("export.error", error=say(err)))
         return
     bar.empty()
     st.session_state["exports_recreated"] = result

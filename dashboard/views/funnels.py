@@ -26,6 +26,7 @@ from dashboard import charts
 from dashboard.builder_session import get_state, replace_state, saved_refs_token
 from dashboard.data_access import funnel_result, get_dataset, get_funnel_store, get_store, lang, tr
 from dashboard.i18n import fmt_int, fmt_pct
+from dashboard.messages import issue_text, render
 
 SPEC = "funnels.spec"  # the funnel being edited, as its JSON dict
 GEN = "funnels.gen"  # bumped on add / remove / reorder / load: widgets re-seed from the spec
@@ -59,7 +60,7 @@ def _load_link(ds: Dataset) -> None:
     try:
         spec = decode_funnel(text)
     except SegmentError as err:
-        st.session_state[NOTICE] = ("error", tr("funnels.bad_link", error=" ".join(i.message for i in err.issues)))
+        st.session_state[NOTICE] = ("error", tr("funnels.bad_link", error=" ".join(render(i.detail, i.message, lang()) for i in err.issues)))
         return
     problems = funnel_problems(ds, spec)  # names checked against this dataset (events, properties)
     if problems:
@@ -96,7 +97,7 @@ def main() -> None:
             result = funnel_result(ds, ds.fingerprint, json.dumps(parsed.to_dict(), sort_keys=True), json.dumps(base_def) if base_def else "",
                                    saved_refs_token(store, parse_segment(base_def)) if base_def else "", by, trend, _resolve=resolve)  # fmt: skip
     except SegmentError as err:
-        st.error(tr("funnels.invalid", error="; ".join(str(i) for i in err.issues)))
+        st.error(tr("funnels.invalid", error="; ".join(issue_text(i, lang()) for i in err.issues)))
         return
     st.query_params["f"] = encode_funnel(parsed)
     for name, value in (("by", by), ("trend", trend)):

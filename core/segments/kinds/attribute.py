@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from core.catalog import MODEL_COLUMNS, Catalog, Column
-from core.config import did_you_mean
+from core.messages import hint, msg
 from core.segments.builder_rows import Row, operands_json
 from core.segments.conditions import ATTRIBUTE_OPS, Attribute
 from core.segments.kinds.base import BuilderRow, Kind
@@ -45,14 +45,12 @@ def compile(c: Compiler, cond: Attribute, path: str) -> exp.Expression:  # noqa:
     if column is None and cond.field == "user_id":
         column = Column("user_id", "string")  # lets operators paste a list of ids
     if column is None:
-        hint = ""
+        instead = ""
         if cond.field in MODEL_COLUMNS.values():
             kind = next(k for k, v in MODEL_COLUMNS.items() if v == cond.field)
-            hint = f" Use a condition of kind '{kind}' instead."
-        c.issue(
-            path + ".field",
-            f"unknown attribute '{cond.field}'.{did_you_mean(cond.field, list(c.catalog.attributes)) or hint}",
-        )
+            instead = msg("segment.use_model_kind", kind=kind)
+        near = hint(cond.field, list(c.catalog.attributes)) or instead
+        c.issue(path + ".field", msg("segment.unknown_attribute", field=cond.field, hint=near))
         return exp.true()
     return c.compare(qcol(column.name), column, cond.op, cond.value, cond.values, path)
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from core.catalog import EI, UID, Catalog
-from core.config import did_you_mean
+from core.messages import hint, msg
 from core.segments.builder_rows import DEFAULT_WITHIN_DAYS, FilterRow, Row, filter_dict
 from core.segments.conditions import (
     EVENT_OPS,
@@ -16,12 +16,12 @@ from core.segments.conditions import (
     MAX_EVENT_COUNT,
     Event,
     EventFilter,
-    describe_type,
     join_path,
     parse_date,
     short,
 )
 from core.segments.kinds.base import BuilderRow, Kind
+from core.segments.messages import type_of
 from core.segments.sqltrees import EVENT_COMPARE, EVENTS, EVENTS_ALIAS, not_, qcol, two_valued
 
 if TYPE_CHECKING:
@@ -38,19 +38,14 @@ def parse(p: Parser, obj: dict, path: str, negate: bool, depth: int) -> Event | 
     count = obj.get("count")
     if "count" not in obj:
         if (path, "count") not in p.misspelt:
-            p.issue(
-                join_path(path, "count"),
-                "missing 'count' (how many events; 0 means the user did not).",
-            )
+            p.issue(join_path(path, "count"), msg("segment.event.missing_count"))
         ok = False
     elif (
         isinstance(count, bool)
         or not isinstance(count, int)
         or not 0 <= count <= MAX_EVENT_COUNT
     ):
-        p.issue(
-            join_path(path, "count"), f"'count' must be a whole number ≥ 0, got {short(count)}."
-        )
+        p.issue(join_path(path, "count"), msg("segment.event.bad_count", value=short(count)))
         ok = False
     within = obj.get("within_days")
     if within is not None and not p.whole_days(
@@ -62,23 +57,19 @@ def parse(p: Parser, obj: dict, path: str, negate: bool, depth: int) -> Event | 
         at = join_path(path, "between")
         raw = obj["between"]
         if within is not None:
-            p.issue(at, "give either 'within_days' or 'between', not both.")
+            p.issue(at, msg("segment.event.window_both"))
             ok = False
         elif not isinstance(raw, (list, tuple)) or len(raw) != 2:
-            p.issue(
-                at, '\'between\' must be two dates ["YYYY-MM-DD", "YYYY-MM-DD"] (both included).'
-            )
+            p.issue(at, msg("segment.event.between_dates"))
             ok = False
         else:
             days = [parse_date(x) for x in raw]
             for i, (x, d) in enumerate(zip(raw, days, strict=True)):
                 if d is None:
-                    p.issue(join_path(at, i), f"{short(x)} is not a date; write YYYY-MM-DD.")
+                    p.issue(join_path(at, i), msg("segment.not_a_date", value=short(x)))
                     ok = False
             if days[0] and days[1] and days[0] > days[1]:
-                p.issue(
-                    at, f"the first date {raw[0]} is after the second {raw[1]}; swap them."
-                )
+                p.issue(at, msg("segment.event.dates_swapped", first=raw[0], second=raw[1]))
                 ok = False
             between = (raw[0], raw[1])
     where: list[EventFilter] = []
@@ -86,10 +77,7 @@ def parse(p: Parser, obj: dict, path: str, negate: bool, depth: int) -> Event | 
     if raw_where is None:
         raw_where = []
     if not isinstance(raw_where, (list, tuple)):
-        p.issue(
-            join_path(path, "where"),
-            f"'where' must be a list of filters, got {describe_type(raw_where)}.",
-        )
+        p.issue(join_path(path, "where"), msg("segment.event.where_not_list", type=type_of(raw_where)))
         ok = False
     else:
         for i, item in enumerate(raw_where):
@@ -97,10 +85,7 @@ def parse(p: Parser, obj: dict, path: str, negate: bool, depth: int) -> Event | 
             p.conditions_seen += 1
             if p.conditions_seen > MAX_CONDITIONS:
                 if not p.too_many_reported:
-                    p.issue(
-                        at,
-                        f"more than {MAX_CONDITIONS} conditions and filters in one definition.",
-                    )
+                    p.issue(at, msg("segment.event.too_many", limit=MAX_CONDITIONS))
                     p.too_many_reported = True
                 ok = False
                 break
@@ -117,10 +102,7 @@ def parse(p: Parser, obj: dict, path: str, negate: bool, depth: int) -> Event | 
 def compile(c: Compiler, cond: Event, path: str) -> exp.Expression:  # noqa: A001 - the Kind's part
     """A precomputed counter when one fits, else a count over `event_rows` (every operator through ">= k")."""
     if cond.event not in c.catalog.events:
-        c.issue(
-            path + ".event",
-            f"unknown event '{cond.event}'.{did_you_mean(cond.event, c.catalog.events)}",
-        )
+        c.issue(path + ".event", msg("segment.unknown_event", event=cond.event, hint=hint(cond.event, c.catalog.events)))
         return exp.true()
     counter = None
     if not cond.where and cond.between is None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from core.catalog import Catalog
+from core.messages import msg
 from core.segments.builder_rows import Row
 from core.segments.conditions import FUNNEL_OPS, FunnelCondition, SegmentError, join_path, short
 from core.segments.kinds.base import BuilderRow, Kind
@@ -28,14 +29,14 @@ def parse(p: Parser, obj: dict, path: str, negate: bool, depth: int) -> FunnelCo
         spec = parse_funnel(obj.get("funnel"))
     except SegmentError as err:
         for i in err.issues:
-            p.issue(join_path(path, "funnel") + (f".{i.path}" if i.path else ""), i.message)
+            p.issues.append(i.at(join_path(path, "funnel") + (f".{i.path}" if i.path else "")))
         return None
     step = obj.get("step")
     n = len(spec.steps)
     last = n - 1 if op == "dropped_after" else n
     if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= last:
-        extra = " (nobody drops after the last step)" if op == "dropped_after" else ""
-        p.issue(join_path(path, "step"), f"'step' must be a whole number from 1 to {last}{extra}, got {short(step)}.")
+        extra = msg("segment.funnel.last_step") if op == "dropped_after" else ""
+        p.issue(join_path(path, "step"), msg("segment.funnel.bad_step", last=last, extra=extra, value=short(step)))
         return None
     return FunnelCondition(spec, op, step, negate) if op else None
 

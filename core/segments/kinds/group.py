@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from sqlglot import exp
 
+from core.messages import msg
 from core.segments.conditions import MAX_DEPTH, Group, join_path
 from core.segments.kinds.base import Kind
 
@@ -19,7 +20,7 @@ def parse(p: Parser, obj: dict, path: str, negate: bool, depth: int) -> Group | 
     """A group from JSON, its conditions parsed one level deeper (refused past MAX_DEPTH)."""
     match = p.match(obj, path)
     if depth + 1 > MAX_DEPTH:
-        p.issue(path, f"groups are nested more than {MAX_DEPTH} deep; flatten the definition.")
+        p.issue(path, msg("segment.group_too_deep", limit=MAX_DEPTH))
         return None
     conditions = p.conditions(obj.get("conditions", []), join_path(path, "conditions"), depth + 1)
     return Group(match=match, conditions=conditions, negate=negate)

@@ -11,7 +11,7 @@ from sqlglot import exp
 
 from core import models
 from core.catalog import MODEL_COLUMNS, UID, Catalog
-from core.config import closest
+from core.messages import hint, msg
 from core.models.labels import labels as model_labels
 from core.segments.builder_rows import Row
 from core.segments.conditions import (
@@ -49,31 +49,23 @@ def parse_stage(p: Parser, obj: dict, kind: str, cls: type, path: str, negate: b
     at = join_path(path, "values")
     raw = obj.get("values")
     if "value" in obj:
-        p.issue(
-            join_path(path, "value"), f"a {kind} condition takes 'values' (a list), not 'value'."
-        )
+        p.issue(join_path(path, "value"), msg("segment.model.takes_values", kind=kind))
         return None
     if not isinstance(raw, (list, tuple)) or not raw:
-        p.issue(at, f"'values' must be a non-empty list of: {', '.join(allowed)}.")
+        p.issue(at, msg("segment.model.values_list", allowed=", ".join(allowed)))
         return None
     ok = True
     for i, v in enumerate(raw[:MAX_VALUES]):
         if not isinstance(v, str) or v not in allowed:
-            hint = ""
-            if isinstance(v, str):
-                found = closest(v, allowed)
-                hint = f" Did you mean {', '.join(repr(f) for f in found)}?" if found else ""
-            p.issue(
-                join_path(at, i),
-                f"{short(v)} is not a {kind} value.{hint} Use one of: {', '.join(allowed)}.",
-            )
+            near = hint(v, allowed) if isinstance(v, str) else ""
+            p.issue(join_path(at, i), msg("segment.model.bad_value", value=short(v), kind=kind, hint=near, allowed=", ".join(allowed)))
             ok = False
     if len(raw) > MAX_VALUES:
-        p.issue(at, f"more than {MAX_VALUES:,} values.")
+        p.issue(at, msg("segment.model.too_many", limit=MAX_VALUES))
         ok = False
     as_of = obj.get("as_of")
     if as_of is not None and parse_date(as_of) is None:
-        p.issue(join_path(path, "as_of"), f"{short(as_of)} is not a date; write it as YYYY-MM-DD (e.g. 2026-07-31).")
+        p.issue(join_path(path, "as_of"), msg("segment.model.bad_as_of", value=short(as_of)))
         ok = False
     if not ok:
         return None
@@ -84,10 +76,7 @@ def compile(c: Compiler, cond: StageCondition, path: str) -> exp.Expression:  # 
     """The model's column in `profile`, or its table at a past `as_of` (core/models)."""
     day = parse_date(cond.as_of) if cond.as_of is not None else None
     if day is not None and day > c.catalog.as_of:
-        c.issue(
-            path + ".as_of",
-            f"{cond.as_of} is after the dataset's as_of ({c.catalog.as_of}); a model can be read up to that day.",
-        )
+        c.issue(path + ".as_of", msg("segment.model.after_as_of", day=cond.as_of, as_of=c.catalog.as_of))
         return exp.true()
     if day is None or day == c.catalog.as_of:
         col = qcol(MODEL_COLUMNS[cond.kind])

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from core.catalog import Catalog
-from core.config import did_you_mean
+from core.messages import msg
+from core.segments import refs
 from core.segments.builder_rows import Row
-from core.segments.conditions import SEGMENT_OPS, SegmentError, SegmentIssue, SegmentRef
+from core.segments.conditions import SEGMENT_OPS, SegmentError, SegmentRef
 from core.segments.kinds.base import BuilderRow, Kind
 from core.segments.sqltrees import (
     MAX_EXPANDED_CONDITIONS,
     MAX_EXPANDED_DEPTH,
-    MAX_REFERENCE_DEPTH,
     not_,
 )
 
@@ -35,23 +35,9 @@ def compile(c: Compiler, cond: SegmentRef, path: str) -> exp.Expression:  # noqa
     """The saved segment's definition inlined (compiled once per id; cycles and depth refused)."""
     sid = cond.segment
     where = path + ".segment"
-    if sid in c.stack:
-        cycle = c.stack[c.stack.index(sid) :] + [sid]
-        what = "itself" if len(cycle) == 2 else "itself through other saved segments"
-        c.issue(
-            where,
-            f"segment '{sid}' refers to {what}: {' → '.join(cycle)}. Remove the reference.",
-        )
-        return exp.true()
-    if c.resolve is None:
-        c.issue(
-            where, f"refers to saved segment '{sid}', but no saved segments are available here."
-        )
-        return exp.true()
-    if len(c.stack) >= MAX_REFERENCE_DEPTH:
-        c.issue(
-            where, f"saved segments refer to each other more than {MAX_REFERENCE_DEPTH} deep."
-        )
+    problem = refs.follow(c.stack, sid, c.resolve)  # a cycle, no saved segments, too deep
+    if problem is not None:
+        c.issue(where, problem)
         return exp.true()
     if sid in c.memo:
         expr, size, height = c.memo[sid]
@@ -60,25 +46,20 @@ def compile(c: Compiler, cond: SegmentRef, path: str) -> exp.Expression:  # noqa
         c.expanded += size
         if c.expanded > MAX_EXPANDED_CONDITIONS:  # check before copying a huge tree
             if not c.too_large:
-                c.issue(
-                    where,
-                    f"more than {MAX_EXPANDED_CONDITIONS:,} conditions once saved segments are expanded.",
-                )
+                c.issue(where, msg("segment.expanded_too_many", limit=MAX_EXPANDED_CONDITIONS))
                 c.too_large = True
             return exp.true()
         member = expr.copy()
     else:
         raw = c.lookup(sid)
         if raw is None:
-            c.issue(
-                where, f"unknown saved segment '{sid}'.{did_you_mean(sid, c.known_ids())}"
-            )
+            c.issue(where, refs.unknown(sid, c.resolve))
             return exp.true()
-        prefix = f"{path} → saved segment '{sid}' → "
+        prefix = refs.inside(path, sid)
         try:
             saved = c.parse(raw)  # re-checked: stored definitions are input too
         except SegmentError as err:
-            c.issues.extend(SegmentIssue(prefix + i.path, i.message) for i in err.issues)
+            c.issues.extend(i.at(prefix + i.path) for i in err.issues)
             return exp.true()
         c.stack.append(sid)
         before, deepest = c.expanded, c.deepest

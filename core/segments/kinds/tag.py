@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from core.catalog import Catalog
-from core.config import did_you_mean
+from core.messages import hint, msg
 from core.segments.builder_rows import Row, operands_json
 from core.segments.conditions import TAG_OPS, Tag, join_path, short
 from core.segments.kinds.base import BuilderRow, Kind
@@ -38,14 +38,11 @@ def parse(p: Parser, obj: dict, path: str, negate: bool, depth: int) -> Tag | No
         )
         for key, v in items:
             if not isinstance(v, str):
-                p.issue(join_path(path, key), f"tag values are text; write {short(v)} in quotes.")
+                p.issue(join_path(path, key), msg("segment.tag.value_text", value=short(v)))
                 ok = False
                 break
     elif ok and op in ("gt", "gte", "lt", "lte") and (isinstance(value, (bool, str))):
-        p.issue(
-            join_path(path, "value"),
-            f"'{op}' compares the tag's value as a number; got {short(value)}, write a number without quotes.",
-        )
+        p.issue(join_path(path, "value"), msg("segment.tag.number_compare", op=op, value=short(value)))
         ok = False
     return Tag(tag, op, value, values, negate) if ok and tag else None
 
@@ -54,16 +51,13 @@ def compile(c: Compiler, cond: Tag, path: str) -> exp.Expression:  # noqa: A001 
     """The tag's flag column, or its value column compared (as text, or as a number)."""
     info = c.catalog.tags.get(cond.tag)
     if info is None:
-        c.issue(path + ".tag", f"unknown tag '{cond.tag}'.{did_you_mean(cond.tag, list(c.catalog.tags))}")
+        c.issue(path + ".tag", msg("segment.unknown_tag", tag=cond.tag, hint=hint(cond.tag, list(c.catalog.tags))))
         return exp.true()
     if cond.op in ("has", "has_not"):
         has = two_valued(qcol(info.column))
         return has if cond.op == "has" else not_(has)
     if info.value_column is None:
-        c.issue(
-            path + ".op",
-            f"tag '{cond.tag}' carries no values, so '{cond.op}' cannot compare one; use 'has' or 'has_not'.",
-        )
+        c.issue(path + ".op", msg("segment.tag.no_values", tag=cond.tag, op=cond.op))
         return exp.true()
     col = qcol(info.value_column)
     if cond.op == "eq":
@@ -74,7 +68,7 @@ def compile(c: Compiler, cond: Tag, path: str) -> exp.Expression:  # noqa: A001 
     try:
         bound = float(cond.value)
     except OverflowError:
-        c.issue(path + ".value", f"{cond.value} is too large to compare with.")
+        c.issue(path + ".value", msg("segment.tag.too_large", value=cond.value))
         return exp.true()
     number = exp.TryCast(this=col, to=exp.DataType.build("DOUBLE"))
     compare = COMPARE[cond.op](this=number, expression=c.param(bound))

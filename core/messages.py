@@ -1,0 +1,90 @@
+"""Core's messages as a code and parameters, with one English template per code.
+
+A message that a person reads (a segment error, a validation problem, an export refusal, an
+analysis input error) is made with `msg(code, **params)`. Its English text is the code's template
+here, formatted with the parameters (`str(m)`), which is what the CLI prints and what tests read.
+Another language renders the same code from its own templates (`render(templates)`): the dashboard
+keeps the Chinese ones in `dashboard/texts/messages*.py`, and a code without a translation falls back
+to English. A parameter may itself be a message (a hint, a type's name), rendered in the same language.
+
+Each area keeps its templates in its own `messages.py` (core/segments, core/validate, core/export,
+core/analyses) and registers them here; `all_templates()` imports every area.
+"""
+
+from __future__ import annotations
+
+import importlib
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# The modules holding templates; `all_templates()` imports each so that the registry is complete.
+AREAS = ("core.segments.messages", "core.validate.messages", "core.export.messages", "core.analyses.messages")
+
+ENGLISH: dict[str, str] = {"hint.did_you_mean": " Did you mean {names}?"}
+
+
+def register(templates: Mapping[str, str]) -> None:
+    """Add an area's English templates; a code is defined once."""
+    for code, text in templates.items():
+        if code in ENGLISH and ENGLISH[code] != text:
+            raise ValueError(f"message code {code!r} is defined twice with different texts")
+        ENGLISH[code] = text
+
+
+def all_templates() -> dict[str, str]:
+    """Every code's English template (imports each area first)."""
+    for area in AREAS:
+        importlib.import_module(area)
+    return dict(ENGLISH)
+
+
+def placeholders(template: str) -> set[str]:
+    """The parameter names a template uses."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+@dataclass(frozen=True)
+class Message:
+    """A code and its parameters; `str()` is the English text."""
+
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def render(self, templates: Mapping[str, str] | None = None) -> str:
+        """The text from `templates` (a language's), falling back to English per code."""
+        template = (templates or {}).get(self.code) or ENGLISH[self.code]
+        values = {k: v.render(templates) if isinstance(v, Message) else v for k, v in self.params.items()}
+        return template.format(**values)
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "params": {k: str(v) if isinstance(v, Message) else v for k, v in self.params.items()}}
+
+
+def msg(code: str, **params: Any) -> Message:
+    """A message; the code must have an English template (a typo fails at once, not on screen)."""
+    if code not in ENGLISH:
+        all_templates()  # an area not imported yet registers its templates now
+    if code not in ENGLISH:
+        raise KeyError(f"no English template for message code {code!r}")
+    return Message(code, params)
+
+
+def hint(name: str, candidates) -> Message | str:
+    """" Did you mean 'x', 'y'?" as a message (the names closest to `name`), or "" when none is close."""
+    from core.config import closest  # core.config reports its own problems through this module
+
+    found = closest(name, candidates)
+    return msg("hint.did_you_mean", names=", ".join(repr(f) for f in found)) if found else ""
+
+
+class CodedError(Exception):
+    """An error whose text is a `Message` (`err.message_obj`); `str(err)` is its English text."""
+
+    def __init__(self, message: Message | str):
+        self.message_obj: Message | None = message if isinstance(message, Message) else None
+        super().__init__(str(message))
