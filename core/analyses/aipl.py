@@ -16,9 +16,9 @@ import numpy as np
 from sqlglot import exp
 
 from core import models
-from core.models import aipl_history
 from core.catalog import UID
 from core.dataset import Dataset
+from core.models import aipl_history
 from core.queries import named_query
 from core.segments.model import Aipl, Condition, Group, Segment, referenced_segments
 from core.segments.operations import segment_condition

@@ -276,7 +276,7 @@ def file_for(ds: Dataset) -> Path:
     return ds.cache_path.with_name(ds.cache_path.stem + ".aipl-history.npz")
 
 
-def _load(path: Path, ds: Dataset) -> History | None:
+def load(path: Path, ds: Dataset) -> History | None:
     try:
         with np.load(path, allow_pickle=False) as z:
             meta = z["meta"]
@@ -289,7 +289,7 @@ def _load(path: Path, ds: Dataset) -> History | None:
         return None
 
 
-def _save(path: Path, h: History, ds: Dataset) -> None:
+def save(path: Path, h: History, ds: Dataset) -> None:
     meta = np.array([FORMAT, ds.config.aipl.lookback_days, ds.config.aipl.loyalty_min_purchases, h.origin.toordinal(), h.size], dtype=np.int64)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
     try:
@@ -319,11 +319,11 @@ def history(ds: Dataset, progress: Progress | None = None) -> History | None:
             return found
         # a data scope sees only its members' events: its history is its own and not kept in a file
         path = file_for(ds) if ds.schema is None else None
-        h = _load(path, ds) if path is not None and path.exists() else None
+        h = load(path, ds) if path is not None and path.exists() else None
         if h is None:
             h = build(ds, progress)
             if path is not None:
-                _save(path, h, ds)
+                save(path, h, ds)
         ds.memo["aipl_history"] = h
         return h
 
