@@ -230,7 +230,8 @@ def funnel(ds: Dataset, day: date | None = None, segment: Segment | None = None,
 def trend(ds: Dataset, months: int = 12, segment: Segment | None = None, resolve=None, progress: Progress | None = None) -> Trend:
     """The funnel at each of the last `months` month ends (the current month: `as_of`)."""
     days = month_ends(ds.as_of, months)
-    aipl_history.history(ds, progress)  # computed once per version of the data: the long part, with progress
+    # the stage history, computed once per version of the data, is the long part: its progress is the first day's
+    aipl_history.history(ds, (lambda share, _what: progress(share * 0.9 / len(days), days[0].isoformat())) if progress else None)
     points = []
     for i, day in enumerate(days):
         if progress:

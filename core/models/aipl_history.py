@@ -328,6 +328,22 @@ def history(ds: Dataset, progress: Progress | None = None) -> History | None:
         return h
 
 
+def build_in_background(ds: Dataset) -> threading.Thread | None:
+    """Compute (or read back) the history in a daemon thread: a long-lived server has it before the AIPL page asks."""
+    if not supported(ds) or ds.memo.get("aipl_history") is not None:
+        return None
+
+    def work() -> None:
+        try:
+            history(ds)
+        except Exception:  # the page computes it again when asked, and says what failed then
+            log.exception("AIPL history: the background computation failed")
+
+    thread = threading.Thread(target=work, name="aipl-history", daemon=True)
+    thread.start()
+    return thread
+
+
 # --- answers at a day -----------------------------------------------------------------------------
 
 STAGES_KEPT = 13  # stage arrays kept per opened dataset (a 12-month trend and one more; 10 MB each at 10M members)
