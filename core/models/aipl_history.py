@@ -27,7 +27,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -46,7 +46,6 @@ log = logging.getLogger("core.models")
 Progress = Callable[[float, str], None]
 LEVELS = (1, 2, 3, 4)  # A, I, P, L: a member's stage code is how many of their ranges hold the day
 CODES = ("none", "A", "I", "P", "L")  # stage code -> label
-BATCH_ROWS = 4_000_000  # rows per Arrow batch read from DuckDB: bounds the memory of the pass
 _LOCK = threading.Lock()
 FORMAT = 1  # bump when the file's layout or the rule changes: older files are then rebuilt
 
@@ -118,14 +117,14 @@ def _islands(uid: np.ndarray, first: np.ndarray, last: np.ndarray) -> tuple[np.n
 DAY_US = 86_400_000_000  # microseconds in a day: timestamps are wall-clock time in the dataset's zone
 
 
-def _columns(ds: Dataset, name: str, params: dict[str, object]) -> Iterator[list[np.ndarray]]:
-    """The columns of a named query's rows as numpy arrays, in Arrow batches (bounded memory)."""
+def _columns(ds: Dataset, name: str, params: dict[str, object]) -> list[np.ndarray]:
+    """The columns of a named query's rows as numpy arrays (one Arrow table: a result here is one event's block)."""
     cur = ds.cursor()
     try:
-        for batch in cur.sql(load_query(name), params=params).to_arrow_reader(BATCH_ROWS):
-            yield [c.to_numpy(zero_copy_only=False) for c in batch.columns]
+        table = cur.sql(load_query(name), params=params).to_arrow_table()
     finally:
         cur.close()
+    return [c.to_numpy() for c in table.columns]
 
 
 def _lookup(ds: Dataset, groups: list[tuple[int, list[str]]]) -> np.ndarray:
@@ -157,23 +156,26 @@ def _class_ranges(ds: Dataset, origin_us: int, span: int, size: int, lookback: i
         span_params = {"origin_us": origin_us, "start": _timestamp(start), "end": _timestamp(start + lookback * DAY_US)}
         for code in np.flatnonzero(classes):
             k = int(classes[code]) - 1
-            for uid, day in _columns(ds, "aipl_history_days", {**span_params, "code": int(code)}):
-                np.minimum.at(lo[k], uid, day)
-                np.maximum.at(hi[k], uid, day)
+            uid, day = _columns(ds, "aipl_history_days", {**span_params, "code": int(code)})
+            np.minimum.at(lo[k], uid, day)
+            np.maximum.at(hi[k], uid, day)
+            del uid, day
         # level X counts the classes X and above: fold purchase into interest, then into awareness
         for k in (1, 0):
             np.minimum(lo[k], lo[k + 1], out=lo[k])
             np.maximum(hi[k], hi[k + 1], out=hi[k])
         for k in range(3):
-            present = hi[k] != none_day
-            was_open = open_last[k] != none_day
-            # a new island where the gap from the last event day is more than `lookback` days
-            gap = present & (~was_open | (lo[k] - open_last[k] > lookback))
-            closing = np.flatnonzero(gap & was_open)
-            if len(closing):
-                found[k].append((closing.astype(np.int32), open_first[k][closing], open_last[k][closing] + lookback - 1))
-            open_first[k][gap] = lo[k][gap]
-            open_last[k][present] = hi[k][present]
+            # only the members with an event of the level in the block: a new island where the gap from
+            # their last event day is more than `lookback` days (or they had none yet)
+            idx = np.flatnonzero(hi[k] != none_day)
+            first_day, last_day = lo[k][idx], hi[k][idx]
+            open_f, open_l = open_first[k][idx], open_last[k][idx]
+            gap = first_day - open_l > lookback  # none_day is far below any day: a first island is a gap
+            closing = gap & (open_l != none_day)
+            if closing.any():
+                found[k].append((idx[closing].astype(np.int32), open_f[closing], open_l[closing] + lookback - 1))
+            open_first[k][idx] = np.where(gap, first_day, open_f)
+            open_last[k][idx] = last_day
     del lo, hi
     out = []
     for k in range(3):
@@ -195,12 +197,8 @@ def _loyal_ranges(ds: Dataset, origin_us: int, lookback: int) -> tuple[np.ndarra
     """The islands of level L from the purchases and loyalty events, by member and time."""
     cfg = ds.config.aipl
     params = {"purchase": _codes(ds, [ds.config.purchase_event]), "loyalty": _codes(ds, cfg.loyalty_events)}
-    chunks = list(_columns(ds, "aipl_history_buys", {**params, "origin_us": origin_us}))
     # by member, time, and at equal times the loyalty row first (it does not count after that purchase)
-    uid = np.concatenate([c[0] for c in chunks]) if chunks else np.zeros(0, np.int32)
-    is_buy = np.concatenate([c[1] for c in chunks]) if chunks else np.zeros(0, bool)
-    day = np.concatenate([c[3] for c in chunks]) if chunks else np.zeros(0, np.int32)
-    del chunks
+    uid, is_buy, day = _columns(ds, "aipl_history_buys", {**params, "origin_us": origin_us})
     n = len(uid)
     # the next loyalty row after each row
     pos = np.where(is_buy, n, np.arange(n))
@@ -375,7 +373,8 @@ def create_table(ds: Dataset, h: History, day: date, table: exp.Table) -> None:
     """CREATE TABLE `table` (`_uid`, `value` ENUM) of every member's stage at `day`: the table a dated condition reads."""
     import pandas as pd
 
-    uids = members(ds)
+    # every member number is a member unless a data scope keeps some (then its `profile` says which)
+    uids = np.arange(h.size, dtype=np.int32) if ds.schema is None and h.size == ds.total_users else members(ds)
     order = {code: AIPL_STAGES.index(label) for code, label in enumerate(CODES)}  # stage code -> ENUM position
     to_enum = np.array([order[c] for c in range(len(CODES))], dtype=np.int8)
     frame = pd.DataFrame({UID: uids.astype(np.int32), "value": pd.Categorical.from_codes(to_enum[stages_at(ds, h, day)[uids]], categories=list(AIPL_STAGES))})
