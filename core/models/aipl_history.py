@@ -100,6 +100,12 @@ def _codes(ds: Dataset, names) -> list[int]:
     return [ds.catalog.event_code(n) for n in names if n in ds.catalog.events]
 
 
+def _by_member(uid: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """The order by (member, first day) of rows made of a few runs already in that order: timsort merges runs in linear time."""
+    key = (uid.astype(np.int64) << 32) | (first.astype(np.int64) + (1 << 31))
+    return np.argsort(key, kind="stable")
+
+
 def _islands(uid: np.ndarray, first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ranges sorted by (member, first day) merged where they overlap or touch: one row per island."""
     if len(uid) == 0:
@@ -125,6 +131,11 @@ def _columns(ds: Dataset, name: str, params: dict[str, object]) -> list[np.ndarr
     finally:
         cur.close()
     return [c.to_numpy() for c in table.columns]
+
+
+def _day_numbers(ts: np.ndarray, origin_us: int) -> np.ndarray:
+    """Day numbers from `origin_us` of TIMESTAMP values (wall-clock microseconds: whole days of them)."""
+    return ((ts.astype("datetime64[us]").view(np.int64) - origin_us) // DAY_US).astype(np.int32)
 
 
 def _lookup(ds: Dataset, groups: list[tuple[int, list[str]]]) -> np.ndarray:
@@ -184,7 +195,7 @@ def _class_ranges(ds: Dataset, origin_us: int, span: int, size: int, lookback: i
         uid = np.concatenate([f[0] for f in found[k]])
         first = np.concatenate([f[1] for f in found[k]])
         last = np.concatenate([f[2] for f in found[k]])
-        order = np.lexsort((first, uid))
+        order = _by_member(uid, first)
         out.append((uid[order], first[order], last[order]))
     return out
 
@@ -196,9 +207,14 @@ def _timestamp(us: int) -> datetime:
 def _loyal_ranges(ds: Dataset, origin_us: int, lookback: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The islands of level L from the purchases and loyalty events, by member and time."""
     cfg = ds.config.aipl
-    params = {"purchase": _codes(ds, [ds.config.purchase_event]), "loyalty": _codes(ds, cfg.loyalty_events)}
+    purchase, loyalty = _codes(ds, [ds.config.purchase_event]), _codes(ds, cfg.loyalty_events)
     # by member, time, and at equal times the loyalty row first (it does not count after that purchase)
-    uid, is_buy, day = _columns(ds, "aipl_history_buys", {**params, "origin_us": origin_us})
+    if set(purchase) & set(loyalty):
+        uid, is_buy, ts = _columns(ds, "aipl_history_buys_both", {"purchase": purchase, "loyalty": loyalty})
+    else:
+        uid, is_buy, ts = _columns(ds, "aipl_history_buys", {"purchase": purchase, "codes": sorted({*purchase, *loyalty})})
+    day = _day_numbers(ts, origin_us)
+    del ts
     n = len(uid)
     # the next loyalty row after each row
     pos = np.where(is_buy, n, np.arange(n))
@@ -229,7 +245,7 @@ def _loyal_ranges(ds: Dataset, origin_us: int, lookback: int) -> tuple[np.ndarra
     u = np.concatenate([p[0] for p in parts]).astype(np.int32)
     f = np.concatenate([p[1] for p in parts]).astype(np.int32)
     la = np.concatenate([p[2] for p in parts]).astype(np.int32)
-    order = np.lexsort((f, u))
+    order = _by_member(u, f)
     return _islands(u[order], f[order], la[order])
 
 
