@@ -200,3 +200,21 @@ def test_a_loyalty_threshold_below_one_reads_the_events(tmp_path):
     listed = set(w.loc[w["event"].isin([*AWARE, *INTEREST, *LOYAL, "purchase"]), "user_id"])
     assert aipl.funnel(ds, day).in_stage["L"] == len(listed & set(ids))
     ds.close()
+
+
+def test_no_purchase_in_the_data(tmp_path):
+    """Without a single purchase nobody is P or L; the other stages still equal pandas."""
+    users, events = edge_events(30, seed=5)
+    events = events[events["event"] != "purchase"].reset_index(drop=True)
+    cfg = {**CONFIGS["default"], "purchase": ["purchase"]}
+    root = write_dataset(tmp_path / "shop", users, events, toml=toml_for(cfg))
+    ds = open_dataset(root, cache_dir=tmp_path / "cache")
+    h = aipl_history.history(ds)
+    uids = uid_of(ds)
+    ids = list(users["user_id"])
+    for day in (date(2026, 5, 1), date(2026, 6, 1), AS_OF):
+        want = pandas_stage(events, ids, day, cfg)
+        assert not want.isin(["P", "L"]).any()
+        codes = h.stages(day)
+        assert [aipl_history.CODES[codes[uids[u]]] for u in ids] == want.tolist()
+    ds.close()

@@ -133,6 +133,9 @@ def _loyal_ranges(ds: Dataset, origin_us: int, lookback: int) -> tuple[np.ndarra
     """The islands of level L from the purchases and loyalty events, by member and time."""
     cfg = ds.config.aipl
     purchase, loyalty = _codes(ds, [ds.config.purchase_event]), _codes(ds, cfg.loyalty_events)
+    if not purchase:  # no purchase event in the data: nobody is L (K ≥ 1, and loyalty counts after a purchase)
+        none = np.zeros(0, dtype=np.int32)
+        return none, none, none
     # by member, time, and at equal times the loyalty row first (it does not count after that purchase)
     if set(purchase) & set(loyalty):
         uid, is_buy, ts = _columns(ds, "aipl_history_buys_both", {"purchase": purchase, "loyalty": loyalty})

@@ -151,7 +151,9 @@ def history(ds: Dataset, progress: Progress | None = None) -> History | None:
     found = ds.memo.get("aipl_history")
     if found is not None:
         return found
-    with _LOCK:
+    with _LOCK:  # one lock per opened dataset: another dataset's history does not wait for this one
+        lock = ds.memo.setdefault("aipl_history_lock", threading.Lock())
+    with lock:
         found = ds.memo.get("aipl_history")
         if found is not None:
             return found
@@ -189,13 +191,15 @@ STAGES_KEPT = 13  # stage arrays kept per opened dataset (a 12-month trend and o
 
 def stages_at(ds: Dataset, h: History, day: date) -> np.ndarray:
     """Every member's stage code at `day` (see `History.stages`), kept for the last few days asked."""
-    kept: dict[date, np.ndarray] = ds.memo.setdefault("aipl_stages", {})
-    found = kept.pop(day, None)
+    with _LOCK:
+        kept: dict[date, np.ndarray] = ds.memo.setdefault("aipl_stages", {})
+        found = kept.pop(day, None)
     if found is None:
         found = h.stages(day)
-    kept[day] = found  # the most recent last
-    while len(kept) > STAGES_KEPT:
-        kept.pop(next(iter(kept)))
+    with _LOCK:  # pages rerun in threads: the dict changes under one lock
+        kept[day] = found  # the most recent last
+        while len(kept) > STAGES_KEPT:
+            kept.pop(next(iter(kept)))
     return found
 
 
