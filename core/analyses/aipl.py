@@ -260,10 +260,12 @@ def flow(ds: Dataset, day_from: date, day_to: date, segment: Segment | None = No
             base = _base_members(ds, segment, resolve)
             if base is None and history.size != ds.total_users:  # member numbers with gaps: count the members only
                 base = aipl_history.members(ds)
-            pairs = a[base].astype(np.intp) * len(aipl_history.CODES) + b[base] if base is not None else a.astype(np.intp) * len(aipl_history.CODES) + b
-            n = np.bincount(pairs, minlength=len(aipl_history.CODES) ** 2)
+            if base is not None:
+                a, b = a[base], b[base]
+            width = len(aipl_history.CODES)
+            n = np.bincount(a.astype(np.intp) * width + b, minlength=width * width)  # one count per (d1, d2) pair of codes
             index = {c: i for i, c in enumerate(aipl_history.CODES)}
-            cells = tuple((r, c, int(n[index[r] * len(aipl_history.CODES) + index[c]])) for r in ALL_STAGES for c in ALL_STAGES)
+            cells = tuple((r, c, int(n[index[r] * width + index[c]])) for r in ALL_STAGES for c in ALL_STAGES)
             return Flow(day_from, day_to, sum(x for *_, x in cells), cells)
         stages = {"stages_from": _stages(ds, day_from, "a"), "stages_to": _stages(ds, day_to, "b")}
         if _everyone(segment):
