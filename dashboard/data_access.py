@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core.dataset import Dataset, fingerprint, open_dataset
+from core.models import aipl_history
 from core.problems import DatasetError, ValidationReport
 from dashboard.i18n import LANGUAGES, t
 
@@ -30,6 +31,8 @@ def open_cached(path: str, fp: str) -> Dataset:
     ds = open_dataset(path)
     # a long-lived server: the columns its counts read get bitmap indexes, built in the background
     ds.bitmap_index().build_in_background()
+    # and the AIPL stage history (a file per version of the data, read back in well under a second)
+    aipl_history.build_in_background(ds)
     return ds
 
 

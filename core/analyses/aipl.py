@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import numpy as np
 from sqlglot import exp
 
 from core import models
@@ -19,6 +20,7 @@ from core.catalog import UID
 from core.dataset import Dataset
 from core.dataset.caches import dataset_cache
 from core.messages import CodedError, msg
+from core.models import aipl_history
 from core.queries import named_query
 from core.segments.model import Aipl, Condition, Group, Segment, referenced_segments
 from core.segments.operations import segment_condition
@@ -170,6 +172,14 @@ def _base(ds: Dataset, segment: Segment | None, resolve) -> tuple[exp.Expression
     return segment_condition(ds, segment, resolve, prefix="b_")
 
 
+def _base_members(ds: Dataset, segment: Segment | None, resolve) -> np.ndarray | None:
+    """The `_uid`s of the base's members; None for everyone when that is every member number (no data scope)."""
+    if _everyone(segment):
+        return None if ds.schema is None else aipl_history.members(ds)
+    where, params = _base(ds, segment, resolve)
+    return aipl_history.members(ds, where, params)
+
+
 def _stages(ds: Dataset, day: date, alias: str) -> exp.Expression:
     """`(SELECT _uid, value FROM <stages at day>) AS alias`."""
     table, column = models.source(ds, "aipl", day)
@@ -199,7 +209,16 @@ def funnel(ds: Dataset, day: date | None = None, segment: Segment | None = None,
     day = check_day(ds, day)
 
     def compute() -> Funnel:
-        if _everyone(segment):  # the stages alone: no join to the profile
+        history = aipl_history.history(ds) if day != ds.as_of else None
+        if history is not None:  # a past day: counted from the stage history
+            if _everyone(segment):
+                reached = history.reached(day)
+                counts = [ds.total_users - reached[1], *(reached[x] - reached.get(x + 1, 0) for x in aipl_history.LEVELS)]
+            else:
+                base = _base_members(ds, segment, resolve)
+                counts = np.bincount(aipl_history.stages_at(ds, history, day)[base], minlength=len(aipl_history.CODES)).tolist()
+            rows = dict(zip(aipl_history.CODES, counts, strict=True))
+        elif _everyone(segment):  # the stages alone: no join to the profile
             rows = dict(ds.run(named_query("aipl_stage_counts", stages=_stages(ds, day, "s"))))
         else:
             where, params = _base(ds, segment, resolve)
@@ -213,6 +232,8 @@ def funnel(ds: Dataset, day: date | None = None, segment: Segment | None = None,
 def trend(ds: Dataset, months: int = 12, segment: Segment | None = None, resolve=None, progress: Progress | None = None) -> Trend:
     """The funnel at each of the last `months` month ends (the current month: `as_of`)."""
     days = month_ends(ds.as_of, months)
+    # the stage history, computed once per version of the data, is the long part: its progress is the first day's
+    aipl_history.history(ds, (lambda share, _what: progress(share * 0.9 / len(days), days[0].isoformat())) if progress else None)
     points = []
     for i, day in enumerate(days):
         if progress:
@@ -234,6 +255,20 @@ def flow(ds: Dataset, day_from: date, day_to: date, segment: Segment | None = No
     check_day(ds, day_to)
 
     def compute() -> Flow:
+        history = aipl_history.history(ds)
+        if history is not None:  # both days from the stage history (at as_of it equals the profile's column)
+            a = aipl_history.stages_at(ds, history, day_from)
+            b = aipl_history.stages_at(ds, history, day_to)
+            base = _base_members(ds, segment, resolve)
+            if base is None and history.size != ds.total_users:  # member numbers with gaps: count the members only
+                base = aipl_history.members(ds)
+            if base is not None:
+                a, b = a[base], b[base]
+            width = len(aipl_history.CODES)
+            n = np.bincount(a.astype(np.intp) * width + b, minlength=width * width)  # one count per (d1, d2) pair of codes
+            index = {c: i for i, c in enumerate(aipl_history.CODES)}
+            cells = tuple((r, c, int(n[index[r] * width + index[c]])) for r in ALL_STAGES for c in ALL_STAGES)
+            return Flow(day_from, day_to, sum(x for *_, x in cells), cells)
         stages = {"stages_from": _stages(ds, day_from, "a"), "stages_to": _stages(ds, day_to, "b")}
         if _everyone(segment):
             query, params = named_query("aipl_flow_all", **stages), {}

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 from core.catalog import AIPL_STAGES, LIFECYCLE_STATES, MODEL_COLUMNS, RFM_CLASSES, UID
+from core.models import aipl_history
 from core.queries import named_query
 
 if TYPE_CHECKING:
@@ -76,6 +77,14 @@ def at(ds: Dataset, model: str, day: date) -> str:
     with lock:
         if name in done:
             return name
+        # a data scope's tables live in its own schema (core/access.py): scopes never share an answer
+        schema = ds.schema or "main"
+        target = exp.to_table(name, db=schema, catalog="memory", quoted=True)
+        history = aipl_history.history(ds) if model == "aipl" else None
+        if history is not None:  # the stages from the history: no aggregate over the events
+            aipl_history.create_table(ds, history, day, target)
+            done.add(name)
+            return name
         m = MODELS[model]
         query, params = rule(model, ds, day)
         # an ENUM is one byte a member: 10M members cost ~50 MB a (model, day)
@@ -85,9 +94,7 @@ def at(ds: Dataset, model: str, day: date) -> str:
             to=enum,
         )
         select = named_query("model_at", value=value, rule=exp.alias_(exp.Subquery(this=query), "r"))
-        # a data scope's tables live in its own schema (core/access.py): scopes never share an answer
-        schema = ds.schema or "main"
-        create = exp.Create(this=exp.to_table(name, db=schema, catalog="memory", quoted=True), kind="TABLE", replace=True, expression=select)
+        create = exp.Create(this=target, kind="TABLE", replace=True, expression=select)
         ds.run(create, {**params, "default": m.default})
         done.add(name)
     return name
