@@ -14,16 +14,17 @@ from sqlglot import exp
 
 from core.analyses.funnel_spec import FunnelError, FunnelSpec, parse_funnel
 from core.analyses.funnel_sql import members_tree
+from core.analyses.funnel_table import members_table
 from core.catalog import MODEL_COLUMNS
 from core.config import did_you_mean
 from core.dataset import Dataset
-from core.queries import load_query, named_query
+from core.queries import named_query
 from core.segments.model import SegmentIssue
 
 TOP_VALUES = 10  # breakdown: the most frequent values; the rest are `(other)`
 # time-to-convert histogram bins (seconds): minutes, hours, days
 BIN_EDGES = (0, 60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 3 * 86400, 7 * 86400, 14 * 86400, 30 * 86400)
-TEMP = "funnel_members"
+MEMBERS = "funnel_members"  # the table name the named queries read, renamed to the stored table
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,19 @@ def _breakdown_value(ds: Dataset, name: str) -> tuple[exp.Expression | None, str
     raise FunnelError([SegmentIssue("breakdown", f"unknown breakdown field '{name}'.{did_you_mean(rest, known)} Use an attribute, tag:PATH, rfm/aipl/lifecycle or step1:PROPERTY.")])
 
 
+def _on_table(tree: exp.Expression, table: exp.Table) -> exp.Expression:
+    """The named query with its `funnel_members` table read from the stored members table."""
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and not node.args.get("db") and node.name == MEMBERS:
+            out = table.copy()
+            out.set("alias", node.args.get("alias"))
+            return out
+        return node
+
+    return tree.transform(swap)
+
+
 def _periods(start: date, end: date, unit: str) -> list[date]:
     first = start - timedelta(days=start.weekday()) if unit == "week" else start
     step = timedelta(days=7 if unit == "week" else 1)
@@ -163,32 +177,30 @@ def funnel(
     trend: str | None = None,
 ) -> FunnelResult:
     """The funnel over all members (or the base segment's), per ANALYSES.md §3."""
-    from core.segments.compile import Compiler, renumber
     from core.segments.operations import segment_condition
 
     spec = parse_funnel(spec)
     if trend not in (None, "day", "week"):
         raise FunnelError([SegmentIssue("trend", f"trend is by 'day' or 'week', got {trend!r}.")])
     value_tree, start_property = _breakdown_value(ds, breakdown) if breakdown else (None, None)
-    ctx = Compiler(ds.catalog, None, None)
     base, base_params = (None, {})
     if segment is not None:
         base, base_params = segment_condition(ds, segment, resolve, prefix="s_")
-    tree = members_tree(ctx, spec, base=base, start_property=start_property)
-    if ctx.issues:
-        raise FunnelError(ctx.issues)
-    tree, params = renumber(tree, {**ctx.params, **base_params})
+    table = members_table(ds, spec, base=base, base_params=base_params, start_property=start_property)
     k = len(spec.steps)
     start, end = spec.entry_range(ds.as_of)
-    create = exp.Create(this=exp.to_table(TEMP), kind="TABLE", expression=tree, properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
+
+    def sql(name: str, **slots: exp.Expression) -> str:
+        """A named query over this funnel's members table (the files say `funnel_members`)."""
+        return _on_table(named_query(name, **slots), table).sql("duckdb")
+
     cur = ds.cursor()
     try:
-        cur.execute(create.sql("duckdb"), params)
-        entered, excluded, open_ = cur.execute(load_query("funnel_totals")).fetchone()
-        rows = cur.execute(load_query("funnel_steps"), {"k": k}).fetchall()
+        entered, excluded, open_ = cur.execute(sql("funnel_totals")).fetchone()
+        rows = cur.execute(sql("funnel_steps"), {"k": k}).fetchall()
         lo = [float(x) for x in BIN_EDGES]
         hist: dict[int, list[tuple[float, int]]] = {}
-        for s, edge, n in cur.execute(load_query("funnel_histogram"), {"k": k, "lo": lo, "hi": lo[1:] + [float("inf")]}).fetchall():
+        for s, edge, n in cur.execute(sql("funnel_histogram"), {"k": k, "lo": lo, "hi": lo[1:] + [float("inf")]}).fetchall():
             hist.setdefault(s, []).append((edge, n))
         steps = tuple(
             StepResult(s, spec.steps[s - 1].event, users, median, tuple(hist.get(s, ()))) for s, users, median in rows
@@ -196,7 +208,7 @@ def funnel(
         breakdown_rows: tuple[BreakdownRow, ...] = ()
         if breakdown:
             value = value_tree if value_tree is not None else exp.column("start_value", table="m")
-            q = named_query("funnel_breakdown", value=value).sql("duckdb")
+            q = sql("funnel_breakdown", value=value)
             per: dict[str, list[int]] = {}
             for label, s, n in cur.execute(q, {"k": k, "top": TOP_VALUES}).fetchall():
                 per.setdefault(label, [0] * k)[s - 1] = n
@@ -204,7 +216,7 @@ def funnel(
             breakdown_rows = tuple(BreakdownRow(label, tuple(users)) for label, users in ordered)
         points: tuple[TrendPoint, ...] = ()
         if trend:
-            counts = {p: (e, c) for p, e, c in cur.execute(load_query("funnel_trend"), {"unit": trend, "k": k}).fetchall()}
+            counts = {p: (e, c) for p, e, c in cur.execute(sql("funnel_trend"), {"unit": trend, "k": k}).fetchall()}
             as_of_end = ds.as_of_end
             pts = []
             for p in _periods(start, end, trend):
@@ -222,20 +234,28 @@ def funnel(
     )  # fmt: skip
 
 
-def funnel_members(ds: Dataset, spec: FunnelSpec | dict, *, start_property: str | None = None) -> dict[str, dict]:
-    """Each entered member's place (user_id -> deepest, excluded, open, path times, step-1 value): for checks."""
+def funnel_members(ds: Dataset, spec: FunnelSpec | dict, *, start_property: str | None = None, plain: bool = False) -> dict[str, dict]:
+    """Each entered member's place (user_id -> deepest, excluded, open, path times, step-1 value): for checks.
+
+    `plain=True` reads the plain-SQL plan (core.analyses.funnel_sql.members_tree) instead of the stored table.
+    """
     from core.segments.compile import Compiler, renumber
 
     spec = parse_funnel(spec)
-    ctx = Compiler(ds.catalog, None, None)
-    tree = members_tree(ctx, spec, start_property=start_property)
-    if ctx.issues:
-        raise FunnelError(ctx.issues)
-    tree, params = renumber(tree, ctx.params)
+    if plain:
+        ctx = Compiler(ds.catalog, None, None)
+        tree = members_tree(ctx, spec, start_property=start_property)
+        if ctx.issues:
+            raise FunnelError(ctx.issues)
+        tree, params = renumber(tree, ctx.params)
+        source = exp.Subquery(this=tree, alias=exp.TableAlias(this=exp.to_identifier("m")))
+    else:
+        source, params = members_table(ds, spec, start_property=start_property), {}
+        source.set("alias", exp.TableAlias(this=exp.to_identifier("m")))
     times = exp.Array(expressions=[exp.column(f"t{j}", table="m") for j in range(1, 9)])
     joined = (
         exp.select(exp.column("user_id", table="pr", quoted=True), *[exp.column(c, table="m") for c in ("deepest", "excluded", "open", "start_value")], times)
-        .from_(exp.Subquery(this=tree, alias=exp.TableAlias(this=exp.to_identifier("m"))))
+        .from_(source)
         .join(exp.alias_(exp.to_table("profile"), "pr"), on=exp.EQ(this=exp.column("_uid", table="pr"), expression=exp.column("_uid", table="m")))
     )
     out = {}
