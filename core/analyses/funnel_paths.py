@@ -38,7 +38,7 @@ class Paths:
 
 def _advance(mask: np.ndarray, starts: np.ndarray, counts: np.ndarray, k: int) -> np.ndarray:
     """adv[s, m] for s in 0..k (row 0 unused): consecutive steps from s that moment m's rows can serve."""
-    m_mask = np.bitwise_or.reduceat(mask, starts) if len(starts) else mask[:0]
+    m_mask = np.bitwise_or.reduceat(mask, starts)
     adv = np.zeros((k + 1, len(starts)), dtype=np.int8)
     for s in range(1, k + 1):  # one row: any one step it matches
         adv[s] = (m_mask >> (s - 1)) & 1
@@ -103,24 +103,30 @@ def walk(uid: np.ndarray, ts: np.ndarray, mask: np.ndarray, *, k: int, from_us: 
     """The paths of every member with a start in [from_us, to_end_us); rows sorted by (uid, ts), mask ≠ 0."""
     uid = np.asarray(uid, dtype=np.int32)
     ts = np.asarray(ts, dtype=np.int64)
-    mask = np.asarray(mask, dtype=np.int64)
+    mask = np.asarray(mask, dtype=np.int16)  # up to 8 step bits
     n = len(uid)
     new = np.ones(n, dtype=bool)
     if n > 1:
         new[1:] = (uid[1:] != uid[:-1]) | (ts[1:] != ts[:-1])
     starts = np.flatnonzero(new)
-    counts = np.diff(np.append(starts, n))
-    m_uid, m_ts = uid[starts], ts[starts]
     moments = len(starts)
-    adv = _advance(mask, starts, counts, k)
+    if moments == n:  # no two rows share a moment (the usual case): the rows are the moments
+        m_uid, m_ts = uid, ts
+        adv = np.empty((k + 1, n), dtype=np.int8)
+        for s in range(1, k + 1):
+            adv[s] = (mask >> (s - 1)) & 1
+    else:
+        m_uid, m_ts = uid[starts], ts[starts]
+        adv = _advance(mask, starts, np.diff(np.append(starts, n)), k)
 
     # nxt[s, p]: the first moment >= p serving step s (`moments` when none); one spare column.
     # Links look up steps 2..k only (a path's state is at least 2 once it has started).
-    nxt = np.full((k + 1, moments + 1), moments, dtype=np.int32)
+    nxt = np.empty((k + 1, moments + 1), dtype=np.int32)
+    nxt[:, moments] = moments
     positions = np.arange(moments, dtype=np.int32)
     for s in range(2, k + 1):
-        here = np.where(adv[s] > 0, positions, moments)
-        nxt[s, :moments] = np.minimum.accumulate(here[::-1])[::-1]
+        here = np.where(adv[s] > 0, positions, np.int32(moments))
+        np.minimum.accumulate(here[::-1], out=nxt[s, moments - 1 :: -1] if moments else nxt[s, :0])
     # the end of each member's moments (one past its last)
     if moments:
         m_first = np.flatnonzero(np.concatenate(([True], m_uid[1:] != m_uid[:-1])))
@@ -129,12 +135,18 @@ def walk(uid: np.ndarray, ts: np.ndarray, mask: np.ndarray, *, k: int, from_us: 
         m_end = np.zeros(0, dtype=np.int32)
 
     first = np.flatnonzero((adv[1] > 0) & (m_ts >= from_us) & (m_ts < to_end_us))
-    state = 1 + adv[1, first].astype(np.int16)
-    until = m_ts[first] + window_us
+    s_adv = adv[1, first]
+    s_ts = m_ts[first]
+    until = s_ts + window_us
     s_uid, s_end = m_uid[first], m_end[first]
+    # each start's step times: its own moment serves steps 1 … adv; the links record the rest
+    times = np.empty((k, len(first)), dtype=np.int64)
+    times[0] = s_ts
+    for j in range(2, k + 1):
+        times[j - 1] = np.where(s_adv >= j, s_ts, NO_TIME)
 
     chain = _Chain(nxt, adv, np.append(m_ts, np.iinfo(np.int64).max), k)
-    state = chain.follow(state, first, s_end, until)
+    state = chain.follow(1 + s_adv.astype(np.int16), first, s_end, until, times)
 
     # per member: the highest state, then the latest start (starts are in (member, time) order)
     group = np.flatnonzero(np.concatenate(([True], s_uid[1:] != s_uid[:-1]))) if len(first) else first
@@ -143,13 +155,4 @@ def walk(uid: np.ndarray, ts: np.ndarray, mask: np.ndarray, *, k: int, from_us: 
     top = state == np.repeat(best, sizes)
     chosen = np.maximum.reduceat(np.where(top, np.arange(len(first)), -1), group) if len(group) else group
     open_start = np.logical_or.reduceat(until >= as_of_end_us, group) if len(group) else np.zeros(0, dtype=bool)
-
-    # the chosen starts again, recording each step's time
-    c_first = first[chosen]
-    times = np.full((k, len(chosen)), NO_TIME, dtype=np.int64)
-    times[0] = m_ts[c_first]
-    c_adv = adv[1, c_first]
-    for j in range(2, k + 1):
-        times[j - 1] = np.where(c_adv >= j, m_ts[c_first], NO_TIME)
-    final = chain.follow(1 + c_adv.astype(np.int16), c_first, s_end[chosen], until[chosen], times)
-    return Paths(s_uid[chosen], (final - 1).astype(np.int8), open_start, times)
+    return Paths(s_uid[chosen], (state[chosen] - 1).astype(np.int8), open_start, times[:, chosen])

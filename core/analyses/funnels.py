@@ -157,6 +157,26 @@ def _on_table(tree: exp.Expression, table: exp.Table) -> exp.Expression:
     return tree.transform(swap)
 
 
+def _reached(k: int, table: str = "m") -> list[exp.Expression]:
+    """Per step j: `count(*) FILTER (WHERE deepest >= j)`, the members who reached it."""
+    deepest = exp.column("deepest", table=table)
+    return [exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=exp.GTE(this=deepest.copy(), expression=exp.Literal.number(j)))) for j in range(1, k + 1)]
+
+
+def _medians(k: int) -> list[exp.Expression]:
+    """Per step j > 1: the median of (t_j - t_(j-1)) in seconds over the members who reached j."""
+
+    def us(j: int) -> exp.Expression:
+        return exp.func("epoch_us", exp.column(f"t{j}", table="m"))
+
+    out: list[exp.Expression] = []
+    for j in range(2, k + 1):
+        seconds = exp.Div(this=exp.paren(exp.Sub(this=us(j), expression=us(j - 1))), expression=exp.Literal.number("1000000.0"))
+        where = exp.Where(this=exp.GTE(this=exp.column("deepest", table="m"), expression=exp.Literal.number(j)))
+        out.append(exp.Filter(this=exp.func("median", seconds), expression=where))
+    return out
+
+
 def _periods(start: date, end: date, unit: str) -> list[date]:
     first = start - timedelta(days=start.weekday()) if unit == "week" else start
     step = timedelta(days=7 if unit == "week" else 1)
@@ -197,7 +217,8 @@ def funnel(
     cur = ds.cursor()
     try:
         entered, excluded, open_ = cur.execute(sql("funnel_totals")).fetchone()
-        rows = cur.execute(sql("funnel_steps"), {"k": k}).fetchall()
+        (row,) = cur.execute(sql("funnel_steps", columns=_reached(k) + _medians(k))).fetchall()
+        rows = [(s, row[s - 1], row[k + s - 2] if s > 1 else None) for s in range(1, k + 1)]
         lo = [float(x) for x in BIN_EDGES]
         hist: dict[int, list[tuple[float, int]]] = {}
         for s, edge, n in cur.execute(sql("funnel_histogram"), {"k": k, "lo": lo, "hi": lo[1:] + [float("inf")]}).fetchall():
@@ -208,10 +229,8 @@ def funnel(
         breakdown_rows: tuple[BreakdownRow, ...] = ()
         if breakdown:
             value = value_tree if value_tree is not None else exp.column("start_value", table="m")
-            q = sql("funnel_breakdown", value=value)
-            per: dict[str, list[int]] = {}
-            for label, s, n in cur.execute(q, {"k": k, "top": TOP_VALUES}).fetchall():
-                per.setdefault(label, [0] * k)[s - 1] = n
+            q = sql("funnel_breakdown", value=value, counts=_reached(k, "l"))
+            per = {label: list(users) for label, *users in cur.execute(q, {"top": TOP_VALUES}).fetchall()}
             ordered = sorted(per.items(), key=lambda kv: (kv[0] in ("(other)", "(missing)"), kv[0] == "(missing)", -kv[1][0], kv[0]))
             breakdown_rows = tuple(BreakdownRow(label, tuple(users)) for label, users in ordered)
         points: tuple[TrendPoint, ...] = ()
