@@ -99,6 +99,17 @@ class _Chain:
         return state
 
 
+def member_time_order(uid: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """The permutation putting rows in (member, time) order: a stable sort by time (the rows come as
+    a few time-ordered runs, one per event), then stable radix sorts by the member's low and high
+    16 bits (numpy sorts 16-bit keys by radix: linear, unlike a comparison sort of 3.5M pairs)."""
+    order = np.argsort(ts, kind="stable")
+    members = np.asarray(uid).astype(np.uint32)[order]
+    low = np.argsort((members & 0xFFFF).astype(np.uint16), kind="stable")
+    order, members = order[low], members[low]
+    return order[np.argsort((members >> 16).astype(np.uint16), kind="stable")]
+
+
 def walk(uid: np.ndarray, ts: np.ndarray, mask: np.ndarray, *, k: int, from_us: int, to_end_us: int, window_us: int, as_of_end_us: int) -> Paths:
     """The paths of every member with a start in [from_us, to_end_us); rows sorted by (uid, ts), mask ≠ 0."""
     uid = np.asarray(uid, dtype=np.int32)

@@ -2,7 +2,7 @@
 
 `members_table(ds, spec, …)` answers the name of an in-memory table with the columns of
 `queries/funnel_members.sql` (`_uid, deepest, excluded, open, start_value, t1 … t8`): the
-candidate rows are read by one named query in (member, time) order, walked in numpy, and the
+candidate rows are read by one named query, put in (member, time) order and walked in numpy, and the
 exclusions and step-1 property joined back in SQL. The table is kept per (dataset version and
 scope, funnel, base, step-1 property) in the dataset's in-memory database (never in the dataset or
 the cache file: dropping it changes no answer), so the page's breakdown, trend and histogram and
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 from sqlglot import exp
 
-from core.analyses.funnel_paths import NO_TIME, walk
+from core.analyses.funnel_paths import NO_TIME, member_time_order, walk
 from core.analyses.funnel_spec import FunnelError, FunnelSpec
 from core.analyses.funnel_sql import DEFERRED, FUNNEL_META, bind_file_params, funnel_parts, mask
 from core.queries import load_query, named_query
@@ -103,12 +103,15 @@ def _compute(ds: Dataset, spec: FunnelSpec, base: exp.Expression | None, base_pa
     cur = ds.cursor()
     try:
         got = cur.sql(rows.sql("duckdb"), params=rows_params).to_arrow_table()
+        uid, ts, bits = (got[c].to_numpy() for c in ("_uid", "ts", "mask"))
+        del got
+        order = member_time_order(uid, ts)
         paths = walk(
-            got["_uid"].to_numpy(), got["ts"].to_numpy(), got["mask"].to_numpy(), k=len(spec.steps),
+            uid[order], ts[order], bits[order], k=len(spec.steps),
             from_us=_us(v["from_ts"]), to_end_us=_us(v["to_end"]), window_us=int(spec.window.total_seconds() * 1_000_000),
             as_of_end_us=_us(v["as_of_end"]),
         )  # fmt: skip
-        del got
+        del uid, ts, bits, order
         cur.register(WALKED, _walked_arrow(paths, len(spec.steps)))
         try:
             cur.execute(create.sql("duckdb"), select_params)
