@@ -24,7 +24,7 @@ from core.segments.model import SegmentIssue
 TOP_VALUES = 10  # breakdown: the most frequent values; the rest are `(other)`
 # time-to-convert histogram bins (seconds): minutes, hours, days
 BIN_EDGES = (0, 60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 3 * 86400, 7 * 86400, 14 * 86400, 30 * 86400)
-MEMBERS = "funnel_members"  # the table name the named queries read, renamed to the stored table
+MEMBERS = "funnel_members"  # the table the named queries read: a temporary view of the stored table
 
 
 @dataclass(frozen=True)
@@ -144,17 +144,17 @@ def _breakdown_value(ds: Dataset, name: str) -> tuple[exp.Expression | None, str
     raise FunnelError([SegmentIssue("breakdown", f"unknown breakdown field '{name}'.{did_you_mean(rest, known)} Use an attribute, tag:PATH, rfm/aipl/lifecycle or step1:PROPERTY.")])
 
 
-def _on_table(tree: exp.Expression, table: exp.Table) -> exp.Expression:
-    """The named query with its `funnel_members` table read from the stored members table."""
+_TEXTS: dict[tuple[str, ...], str] = {}  # a named query with its slots, as text (generating SQL costs ~10 ms)
 
-    def swap(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.Table) and not node.args.get("db") and node.name == MEMBERS:
-            out = table.copy()
-            out.set("alias", node.args.get("alias"))
-            return out
-        return node
 
-    return tree.transform(swap)
+def _text(name: str, **slots: exp.Expression | list[exp.Expression]) -> str:
+    """queries/<name>.sql with these slots as DuckDB text, generated once per distinct slots."""
+    key = (name, *(f"{k}={[t.sql('duckdb') for t in v] if isinstance(v, list) else v.sql('duckdb')}" for k, v in sorted(slots.items())))
+    if key not in _TEXTS:
+        if len(_TEXTS) > 256:
+            _TEXTS.clear()
+        _TEXTS[key] = named_query(name, **slots).sql("duckdb")
+    return _TEXTS[key]
 
 
 def _reached(k: int, table: str = "m") -> list[exp.Expression]:
@@ -210,12 +210,12 @@ def funnel(
     k = len(spec.steps)
     start, end = spec.entry_range(ds.as_of)
 
-    def sql(name: str, **slots: exp.Expression) -> str:
-        """A named query over this funnel's members table (the files say `funnel_members`)."""
-        return _on_table(named_query(name, **slots), table).sql("duckdb")
-
+    sql = _text
     cur = ds.cursor()
     try:
+        # the named queries read `funnel_members`: on this cursor, a view of the stored members table
+        view = exp.Create(this=exp.to_table(MEMBERS), kind="VIEW", replace=True, properties=exp.Properties(expressions=[exp.TemporaryProperty()]), expression=exp.select(exp.Star()).from_(table))
+        cur.execute(view.sql("duckdb"))
         entered, excluded, open_ = cur.execute(sql("funnel_totals")).fetchone()
         (row,) = cur.execute(sql("funnel_steps", columns=_reached(k) + _medians(k))).fetchall()
         rows = [(s, row[s - 1], row[k + s - 2] if s > 1 else None) for s in range(1, k + 1)]
