@@ -129,7 +129,7 @@ def _evict(ds: Dataset, keep: str) -> None:
     """Drop the least recently used members tables past MAX_TABLES (never `keep`)."""
     cur = ds.cursor()
     try:
-        held = cur.execute(load_query("funnel_table_exists")).fetchall()
+        held = cur.execute(load_query("funnel_tables")).fetchall()
         held = sorted(held, key=lambda r: _USED.get(r[1], 0.0))
         for schema, name in held[: max(0, len(held) - MAX_TABLES)]:
             if name != keep:
@@ -150,7 +150,7 @@ def members_table(
     with _LOCK:
         cur = ds.cursor()
         try:
-            held = {r[1] for r in cur.execute(load_query("funnel_table_exists")).fetchall() if r[0] == (ds.schema or "main")}
+            held = {r[1] for r in cur.execute(load_query("funnel_tables")).fetchall() if r[0] == (ds.schema or "main")}
         finally:
             cur.close()
         if name not in held:
@@ -166,7 +166,7 @@ def clear(ds: Dataset) -> None:
     with _LOCK:
         cur = ds.cursor()
         try:
-            for schema, name in cur.execute(load_query("funnel_table_exists")).fetchall():
+            for schema, name in cur.execute(load_query("funnel_tables")).fetchall():
                 cur.execute(_drop(schema, name))
                 _USED.pop(name, None)
         finally:

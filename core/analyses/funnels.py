@@ -1,7 +1,8 @@
 """Event funnels (ANALYSES.md §3): members per step, conversions, times, drop-off, breakdown, trend.
 
-`funnel(ds, spec, …)` builds the members table once in DuckDB (core/analyses/funnel_sql.py)
-and reads every number from it; the page and `adesk funnel` render the same `FunnelResult`.
+`funnel(ds, spec, …)` gets the funnel's members table (core/analyses/funnel_table.py: computed
+by one pass over the candidate rows, or reused when this funnel was asked before) and reads
+every number from it; the page and `adesk funnel` render the same `FunnelResult`.
 """
 
 from __future__ import annotations
