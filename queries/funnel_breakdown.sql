@@ -1,4 +1,4 @@
--- The funnel per value of one member field or of the path's step-1 property: the top values by entrants, the rest as (other), missing as (missing).
+-- The funnel per value of one member field or of the path's step-1 property: the top values by entrants, the rest as (other), missing as (missing); per value the members at each step (one column a step).
 with valued as (
     select m.deepest, cast(__value__ as varchar) as value
     from funnel_members as m
@@ -17,12 +17,8 @@ labelled as (
         v.deepest
     from valued as v
     left join ranked as r on r.value = v.value
-),
-steps as (
-    select range::integer + 1 as s from range($k)
 )
-select l.label, st.s, count(*) filter (where l.deepest >= st.s) as users
+select l.label, __counts__
 from labelled as l
-cross join steps as st
-group by l.label, st.s
-order by l.label, st.s
+group by l.label
+order by l.label

@@ -17,6 +17,8 @@ names every bound value, so several funnels share one statement without clashing
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from sqlglot import exp
@@ -28,6 +30,11 @@ from core.queries import named_query
 
 ALIAS = "ev"  # the event-filter trees of the segment compiler qualify columns with `ev`
 MEMBERS_COLUMNS = ("_uid", "deepest", "excluded", "open", "start_value")
+FUNNEL_META = "funnel_members"  # the mark on a funnel condition's stand-in members table
+PENDING = "_funnel_pending"  # the stand-in's name, replaced before the query runs
+# True while a caller that stores members tables compiles: a `funnel` condition then compiles to a
+# stand-in (building the plain tree costs ~0.1 s of Python per compile, the builder's whole budget)
+DEFERRED: ContextVar[bool] = ContextVar("funnel_members_deferred", default=False)
 
 
 def _col(name: str, table: str | None = None) -> exp.Column:
@@ -44,7 +51,7 @@ def _match(ctx, item: FunnelEvent, path: str) -> exp.Expression:
     return exp.and_(*parts, copy=False) if len(parts) > 1 else parts[0]
 
 
-def _mask(conditions: list[exp.Expression]) -> exp.Expression:
+def mask(conditions: list[exp.Expression]) -> exp.Expression:
     """Sum of `CASE WHEN step j THEN 2^(j-1) ELSE 0 END`: the steps a row matches."""
     terms = [
         exp.Case(ifs=[exp.If(this=c, true=exp.Literal.number(1 << j))], default=exp.Literal.number(0))
@@ -76,7 +83,7 @@ def _with_first(tree: exp.Expression, ctes: list[tuple[str, exp.Expression]]) ->
     return tree
 
 
-def _bind_file_params(tree: exp.Expression, values: dict[str, object], ctx) -> exp.Expression:
+def bind_file_params(tree: exp.Expression, values: dict[str, object], ctx) -> exp.Expression:
     """The named files' `$name` parameters renamed through `ctx.param` (unique per statement)."""
     names: dict[str, exp.Placeholder] = {}
 
@@ -90,12 +97,19 @@ def _bind_file_params(tree: exp.Expression, values: dict[str, object], ctx) -> e
     return tree.transform(bind)
 
 
-def members_tree(ctx, spec: FunnelSpec, *, base: exp.Expression | None = None, start_property: str | None = None, path: str = "") -> exp.Expression:
-    """SELECT one row per entered member: `_uid, deepest, excluded, open, start_value, t1 … t8`.
+@dataclass(frozen=True)
+class FunnelParts:
+    """The trees both plans share: which rows serve which step, the exclusions, the candidates, the bound values."""
 
-    `base`: a boolean tree over `profile` limiting the members; `start_property`: an event
-    property carried from the path's step-1 row (for breakdowns). Problems go to `ctx.issue`.
-    """
+    steps: list[exp.Expression]  # per step: its rows (`ev` alias)
+    exclusion: exp.Expression  # any exclusion's rows (FALSE without exclusions)
+    candidate: exp.Expression  # the rows worth reading: the steps' events, the base's members
+    start_value: exp.Expression  # the step-1 property carried for breakdowns (NULL without one)
+    values: dict[str, object]  # the named files' `$name` values
+
+
+def funnel_parts(ctx, spec: FunnelSpec, *, base: exp.Expression | None = None, start_property: str | None = None, path: str = "") -> FunnelParts:
+    """The shared trees of a funnel; problems (unknown events, properties) go to `ctx.issue`."""
     steps = [_match(ctx, s, f"{path}steps[{i}]") for i, s in enumerate(spec.steps)]
     exclusions = [_match(ctx, e, f"{path}exclusions[{i}]") for i, e in enumerate(spec.exclusions)]
     codes = sorted({ctx.catalog.event_code(s.event) for s in spec.steps if s.event in ctx.catalog.events})
@@ -113,7 +127,6 @@ def members_tree(ctx, spec: FunnelSpec, *, base: exp.Expression | None = None, s
     exclusion = exp.or_(*exclusions, copy=False) if exclusions else exp.false()
     if len(exclusions) > 1:
         exclusion = exp.paren(exclusion, copy=False)
-
     k = len(spec.steps)
     start, end = spec.entry_range(ctx.catalog.as_of)
     from_ts = datetime.combine(start, time())
@@ -126,21 +139,43 @@ def members_tree(ctx, spec: FunnelSpec, *, base: exp.Expression | None = None, s
         "window": spec.window,
         "as_of_end": datetime.combine(ctx.catalog.as_of + timedelta(days=1), time()),
     }
+    return FunnelParts(steps, exclusion, candidate, start_value, values)
+
+
+def members_tree(ctx, spec: FunnelSpec, *, base: exp.Expression | None = None, start_property: str | None = None, path: str = "") -> exp.Expression:
+    """SELECT one row per entered member: `_uid, deepest, excluded, open, start_value, t1 … t8` (plain SQL).
+
+    The reference plan (k-1 ASOF JOINs), kept for the segment compiler's self-contained trees;
+    `core.analyses.funnel_table` answers the same from one pass. `base`: a boolean tree over
+    `profile` limiting the members; `start_property`: an event property carried from the path's
+    step-1 row (for breakdowns). Problems go to `ctx.issue`.
+    """
+    parts = funnel_parts(ctx, spec, base=base, start_property=start_property, path=path)
+    k = len(spec.steps)
     ctes: list[tuple[str, exp.Expression]] = [
-        ("funnel_rows", named_query("funnel_rows", mask=_mask(steps), start_value=start_value, candidate=candidate)),
+        ("funnel_rows", named_query("funnel_rows", mask=mask(parts.steps), start_value=parts.start_value, candidate=parts.candidate)),
         ("funnel_advance", named_query("funnel_advance")),
         ("funnel_paths_0", named_query("funnel_starts")),
     ]
     for j in range(1, k):
         ctes.append((f"funnel_paths_{j}", _renamed(named_query("funnel_hop"), {"funnel_paths": f"funnel_paths_{j - 1}"})))
-    members = _renamed(named_query("funnel_members", exclusion=exclusion), {"funnel_paths": f"funnel_paths_{k - 1}"})
+    members = _renamed(named_query("funnel_members", exclusion=parts.exclusion), {"funnel_paths": f"funnel_paths_{k - 1}"})
     tree = _with_first(members, ctes)
-    return _bind_file_params(tree, values, ctx)
+    return bind_file_params(tree, parts.values, ctx)
 
 
 def reached_tree(ctx, spec: FunnelSpec, op: str, step: int, path: str) -> exp.Expression:
     """Members for the segment kind `funnel`: `_uid IN (…)` for reached / dropped_after; NOT of reached for not_reached."""
-    members = exp.Subquery(this=members_tree(ctx, spec, path=path + "funnel."), alias=exp.TableAlias(this=exp.to_identifier("fm")))
+    alias = exp.TableAlias(this=exp.to_identifier("fm"))
+    members: exp.Expression
+    if DEFERRED.get():
+        # the caller reads the funnel's stored members table (core.analyses.funnel_table.materialized)
+        # in place of this stand-in; the funnel is still checked here, its problems said as usual
+        funnel_parts(ctx, spec, path=path + "funnel.")
+        members = exp.Table(this=exp.to_identifier(PENDING), alias=alias)
+        members.meta[FUNNEL_META] = spec
+    else:
+        members = exp.Subquery(this=members_tree(ctx, spec, path=path + "funnel."), alias=alias)
     depth = exp.column("deepest", table="fm")
     at = exp.EQ if op == "dropped_after" else exp.GTE
     where = exp.and_(exp.not_(exp.column("excluded", table="fm")), at(this=depth, expression=ctx.param(step)))

@@ -1,7 +1,8 @@
 """Event funnels (ANALYSES.md §3): members per step, conversions, times, drop-off, breakdown, trend.
 
-`funnel(ds, spec, …)` builds the members table once in DuckDB (core/analyses/funnel_sql.py)
-and reads every number from it; the page and `adesk funnel` render the same `FunnelResult`.
+`funnel(ds, spec, …)` gets the funnel's members table (core/analyses/funnel_table.py: computed
+by one pass over the candidate rows, or reused when this funnel was asked before) and reads
+every number from it; the page and `adesk funnel` render the same `FunnelResult`.
 """
 
 from __future__ import annotations
@@ -14,16 +15,17 @@ from sqlglot import exp
 
 from core.analyses.funnel_spec import FunnelError, FunnelSpec, parse_funnel
 from core.analyses.funnel_sql import members_tree
+from core.analyses.funnel_table import members_table
 from core.catalog import MODEL_COLUMNS
 from core.dataset import Dataset
 from core.messages import hint, msg
-from core.queries import load_query, named_query
+from core.queries import named_query
 from core.segments.model import SegmentIssue
 
 TOP_VALUES = 10  # breakdown: the most frequent values; the rest are `(other)`
 # time-to-convert histogram bins (seconds): minutes, hours, days
 BIN_EDGES = (0, 60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 3 * 86400, 7 * 86400, 14 * 86400, 30 * 86400)
-TEMP = "funnel_members"
+MEMBERS = "funnel_members"  # the table the named queries read: a temporary view of the stored table
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,39 @@ def _breakdown_value(ds: Dataset, name: str) -> tuple[exp.Expression | None, str
     raise FunnelError([SegmentIssue.of("breakdown", msg("funnel.unknown_breakdown", name=name, hint=hint(rest, known)))])
 
 
+_TEXTS: dict[tuple[str, ...], str] = {}  # a named query with its slots, as text (generating SQL costs ~10 ms)
+
+
+def _text(name: str, **slots: exp.Expression | list[exp.Expression]) -> str:
+    """queries/<name>.sql with these slots as DuckDB text, generated once per distinct slots."""
+    key = (name, *(f"{k}={[t.sql('duckdb') for t in v] if isinstance(v, list) else v.sql('duckdb')}" for k, v in sorted(slots.items())))
+    if key not in _TEXTS:
+        if len(_TEXTS) > 256:
+            _TEXTS.clear()
+        _TEXTS[key] = named_query(name, **slots).sql("duckdb")
+    return _TEXTS[key]
+
+
+def _reached(k: int, table: str = "m") -> list[exp.Expression]:
+    """Per step j: `count(*) FILTER (WHERE deepest >= j)`, the members who reached it."""
+    deepest = exp.column("deepest", table=table)
+    return [exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=exp.GTE(this=deepest.copy(), expression=exp.Literal.number(j)))) for j in range(1, k + 1)]
+
+
+def _medians(k: int) -> list[exp.Expression]:
+    """Per step j > 1: the median of (t_j - t_(j-1)) in seconds over the members who reached j."""
+
+    def us(j: int) -> exp.Expression:
+        return exp.func("epoch_us", exp.column(f"t{j}", table="m"))
+
+    out: list[exp.Expression] = []
+    for j in range(2, k + 1):
+        seconds = exp.Div(this=exp.paren(exp.Sub(this=us(j), expression=us(j - 1))), expression=exp.Literal.number("1000000.0"))
+        where = exp.Where(this=exp.GTE(this=exp.column("deepest", table="m"), expression=exp.Literal.number(j)))
+        out.append(exp.Filter(this=exp.func("median", seconds), expression=where))
+    return out
+
+
 def _periods(start: date, end: date, unit: str) -> list[date]:
     first = start - timedelta(days=start.weekday()) if unit == "week" else start
     step = timedelta(days=7 if unit == "week" else 1)
@@ -163,32 +198,31 @@ def funnel(
     trend: str | None = None,
 ) -> FunnelResult:
     """The funnel over all members (or the base segment's), per ANALYSES.md §3."""
-    from core.segments.compile import Compiler, renumber
     from core.segments.operations import segment_condition
 
     spec = parse_funnel(spec)
     if trend not in (None, "day", "week"):
         raise FunnelError([SegmentIssue.of("trend", msg("funnel.trend", trend=trend))])
     value_tree, start_property = _breakdown_value(ds, breakdown) if breakdown else (None, None)
-    ctx = Compiler(ds.catalog, None, None)
     base, base_params = (None, {})
     if segment is not None:
         base, base_params = segment_condition(ds, segment, resolve, prefix="s_")
-    tree = members_tree(ctx, spec, base=base, start_property=start_property)
-    if ctx.issues:
-        raise FunnelError(ctx.issues)
-    tree, params = renumber(tree, {**ctx.params, **base_params})
+    table = members_table(ds, spec, base=base, base_params=base_params, start_property=start_property)
     k = len(spec.steps)
     start, end = spec.entry_range(ds.as_of)
-    create = exp.Create(this=exp.to_table(TEMP), kind="TABLE", expression=tree, properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
+
+    sql = _text
     cur = ds.cursor()
     try:
-        cur.execute(create.sql("duckdb"), params)
-        entered, excluded, open_ = cur.execute(load_query("funnel_totals")).fetchone()
-        rows = cur.execute(load_query("funnel_steps"), {"k": k}).fetchall()
+        # the named queries read `funnel_members`: on this cursor, a view of the stored members table
+        view = exp.Create(this=exp.to_table(MEMBERS), kind="VIEW", replace=True, properties=exp.Properties(expressions=[exp.TemporaryProperty()]), expression=exp.select(exp.Star()).from_(table))
+        cur.execute(view.sql("duckdb"))
+        entered, excluded, open_ = cur.execute(sql("funnel_totals")).fetchone()
+        (row,) = cur.execute(sql("funnel_steps", columns=_reached(k) + _medians(k))).fetchall()
+        rows = [(s, row[s - 1], row[k + s - 2] if s > 1 else None) for s in range(1, k + 1)]
         lo = [float(x) for x in BIN_EDGES]
         hist: dict[int, list[tuple[float, int]]] = {}
-        for s, edge, n in cur.execute(load_query("funnel_histogram"), {"k": k, "lo": lo, "hi": lo[1:] + [float("inf")]}).fetchall():
+        for s, edge, n in cur.execute(sql("funnel_histogram"), {"k": k, "lo": lo, "hi": lo[1:] + [float("inf")]}).fetchall():
             hist.setdefault(s, []).append((edge, n))
         steps = tuple(
             StepResult(s, spec.steps[s - 1].event, users, median, tuple(hist.get(s, ()))) for s, users, median in rows
@@ -196,15 +230,13 @@ def funnel(
         breakdown_rows: tuple[BreakdownRow, ...] = ()
         if breakdown:
             value = value_tree if value_tree is not None else exp.column("start_value", table="m")
-            q = named_query("funnel_breakdown", value=value).sql("duckdb")
-            per: dict[str, list[int]] = {}
-            for label, s, n in cur.execute(q, {"k": k, "top": TOP_VALUES}).fetchall():
-                per.setdefault(label, [0] * k)[s - 1] = n
+            q = sql("funnel_breakdown", value=value, counts=_reached(k, "l"))
+            per = {label: list(users) for label, *users in cur.execute(q, {"top": TOP_VALUES}).fetchall()}
             ordered = sorted(per.items(), key=lambda kv: (kv[0] in ("(other)", "(missing)"), kv[0] == "(missing)", -kv[1][0], kv[0]))
             breakdown_rows = tuple(BreakdownRow(label, tuple(users)) for label, users in ordered)
         points: tuple[TrendPoint, ...] = ()
         if trend:
-            counts = {p: (e, c) for p, e, c in cur.execute(load_query("funnel_trend"), {"unit": trend, "k": k}).fetchall()}
+            counts = {p: (e, c) for p, e, c in cur.execute(sql("funnel_trend"), {"unit": trend, "k": k}).fetchall()}
             as_of_end = ds.as_of_end
             pts = []
             for p in _periods(start, end, trend):
@@ -222,20 +254,28 @@ def funnel(
     )  # fmt: skip
 
 
-def funnel_members(ds: Dataset, spec: FunnelSpec | dict, *, start_property: str | None = None) -> dict[str, dict]:
-    """Each entered member's place (user_id -> deepest, excluded, open, path times, step-1 value): for checks."""
+def funnel_members(ds: Dataset, spec: FunnelSpec | dict, *, start_property: str | None = None, plain: bool = False) -> dict[str, dict]:
+    """Each entered member's place (user_id -> deepest, excluded, open, path times, step-1 value): for checks.
+
+    `plain=True` reads the plain-SQL plan (core.analyses.funnel_sql.members_tree) instead of the stored table.
+    """
     from core.segments.compile import Compiler, renumber
 
     spec = parse_funnel(spec)
-    ctx = Compiler(ds.catalog, None, None)
-    tree = members_tree(ctx, spec, start_property=start_property)
-    if ctx.issues:
-        raise FunnelError(ctx.issues)
-    tree, params = renumber(tree, ctx.params)
+    if plain:
+        ctx = Compiler(ds.catalog, None, None)
+        tree = members_tree(ctx, spec, start_property=start_property)
+        if ctx.issues:
+            raise FunnelError(ctx.issues)
+        tree, params = renumber(tree, ctx.params)
+        source = exp.Subquery(this=tree, alias=exp.TableAlias(this=exp.to_identifier("m")))
+    else:
+        source, params = members_table(ds, spec, start_property=start_property), {}
+        source.set("alias", exp.TableAlias(this=exp.to_identifier("m")))
     times = exp.Array(expressions=[exp.column(f"t{j}", table="m") for j in range(1, 9)])
     joined = (
         exp.select(exp.column("user_id", table="pr", quoted=True), *[exp.column(c, table="m") for c in ("deepest", "excluded", "open", "start_value")], times)
-        .from_(exp.Subquery(this=tree, alias=exp.TableAlias(this=exp.to_identifier("m"))))
+        .from_(source)
         .join(exp.alias_(exp.to_table("profile"), "pr"), on=exp.EQ(this=exp.column("_uid", table="pr"), expression=exp.column("_uid", table="m")))
     )
     out = {}

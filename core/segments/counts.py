@@ -47,10 +47,15 @@ def segment_condition(
     Renaming lets several segments (overlap) and our own parameters share one
     query without two values claiming the same `$p0`.
     """
-    compiled = compile_where(segment, ds.catalog, resolve=resolve)
+    # funnel conditions read their stored members tables (imported here: that module builds on this package)
+    from core.analyses.funnel_table import deferred, materialized
+
+    with deferred():
+        compiled = compile_where(segment, ds.catalog, resolve=resolve)
     models.ensure(ds, compiled.expression)  # models at a past day: their tables exist before the query runs
+    tree, compiled_params = materialized(ds, compiled.expression), compiled.params
     mapping = {
-        str(name).lstrip("$"): f"{prefix}{str(name).lstrip('$')}" for name in compiled.params
+        str(name).lstrip("$"): f"{prefix}{str(name).lstrip('$')}" for name in compiled_params
     }
 
     def rename(node: exp.Expression) -> exp.Expression:
@@ -58,8 +63,8 @@ def segment_condition(
             return exp.Placeholder(this=mapping[node.name])
         return node
 
-    expression = compiled.expression.copy().transform(rename)
-    params = {mapping[str(k).lstrip("$")]: v for k, v in compiled.params.items()}
+    expression = tree.copy().transform(rename)
+    params = {mapping[str(k).lstrip("$")]: v for k, v in compiled_params.items()}
     # NULL from a condition means "not a member": make the flag two-valued.
     return exp.func("coalesce", exp.paren(expression), exp.false()), params
 
