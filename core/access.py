@@ -40,7 +40,7 @@ AccessRole = Literal["viewer", "operator", "pii", "admin"]
 ACCESS_ROLES: tuple[AccessRole, ...] = ("viewer", "operator", "pii", "admin")  # least to most
 UNKNOWN_POLICIES = ("viewer", "refuse")
 # The per-person tables a scope restricts, by the column naming the member.
-SCOPED_BY_UID = ("profile", "event_rows")
+SCOPED_BY_UID = ("profile", "event_rows", "ab_members")
 SCOPED_BY_USER_ID = ("users", "events", "tags", "assignments")
 
 
