@@ -18,4 +18,5 @@ names as (
 select n.experiment, p._uid, p.assigned_at, p.v, n.variant, p.multiple
 from per_user as p
 join names as n on n.e = p.e and n.v = p.v
-order by n.experiment, p._uid
+-- one experiment's rows together (its reads skip the others' row groups); by the hash: a text sort cost the build more than the rest of this query
+order by p.e, p._uid

@@ -1,7 +1,8 @@
 """Experiments and their per-variant aggregates in DuckDB (ANALYSES.md §5).
 
 Two sources of experiments, read the same way:
-- the contract's `assignments` for every `[experiments.X]` in dataset.toml;
+- the contract's `assignments` for every `[experiments.X]` in dataset.toml, resolved per member once per
+  data version in the derived cache (`ab_members`, `ab_unknown`: core/dataset/build_assignments.py);
 - every succeeded export of this dataset with a holdout: experiment = export id, variants
   `target` / `holdout`, control `holdout`, assigned at the export's time. Its assignments are the
   Parquet file the export wrote beside the app store (core/export/); exports made before that
@@ -141,12 +142,13 @@ def find(ds: Dataset, name: str, store: AppStore | None = None) -> Experiment:
 
 
 def _assignments_tree(ds: Dataset, chosen: list[Experiment], params: dict[str, Any]) -> exp.Expression:
-    """A SELECT of (experiment, user_id, variant, assigned_at) over every source the experiments need."""
+    """A SELECT of (experiment, user_id, variant, assigned_at) over the exports' holdouts (files, or older SQLite rows).
+
+    The contract's assignments are not read here: the derived cache holds them resolved per member (`ab_members`).
+    """
     cols = ("experiment", "user_id", "variant")
     local = exp.func("timezone", exp.Placeholder(this="a_tz"), exp.column("assigned_at"))  # UTC instant -> wall clock
     parts: list[exp.Expression] = []
-    if any(e.kind == "contract" for e in chosen) and _has_view(ds, "assignments"):
-        parts.append(exp.select(*cols, "assigned_at").from_("assignments"))
     files = [e.holdout_path for e in chosen if e.holdout_path]
     if files:
         params["a_files"] = files
@@ -193,14 +195,6 @@ def _resolved(ds: Dataset, experiment: Experiment, params: dict[str, Any]) -> li
         return [(c.alias, c.this) for c in named_query("ab_resolve_cached").ctes]
     source = _assignments_tree(ds, [experiment], params)
     return [("ab_assignments", source), *((c.alias, c.this) for c in named_query("ab_resolve_rows").ctes)]
-
-
-def _has_view(ds: Dataset, name: str) -> bool:
-    cur = ds.query("view_exists", view=name)
-    try:
-        return bool(cur.fetchone()[0])
-    finally:
-        cur.close()
 
 
 def _legacy_rows(store: AppStore, chosen: list[Experiment]) -> pa.Table:
