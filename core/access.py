@@ -8,7 +8,7 @@ Two modes:
   identity-provider group. Their role is the grant's; their **scope**, when the grant has one, is a
   segment definition that every count, breakdown, overlap, analysis, member sample and export of
   theirs is ANDed with. The scope is applied where the data is read (`scoped_dataset`): the
-  person's cursors see `profile`, `event_rows`, `users`, `events`, `tags` and `assignments` holding
+  person's cursors see `profile`, `event_rows`, `ab_members`, `users`, `events`, `tags` and `assignments` holding
   only the scope's members, so no page or command can forget it, and totals and shares use the
   scoped base.
 
@@ -40,7 +40,7 @@ AccessRole = Literal["viewer", "operator", "pii", "admin"]
 ACCESS_ROLES: tuple[AccessRole, ...] = ("viewer", "operator", "pii", "admin")  # least to most
 UNKNOWN_POLICIES = ("viewer", "refuse")
 # The per-person tables a scope restricts, by the column naming the member.
-SCOPED_BY_UID = ("profile", "event_rows")
+SCOPED_BY_UID = ("profile", "event_rows", "ab_members")
 SCOPED_BY_USER_ID = ("users", "events", "tags", "assignments")
 
 

@@ -1,35 +1,6 @@
 -- Per variant of one experiment (ANALYSES.md §5): users, conversions, revenue sum and sum of squares, the same metrics in the window before assignment (CUPED), windows not over yet, and the users left out (multiple exposure, unknown)
--- (`ab_assignments`: experiment, user_id, variant, assigned_at; a CTE added by core/analyses/experiments.py over the contract's assignments and the export holdout files)
-with assigned as (
-    -- every row of the experiment with the member number of its user (NULL for ids not in `users`): one text join
-    select p._uid, a.user_id, hash(a.variant) as v, a.variant, a.assigned_at
-    from ab_assignments as a
-    left join (select _uid, user_id from profile) as p on p.user_id = a.user_id
-    where a.experiment = $experiment and a.user_id is not null and a.variant is not null and a.assigned_at is not null
-),
-per_user as (
-    -- a user's assignment is their earliest row; rows in two variants make a multiple exposure
-    -- (grouped by member number with fixed-width state: variants by their hash, named again per variant at the end)
-    select _uid, min(assigned_at) as assigned_at, min(v) as v, min(v) <> max(v) as multiple
-    from assigned
-    where _uid is not null
-    group by _uid
-),
-names as (
-    select distinct v, variant from assigned
-),
-unknown as (
-    select min(v) <> max(v) as multiple
-    from assigned
-    where _uid is null
-    group by user_id
-),
-excluded as (
-    select
-        (select count(*) filter (where multiple) from per_user) + (select count(*) filter (where multiple) from unknown) as multiple_exposure,
-        (select count(*) filter (where not multiple) from unknown) as unknown_users
-),
-members as (
+-- (`ab_per_user` (_uid, assigned_at, v, multiple), `ab_names` (v, variant), `ab_excluded`: CTEs added by core/analyses/experiments.py from `ab_resolve_cached` or `ab_resolve_rows`)
+with members as (
     select
         _uid,
         v,
@@ -37,7 +8,7 @@ members as (
         least(assigned_at + $window, $as_of_end) as t1,
         assigned_at - $window as t_pre,
         assigned_at + $window > $as_of_end as unfinished
-    from per_user
+    from ab_per_user
     where not multiple and __in_segment__
 ),
 hits as (
@@ -80,11 +51,11 @@ by_variant as (
         min(t0) as first_assigned,
         max(t0) as last_assigned
     from per_member as m
-    join names as n on n.v = m.v
+    join ab_names as n on n.v = m.v
     group by n.variant
 )
 -- one row per variant, each with the experiment's exclusions (one row with a NULL variant when no member is left)
 select v.*, x.multiple_exposure, x.unknown_users
-from excluded as x
+from ab_excluded as x
 left join by_variant as v on true
 order by v.variant

@@ -26,9 +26,10 @@ def cache_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_state(monkeypatch, cache_dir, tmp_path):
-    """Never touch the developer's cache or app store."""
+    """Never touch the developer's cache, app store or export folder."""
     monkeypatch.setenv("ADESK_CACHE_DIR", str(cache_dir))
     monkeypatch.setenv("ADESK_APP_DB", str(tmp_path / "app.db"))
+    monkeypatch.setenv("ADESK_EXPORT_DIR", str(tmp_path / "exports"))  # `adesk demo` records an export
 
 
 @pytest.fixture(scope="session")

@@ -153,6 +153,25 @@ def test_base_segment_restricts_the_units(ds):
     assert result.users == sum(v.users for v in agg.variants) and "Shanghai" in result.segment_description
 
 
+def test_data_scope_sees_only_its_members(ds):
+    """Under a data scope the cached per-member assignments hold only the scope's members: no unknown ids."""
+    from core.access import scoped_dataset
+    from core.segments.model import parse_segment
+
+    users, events, assignments = ds.test_frames
+    scoped = scoped_dataset(ds, parse_segment({"conditions": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Wuhan"}]}))
+    wuhan = users[users["city"] == "Wuhan"]
+    expected = oracle(wuhan, events, assignments[assignments["user_id"].isin(wuhan["user_id"])], "three_way", 10, "purchase")
+    _check(aggregates(scoped, find(scoped, "three_way")), expected)
+    assert expected[1] > 0 and expected[2] == 0
+    listed = {s.experiment.name: s for s in experiment_list(scoped)}["three_way"]
+    assert listed.users == sum(v["users"] for v in expected[0].values()) < listed_all(ds)
+
+
+def listed_all(ds) -> int:
+    return {s.experiment.name: s for s in experiment_list(ds)}["three_way"].users
+
+
 def test_result_json_shape_three_variants_and_holm(ds):
     r = ab_result(ds, ABSpec("three_way", cuped=True)).to_dict()
     assert list(r) == ["experiment", "control", "srm_p_value", "srm_flag", "excluded_multiple_exposure",

@@ -1,4 +1,4 @@
-"""End to end in Chromium: the broken experiment warns of SRM; the winning one says who wins; an export's campaign lift opens from the Exports page."""
+"""End to end in Chromium: the broken experiment warns of SRM; the winning one says who wins; an export's campaign lift opens from the Exports page; the demo's past campaign shows its lift."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import pandas as pd
 import pytest
 
 from core.dataset import open_dataset
+from core.demo.campaign_record import record_campaign
 from core.export import ExportOptions, plan_export, write_export
 from core.roles import RoleInfo
 from core.store import AppStore
 from tests.browser.server import screenshot, streamlit_server, wait_idle
+from tests.test_demo_campaign import campaign_by_pandas
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -37,6 +39,11 @@ def test_srm_warning_winner_verdict_and_campaign_lift(demo_dir, chromium, tmp_pa
     consenting = users[users["wechat_opt_in"].fillna(False).astype(bool)]["user_id"]
     limit = round(HOLDOUT * 2**52)
     held = sum(int(hashlib.sha256(f"{plan.export_id}|{u}".encode()).hexdigest()[:13], 16) < limit for u in consenting)
+    # the demo's own past campaign (data/README.md story 10), recorded as `adesk demo` records it
+    demo_campaign = record_campaign(demo_dir, store, users=20_000, seed=7, out=tmp_path / "winback.csv")
+    arms = campaign_by_pandas(demo_dir, demo_campaign.export_id)
+    (h_users, h_conv, _), (t_users, t_conv, _) = arms["holdout"], arms["target"]
+    lift = (t_conv / t_users - h_conv / h_users) / (h_conv / h_users)
 
     env = {"ADESK_APP_DB": str(db), "ADESK_SERVER_LOG": str(tmp_path / "server.log")}
     with streamlit_server(demo_dir, env=env, timeout=90) as url:
@@ -79,4 +86,17 @@ def test_srm_warning_winner_verdict_and_campaign_lift(demo_dir, chromium, tmp_pa
         # the demo's data ends before today's export: every window is still open, and the page says so
         assert "metric windows are not over yet" in body and "no behaviour is counted yet" in body
         screenshot(page, "experiments-campaign")
+
+        # 4. the demo's past campaign: listed, its windows over, the lift of its coupon in the verdict
+        page.goto(f"{url}/experiments")
+        page.get_by_text(demo_campaign.export_id).first.wait_for(state="attached")  # a cell of the list's grid
+        page.goto(f"{url}/experiments?experiment={demo_campaign.export_id}")
+        campaign = page.get_by_text(f"Campaign lift of export {demo_campaign.export_id}")
+        campaign.wait_for()
+        wait_idle(page, SLOW)
+        assert f"{t_users:,} members who received it (target) against {h_users:,} held back" in campaign.inner_text()
+        body = page.inner_text("body")
+        assert "metric windows are not over yet" not in body
+        assert lift > 0 and f"target {lift * 100:+.1f}% purchase conversion" in body.replace("wins: ", "")
+        screenshot(page, "experiments-demo-campaign")
         page.close()

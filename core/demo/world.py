@@ -7,6 +7,7 @@ from datetime import date
 import numpy as np
 import pyarrow as pa
 
+from core.demo.campaign import CAMPAIGN_NAME, campaign_export_id
 from core.demo.experiments import EXPERIMENTS
 from core.demo.timeframe import CAMPAIGNS, CHURN_CITY, DAYS, day_index
 from core.demo.vocab import CITIES, HOUR_W, STORES_TOTAL
@@ -15,7 +16,8 @@ from core.demo.vocab import CITIES, HOUR_W, STORES_TOTAL
 class World:
     """Things shared by every chunk: day weights, stores, campaign calendar."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, users: int) -> None:
+        self.campaign_export_id = campaign_export_id(users, seed)  # story 10: its holdout decides who gets the coupon
         rng = np.random.default_rng([seed, 2**31 - 1])
         d = np.arange(DAYS)
         trend = 0.85 + 0.30 * d / DAYS
@@ -26,7 +28,7 @@ class World:
             lo, hi = day_index(first), day_index(last) + 1
             bump[lo:hi] = b
             self.campaign_of_day[lo:hi] = i
-        self.campaign_names = tuple(c[0] for c in CAMPAIGNS) + tuple(e.name for e in EXPERIMENTS)
+        self.campaign_names = tuple(c[0] for c in CAMPAIGNS) + tuple(e.name for e in EXPERIMENTS) + (CAMPAIGN_NAME,)
         self.browse_cdf = _cdf(trend * (1 + 0.15 * weekend) * bump)
         self.purchase_cdf = _cdf(trend * (1 + 0.25 * weekend) * bump**1.5)
         self.signup_cdf = _cdf((0.6 + 0.8 * d / DAYS) * np.sqrt(bump))

@@ -118,7 +118,7 @@ def _replace(tmp: Path, out: Path) -> None:
 def _write_dataset(
     tmp: Path, users: int, seed: int, chunk_users: int, say: Callable[[str], None]
 ) -> int:
-    world = World(seed)
+    world = World(seed, users)
     n_chunks = -(-users // chunk_users)
     total_events = 0
     (tmp / "events").mkdir()

@@ -249,8 +249,11 @@ def write_export(
     overwrite: bool = False,
     progress: Progress | None = None,
     who: str | None = None,
+    at: datetime | None = None,
 ) -> ExportResult:
     """Write the planned export, log it, and record its holdout; see the module docstring for the steps.
+
+    `at` is the export's time (default now, UTC); `adesk demo` records a past campaign with it.
 
     Raises EmptyExport when there is nothing to write (no file, no log row) and
     ExportError for other problems; a failed export is logged as 'failed'.
@@ -268,7 +271,7 @@ def write_export(
     started = time.perf_counter()
     record = ExportRecord(
         export_id=plan.export_id,
-        created_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+        created_at=(at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds"),
         created_by=who or current_user(),
         role=plan.role.role,
         definition=plan.segment.to_dict(),

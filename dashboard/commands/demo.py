@@ -17,7 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write the synthetic demo dataset",
         description=(
             "Write a seeded, reproducible synthetic dataset (users, events, tags, tag catalog, "
-            "A/B assignments, dataset.toml). The same --users and --seed give byte-identical files."
+            "A/B assignments, dataset.toml). The same --users and --seed give byte-identical files. "
+            "Then records the demo's past campaign export (lapsed buyers, 10%% holdout, 2026-10-08) in the app "
+            "database, once per dataset, so the Experiments page shows its lift."
         ),
     )
     parser.add_argument(
@@ -33,6 +35,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out", default=DEFAULT_OUT, help=f"dataset directory to create (default {DEFAULT_OUT})"
     )
     parser.add_argument("--force", action="store_true", help="replace an existing dataset in --out")
+    parser.add_argument(
+        "--db", metavar="PATH", default=None,
+        help="app database to record the demo's past campaign export in (default: $ADESK_APP_DB or data/app.db)",
+    )
+    parser.add_argument(
+        "--no-campaign", action="store_true",
+        help="do not record the demo's past campaign export (data/README.md, story 10)",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.set_defaults(func=run)
@@ -77,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"cannot write {args.out}: {err.strerror or err}. Check the path and free disk space."
         ) from None
+    campaign = None if args.no_campaign else _record_campaign(args, progress)
     if args.json:
         print_json(
             {
@@ -85,12 +96,30 @@ def run(args: argparse.Namespace) -> int:
                 "out_dir": str(summary.out_dir),
                 "seconds": round(summary.seconds, 2),
                 "seed": args.seed,
+                "campaign": campaign.to_dict() if campaign is not None else None,
             }
         )
     else:
         print(  # noqa: T201
             f"Wrote {summary.users:,} users and {summary.events:,} events to {summary.out_dir} "
             f"in {summary.seconds:.1f} s (seed {args.seed}).\n"
-            f"Open it with: adesk serve --data {args.out}"
+            + (f"{campaign.message}\n" if campaign is not None else "")
+            + f"Open it with: adesk serve --data {args.out}"
         )
     return 0
+
+
+def _record_campaign(args: argparse.Namespace, progress):
+    """Story 10's export in the app database; a store problem is reported, the dataset stays written."""
+    from core.demo.campaign_record import record_campaign
+    from core.export import ExportError
+    from core.store import AppStore, StoreError
+
+    progress("recording the past campaign export (story 10)")
+    try:
+        return record_campaign(args.out, AppStore(args.db), users=args.users, seed=args.seed)
+    except (StoreError, ExportError, OSError) as err:
+        raise UsageError(
+            f"The dataset was written to {args.out}, but its campaign export could not be recorded: {err} "
+            "(run again with --db PATH, or --no-campaign)."
+        ) from None
