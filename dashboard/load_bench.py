@@ -155,7 +155,7 @@ def _run(args: argparse.Namespace) -> dict:
                         _say(f"{n}/{len(people)} {person} signed in and sees a count ({time.monotonic() - t0:.1f} s)")
                     _wait_idle(proc.pid)
                     cpu = _Cpu(proc.pid)
-                    times, server, errors = _rounds(pages, city, expected, args)
+                    measured, errors = _rounds(pages, city, expected, args)
                     cpu_s = cpu.spent()
                     browser.close()
             except LoadStalled as err:
@@ -168,13 +168,18 @@ def _run(args: argparse.Namespace) -> dict:
         "users": users,
         "sessions": args.sessions,
         "rounds": args.rounds,
-        "reruns": len(times),
-        "rerun_ms": _spread(times),
-        "server_ms": _spread(server),
+        "reruns": len(measured["screen"]),
+        # edit to the last change on the page's screen, in the page's clock (with the browser's own work)
+        "rerun_ms": _spread(measured["screen"]),
+        # edit's message out to the rerun's last message in, as Chromium's network stack timed them
+        "server_ms": _spread(measured["wire"]),
+        # the builder's own "Updated in N ms (server time)": its fragment's run inside the server
+        "builder_ms": _spread(measured["builder"]),
         "cpu_s": cpu_s,
         "errors": errors,
         "target_p95_ms": TARGET_P95_MS,
-        "meets_target": bool(times) and not errors and percentile(times, 0.95) <= TARGET_P95_MS,
+        "meets_target": bool(measured["screen"]) and not errors and percentile(measured["screen"], 0.95) <= TARGET_P95_MS,
+        "server_meets_target": bool(measured["wire"]) and not errors and percentile(measured["wire"], 0.95) <= TARGET_P95_MS,
     }
 
 
@@ -261,6 +266,38 @@ def _start_server(cwd: Path, env: dict, port: int, log_path: Path):
     raise LoadStalled(f"the server did not start; its log ({log_path}) ends:\n{_tail(log_path)}")
 
 
+class _Wire:
+    """One page's WebSocket frames as Chromium's network stack timed them (DevTools), apart from its busy renderer.
+
+    From the edit's message out to the last message of its rerun in: the server's time (with the
+    local network), what a person would wait for with the browser on their own machine.
+    """
+
+    def __init__(self, page) -> None:
+        self.sent: list[float] = []
+        self.received: list[float] = []
+        cdp = page.context.new_cdp_session(page)
+        cdp.on("Network.webSocketFrameSent", lambda e: self._add(self.sent, e))
+        cdp.on("Network.webSocketFrameReceived", lambda e: self._add(self.received, e))
+        cdp.send("Network.enable")
+        self.cdp = cdp
+
+    @staticmethod
+    def _add(into: list[float], event: dict) -> None:
+        if event.get("response", {}).get("opcode") in (1, 2):  # data frames, not pings
+            into.append(float(event["timestamp"]))
+
+    def clear(self) -> None:
+        self.sent.clear()
+        self.received.clear()
+
+    def ms(self) -> float | None:
+        if not self.sent:
+            return None
+        after = [t for t in self.received if t >= self.sent[0]]
+        return (max(after) - self.sent[0]) * 1000 if after else None
+
+
 def _open(browser, url: str, person: str, link: str, timeout_s: float, playwright_error: type):
     """Sign `person` in and open the builder on their definition; LoadStalled naming the step that did not finish."""
     page = browser.new_context(viewport={"width": 1300, "height": 900}).new_page()
@@ -280,19 +317,22 @@ def _open(browser, url: str, person: str, link: str, timeout_s: float, playwrigh
         first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise LoadStalled(f"{person}: could not {step} within {timeout_s:.0f} s (at {page.url}): {first_line}") from None
     page.evaluate(OBSERVER)
+    page.wire = _Wire(page)  # type: ignore[attr-defined]
     return page
 
 
-def _rounds(pages: dict, city: dict, expected: dict, args: argparse.Namespace) -> tuple[list[float], list[float], list[str]]:
+def _rounds(pages: dict, city: dict, expected: dict, args: argparse.Namespace) -> tuple[dict[str, list[float]], list[str]]:
     """Every person edits at (nearly) the same moment; each edit's time is read in their page: edit to last change on screen."""
     times: list[float] = []
-    server: list[float] = []
+    wire: list[float] = []
+    builder: list[float] = []
     errors: list[str] = []
     for r in range(2, args.rounds + 2):
         started = {}
         t0 = time.monotonic()
         for person, page in pages.items():
             box = page.locator("[class*='st-key-'][class*='-count'] input").first
+            page.wire.clear()
             started[person] = page.evaluate("performance.now()")
             box.fill(str(r))
             box.press("Enter")
@@ -307,7 +347,9 @@ def _rounds(pages: dict, city: dict, expected: dict, args: argparse.Namespace) -
                     continue  # not yet run, or still running or drawing
                 times.append(float(shown["last"]))
                 if shown["server_ms"] is not None:
-                    server.append(float(shown["server_ms"]))
+                    builder.append(float(shown["server_ms"]))
+                if page.wire.ms() is not None:
+                    wire.append(page.wire.ms())
                 if shown["count"] != wanted:
                     errors.append(f"{person} round {r}: shows {shown['count']}, its definition counts {wanted:,}")
                 del pending[person]
@@ -318,7 +360,7 @@ def _rounds(pages: dict, city: dict, expected: dict, args: argparse.Namespace) -
              f"{time.monotonic() - t0:.1f} s in all")  # fmt: skip
         if len(pending) == len(pages):
             raise LoadStalled(f"round {r - 1}: no session finished a rerun within {args.timeout:.0f} s: " + "; ".join(errors[-3:]))
-    return times, server, errors
+    return {"screen": times, "wire": wire, "builder": builder}, errors
 
 
 def render(result: dict) -> str:
@@ -327,8 +369,9 @@ def render(result: dict) -> str:
         f"{result['sessions']} signed-in sessions x {result['rounds']} builder edits on {result['dataset']} ({result['users']:,} users)",
         f"rerun as each person saw it: p50 {t['p50']:.0f} ms, p95 {t['p95']:.0f} ms, max {t['max']:.0f} ms (target p95 <= {result['target_p95_ms']:.0f} ms)",
         "CPU over the timed rounds: {server:.0f} s server, {browsers:.0f} s browsers, in {wall:.0f} s wall time".format(**result["cpu_s"]),
-        "of which the server's builder run: p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {max:.0f} ms".format(**result["server_ms"]),
+        "server's answer (edit's message out to the rerun's last in): p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {max:.0f} ms".format(**result["server_ms"]),
+        "the builder's own run in the server: p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {max:.0f} ms".format(**result["builder_ms"]),
         f"errors: {len(result['errors'])}" + "".join(f"\n  {e}" for e in result["errors"][:10]),
-        "meets target: " + ("yes" if result["meets_target"] else "NO"),
+        "meets target: " + ("yes" if result["meets_target"] else "NO") + "; the server's answer alone: " + ("yes" if result["server_meets_target"] else "NO"),
     ]
     return "\n".join(lines)
