@@ -3,10 +3,14 @@
 A real server (dashboard/asgi.py, as `adesk serve` runs it) with sign-in through a local OpenID provider
 (oidc-provider-mock); N people, each in their own browser context (headless Chromium), sign in and
 open the builder; then in every round each of them changes the event count of the definition at the
-same moment, and the time from their edit to the end of their page's rerun is read in their browser
-(a MutationObserver on Streamlit's run state). Each person's numbers are checked against the count of
-the same definition computed in this process, so a session that shows another's state fails the run.
-Needs the test extra (Playwright, oidc-provider-mock) and Debian's chromium.
+same moment. Three times per edit: as the person saw it (edit to the last change on their screen, read
+in their page), the server's answer (request in to the run's last message out, in the server's clock:
+dashboard/load_probe.py), and the builder's own run ("Updated in N ms (server time)"); with the CPU
+the server and the browsers spent, since both share this machine. Each person's count is checked
+against the same definition counted in this process, so a session that shows another's state fails.
+Progress goes to stderr; a sign-in, first count or round that does not finish in time ends the run
+with exit 1 naming the step and the end of the server's log. Needs the test extra (Playwright,
+oidc-provider-mock), psutil and Debian's chromium.
 """
 
 from __future__ import annotations
@@ -122,6 +126,7 @@ def _run(args: argparse.Namespace) -> dict:
     from core.segments.model import parse_segment
     from core.segments.urlcodec import encode_segment
     from core.store import AppStore
+    from dashboard import load_probe
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the provider's request log
     data = Path(args.data).resolve()
@@ -140,7 +145,8 @@ def _run(args: argparse.Namespace) -> dict:
         grant(store, "group:load", "operator", None, "bench")
         port = _free_port()
         with run_server_in_thread(user_claims=[User(sub=p, claims={"email": p, "groups": ["load"]}) for p in people]) as idp:
-            env = {**os.environ, "ADESK_DATA": str(data), "ADESK_APP_DB": str(tmp / "app.db")}
+            probe = str(tmp / "reruns.txt")  # the server's own time of each rerun (dashboard/load_probe.py)
+            env = {**os.environ, "ADESK_DATA": str(data), "ADESK_APP_DB": str(tmp / "app.db"), "ADESK_LOAD_PROBE": probe}
             proc = _start_server(_server_dir(tmp, port, idp.server_port), env, port, log_path)
             url = f"http://127.0.0.1:{port}"
             _say(f"server up at {url}; its log: {log_path}")
@@ -153,9 +159,12 @@ def _run(args: argparse.Namespace) -> dict:
                         link = encode_segment(parse_segment(_definition(city[person], 1)))
                         pages[person] = _open(browser, url, person, link, args.open_timeout, PlaywrightError)
                         _say(f"{n}/{len(people)} {person} signed in and sees a count ({time.monotonic() - t0:.1f} s)")
+                    _browsers_yield(proc.pid)
                     _wait_idle(proc.pid)
                     cpu = _Cpu(proc.pid)
+                    before = len(load_probe.read(probe))
                     measured, errors = _rounds(pages, city, expected, args)
+                    measured["server"] = load_probe.read(probe, skip=before)
                     cpu_s = cpu.spent()
                     browser.close()
             except LoadStalled as err:
@@ -171,15 +180,16 @@ def _run(args: argparse.Namespace) -> dict:
         "reruns": len(measured["screen"]),
         # edit to the last change on the page's screen, in the page's clock (with the browser's own work)
         "rerun_ms": _spread(measured["screen"]),
-        # edit's message out to the rerun's last message in, as Chromium's network stack timed them
-        "server_ms": _spread(measured["wire"]),
+        # the rerun request's arrival at the server to its last message sent, in the server's clock
+        "server_ms": _spread(measured["server"]),
+        "server_reruns": len(measured["server"]),
         # the builder's own "Updated in N ms (server time)": its fragment's run inside the server
         "builder_ms": _spread(measured["builder"]),
         "cpu_s": cpu_s,
         "errors": errors,
         "target_p95_ms": TARGET_P95_MS,
         "meets_target": bool(measured["screen"]) and not errors and percentile(measured["screen"], 0.95) <= TARGET_P95_MS,
-        "server_meets_target": bool(measured["wire"]) and not errors and percentile(measured["wire"], 0.95) <= TARGET_P95_MS,
+        "server_meets_target": bool(measured["server"]) and not errors and percentile(measured["server"], 0.95) <= TARGET_P95_MS,
     }
 
 
@@ -210,6 +220,19 @@ class _Cpu:
     def spent(self) -> dict[str, float]:
         (s1, b1), (s0, b0) = self._now(), self.start
         return {"wall": round(time.monotonic() - self.wall, 1), "server": round(s1 - s0, 1), "browsers": round(b1 - b0, 1)}
+
+
+def _browsers_yield(server_pid: int) -> None:
+    """The browsers (and Playwright's driver) at low CPU priority: on a real team each runs on its own
+    machine; here they share the server's cores, and the server's answer should not wait for their drawing."""
+    import psutil
+
+    for child in psutil.Process().children(recursive=True):
+        if child.pid != server_pid:
+            try:
+                child.nice(10)
+            except psutil.Error:
+                continue
 
 
 def _wait_idle(server_pid: int, limit: float = 300.0) -> None:
@@ -251,7 +274,7 @@ def _start_server(cwd: Path, env: dict, port: int, log_path: Path):
     import urllib.request
 
     app = Path(__file__).resolve().parent / "asgi.py"
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port), "--server.address", "127.0.0.1",
+    cmd = [sys.executable, "-m", "dashboard.load_probe", "run", str(app), "--server.port", str(port), "--server.address", "127.0.0.1",
            "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]  # fmt: skip
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -264,38 +287,6 @@ def _start_server(cwd: Path, env: dict, port: int, log_path: Path):
             time.sleep(0.3)
     proc.kill()
     raise LoadStalled(f"the server did not start; its log ({log_path}) ends:\n{_tail(log_path)}")
-
-
-class _Wire:
-    """One page's WebSocket frames as Chromium's network stack timed them (DevTools), apart from its busy renderer.
-
-    From the edit's message out to the last message of its rerun in: the server's time (with the
-    local network), what a person would wait for with the browser on their own machine.
-    """
-
-    def __init__(self, page) -> None:
-        self.sent: list[float] = []
-        self.received: list[float] = []
-        cdp = page.context.new_cdp_session(page)
-        cdp.on("Network.webSocketFrameSent", lambda e: self._add(self.sent, e))
-        cdp.on("Network.webSocketFrameReceived", lambda e: self._add(self.received, e))
-        cdp.send("Network.enable")
-        self.cdp = cdp
-
-    @staticmethod
-    def _add(into: list[float], event: dict) -> None:
-        if event.get("response", {}).get("opcode") in (1, 2):  # data frames, not pings
-            into.append(float(event["timestamp"]))
-
-    def clear(self) -> None:
-        self.sent.clear()
-        self.received.clear()
-
-    def ms(self) -> float | None:
-        if not self.sent:
-            return None
-        after = [t for t in self.received if t >= self.sent[0]]
-        return (max(after) - self.sent[0]) * 1000 if after else None
 
 
 def _open(browser, url: str, person: str, link: str, timeout_s: float, playwright_error: type):
@@ -317,14 +308,12 @@ def _open(browser, url: str, person: str, link: str, timeout_s: float, playwrigh
         first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise LoadStalled(f"{person}: could not {step} within {timeout_s:.0f} s (at {page.url}): {first_line}") from None
     page.evaluate(OBSERVER)
-    page.wire = _Wire(page)  # type: ignore[attr-defined]
     return page
 
 
 def _rounds(pages: dict, city: dict, expected: dict, args: argparse.Namespace) -> tuple[dict[str, list[float]], list[str]]:
     """Every person edits at (nearly) the same moment; each edit's time is read in their page: edit to last change on screen."""
     times: list[float] = []
-    wire: list[float] = []
     builder: list[float] = []
     errors: list[str] = []
     for r in range(2, args.rounds + 2):
@@ -332,7 +321,6 @@ def _rounds(pages: dict, city: dict, expected: dict, args: argparse.Namespace) -
         t0 = time.monotonic()
         for person, page in pages.items():
             box = page.locator("[class*='st-key-'][class*='-count'] input").first
-            page.wire.clear()
             started[person] = page.evaluate("performance.now()")
             box.fill(str(r))
             box.press("Enter")
@@ -348,8 +336,7 @@ def _rounds(pages: dict, city: dict, expected: dict, args: argparse.Namespace) -
                 times.append(float(shown["last"]))
                 if shown["server_ms"] is not None:
                     builder.append(float(shown["server_ms"]))
-                if page.wire.ms() is not None:
-                    wire.append(page.wire.ms())
+
                 if shown["count"] != wanted:
                     errors.append(f"{person} round {r}: shows {shown['count']}, its definition counts {wanted:,}")
                 del pending[person]
@@ -360,7 +347,7 @@ def _rounds(pages: dict, city: dict, expected: dict, args: argparse.Namespace) -
              f"{time.monotonic() - t0:.1f} s in all")  # fmt: skip
         if len(pending) == len(pages):
             raise LoadStalled(f"round {r - 1}: no session finished a rerun within {args.timeout:.0f} s: " + "; ".join(errors[-3:]))
-    return {"screen": times, "wire": wire, "builder": builder}, errors
+    return {"screen": times, "builder": builder}, errors
 
 
 def render(result: dict) -> str:
@@ -369,7 +356,7 @@ def render(result: dict) -> str:
         f"{result['sessions']} signed-in sessions x {result['rounds']} builder edits on {result['dataset']} ({result['users']:,} users)",
         f"rerun as each person saw it: p50 {t['p50']:.0f} ms, p95 {t['p95']:.0f} ms, max {t['max']:.0f} ms (target p95 <= {result['target_p95_ms']:.0f} ms)",
         "CPU over the timed rounds: {server:.0f} s server, {browsers:.0f} s browsers, in {wall:.0f} s wall time".format(**result["cpu_s"]),
-        "server's answer (edit's message out to the rerun's last in): p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {max:.0f} ms".format(**result["server_ms"]),
+        "the server's answer (request in to the run's last message out, server clock): p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {max:.0f} ms".format(**result["server_ms"]),
         "the builder's own run in the server: p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {max:.0f} ms".format(**result["builder_ms"]),
         f"errors: {len(result['errors'])}" + "".join(f"\n  {e}" for e in result["errors"][:10]),
         "meets target: " + ("yes" if result["meets_target"] else "NO") + "; the server's answer alone: " + ("yes" if result["server_meets_target"] else "NO"),
