@@ -157,12 +157,34 @@ def revoke(store: AppStore, subject: str, who: str) -> bool:
 
 
 def grants(store: AppStore) -> list[Grant]:
+    return list(_grants_by_subject(store).values())
+
+
+def _grant_rows(store: AppStore) -> tuple[tuple, ...]:
     with store.reader() as conn:
         rows = conn.execute("SELECT subject, role, scope, granted_at, granted_by FROM access_grants ORDER BY subject").fetchall()
-    return [
-        Grant(r["subject"], r["role"], parse_segment(r["scope"]) if r["scope"] else None, r["granted_at"], r["granted_by"])
-        for r in rows
-    ]
+    return tuple(tuple(r) for r in rows)
+
+
+# The grants of each app database as last parsed, with the rows they were parsed from. A signed-in
+# person's every rerun asks for their access; parsing every grant's scope (a segment definition)
+# each time cost milliseconds of the server's GIL per rerun, with 20 people at once. The rows are
+# still read every time (a fraction of a millisecond), so a grant or revoke by anyone is seen at once.
+_GRANTS_MEMO: dict[str, tuple[tuple[tuple, ...], dict[str, Grant]]] = {}
+_MEMO_LOCK = threading.Lock()
+
+
+def _grants_by_subject(store: AppStore) -> dict[str, Grant]:
+    key = str(store.path.absolute())
+    rows = _grant_rows(store)
+    with _MEMO_LOCK:
+        held = _GRANTS_MEMO.get(key)
+    if held is not None and held[0] == rows:
+        return held[1]
+    by_subject = {r[0]: Grant(r[0], r[1], parse_segment(r[2]) if r[2] else None, r[3], r[4]) for r in rows}
+    with _MEMO_LOCK:
+        _GRANTS_MEMO[key] = (rows, by_subject)
+    return by_subject
 
 
 def team_mode(store: AppStore) -> bool:
@@ -180,7 +202,7 @@ def access_for(store: AppStore, email: str, groups: tuple[str, ...] = (), unknow
     if unknown not in UNKNOWN_POLICIES:
         raise AccessError(f"Unknown policy {unknown!r} for people without a grant; use viewer or refuse.")
     who = subject_of(email).partition(":")[2]
-    by_subject = {g.subject: g for g in grants(store)}
+    by_subject = _grants_by_subject(store)
     chosen = by_subject.get(f"email:{who}")
     if chosen is None:
         candidates = [by_subject[f"group:{g}"] for g in sorted(set(groups)) if f"group:{g}" in by_subject]

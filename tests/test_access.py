@@ -93,6 +93,46 @@ def test_which_grant_applies(store):
         access_for(store, "eve@brand.com", (), unknown="refuse")
 
 
+def test_access_is_read_again_only_after_a_grant_changes(store, monkeypatch):
+    """Every rerun asks for the person's access: scopes are parsed again only after a grant or revoke, never stale."""
+    import core.access as access_module
+
+    reads = []
+    real = access_module.parse_segment
+    grant(store, "group:crm-sh", "operator", SCOPE, "t")
+    monkeypatch.setattr(access_module, "parse_segment", lambda text: reads.append(text) or real(text))
+    for _ in range(3):
+        bob = access_for(store, "bob@brand.com", ("crm-sh",))
+        assert (bob.role.role, bob.scope) == ("operator", parse_segment(SCOPE))
+    assert len(reads) == 1  # parsed once, then reused while no grant changed
+    # a change made through another connection (another server process, the CLI) is seen at once
+    other = AppStore(store.path)
+    grant(other, "group:crm-sh", "viewer", SCOPE, "t")
+    before = len(reads)
+    assert access_for(store, "bob@brand.com", ("crm-sh",)).role.role == "viewer"
+    assert access_for(store, "bob@brand.com", ("crm-sh",)).role.role == "viewer"
+    assert len(reads) == before + 1  # parsed again once, after the change
+    grant(other, "bob@brand.com", "pii", None, "t")
+    assert access_for(store, "bob@brand.com", ("crm-sh",)).role.role == "pii"
+    revoke(other, "bob@brand.com", "t")
+    revoke(other, "group:crm-sh", "t")
+    with pytest.raises(AccessError, match="no access"):
+        access_for(store, "bob@brand.com", ("crm-sh",), unknown="refuse")
+
+
+def test_a_database_made_again_at_the_same_path_is_not_mistaken_for_the_old(tmp_path):
+    path = tmp_path / "app.db"
+    grant(AppStore(path), "group:crm-sh", "operator", SCOPE, "t")
+    assert access_for(AppStore(path), "bob@brand.com", ("crm-sh",)).scope == parse_segment(SCOPE)
+    path.unlink()
+    for extra in tmp_path.glob("app.db-*"):
+        extra.unlink()
+    fresh = AppStore(path)
+    grant(fresh, "group:crm-sh", "pii", None, "t")  # the same number of grants and log entries as before
+    bob = access_for(fresh, "bob@brand.com", ("crm-sh",))
+    assert (bob.role.role, bob.scope) == ("pii", None)
+
+
 def test_every_read_of_a_scoped_person_is_limited_to_the_scope(shop):
     _root, ds, users, events = shop
     scoped = scoped_dataset(ds, parse_segment(SCOPE))
