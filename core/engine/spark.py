@@ -90,14 +90,17 @@ def derived_parquet(ds: Dataset) -> Path:
     return out
 
 
-def register(spark: SparkSession, folder: Path) -> None:
-    """Spark's `profile` and `event_rows` views over the Parquet copies (no-op when already so)."""
+def register(spark: SparkSession, folder: Path) -> bool:
+    """Spark's `profile` and `event_rows` views over the Parquet copies; False when they already were."""
+    changed = False
     for table in DERIVED_TABLES:
         path = folder / f"{table}.parquet"
         if _REGISTERED.get(table) == path:
             continue
         spark.read.parquet(str(path)).createOrReplaceTempView(table)
         _REGISTERED[table] = path
+        changed = True
+    return changed
 
 
 def run(spark: SparkSession, tree: exp.Expression, params: dict[str, Any] | None = None) -> list[tuple]:

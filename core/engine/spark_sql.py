@@ -17,6 +17,9 @@ the same spelling, a rule below rewrites the tree so Spark computes what DuckDB 
 - `epoch(ts)`: elapsed seconds of an instant (DST-safe windows compare these) -> unix_micros.
 - `regexp_matches(x, p)` (a search in both) -> `x RLIKE p`.
 - `TRY_CAST` stays TRY_CAST (sqlglot would write CAST, which raises under ANSI mode).
+- `quantile_disc(x, q)` (one q or a list): DuckDB's value is the ceil(n·q)-th smallest non-NULL
+  value; Spark's percentile_disc takes numbers only (not dates or times) -> element_at of the
+  sorted list of values, for any orderable type. NULL for no values, as DuckDB.
 - `hash(x)`: refused (engine-specific values); SHA-256 renders as sha2(x, 256), and a hex
   text cast to a number (`CAST('0x' || hex AS BIGINT)`, the holdout rule) as conv(hex, 16, 10).
 
@@ -163,6 +166,23 @@ def _ieee_divide(node: exp.Div) -> exp.Expression:
     return exp.Case(ifs=[exp.If(this=exp.EQ(this=b.copy(), expression=_num(0)), true=by_zero)], default=divide)
 
 
+def _quantile_disc(node: exp.PercentileDisc) -> exp.Expression:
+    """DuckDB's quantile_disc: the ceil(n·q)-th smallest non-NULL value (checked against DuckDB in the rule tests)."""
+    value, qs = node.this, node.expression
+    values = _f("array_sort", _f("collect_list", value.copy()))
+    n = _f("size", values.copy())
+
+    def pick(q: exp.Expression) -> exp.Expression:
+        index = _f("greatest", _num(1), exp.Cast(this=_f("ceil", exp.Mul(this=n.copy(), expression=q.copy())), to=exp.DataType.build("INT")))
+        return _f("try_element_at", values.copy(), index)
+
+    empty = exp.EQ(this=n.copy(), expression=_num(0))
+    if isinstance(qs, exp.Array):
+        picked: exp.Expression = exp.Array(expressions=[pick(q) for q in qs.expressions])
+        return exp.Case(ifs=[exp.If(this=empty, true=exp.Null())], default=picked)
+    return pick(qs)
+
+
 def _rule(node: exp.Expression, params: dict[str, Any]) -> exp.Expression:
     if isinstance(node, exp.Anonymous):
         name = node.name.lower()
@@ -195,6 +215,8 @@ def _rule(node: exp.Expression, params: dict[str, Any]) -> exp.Expression:
         return exp.Paren(this=exp.Sub(this=_f("dayofweek", node.this.copy()), expression=_num(1)))
     if isinstance(node, exp.ArrayAgg):
         return _ordered_list(node)
+    if isinstance(node, exp.PercentileDisc) and node.expression is not None:
+        return _quantile_disc(node)
     if isinstance(node, exp.Cast) and not isinstance(node, exp.TryCast) and node.to.this in _INT_TYPES:
         return _hex_cast(node) or _int_cast(node)
     if isinstance(node, exp.Div):
