@@ -16,6 +16,9 @@ the same spelling, a rule below rewrites the tree so Spark computes what DuckDB 
   Integer overflow and `%`, `//` by zero raise on both (ANSI mode stays on).
 - `epoch(ts)`: elapsed seconds of an instant (DST-safe windows compare these) -> unix_micros.
 - `regexp_matches(x, p)` (a search in both) -> `x RLIKE p`.
+- `TRY_CAST(text AS BOOLEAN)` (consent columns stored as text): DuckDB reads t/true/y/yes/1 and
+  f/false/n/no/0 in any case but never trims, Spark trims -> the same words on the untrimmed
+  text; a non-text value keeps the cast (a number: non-zero is true on both).
 - `TRY_CAST` stays TRY_CAST (sqlglot would write CAST, which raises under ANSI mode).
 - `quantile_disc(x, q)` (one q or a list): DuckDB's value is the ceil(n·q)-th smallest non-NULL
   value; Spark's percentile_disc takes numbers only (not dates or times) -> element_at of the
@@ -183,6 +186,24 @@ def _quantile_disc(node: exp.PercentileDisc) -> exp.Expression:
     return pick(qs)
 
 
+def _text_to_boolean(node: exp.TryCast) -> exp.Expression:
+    """DuckDB's TRY_CAST(text AS BOOLEAN): the words in any case, no trimming (Spark trims)."""
+    value = node.this
+    text = exp.Lower(this=exp.Cast(this=value.copy(), to=exp.DataType.build("STRING", dialect="spark")))
+
+    def words(*ws: str) -> exp.Expression:
+        return exp.In(this=text.copy(), expressions=[exp.Literal.string(w) for w in ws])
+
+    as_text = exp.Case(
+        ifs=[exp.If(this=words("t", "true", "y", "yes", "1"), true=exp.true()), exp.If(this=words("f", "false", "n", "no", "0"), true=exp.false())],
+        default=exp.Cast(this=exp.Null(), to=exp.DataType.build("BOOLEAN")),
+    )
+    kept = node.copy()
+    kept.set("safe", True)
+    is_text = exp.EQ(this=_f("typeof", value.copy()), expression=exp.Literal.string("string"))
+    return exp.Case(ifs=[exp.If(this=is_text, true=as_text)], default=kept)
+
+
 def _rule(node: exp.Expression, params: dict[str, Any]) -> exp.Expression:
     if isinstance(node, exp.Anonymous):
         name = node.name.lower()
@@ -198,6 +219,8 @@ def _rule(node: exp.Expression, params: dict[str, Any]) -> exp.Expression:
             return exp.SHA2(this=node.expressions[0].copy(), length=_num(256))
         if name == "epoch":
             return _epoch(node.expressions[0])
+    if isinstance(node, exp.TryCast) and node.to.this == exp.DataType.Type.BOOLEAN:
+        return _text_to_boolean(node)
     if isinstance(node, exp.TryCast) and not node.args.get("safe"):
         # sqlglot writes a TryCast without `safe` as CAST for Spark, which raises under ANSI mode
         safe = node.copy()
