@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 
     from core.dataset import Dataset
 
-DERIVED_TABLES = ("profile", "event_rows")
+DERIVED_TABLES = ("profile", "event_rows", "events")
+# the columns Spark gets of each table (None: all); of the contract's `events` only the time,
+# which is all the Overview reads (its count, first and last day)
+COLUMNS: dict[str, tuple[str, ...] | None] = {"profile": None, "event_rows": None, "events": ("ts",)}
 _LOCK = threading.Lock()
 _SESSION: SparkSession | None = None
 _REGISTERED: dict[str, Path] = {}
@@ -82,7 +85,10 @@ def derived_parquet(ds: Dataset) -> Path:
         for table in DERIVED_TABLES:
             target = out / f"{table}.parquet"
             tmp = target.with_suffix(f".{os.getpid()}.tmp")
-            cur.table(table).write_parquet(str(tmp))  # the relation API: no SQL text with a path
+            rel = cur.table(table)
+            if COLUMNS[table] is not None:
+                rel = rel.select(*COLUMNS[table])
+            rel.write_parquet(str(tmp))  # the relation API: no SQL text with a path
             os.replace(tmp, target)
     finally:
         cur.close()
