@@ -238,14 +238,19 @@ def test_saved_references_resolve_the_same(pair):
         assert ops.size(sd, seg, resolve) == ops.size(ds, seg, resolve, bitmaps=False)
 
 
-def test_bench_engines_gives_the_same_answers(demo_dir, spark, capsys):
+def test_bench_engines_gives_the_same_answers(tmp_path, spark, capsys):
     """`adesk bench engines`: every count and the export's SHA-256 agree; one count read plainly with pandas."""
-    assert main(["bench", "engines", str(demo_dir), "--repeat", "1", "--json"]) == 0
+    from core.demo import generate
+
+    demo_dir = tmp_path / "demo"
+    generate(demo_dir, users=3_000, seed=7)
+    assert main(["bench", "engines", str(demo_dir), "--repeat", "1", "--definitions", "2", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["all_same"] and out["export"]["same_sha256"] and out["export"]["spark"]["rows"] > 1000
+    assert out["all_same"] and out["export"]["same_sha256"] and out["export"]["spark"]["rows"] > 300
     assert all(c["same"] and c["spark_ms"] > 0 for c in out["counts"])
     tags = pd.read_parquet(demo_dir / "tags.parquet", columns=["user_id", "tag"])
     baking = tags.loc[tags["tag"] == "interest/food/baking", "user_id"].nunique()
+    assert [c["name"] for c in out["counts"]] == ["city in 2", "tag has"]
     assert {c["name"]: c["members"] for c in out["counts"]}["tag has"] == baking
 
 
@@ -271,15 +276,36 @@ def test_aipl_funnel_flow_and_trend_are_the_same(pair):
 
 
 @pytest.mark.parametrize(
-    "spec",
+    ("spec", "base"),
     [
-        retention.RetentionSpec("month", date(2025, 11, 1), date(2026, 5, 1)),
-        retention.RetentionSpec("week", date(2026, 3, 2), date(2026, 5, 10), start="purchase", return_event="review", mode="on_or_after"),
+        (retention.RetentionSpec("month", date(2025, 11, 1), date(2026, 5, 1)), SEGMENTS[0]),
+        (retention.RetentionSpec("week", date(2025, 7, 7), date(2026, 6, 28), start="purchase", return_event="review", mode="on_or_after"), None),
     ],
-    ids=["signup-month-on", "purchase-week-on-or-after"],
+    ids=["signup-month-on-base", "purchase-week-on-or-after"],
 )
-def test_retention_is_the_same(pair, spec):
+def test_retention_is_the_same(pair, spec, base):
     ds, sd = pair
-    want = retention.retention(ds, spec, base=SEGMENTS[0], resolve=resolve).to_dict()
-    assert retention.retention(sd, spec, base=SEGMENTS[0], resolve=resolve).to_dict() == want
-    assert sum(c["size"] for c in want["cohorts"]) > 0
+    want = retention.retention(ds, spec, base=base, resolve=resolve).to_dict()
+    assert retention.retention(sd, spec, base=base, resolve=resolve).to_dict() == want
+    assert sum(c["size"] for c in want["cohorts"]) > 0 and any(sum(c["retained"][1:]) for c in want["cohorts"])
+
+
+def test_cli_commands_answer_the_same_on_spark(pair, tmp_path, monkeypatch, capsys):
+    """`adesk overview`, `aipl`, `retention` and `breakdown` print the same JSON with ADESK_ENGINE=spark."""
+    ds, _sd = pair
+    seg = tmp_path / "seg.json"
+    seg.write_text(json.dumps(SEGMENTS[1].to_dict()), encoding="utf-8")
+    data = str(ds.path)
+    commands = [
+        ["overview", data, "--json"],
+        ["aipl", "flow", data, "--from", "2026-03-31", "--json"],
+        ["retention", data, "--start", "signup", "--period", "month", "--from", "2025-11-01", "--to", "2026-05-01", "--json"],
+        ["breakdown", data, "--segment", str(seg), "--by", "score", "--json"],
+    ]
+    for command in commands:
+        printed = {}
+        for engine in ("duckdb", "spark"):
+            monkeypatch.setenv("ADESK_ENGINE", engine)
+            assert main(command) == 0
+            printed[engine] = json.loads(capsys.readouterr().out)
+        assert printed["spark"] == printed["duckdb"], command[0]

@@ -39,10 +39,11 @@ EXPORT_COLUMNS = ("city", "age", "phone", "rfm_class", "lifecycle")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("data", nargs="?", default=os.environ.get("ADESK_BENCH_DATA", "data/demo"), help="a demo dataset (default data/demo; `adesk demo --users N`)")
     p.add_argument("--repeat", type=int, default=5, help="timed runs per count and export (default 5)")
+    p.add_argument("--definitions", type=int, default=len(COUNTS), help=f"how many of the {len(COUNTS)} definitions to count (default all)")
     p.add_argument("--spark-remote", default=os.environ.get("ADESK_SPARK_REMOTE", "local[2]"), help="where Spark runs (default local[2])")
 
 
-def _counts(ds, sd, repeat: int) -> list[dict]:
+def _counts(ds, sd, repeat: int, names: tuple[str, ...]) -> list[dict]:
     from core.bench.segments import DEFINITIONS
     from core.segments.model import parse_segment
     from core.segments.operations import size
@@ -50,7 +51,7 @@ def _counts(ds, sd, repeat: int) -> list[dict]:
     wanted = dict(DEFINITIONS)
     ds.bitmap_index().build_in_background().wait()
     out = []
-    for name in COUNTS:
+    for name in names:
         seg = parse_segment(wanted[name])
         counts = {size(ds, seg, bitmaps=False).count, size(sd, seg).count, size(ds, seg).count}
         scan = timed(lambda seg=seg: size(ds, seg, bitmaps=False), repeat)
@@ -112,7 +113,7 @@ def run(args: argparse.Namespace) -> dict:
         sd = on_spark(ds, session)  # writes profile and event_rows as Parquet, registers them
         parquet_s = time.perf_counter() - t0
         try:
-            counts = _counts(ds, sd, max(1, args.repeat))
+            counts = _counts(ds, sd, max(1, args.repeat), COUNTS[: max(1, args.definitions)])
             export = _export(ds, sd, max(1, args.repeat), scratch)
         finally:
             ds.close()
