@@ -309,3 +309,16 @@ def test_cli_commands_answer_the_same_on_spark(pair, tmp_path, monkeypatch, caps
             assert main(command) == 0
             printed[engine] = json.loads(capsys.readouterr().out)
         assert printed["spark"] == printed["duckdb"], command[0]
+
+
+def test_what_spark_cannot_answer_says_why(pair):
+    """A sample (DuckDB's hash order) is refused with the reason; a Spark failure is core's EngineError."""
+    from core.engine import EngineError as RuleError
+    from core.problems import EngineError as QueryError
+
+    ds, sd = pair
+    with pytest.raises(RuleError, match="SHA-256"):
+        ops.sample(sd, SEGMENTS[0], n=5)
+    assert len(ops.sample(ds, SEGMENTS[0], n=5)) == 5
+    with pytest.raises(QueryError, match="Spark could not answer"):
+        sd.run(exp.select("*").from_("no_such_table"))

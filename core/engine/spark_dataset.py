@@ -14,7 +14,9 @@ holds no user values: they stay bound parameters.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +31,22 @@ from core.queries import named_query
 if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import SparkSession
+
+
+@contextlib.contextmanager
+def spark_errors() -> Iterator[None]:
+    """Spark's exceptions as core's EngineError (its first line), as DuckDB's are (core.problems)."""
+    from core.problems import EngineError as QueryError
+
+    try:
+        yield
+    except Exception as err:
+        from pyspark.errors import PySparkException
+
+        if not isinstance(err, PySparkException):
+            raise
+        text = str(err).strip().splitlines()
+        raise QueryError(f"Spark could not answer: {text[0] if text else type(err).__name__}") from err
 
 
 class NoBitmaps:
@@ -78,10 +96,11 @@ class SparkDataset(Dataset):
         return cur
 
     def run(self, query: exp.Expression, params: dict[str, object] | None = None) -> list[tuple]:
-        if isinstance(query, exp.Create):
-            create_view(self.activate(), query, params or {})
-            return []
-        return spark_engine.run(self.activate(), query, params)
+        with spark_errors():
+            if isinstance(query, exp.Create):
+                create_view(self.activate(), query, params or {})
+                return []
+            return spark_engine.run(self.activate(), query, params)
 
     def bitmap_index(self) -> NoBitmaps:  # type: ignore[override]
         return _NO_BITMAPS
@@ -123,11 +142,16 @@ class SparkCursor:
     def execute(self, sql: str, params: Any = None) -> SparkCursor:
         tree = sqlglot.parse_one(sql, read="duckdb")
         if isinstance(tree, exp.Copy):
-            self._rows = [(copy_from_spark(self.ds, tree, dict(params or {})),)]
+            with spark_errors():
+                self._rows = [(copy_from_spark(self.ds, tree, dict(params or {})),)]
             return self
         return self.run_tree(tree, dict(params or {}))
 
     def run_tree(self, tree: exp.Expression, params: dict[str, object]) -> SparkCursor:
+        with spark_errors():
+            return self._run_tree(tree, params)
+
+    def _run_tree(self, tree: exp.Expression, params: dict[str, object]) -> SparkCursor:
         if isinstance(tree, exp.Create):
             create_view(self.ds.activate(), tree, params)
             self._rows = []
@@ -142,7 +166,8 @@ class SparkCursor:
 
     def _all(self) -> list[tuple]:
         if self._rows is None:
-            self._rows = [tuple(r) for r in self._frame.collect()]
+            with spark_errors():
+                self._rows = [tuple(r) for r in self._frame.collect()]
         return self._rows
 
     def fetchall(self) -> list[tuple]:
@@ -156,9 +181,11 @@ class SparkCursor:
         """The result as pandas, converted by DuckDB (the same pandas types as a DuckDB cursor's .df())."""
         import duckdb
 
+        with spark_errors():
+            table = self._frame.toArrow()
         con = duckdb.connect()
         try:
-            return con.from_arrow(self._frame.toArrow()).df()
+            return con.from_arrow(table).df()
         finally:
             con.close()
 
