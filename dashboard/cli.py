@@ -8,7 +8,9 @@ import json
 import sys
 from typing import Any
 
+from core.engine import EngineError as EngineSettingError
 from core.problems import DatasetError
+from core.problems import EngineError as QueryError
 
 # One module per area; each has `register(subparsers)` adding parsers whose
 # `func(args) -> int` does the work. Keep this list short and alphabetical.
@@ -125,6 +127,9 @@ def main(argv: list[str] | None = None) -> int:
                 message, fix = texts(problem)
                 where = problem.file + (f" [{problem.column}]" if problem.column else "")
                 print(f"  {problem.severity.upper()}: {where}: {message} Fix: {fix}", file=sys.stderr)
+        return 1
+    except (QueryError, EngineSettingError) as err:  # the engine could not answer (e.g. Spark): the reason, exit 1
+        print(f"adesk {args.command}: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -184,3 +184,20 @@ def test_formula_escape_regexps(spark):
     ).order_by("c")
     got = same(spark, query.sql("duckdb"))
     assert got == [(c, "'" + c if needs_formula_escape(c) else c) for c in sorted(cells)]
+
+
+def test_text_read_as_boolean_is_not_trimmed(spark):
+    """DuckDB's TRY_CAST(text AS BOOLEAN): t/true/y/yes/1, f/false/n/no/0 in any case, nothing trimmed."""
+    words = ["true", "TRUE", " TRUE ", "t", "Y", "yes", "1", "on", "false", "F", "no", "0", "off", "", " 1", "2"]
+    rows = same(
+        spark,
+        "select v, try_cast(v as boolean) from (select unnest($w) as v) order by v nulls last",
+        {"w": words},
+    )
+    truth = {"true": True, "t": True, "y": True, "yes": True, "1": True, "false": False, "f": False, "no": False, "0": False}
+    assert dict(rows) == {w: truth.get(w.lower()) for w in words}
+    same(
+        spark,
+        "select try_cast(2 as boolean), try_cast(0 as boolean), try_cast(true as boolean), try_cast(cast(null as varchar) as boolean)",
+        want=[(True, False, True, None)],
+    )

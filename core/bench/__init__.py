@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 # core/bench/<name>.py each; benchmarks that drive Streamlit live in the dashboard layer (dashboard/commands/bench.py).
-BENCHMARKS = ("build", "segments", "export", "retention", "ab", "aipl", "funnels")
+BENCHMARKS = ("build", "segments", "export", "retention", "ab", "aipl", "funnels", "engines")
 
 
 def percentile(values: list[float], q: float) -> float:

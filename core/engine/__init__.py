@@ -45,3 +45,13 @@ def engine_settings(environ: dict[str, str] | None = None) -> EngineSettings:
             "nor a local master (local[*])."
         )
     return EngineSettings(engine, remote)
+
+
+def engine_dataset(ds, settings: EngineSettings | None = None):
+    """The opened dataset answered by the chosen engine: itself for DuckDB, a SparkDataset for Spark."""
+    settings = settings or engine_settings()
+    if settings.engine == "duckdb":
+        return ds
+    from core.engine.spark_dataset import on_spark
+
+    return on_spark(ds)

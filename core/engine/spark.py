@@ -1,8 +1,9 @@
 """Queries on Apache Spark: one session per process, the derived tables read from Parquet.
 
-Today the derived tables (`profile`, `event_rows`) are built by DuckDB (core/dataset.py) and
+Today the derived tables (`profile`, `event_rows`) are built by DuckDB (core/dataset/) and
 written once as Parquet next to the cache; Spark reads those files. Everything a query needs
-is then computed by Spark from the same compiled trees, rendered by core/engine/spark_sql.py.
+is then computed by Spark from the same compiled trees, rendered by core/engine/spark_sql.py;
+core/engine/spark_dataset.py gives the core functions a Dataset whose queries run here.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from core.dataset import Dataset
-    from core.segments.model import Segment
-    from core.segments.results import SegmentSize
 
-DERIVED_TABLES = ("profile", "event_rows")
+DERIVED_TABLES = ("profile", "event_rows", "events")
+# the columns Spark gets of each table (None: all); of the contract's `events` only the time,
+# which is all the Overview reads (its count, first and last day)
+COLUMNS: dict[str, tuple[str, ...] | None] = {"profile": None, "event_rows": None, "events": ("ts",)}
 _LOCK = threading.Lock()
 _SESSION: SparkSession | None = None
 _REGISTERED: dict[str, Path] = {}
@@ -83,21 +85,27 @@ def derived_parquet(ds: Dataset) -> Path:
         for table in DERIVED_TABLES:
             target = out / f"{table}.parquet"
             tmp = target.with_suffix(f".{os.getpid()}.tmp")
-            cur.table(table).write_parquet(str(tmp))  # the relation API: no SQL text with a path
+            rel = cur.table(table)
+            if COLUMNS[table] is not None:
+                rel = rel.select(*COLUMNS[table])
+            rel.write_parquet(str(tmp))  # the relation API: no SQL text with a path
             os.replace(tmp, target)
     finally:
         cur.close()
     return out
 
 
-def register(spark: SparkSession, folder: Path) -> None:
-    """Spark's `profile` and `event_rows` views over the Parquet copies (no-op when already so)."""
+def register(spark: SparkSession, folder: Path) -> bool:
+    """Spark's `profile` and `event_rows` views over the Parquet copies; False when they already were."""
+    changed = False
     for table in DERIVED_TABLES:
         path = folder / f"{table}.parquet"
         if _REGISTERED.get(table) == path:
             continue
         spark.read.parquet(str(path)).createOrReplaceTempView(table)
         _REGISTERED[table] = path
+        changed = True
+    return changed
 
 
 def run(spark: SparkSession, tree: exp.Expression, params: dict[str, Any] | None = None) -> list[tuple]:
@@ -113,44 +121,7 @@ def spark_for(ds: Dataset) -> SparkSession:
     return spark
 
 
-def size(ds: Dataset, segment: Segment, resolve: Any = None) -> SegmentSize:
-    """How many members the segment holds, counted by Spark (the same compiled definition as DuckDB's scan)."""
-    from core.segments.compile import where_form
-    from core.segments.counts import count_all, segment_condition
-    from core.segments.results import SegmentSize, share
-
-    condition, params = segment_condition(ds, segment, resolve)
-    # always the WHERE form: Spark allows IN-subqueries (event conditions) in a filter, not in count_if
-    query = exp.select(exp.alias_(count_all(), "members")).from_("profile").where(where_form(condition))
-    ((count,),) = run(spark_for(ds), query, params)
-    total = ds.total_users
-    return SegmentSize(int(count), int(total), share(int(count), int(total)), ds.as_of)
-
-
 def arrow(spark: SparkSession, tree: exp.Expression, params: dict[str, Any] | None = None):
     """A query's result on Spark as a pyarrow table (column names and types kept)."""
     sql, args = to_spark(tree, params)
     return spark.sql(sql, args=args or None).toArrow()
-
-
-def write_export_file(ds: Dataset, plan: Any, path: Path) -> int:
-    """An export's rows computed by Spark, written by the same writer as DuckDB's (one COPY).
-
-    Spark's own CSV writer quotes, escapes and formats numbers and times differently, so the
-    rows are collected in user_id order and DuckDB writes them: the same rows and options give
-    the same bytes. Returns the number of rows written.
-    """
-    import duckdb
-
-    from core.export import copy_statement, export_select
-
-    rows_select, params = export_select(ds, plan)
-    table = arrow(spark_for(ds), rows_select, params)
-    con = duckdb.connect()
-    try:
-        con.register("spark_rows", table)
-        # the names are the file's headers already (a BOM included); keep their order
-        con.execute(copy_statement(exp.select("*").from_("spark_rows"), path, plan.options.format))
-    finally:
-        con.close()
-    return table.num_rows

@@ -15,8 +15,20 @@ the same spelling, a rule below rewrites the tree so Spark computes what DuckDB 
 - `a / b` by zero: DuckDB gives ±inf / NaN (IEEE), Spark under ANSI mode raises -> a CASE.
   Integer overflow and `%`, `//` by zero raise on both (ANSI mode stays on).
 - `epoch(ts)`: elapsed seconds of an instant (DST-safe windows compare these) -> unix_micros.
+- `epoch_us(ts)`: microseconds since 1970 of the wall-clock time -> unix_micros (session zone UTC).
+- `range(a, b) AS t(k)` as a table (DuckDB's column is `range`): Spark's range(a, b) with the same
+  alias (Spark's column is `id`, so a bare range gets the alias `range_rows(range)`).
 - `regexp_matches(x, p)` (a search in both) -> `x RLIKE p`.
+- `TRY_CAST(text AS BOOLEAN)` (consent columns stored as text): DuckDB reads t/true/y/yes/1 and
+  f/false/n/no/0 in any case but never trims, Spark trims -> the same words on the untrimmed
+  text; a non-text value keeps the cast (a number: non-zero is true on both).
 - `TRY_CAST` stays TRY_CAST (sqlglot would write CAST, which raises under ANSI mode).
+- `quantile_disc(x, q)` (one q or a list): DuckDB's value is the ceil(n·q)-th smallest non-NULL
+  value; Spark's percentile_disc takes numbers only (not dates or times) -> element_at of the
+  sorted list of values, for any orderable type. NULL for no values, as DuckDB.
+- unsigned integers (`1::UBIGINT << k`, bit masks of periods): Spark has none -> the signed type of
+  the same width or wider; a shift count is an INT in Spark. Masks of up to 63 bits read the same,
+  bit 63 is the sign bit (`>>` then `& 1` still reads it).
 - `hash(x)`: refused (engine-specific values); SHA-256 renders as sha2(x, 256), and a hex
   text cast to a number (`CAST('0x' || hex AS BIGINT)`, the holdout rule) as conv(hex, 16, 10).
 
@@ -34,6 +46,12 @@ from sqlglot import exp
 
 from core.engine import EngineError
 
+_UNSIGNED = {
+    exp.DataType.Type.UTINYINT: "SMALLINT",
+    exp.DataType.Type.USMALLINT: "INT",
+    exp.DataType.Type.UINT: "BIGINT",
+    exp.DataType.Type.UBIGINT: "BIGINT",
+}
 _INT_TYPES = {
     exp.DataType.Type.TINYINT,
     exp.DataType.Type.SMALLINT,
@@ -163,6 +181,56 @@ def _ieee_divide(node: exp.Div) -> exp.Expression:
     return exp.Case(ifs=[exp.If(this=exp.EQ(this=b.copy(), expression=_num(0)), true=by_zero)], default=divide)
 
 
+def _quantile_disc(node: exp.PercentileDisc) -> exp.Expression:
+    """DuckDB's quantile_disc: the ceil(n·q)-th smallest non-NULL value (checked against DuckDB in the rule tests)."""
+    value, qs = node.this, node.expression
+    values = _f("array_sort", _f("collect_list", value.copy()))
+    n = _f("size", values.copy())
+
+    def pick(q: exp.Expression) -> exp.Expression:
+        index = _f("greatest", _num(1), exp.Cast(this=_f("ceil", exp.Mul(this=n.copy(), expression=q.copy())), to=exp.DataType.build("INT")))
+        return _f("try_element_at", values.copy(), index)
+
+    empty = exp.EQ(this=n.copy(), expression=_num(0))
+    if isinstance(qs, exp.Array):
+        picked: exp.Expression = exp.Array(expressions=[pick(q) for q in qs.expressions])
+        return exp.Case(ifs=[exp.If(this=empty, true=exp.Null())], default=picked)
+    return pick(qs)
+
+
+def _text_to_boolean(node: exp.TryCast) -> exp.Expression:
+    """DuckDB's TRY_CAST(text AS BOOLEAN): the words in any case, no trimming (Spark trims)."""
+    value = node.this
+    text = exp.Lower(this=exp.Cast(this=value.copy(), to=exp.DataType.build("STRING", dialect="spark")))
+
+    def words(*ws: str) -> exp.Expression:
+        return exp.In(this=text.copy(), expressions=[exp.Literal.string(w) for w in ws])
+
+    as_text = exp.Case(
+        ifs=[exp.If(this=words("t", "true", "y", "yes", "1"), true=exp.true()), exp.If(this=words("f", "false", "n", "no", "0"), true=exp.false())],
+        default=exp.Cast(this=exp.Null(), to=exp.DataType.build("BOOLEAN")),
+    )
+    kept = node.copy()
+    kept.set("safe", True)
+    is_text = exp.EQ(this=_f("typeof", value.copy()), expression=exp.Literal.string("string"))
+    return exp.Case(ifs=[exp.If(this=is_text, true=as_text)], default=kept)
+
+
+def _range_table(node: exp.Table) -> exp.Expression:
+    """`range(a, b) AS t(k)` in a FROM: Spark's range table function (end excluded, as DuckDB's range)."""
+    series: exp.GenerateSeries = node.this
+    if not series.args.get("is_end_exclusive"):
+        raise EngineError("generate_series (end included) in a FROM has no Spark rule yet; use range().")
+    start = series.args.get("start")
+    end = series.args.get("end")
+    args = [a.copy() for a in (start, end) if a is not None]
+    alias = node.args.get("alias")
+    if alias is None or not alias.columns:
+        name = alias.this.copy() if alias is not None and alias.this else exp.to_identifier("range_rows")
+        alias = exp.TableAlias(this=name, columns=[exp.to_identifier("range")])
+    return exp.Table(this=_f("range", *args), alias=alias.copy())
+
+
 def _rule(node: exp.Expression, params: dict[str, Any]) -> exp.Expression:
     if isinstance(node, exp.Anonymous):
         name = node.name.lower()
@@ -178,6 +246,12 @@ def _rule(node: exp.Expression, params: dict[str, Any]) -> exp.Expression:
             return exp.SHA2(this=node.expressions[0].copy(), length=_num(256))
         if name == "epoch":
             return _epoch(node.expressions[0])
+        if name == "epoch_us":
+            return _f("unix_micros", exp.Cast(this=node.expressions[0].copy(), to=exp.DataType.build("TIMESTAMP")))
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.GenerateSeries):
+        return _range_table(node)
+    if isinstance(node, exp.TryCast) and node.to.this == exp.DataType.Type.BOOLEAN:
+        return _text_to_boolean(node)
     if isinstance(node, exp.TryCast) and not node.args.get("safe"):
         # sqlglot writes a TryCast without `safe` as CAST for Spark, which raises under ANSI mode
         safe = node.copy()
@@ -195,6 +269,16 @@ def _rule(node: exp.Expression, params: dict[str, Any]) -> exp.Expression:
         return exp.Paren(this=exp.Sub(this=_f("dayofweek", node.this.copy()), expression=_num(1)))
     if isinstance(node, exp.ArrayAgg):
         return _ordered_list(node)
+    if isinstance(node, exp.PercentileDisc) and node.expression is not None:
+        return _quantile_disc(node)
+    if isinstance(node, exp.Cast) and node.to.this in _UNSIGNED:
+        signed = node.copy()
+        signed.set("to", exp.DataType.build(_UNSIGNED[node.to.this]))
+        return signed
+    if isinstance(node, exp.BitwiseLeftShift | exp.BitwiseRightShift):
+        shifted = node.copy()
+        shifted.set("expression", exp.Cast(this=node.expression.copy(), to=exp.DataType.build("INT")))
+        return shifted
     if isinstance(node, exp.Cast) and not isinstance(node, exp.TryCast) and node.to.this in _INT_TYPES:
         return _hex_cast(node) or _int_cast(node)
     if isinstance(node, exp.Div):

@@ -42,7 +42,7 @@ def _date(text: str | None, what: str) -> date | None:
 def run(args: argparse.Namespace) -> int:
     from core.analyses import aipl
     from core.dataset import open_dataset
-    from dashboard.commands.common import read_definition, resolver, run_safely
+    from dashboard.commands.common import on_engine, read_definition, resolver, run_safely
 
     if args.dir is None:
         mode, directory = "funnel", args.first
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown aipl view {args.first!r}; use 'adesk aipl DIR', 'adesk aipl trend DIR' or 'adesk aipl flow DIR'.")
     segment = read_definition(args.segment) if args.segment else None
     as_of, day_from, day_to = _date(args.as_of, "--as-of"), _date(args.day_from, "--from"), _date(args.day_to, "--to")
-    ds = open_dataset(directory)  # a dataset that cannot be used: main() lists its problems, exit 1
+    ds = on_engine(open_dataset(directory))  # unusable: main() lists its problems, exit 1
     resolve = resolver(segment, args.db) if segment else None
     try:
         if mode == "funnel":

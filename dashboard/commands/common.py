@@ -117,3 +117,24 @@ def run_safely(fn, *args: Any, **kwargs: Any) -> Any:
         ) from None
     except (OperationError, StoreError) as err:
         raise UsageError(str(err)) from None
+
+
+def engine_name() -> str:
+    """ADESK_ENGINE (duckdb or spark); a bad value is a usage error naming the fix."""
+    from core.engine import EngineError, engine_settings
+
+    try:
+        return engine_settings().engine
+    except EngineError as err:
+        raise UsageError(str(err)) from None
+
+
+def on_engine(ds):
+    """The dataset answered by ADESK_ENGINE's engine (Spark: core/engine/spark_dataset.py)."""
+    from core.engine import EngineError, engine_dataset
+
+    engine_name()  # a bad setting is a usage error before Spark starts
+    try:
+        return engine_dataset(ds)
+    except EngineError as err:
+        raise UsageError(str(err)) from None

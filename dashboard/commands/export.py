@@ -3,7 +3,8 @@
     adesk export DIR --segment FILE --out PATH [--channel C] [--columns a,b]
                  [--format csv|parquet] [--bom] [--raw-text] [--holdout 0.1] [--pii masked|raw|hashed] [--json]
 
-The file is written by DuckDB under a temporary name and renamed when complete;
+The file is written by DuckDB under a temporary name and renamed when complete
+(with ADESK_ENGINE=spark Spark computes the rows and DuckDB writes them: the same bytes);
 progress goes to stderr when it is a terminal. `--json` prints
 {"export_id", "rows_written", "excluded_by_consent", "holdout_rows", "sha256", …}.
 An empty result (no members, or none with consent) writes no file and exits 1
@@ -19,7 +20,7 @@ import sys
 from typing import Any
 
 from dashboard.cli import UsageError, print_json
-from dashboard.commands.common import echo, open_store, segment_problems, table
+from dashboard.commands.common import echo, on_engine, open_store, segment_problems, table
 
 
 def _share(text: str) -> float:
@@ -95,7 +96,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         channel=args.channel, columns=columns, format=args.format, bom=args.bom, holdout=args.holdout, pii_mode=args.pii,
         raw_text=args.raw_text,
     )
-    ds = open_dataset(args.dir)  # a dataset that cannot be used: main() lists its problems, exit 1
+    ds = on_engine(open_dataset(args.dir))  # unusable: main() lists its problems, exit 1
     try:
         plan = plan_export(ds, segment, options, role=role, resolve=resolver, segment_id=saved_id, segment_version=version)
         reason = plan.empty_reason()
@@ -193,7 +194,7 @@ def cmd_recreate(args: argparse.Namespace) -> int:
 
     store = open_store(args.db)
     record = _record(store, args.export_id)
-    ds = open_dataset(args.dir or record.dataset_path)
+    ds = on_engine(open_dataset(args.dir or record.dataset_path))
     try:
         result = recreate_export(ds, store, record.export_id, role=current_role(), out=args.out,
                                  progress=_progress(sys.stderr.isatty() and not args.json))

@@ -26,7 +26,9 @@ def run(args: argparse.Namespace) -> int:
     except DatasetError as err:
         print(format_report(err.report), file=sys.stderr)
         return 1
-    ov = overview(ds)
+    from dashboard.commands.common import on_engine
+
+    ov = overview(on_engine(ds))  # ADESK_ENGINE=spark: counted by Spark
     if args.json:
         print_json(ov.to_dict())
         return 0

@@ -60,11 +60,11 @@ def spec_from_args(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from core.analyses.retention import RetentionError, retention
     from core.dataset import open_dataset
-    from dashboard.commands.common import read_definition, resolver
+    from dashboard.commands.common import on_engine, read_definition, resolver
 
     spec = spec_from_args(args)
     segment = read_definition(args.segment) if args.segment else None
-    ds = open_dataset(args.dir)  # a dataset that cannot be used: main() lists its problems, exit 1
+    ds = on_engine(open_dataset(args.dir))  # unusable: main() lists its problems, exit 1
     try:
         result = retention(ds, spec, segment, resolver(segment, args.db) if segment else None)
     except RetentionError as err:

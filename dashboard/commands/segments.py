@@ -15,6 +15,8 @@ from core.store import current_user
 from dashboard.cli import UsageError, print_json
 from dashboard.commands.common import (
     echo,
+    engine_name,
+    on_engine,
     open_store,
     pct,
     read_definition,
@@ -34,13 +36,9 @@ def cmd_count(args: argparse.Namespace) -> int:
     segment = read_definition(args.segment)
     ds = open_dataset(args.dir)  # a dataset that cannot be used: main() lists its problems, exit 1
     resolve = resolver(segment, args.db)
-    engine = _engine()
-    if engine == "spark":  # ADESK_ENGINE=spark: the same compiled definition, counted by Spark
-        from core.engine.spark import size as spark_size
-
-        result = run_safely(spark_size, ds, segment, resolve=resolve)
-    else:
-        result = run_safely(size, ds, segment, resolve=resolve)
+    engine = engine_name()
+    ds = on_engine(ds)  # ADESK_ENGINE=spark: the same compiled definition, counted by Spark
+    result = run_safely(size, ds, segment, resolve=resolve)
     description = run_safely(describe, segment, ds.catalog, lang=args.lang, resolve=resolve)
     if args.json:
         extra = {"engine": engine} if engine != "duckdb" else {}
@@ -53,22 +51,12 @@ def cmd_count(args: argparse.Namespace) -> int:
     return 0
 
 
-def _engine() -> str:
-    """ADESK_ENGINE (duckdb or spark); a bad value is a usage error naming the fix."""
-    from core.engine import EngineError, engine_settings
-
-    try:
-        return engine_settings().engine
-    except EngineError as err:
-        raise UsageError(str(err)) from None
-
-
 def cmd_breakdown(args: argparse.Namespace) -> int:
     from core.dataset import open_dataset
     from core.segments.operations import breakdown
 
     segment = read_definition(args.segment)
-    ds = open_dataset(args.dir)  # a dataset that cannot be used: main() lists its problems, exit 1
+    ds = on_engine(open_dataset(args.dir))  # unusable: main() lists its problems, exit 1
     result = run_safely(
         breakdown, ds, segment, args.by, resolve=resolver(segment, args.db), limit=args.limit
     )
