@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from core.dataset.handle import Dataset
 
 _LOCK = threading.Lock()
-# connection -> (fingerprint, owner) -> the owner's dict
+# connection -> (dataset class, fingerprint, owner) -> the owner's dict
 _CACHES: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], dict]] = weakref.WeakKeyDictionary()
 
 
@@ -28,7 +28,9 @@ def dataset_cache(ds: Dataset, owner: str) -> dict:
         raise RuntimeError(f"the dataset {ds.path} is closed")
     with _LOCK:
         per_connection = _CACHES.setdefault(con, {})
-        return per_connection.setdefault((ds.fingerprint, owner), {})
+        # the dataset's class too: a Spark dataset (core/engine/) shares the connection and the
+        # fingerprint of the DuckDB one it was made from, but not its in-memory tables
+        return per_connection.setdefault((type(ds).__name__, ds.fingerprint, owner), {})
 
 
 def drop_caches(ds: Dataset) -> list[dict]:
@@ -38,5 +40,5 @@ def drop_caches(ds: Dataset) -> list[dict]:
         return []
     with _LOCK:
         per_connection = _CACHES.get(con, {})
-        keys = [key for key in per_connection if key[0] == ds.fingerprint]
+        keys = [key for key in per_connection if key[:2] == (type(ds).__name__, ds.fingerprint)]
         return [per_connection.pop(key) for key in keys]

@@ -24,6 +24,7 @@ import sqlglot
 from sqlglot import exp
 
 from core.dataset import Dataset
+from core.dataset.caches import dataset_cache
 from core.engine import EngineError
 from core.engine import spark as spark_engine
 from core.queries import named_query
@@ -82,7 +83,7 @@ class SparkDataset(Dataset):
     def activate(self) -> SparkSession:
         """The session with THIS dataset's tables as `profile` and `event_rows` (another may have replaced them)."""
         if spark_engine.register(self.spark, self.folder):
-            self.memo.pop("models_at", None)  # the model views were another dataset's
+            dataset_cache(self, "models_at").clear()  # the model views were another dataset's
         return self.spark
 
     def cursor(self) -> SparkCursor:  # type: ignore[override]
