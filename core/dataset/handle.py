@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import duckdb
 from sqlglot import exp
@@ -58,6 +58,9 @@ def bitmap_budget(text: str) -> int:
 class Dataset:
     """An opened dataset: its config, `as_of`, catalog, and cursors over its views."""
 
+    # which engine answers its queries (core/engine/ makes "spark" ones); numpy paths that read
+    # DuckDB's Arrow results directly (the AIPL stage history) run only on "duckdb"
+    engine: ClassVar[str] = "duckdb"
     path: Path
     config: DatasetConfig
     fingerprint: str

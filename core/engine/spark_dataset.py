@@ -18,7 +18,7 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlglot
 from sqlglot import exp
@@ -75,6 +75,8 @@ _NO_BITMAPS = NoBitmaps()
 @dataclass
 class SparkDataset(Dataset):
     """The dataset with Spark answering its queries (see the module docstring)."""
+
+    engine: ClassVar[str] = "spark"
 
     base: Dataset | None = field(default=None, repr=False)
     spark: Any = field(default=None, repr=False)

@@ -94,8 +94,9 @@ class History:
 
 
 def supported(ds: Dataset) -> bool:
-    """Whether the history answers this dataset's rule (a loyalty threshold below 1 purchase reads the events)."""
-    return ds.config.aipl.loyalty_min_purchases >= 1
+    """Whether the history answers: on DuckDB (numpy reads its Arrow results), for a rule it can hold
+    (a loyalty threshold below 1 purchase reads the events); otherwise the SQL rule answers."""
+    return ds.engine == "duckdb" and ds.config.aipl.loyalty_min_purchases >= 1
 
 
 def build(ds: Dataset, progress: Progress | None = None) -> History:
