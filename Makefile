@@ -47,9 +47,11 @@ run: venv demo
 
 lint: venv-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test: venv-test chromium java
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
 clean:

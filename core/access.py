@@ -152,7 +152,9 @@ def revoke(store: AppStore, subject: str, who: str) -> bool:
     with store.transaction() as conn:
         gone = conn.execute("DELETE FROM access_grants WHERE subject = ?", (key,)).rowcount
         if gone:
-            conn.execute("INSERT INTO access_log (subject, action, at, who) VALUES (?, 'revoke', ?, ?)", (key, now, who))
+            conn.execute(
+                "INSERT INTO access_log (subject, action, at, who) VALUES (?, 'revoke', ?, ?)", (key, now, who)
+            )
     return bool(gone)
 
 
@@ -162,7 +164,9 @@ def grants(store: AppStore) -> list[Grant]:
 
 def _grant_rows(store: AppStore) -> tuple[tuple, ...]:
     with store.reader() as conn:
-        rows = conn.execute("SELECT subject, role, scope, granted_at, granted_by FROM access_grants ORDER BY subject").fetchall()
+        rows = conn.execute(
+            "SELECT subject, role, scope, granted_at, granted_by FROM access_grants ORDER BY subject"
+        ).fetchall()
     return tuple(tuple(r) for r in rows)
 
 
@@ -210,7 +214,9 @@ def access_for(store: AppStore, email: str, groups: tuple[str, ...] = (), unknow
             chosen = max(candidates, key=lambda g: (ACCESS_ROLES.index(g.role), [-ord(c) for c in g.subject]))
     if chosen is None:
         if unknown == "refuse":
-            raise AccessError(f"{who} has no access to Audience Desk. Ask an admin: adesk access grant {who} --role viewer")
+            raise AccessError(
+                f"{who} has no access to Audience Desk. Ask an admin: adesk access grant {who} --role viewer"
+            )
         return Access(who, role_info("viewer", "no grant (unknown people are viewers)"), None, None, "team")
     return Access(who, role_info(chosen.role, f"grant {chosen.subject}"), chosen.scope, chosen.subject, "team")
 
@@ -257,7 +263,9 @@ def scoped_dataset(ds: Dataset, scope: Segment | None) -> Dataset:
                 profile = exp.table_("profile", db="main", catalog="cache")
                 members = exp.select(exp.column("_uid"), exp.column("user_id")).from_(profile).where(condition)
                 cur.execute(_create("TABLE", schema, "members", members).sql("duckdb"), params)
-                where = {(db, name): (db, sch) for db, sch, name in cur.execute(load_query("scope_relations")).fetchall()}
+                where = {
+                    (db, name): (db, sch) for db, sch, name in cur.execute(load_query("scope_relations")).fetchall()
+                }
                 for name, column, db in [
                     *((t, "_uid", "cache") for t in SCOPED_BY_UID),
                     *((t, "user_id", "memory") for t in SCOPED_BY_USER_ID),
@@ -282,13 +290,14 @@ def scoped_dataset(ds: Dataset, scope: Segment | None) -> Dataset:
     )
 
 
-
 def _scope_counts(cur, ds: Dataset, schema: str) -> tuple[int, dict[str, int]]:
     """The scope's members and, per tag column, how many of them carry the tag (one scan of its profile)."""
     columns = [info.column for info in ds.catalog.tags.values()]
     items = [exp.Count(this=exp.Star()).as_("_members")]
     items += [exp.func("count_if", exp.column(c, quoted=True)).as_(c, quoted=True) for c in columns]
-    row = cur.execute(exp.select(*items).from_(exp.table_("profile", db=schema, catalog="memory")).sql("duckdb")).fetchone()
+    row = cur.execute(
+        exp.select(*items).from_(exp.table_("profile", db=schema, catalog="memory")).sql("duckdb")
+    ).fetchone()
     return int(row[0]), {c: int(n or 0) for c, n in zip(columns, row[1:], strict=True)}
 
 

@@ -145,19 +145,31 @@ def _check_table(path: str, table: dict[str, Any], problems: list[Problem]) -> N
             continue
         if isinstance(value, int) and key.endswith("_days") and value <= 0:
             problems.append(
-                Problem("dataset.toml", where, f"'{where}' must be a positive number of days.", "Use a whole number ≥ 1.")
+                Problem(
+                    "dataset.toml", where, f"'{where}' must be a positive number of days.", "Use a whole number ≥ 1."
+                )
             )
         if key == "expected_split":
             for variant, share in value.items():
                 if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
                     problems.append(
-                        Problem("dataset.toml", f"{where}.{variant}", f"share {share!r} is not a number between 0 and 1.", "Write each variant's expected share as a number, e.g. { A = 0.5, B = 0.5 }.")
+                        Problem(
+                            "dataset.toml",
+                            f"{where}.{variant}",
+                            f"share {share!r} is not a number between 0 and 1.",
+                            "Write each variant's expected share as a number, e.g. { A = 0.5, B = 0.5 }.",
+                        )
                     )
         if key == "experiments":
             for name, sub in value.items():
                 if not isinstance(sub, dict):
                     problems.append(
-                        Problem("dataset.toml", f"experiments.{name}", "expected a table.", f"Write it as [experiments.{name}].")
+                        Problem(
+                            "dataset.toml",
+                            f"experiments.{name}",
+                            "expected a table.",
+                            f"Write it as [experiments.{name}].",
+                        )
                     )
                 else:
                     _check_table(f"experiments.{name}", sub, problems)
@@ -178,7 +190,12 @@ def load_config(dataset_dir: str | Path) -> tuple[DatasetConfig, list[Problem]]:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         problems.append(
-            Problem("dataset.toml", None, f"cannot be read as TOML: {err}.", "Fix the syntax (see DATA_CONTRACT.md for an example).")
+            Problem(
+                "dataset.toml",
+                None,
+                f"cannot be read as TOML: {err}.",
+                "Fix the syntax (see DATA_CONTRACT.md for an example).",
+            )
         )
         return DatasetConfig(), problems
     _check_table("", raw, problems)
@@ -237,10 +254,14 @@ def _build(raw: dict[str, Any], problems: list[Problem]) -> DatasetConfig:
     )
     timezone = raw.get("timezone", "UTC")
     if "timezone" in raw and not _known_timezone(timezone):  # the list is only loaded for a zone someone set
-        problems.append(Problem(
-            "dataset.toml", "timezone", f"'{timezone}' is not a time zone.{did_you_mean(str(timezone), _timezones())}",
-            "Use an IANA time zone name such as Asia/Shanghai, or UTC.",
-        ))
+        problems.append(
+            Problem(
+                "dataset.toml",
+                "timezone",
+                f"'{timezone}' is not a time zone.{did_you_mean(str(timezone), _timezones())}",
+                "Use an IANA time zone name such as Asia/Shanghai, or UTC.",
+            )
+        )
         timezone = "UTC"
     return DatasetConfig(
         as_of=as_of,

@@ -63,7 +63,9 @@ class FunnelStore:
         finally:
             conn.close()
 
-    def save(self, name: str, funnel: FunnelSpec | dict, who: str | None = None, funnel_id: str | None = None) -> SavedFunnel:
+    def save(
+        self, name: str, funnel: FunnelSpec | dict, who: str | None = None, funnel_id: str | None = None
+    ) -> SavedFunnel:
         """A new funnel (an id from its name) or, with `funnel_id`, a new version of it; checked before writing."""
         spec = parse_funnel(funnel)  # a bad definition is refused before anything is written
         if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
@@ -81,7 +83,9 @@ class FunnelStore:
                         funnel_id, n = f"{base}-{n}", n + 1
                     version = 1
                 else:
-                    last = conn.execute("select max(version) from funnel_versions where id = ?", (funnel_id,)).fetchone()[0]
+                    last = conn.execute(
+                        "select max(version) from funnel_versions where id = ?", (funnel_id,)
+                    ).fetchone()[0]
                     if last is None:
                         raise StoreError(f"No saved funnel '{funnel_id}'; save it without an id to create it.")
                     version = last + 1
@@ -100,9 +104,13 @@ class FunnelStore:
         """One saved funnel at `version` (default: the latest); None when absent."""
         with self._connect() as conn:
             if version is None:
-                row = conn.execute("select * from funnel_versions where id = ? order by version desc limit 1", (funnel_id,)).fetchone()
+                row = conn.execute(
+                    "select * from funnel_versions where id = ? order by version desc limit 1", (funnel_id,)
+                ).fetchone()
             else:
-                row = conn.execute("select * from funnel_versions where id = ? and version = ?", (funnel_id, version)).fetchone()
+                row = conn.execute(
+                    "select * from funnel_versions where id = ? and version = ?", (funnel_id, version)
+                ).fetchone()
         return _saved(row) if row is not None else None
 
     def list(self) -> list[SavedFunnel]:
@@ -121,4 +129,11 @@ class FunnelStore:
 
 
 def _saved(row: sqlite3.Row) -> SavedFunnel:
-    return SavedFunnel(row["id"], row["name"], row["version"], parse_funnel(json.loads(row["definition"])), row["created_at"], row["created_by"])
+    return SavedFunnel(
+        row["id"],
+        row["name"],
+        row["version"],
+        parse_funnel(json.loads(row["definition"])),
+        row["created_at"],
+        row["created_by"],
+    )

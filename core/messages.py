@@ -62,7 +62,10 @@ class Message:
         return self.render()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "params": {k: str(v) if isinstance(v, Message) else v for k, v in self.params.items()}}
+        return {
+            "code": self.code,
+            "params": {k: str(v) if isinstance(v, Message) else v for k, v in self.params.items()},
+        }
 
 
 def msg(code: str, **params: Any) -> Message:
@@ -75,7 +78,7 @@ def msg(code: str, **params: Any) -> Message:
 
 
 def hint(name: str, candidates) -> Message | str:
-    """" Did you mean 'x', 'y'?" as a message (the names closest to `name`), or "" when none is close."""
+    """ " Did you mean 'x', 'y'?" as a message (the names closest to `name`), or "" when none is close."""
     from core.config import closest  # core.config reports its own problems through this module
 
     found = closest(name, candidates)

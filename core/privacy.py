@@ -95,9 +95,7 @@ def mask_expression(column: str, expr: exp.Expression) -> exp.Expression:
         return exp.Literal.number(n)
 
     def concat(*parts: exp.Expression) -> exp.Expression:
-        return (
-            exp.DPipe(this=parts[0], expression=concat(*parts[1:])) if len(parts) > 1 else parts[0]
-        )
+        return exp.DPipe(this=parts[0], expression=concat(*parts[1:])) if len(parts) > 1 else parts[0]
 
     generic = exp.If(
         this=exp.LT(this=length.copy(), expression=num(_GENERIC_MIN_LENGTH)),

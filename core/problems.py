@@ -27,7 +27,9 @@ class Problem:
     fix_detail: Message | None = field(default=None, compare=False)
 
     @classmethod
-    def of(cls, file: str, column: str | None, message: Message | str, fix: Message | str, severity: str = "error") -> Problem:
+    def of(
+        cls, file: str, column: str | None, message: Message | str, fix: Message | str, severity: str = "error"
+    ) -> Problem:
         """A problem from coded messages (or plain English strings)."""
         coded = (m if isinstance(m, Message) else None for m in (message, fix))
         return cls(file, column, str(message), str(fix), severity, *coded)  # type: ignore[arg-type]

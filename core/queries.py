@@ -54,7 +54,9 @@ def query_names() -> list[str]:
 
 
 def _slot_name(node: exp.Expression) -> str | None:
-    if (isinstance(node, exp.Column) and not node.table) or (isinstance(node, exp.Table) and not node.db and not node.alias):
+    if (isinstance(node, exp.Column) and not node.table) or (
+        isinstance(node, exp.Table) and not node.db and not node.alias
+    ):
         m = _SLOT.match(node.name)
         if m:
             return m.group(1)

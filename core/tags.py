@@ -226,11 +226,15 @@ def value_distribution(ds: Dataset, tag: str, limit: int = 12) -> TagDistributio
     has = exp.column(info.column, quoted=True)
     value = exp.column(info.value_column, quoted=True)
     number = exp.TryCast(this=value.copy(), to=exp.DataType.build("DOUBLE"))
-    stats = exp.select(
-        exp.Count(this=value.copy()),
-        exp.Count(this=number),
-        exp.func("approx_count_distinct", value.copy()),
-    ).from_("profile").where(has.copy())
+    stats = (
+        exp.select(
+            exp.Count(this=value.copy()),
+            exp.Count(this=number),
+            exp.func("approx_count_distinct", value.copy()),
+        )
+        .from_("profile")
+        .where(has.copy())
+    )
     cur = ds.cursor()
     try:
         with_value, numeric, distinct = cur.execute(stats.sql("duckdb")).fetchone()
@@ -283,7 +287,9 @@ def related_tags(ds: Dataset, tag: str, limit: int = 10, min_both: int = DEFAULT
         return ()
     selects: list[exp.Expression] = [exp.alias_(exp.Count(this=exp.Star()), "n_a")]
     for i, other in enumerate(others):
-        both = exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=exp.column(other.column, quoted=True)))
+        both = exp.Filter(
+            this=exp.Count(this=exp.Star()), expression=exp.Where(this=exp.column(other.column, quoted=True))
+        )
         selects.append(exp.alias_(both, f"b{i}"))
     query = exp.select(*selects).from_("profile").where(exp.column(info.column, quoted=True))
     cur = ds.cursor()

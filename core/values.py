@@ -118,7 +118,9 @@ def top_values(ds: Dataset, source: Source, name: str, limit: int = LOW_CARDINAL
     return ValueList(values, complete=len(rows) <= limit)
 
 
-def search_values(ds: Dataset, source: Source, name: str, text: str, limit: int = SEARCH_LIMIT) -> tuple[ValueCount, ...]:
+def search_values(
+    ds: Dataset, source: Source, name: str, text: str, limit: int = SEARCH_LIMIT
+) -> tuple[ValueCount, ...]:
     """Up to `limit` values containing `text` (case-insensitive; values starting with it first, then by frequency)."""
     target = _target(ds.catalog, source, name)
     text = (text or "").strip()[:MAX_SEARCH_CHARS]
@@ -129,9 +131,7 @@ def search_values(ds: Dataset, source: Source, name: str, text: str, limit: int 
     needle = exp.Lower(this=exp.Placeholder(this="q"))
     # STRPOS, not LIKE: '%' and '_' typed by the operator are ordinary characters.
     found = exp.GT(this=exp.StrPosition(this=as_text, substr=needle), expression=exp.Literal.number(0))
-    starts = exp.EQ(
-        this=exp.StrPosition(this=as_text.copy(), substr=needle.copy()), expression=exp.Literal.number(1)
-    )
+    starts = exp.EQ(this=exp.StrPosition(this=as_text.copy(), substr=needle.copy()), expression=exp.Literal.number(1))
     query = (
         exp.select(exp.alias_(col.copy(), "value"), exp.alias_(exp.Count(this=exp.Star()), "n"))
         .from_(target.table)

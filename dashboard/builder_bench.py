@@ -40,7 +40,12 @@ SAVED = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("data", nargs="?", default=os.environ.get("ADESK_DATA", "data/demo"), help="dataset directory (default $ADESK_DATA or data/demo)")
+    p.add_argument(
+        "data",
+        nargs="?",
+        default=os.environ.get("ADESK_DATA", "data/demo"),
+        help="dataset directory (default $ADESK_DATA or data/demo)",
+    )
     p.add_argument("--runs", type=int, default=21, help="timed reruns per scenario (default 21)")
     p.add_argument("--cache-dir", default=None, help="derived-cache directory (default $ADESK_CACHE_DIR)")
 
@@ -135,6 +140,8 @@ def render(result: dict) -> str:
     for name in ("edit_with_breakdown", "edit_with_overlap_of_2_saved"):
         r = result[name]
         s = r["server_ms"]
-        lines.append(f"{name:<32} {s['p50']:>9.0f}ms {s['p90']:>6.0f}ms {s['max']:>6.0f}ms {r['apptest_run_ms']['p50']:>14.0f}ms")
+        lines.append(
+            f"{name:<32} {s['p50']:>9.0f}ms {s['p90']:>6.0f}ms {s['max']:>6.0f}ms {r['apptest_run_ms']['p50']:>14.0f}ms"
+        )
     lines.append("meets target: " + ("yes" if result["meets_target"] else "NO"))
     return "\n".join(lines)

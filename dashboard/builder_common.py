@@ -52,7 +52,6 @@ def seed(k: str, value: Any) -> None:
         st.session_state[k] = value
 
 
-
 # --------------------------------------------------------------------------- structural callbacks
 
 
@@ -113,17 +112,26 @@ def stage_label(kind: str, value: str) -> str:
     return tr(f"{kind}.{value}")
 
 
-
 def toggle(node_id: str, slot: str, value: bool, label: str, help_text: str | None) -> bool:
     k = key(node_id, slot)
     seed(k, value)
     return bool(st.toggle(label, key=k, help=help_text))
 
 
-def select(node_id: str, slot: str, label: str, options: list, value: Any, fmt=str, placeholder: str | None = None, **kw) -> Any:
+def select(
+    node_id: str, slot: str, label: str, options: list, value: Any, fmt=str, placeholder: str | None = None, **kw
+) -> Any:
     """A collapsed-label selectbox seeded from the state (None = nothing chosen yet)."""
     k = key(node_id, slot)
     if value is not None and value not in options:
         options = [*options, value]  # keep a loaded value visible even when it is no longer offered
     seed(k, value)
-    return st.selectbox(label, options, key=k, format_func=fmt, label_visibility="collapsed", placeholder=placeholder or tr("builder.choose"), **kw)
+    return st.selectbox(
+        label,
+        options,
+        key=k,
+        format_func=fmt,
+        label_visibility="collapsed",
+        placeholder=placeholder or tr("builder.choose"),
+        **kw,
+    )

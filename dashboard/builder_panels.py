@@ -52,12 +52,20 @@ def render_numbers(ctx: Ctx, segment: Segment, refs: str, store: AppStore | None
         return None
     cols = st.columns(2 + len(reach))
     cols[0].metric(tr("builder.size"), fmt_int(size.count), help=tr("builder.size_help"))
-    cols[1].metric(tr("builder.share"), fmt_pct(size.share), help=tr("builder.share_help", total=fmt_int(size.total_users)))
+    cols[1].metric(
+        tr("builder.share"), fmt_pct(size.share), help=tr("builder.share_help", total=fmt_int(size.total_users))
+    )
     for col, (channel, r) in zip(cols[2:], sorted(reach.items()), strict=True):
         label_key = f"builder.channel.{channel}"
-        name = tr(label_key) if tr(label_key) != label_key else channel  # channels beyond sms/wechat/email keep their name
+        name = (
+            tr(label_key) if tr(label_key) != label_key else channel
+        )  # channels beyond sms/wechat/email keep their name
         value = fmt_int(r.reachable) if r.column_present else "—"
-        help_text = tr("builder.reach_help", column=r.column) if r.column_present else tr("builder.reach_missing", column=r.column)
+        help_text = (
+            tr("builder.reach_help", column=r.column)
+            if r.column_present
+            else tr("builder.reach_missing", column=r.column)
+        )
         col.metric(tr("builder.reach", channel=name), value, help=help_text)
     return size
 
@@ -73,7 +81,14 @@ def render_how_counted(ctx: Ctx, segment: Segment, size: SegmentSize | None, inc
             st.markdown(tr("builder.how.everyone"))
         if size is not None:
             st.markdown(
-                tr("builder.how.counted", count=fmt_int(size.count), total=fmt_int(size.total_users), share=fmt_pct(size.share), dataset=ctx.ds.name, as_of=size.as_of.isoformat())
+                tr(
+                    "builder.how.counted",
+                    count=fmt_int(size.count),
+                    total=fmt_int(size.total_users),
+                    share=fmt_pct(size.share),
+                    dataset=ctx.ds.name,
+                    as_of=size.as_of.isoformat(),
+                )
             )
         auth.render_scope_note(ctx.ds)
         st.caption(tr("builder.how.windows", as_of=ctx.ds.as_of.isoformat()))
@@ -110,10 +125,14 @@ def render_breakdown(ctx: Ctx, segment: Segment, refs: str, store: AppStore | No
     options = [*MODEL_DIMENSIONS, *(a for a in ctx.catalog.attributes if a not in pii), *sorted(ctx.catalog.tags)]
     if BY_KEY not in st.session_state or st.session_state[BY_KEY] not in options:
         st.session_state[BY_KEY] = "lifecycle"
-    by = st.selectbox(tr("builder.by"), options, key=BY_KEY, format_func=lambda b: _dimension_label(ctx, b), filter_mode="contains")
+    by = st.selectbox(
+        tr("builder.by"), options, key=BY_KEY, format_func=lambda b: _dimension_label(ctx, b), filter_mode="contains"
+    )
     resolve = store.resolver() if store is not None else None
     try:
-        result: Breakdown = data_access.segment_breakdown(ctx.ds, ctx.ds.fingerprint, segment.to_json(), refs, by, resolve)
+        result: Breakdown = data_access.segment_breakdown(
+            ctx.ds, ctx.ds.fingerprint, segment.to_json(), refs, by, resolve
+        )
     except (SegmentError, OperationError, EngineError) as err:
         _show_failure(err)
         return
@@ -162,15 +181,27 @@ def render_overlap(ctx: Ctx, segment: Segment, refs: str, store: AppStore | None
     names = {s.id: s.name for s in saved}
     if OVERLAP_KEY in st.session_state:
         st.session_state[OVERLAP_KEY] = [sid for sid in st.session_state[OVERLAP_KEY] if sid in names]
-    chosen = st.multiselect(tr("builder.overlap.pick"), list(names), key=OVERLAP_KEY, format_func=names.get, max_selections=MAX_OVERLAP, placeholder=tr("builder.overlap.placeholder"))
+    chosen = st.multiselect(
+        tr("builder.overlap.pick"),
+        list(names),
+        key=OVERLAP_KEY,
+        format_func=names.get,
+        max_selections=MAX_OVERLAP,
+        placeholder=tr("builder.overlap.placeholder"),
+    )
     if not chosen:
         st.caption(tr("builder.overlap.hint"))
         return
     by_id = {s.id: s for s in saved}
-    named = ((tr("builder.overlap.current"), segment.to_json()), *((by_id[sid].name, by_id[sid].segment.to_json()) for sid in chosen))
+    named = (
+        (tr("builder.overlap.current"), segment.to_json()),
+        *((by_id[sid].name, by_id[sid].segment.to_json()) for sid in chosen),
+    )
     all_refs = refs + "".join(_refs_of(store, by_id[sid].segment) for sid in chosen)
     try:
-        result = data_access.segment_overlap(ctx.ds, ctx.ds.fingerprint, named, all_refs, store.resolver() if store else None)
+        result = data_access.segment_overlap(
+            ctx.ds, ctx.ds.fingerprint, named, all_refs, store.resolver() if store else None
+        )
     except (SegmentError, OperationError, EngineError) as err:
         _show_failure(err)
         return

@@ -152,7 +152,6 @@ def load_from_url(catalog: Catalog, store: AppStore | None, params: dict[str, st
     return warning
 
 
-
 # Widget values of select-type widgets are stored by their label, which changes with the
 # language: after a switch, re-assign the (raw) values so every widget re-renders in the
 # new language instead of keeping a label that no longer exists.

@@ -192,19 +192,48 @@ def render_toolbar(ctx: Ctx, store: AppStore | None, segment: Segment) -> None:
                 format_func=lambda sid: names.get(sid, sid) if sid else tr("builder.saved.new"),
             )  # fmt: skip
             unchanged = current is not None and current.segment == segment
-            st.button(tr("builder.save"), key="builder-save", icon=":material/save:", type="primary", disabled=current is None or unchanged, on_click=_on_save, args=(store, catalog), help=tr("builder.save_help"))
+            st.button(
+                tr("builder.save"),
+                key="builder-save",
+                icon=":material/save:",
+                type="primary",
+                disabled=current is None or unchanged,
+                on_click=_on_save,
+                args=(store, catalog),
+                help=tr("builder.save_help"),
+            )
             with st.popover(tr("builder.save_as"), icon=":material/library_add:"):
                 st.text_input(tr("builder.save_as.name"), key=SAVE_AS_KEY, max_chars=200)
-                st.button(tr("builder.save_as.confirm"), key="builder-saveas-confirm", on_click=_on_save_as, args=(store, catalog), type="primary")
+                st.button(
+                    tr("builder.save_as.confirm"),
+                    key="builder-saveas-confirm",
+                    on_click=_on_save_as,
+                    args=(store, catalog),
+                    type="primary",
+                )
             with st.popover(tr("builder.rename"), icon=":material/edit:", disabled=current is None):
                 if RENAME_KEY not in st.session_state and current is not None:
                     st.session_state[RENAME_KEY] = current.name
                 st.text_input(tr("builder.rename.name"), key=RENAME_KEY, max_chars=200)
-                st.button(tr("builder.rename.confirm"), key="builder-rename-confirm", on_click=_on_rename, args=(store,))
+                st.button(
+                    tr("builder.rename.confirm"), key="builder-rename-confirm", on_click=_on_rename, args=(store,)
+                )
             with st.popover(tr("builder.delete"), icon=":material/delete:", disabled=current is None):
                 st.markdown(tr("builder.delete.confirm_text", name=current.name if current else ""))
-                st.button(tr("builder.delete.confirm"), key="builder-delete-confirm", on_click=_on_delete, args=(store,), type="primary")
-        st.button(tr("builder.new"), key="builder-new", icon=":material/note_add:", on_click=_on_new, help=tr("builder.new_help"))
+                st.button(
+                    tr("builder.delete.confirm"),
+                    key="builder-delete-confirm",
+                    on_click=_on_delete,
+                    args=(store,),
+                    type="primary",
+                )
+        st.button(
+            tr("builder.new"),
+            key="builder-new",
+            icon=":material/note_add:",
+            on_click=_on_new,
+            help=tr("builder.new_help"),
+        )
         with st.popover(tr("builder.json"), icon=":material/data_object:"):
             _json_panel(segment, catalog, store)
         if export_button is not None and may_write:
@@ -213,7 +242,9 @@ def render_toolbar(ctx: Ctx, store: AppStore | None, segment: Segment) -> None:
             export_button(ctx.ds, segment, current if unchanged else None)
     if current is not None:
         state_text = tr("builder.saved.unchanged") if current.segment == segment else tr("builder.saved.changed")
-        st.caption(tr("builder.saved.status", name=current.name, version=current.version, id=current.id) + " · " + state_text)
+        st.caption(
+            tr("builder.saved.status", name=current.name, version=current.version, id=current.id) + " · " + state_text
+        )
     else:
         st.caption(tr("builder.saved.unsaved"))
 
@@ -223,6 +254,24 @@ def _json_panel(segment: Segment, catalog: Catalog, store: AppStore | None) -> N
         tr("builder.json.download"), data=definition_json(segment), file_name="segment.json", mime="application/json",
         key="builder-json-download", on_click="ignore", icon=":material/download:",
     )  # fmt: skip
-    st.file_uploader(tr("builder.json.upload"), type=["json"], key=IMPORT_FILE_KEY, on_change=_on_import_file, args=(catalog, store), max_upload_size=5)
-    st.text_area(tr("builder.json.paste"), key=IMPORT_TEXT_KEY, height=120, placeholder='{"version": 1, "match": "all", "conditions": [...]}')
-    st.button(tr("builder.json.import"), key="builder-json-import", on_click=_on_import_text, args=(catalog, store), icon=":material/upload:")
+    st.file_uploader(
+        tr("builder.json.upload"),
+        type=["json"],
+        key=IMPORT_FILE_KEY,
+        on_change=_on_import_file,
+        args=(catalog, store),
+        max_upload_size=5,
+    )
+    st.text_area(
+        tr("builder.json.paste"),
+        key=IMPORT_TEXT_KEY,
+        height=120,
+        placeholder='{"version": 1, "match": "all", "conditions": [...]}',
+    )
+    st.button(
+        tr("builder.json.import"),
+        key="builder-json-import",
+        on_click=_on_import_text,
+        args=(catalog, store),
+        icon=":material/upload:",
+    )

@@ -26,10 +26,25 @@ def value_widgets(
     if op == "within_last_days":
         k = key(node_id, "days")
         seed(k, int(value) if isinstance(value, int) and value >= 1 else 30)
-        days = st.number_input(tr("builder.days"), min_value=1, max_value=100_000, step=1, key=k, label_visibility="collapsed", help=tr("builder.days_help"))
+        days = st.number_input(
+            tr("builder.days"),
+            min_value=1,
+            max_value=100_000,
+            step=1,
+            key=k,
+            label_visibility="collapsed",
+            help=tr("builder.days_help"),
+        )
         return days, ()
     if col_type == "boolean":
-        return select(node_id, "bool", tr("builder.value"), [True, False], value, fmt=lambda b: tr("builder.yes" if b else "builder.no")), ()
+        return select(
+            node_id,
+            "bool",
+            tr("builder.value"),
+            [True, False],
+            value,
+            fmt=lambda b: tr("builder.yes" if b else "builder.no"),
+        ), ()
     if col_type in ("timestamp", "date"):
         return _date_operands(ctx, node_id, shape, value, values)
     if col_type in ("integer", "number"):
@@ -47,11 +62,21 @@ def as_date(text: Any) -> date | None:
 def date_pair(node_id: str, values: tuple, as_of: date) -> tuple[str | None, str | None]:
     halves = st.columns(2)
     out: list[str | None] = []
-    for i, (half, slot, label) in enumerate(zip(halves, ("from", "to"), (tr("builder.from"), tr("builder.to")), strict=True)):
+    for i, (half, slot, label) in enumerate(
+        zip(halves, ("from", "to"), (tr("builder.from"), tr("builder.to")), strict=True)
+    ):
         k = key(node_id, slot)
         seed(k, as_date(values[i]) if len(values) == 2 else None)
         with half:
-            day = st.date_input(label, key=k, value=None, label_visibility="collapsed", max_value=date(2100, 1, 1), min_value=date(1900, 1, 1), format="YYYY-MM-DD")
+            day = st.date_input(
+                label,
+                key=k,
+                value=None,
+                label_visibility="collapsed",
+                max_value=date(2100, 1, 1),
+                min_value=date(1900, 1, 1),
+                format="YYYY-MM-DD",
+            )
         out.append(day.isoformat() if isinstance(day, date) else None)
     return out[0], out[1]
 
@@ -63,11 +88,26 @@ def _date_operands(ctx: Ctx, node_id: str, shape: str, value: Any, values: tuple
     if shape == "list":
         k = key(node_id, "dates")
         seed(k, [str(v) for v in values])
-        chosen = st.multiselect(tr("builder.values"), [], key=k, accept_new_options=True, label_visibility="collapsed", placeholder=tr("builder.type_dates"))
+        chosen = st.multiselect(
+            tr("builder.values"),
+            [],
+            key=k,
+            accept_new_options=True,
+            label_visibility="collapsed",
+            placeholder=tr("builder.type_dates"),
+        )
         return None, tuple(d for d in chosen if as_date(d))
     k = key(node_id, "date")
     seed(k, as_date(value))
-    day = st.date_input(tr("builder.value"), key=k, value=None, label_visibility="collapsed", min_value=date(1900, 1, 1), max_value=date(2100, 1, 1), format="YYYY-MM-DD")
+    day = st.date_input(
+        tr("builder.value"),
+        key=k,
+        value=None,
+        label_visibility="collapsed",
+        min_value=date(1900, 1, 1),
+        max_value=date(2100, 1, 1),
+        format="YYYY-MM-DD",
+    )
     return (day.isoformat() if isinstance(day, date) else None), ()
 
 
@@ -91,14 +131,23 @@ def _typed(number: int | float | None, whole: bool) -> int | float | None:
     return int(number) if whole else float(number)
 
 
-def _number_operands(ctx: Ctx, node_id: str, source: str, name: str, col_type: str, shape: str, value: Any, values: tuple) -> tuple[Any, tuple]:
+def _number_operands(
+    ctx: Ctx, node_id: str, source: str, name: str, col_type: str, shape: str, value: Any, values: tuple
+) -> tuple[Any, tuple]:
     whole = col_type == "integer"
     bounds = data_access.numeric_range(ctx.ds, ctx.ds.fingerprint, source, name) if source != "tag" else None
     if shape == "one":
         k = key(node_id, "num")
         seed(k, _typed(_number(value, whole), whole))
         step = 1 if whole else None
-        number = st.number_input(tr("builder.value"), key=k, value=None, step=step, label_visibility="collapsed", placeholder=tr("builder.type_number"))
+        number = st.number_input(
+            tr("builder.value"),
+            key=k,
+            value=None,
+            step=step,
+            label_visibility="collapsed",
+            placeholder=tr("builder.type_number"),
+        )
         return _number(number, whole) if number is not None else None, ()
     if shape == "pair":
         if whole and bounds and bounds[1] - bounds[0] <= SLIDER_MAX_SPAN and bounds[0] < bounds[1]:
@@ -107,7 +156,15 @@ def _number_operands(ctx: Ctx, node_id: str, source: str, name: str, col_type: s
             current = (int(values[0]), int(values[1])) if len(values) == 2 else (lo, hi)
             current = (max(lo, min(current[0], hi)), max(lo, min(current[1], hi)))
             seed(k, current)
-            chosen = st.slider(tr("builder.range"), min_value=lo, max_value=hi, value=current, step=1, key=k, label_visibility="collapsed")
+            chosen = st.slider(
+                tr("builder.range"),
+                min_value=lo,
+                max_value=hi,
+                value=current,
+                step=1,
+                key=k,
+                label_visibility="collapsed",
+            )
             return None, (int(chosen[0]), int(chosen[1]))
         halves = st.columns(2)
         out = []
@@ -116,7 +173,13 @@ def _number_operands(ctx: Ctx, node_id: str, source: str, name: str, col_type: s
             default = values[i] if len(values) == 2 else (bounds[i] if bounds else None)
             seed(k, _typed(_number(default, whole), whole))
             with half:
-                number = st.number_input(tr("builder.from" if i == 0 else "builder.to"), key=k, value=None, step=1 if whole else None, label_visibility="collapsed")
+                number = st.number_input(
+                    tr("builder.from" if i == 0 else "builder.to"),
+                    key=k,
+                    value=None,
+                    step=1 if whole else None,
+                    label_visibility="collapsed",
+                )
             out.append(_number(number, whole) if number is not None else None)
         return None, (tuple(out) if None not in out else ())
     # list: the known values when few, else typed numbers
@@ -146,11 +209,15 @@ def _known_values(ctx: Ctx, source: str, name: str):
     return found if found.complete else None
 
 
-def _text_operands(ctx: Ctx, node_id: str, source: str, name: str, op: str, shape: str, value: Any, values: tuple, pii: bool) -> tuple[Any, tuple]:
+def _text_operands(
+    ctx: Ctx, node_id: str, source: str, name: str, op: str, shape: str, value: Any, values: tuple, pii: bool
+) -> tuple[Any, tuple]:
     if op in ("contains", "gt", "gte", "lt", "lte") or (pii and shape == "one"):
         k = key(node_id, "text")
         seed(k, "" if value is None else str(value))
-        text = st.text_input(tr("builder.value"), key=k, label_visibility="collapsed", placeholder=tr("builder.type_value"))
+        text = st.text_input(
+            tr("builder.value"), key=k, label_visibility="collapsed", placeholder=tr("builder.type_value")
+        )
         return (text if text != "" else None), ()
     counts: dict[Any, int] = {}
     if pii:
@@ -170,11 +237,28 @@ def _text_operands(ctx: Ctx, node_id: str, source: str, name: str, op: str, shap
         return f"{v} · {fmt_int(counts[v])}" if v in counts else str(v)
 
     if shape == "one":
-        return select(node_id, "pick", tr("builder.value"), options, value, fmt=fmt, placeholder=placeholder, accept_new_options=True), ()
+        return select(
+            node_id,
+            "pick",
+            tr("builder.value"),
+            options,
+            value,
+            fmt=fmt,
+            placeholder=placeholder,
+            accept_new_options=True,
+        ), ()
     k = key(node_id, "multi")
     seed(k, list(values))
     merged = options + [v for v in values if v not in counts and v not in options]
-    chosen = st.multiselect(tr("builder.values"), merged, key=k, accept_new_options=True, format_func=fmt, label_visibility="collapsed", placeholder=placeholder)
+    chosen = st.multiselect(
+        tr("builder.values"),
+        merged,
+        key=k,
+        accept_new_options=True,
+        format_func=fmt,
+        label_visibility="collapsed",
+        placeholder=placeholder,
+    )
     return None, tuple(chosen)
 
 
@@ -183,7 +267,17 @@ def _search(ctx: Ctx, node_id: str, source: str, name: str) -> tuple[list[Any], 
     k = key(node_id, "q")
     seed(k, "")
     # live: the matches follow the typing (a bounded, cached query), no Enter needed
-    text = st.text_input(tr("builder.search"), key=k, placeholder=tr("builder.search.placeholder"), label_visibility="collapsed", type="search", live="300ms") or ""
+    text = (
+        st.text_input(
+            tr("builder.search"),
+            key=k,
+            placeholder=tr("builder.search.placeholder"),
+            label_visibility="collapsed",
+            type="search",
+            live="300ms",
+        )
+        or ""
+    )
     if not text.strip():
         return [], {}
     found = data_access.search_values(ctx.ds, ctx.ds.fingerprint, source, name, text.strip())

@@ -70,10 +70,36 @@ def render_block(ctx: Ctx, block: bs.Block, connector: str | None = None) -> bs.
         with head[2]:
             negate = toggle(block.id, "not", block.negate, tr("builder.not"), tr("builder.not.group_help"))
             block = replace(block, negate=negate)
-        head[3].button(tr("builder.add_row"), key=key(block.id, "addrow"), icon=":material/add:", on_click=on_add_row, args=(block.id,))
-        head[4].button(tr("builder.add_group"), key=key(block.id, "addgroup"), icon=":material/account_tree:", on_click=on_add_group, args=(block.id,))
-        head[5].button("", key=key(block.id, "dup"), icon=":material/content_copy:", help=tr("builder.duplicate"), on_click=on_duplicate, args=(block.id,))
-        head[6].button("", key=key(block.id, "del"), icon=":material/delete:", help=tr("builder.remove"), on_click=on_remove, args=(block.id,))
+        head[3].button(
+            tr("builder.add_row"),
+            key=key(block.id, "addrow"),
+            icon=":material/add:",
+            on_click=on_add_row,
+            args=(block.id,),
+        )
+        head[4].button(
+            tr("builder.add_group"),
+            key=key(block.id, "addgroup"),
+            icon=":material/account_tree:",
+            on_click=on_add_group,
+            args=(block.id,),
+        )
+        head[5].button(
+            "",
+            key=key(block.id, "dup"),
+            icon=":material/content_copy:",
+            help=tr("builder.duplicate"),
+            on_click=on_duplicate,
+            args=(block.id,),
+        )
+        head[6].button(
+            "",
+            key=key(block.id, "del"),
+            icon=":material/delete:",
+            help=tr("builder.remove"),
+            on_click=on_remove,
+            args=(block.id,),
+        )
     join = tr("builder.and") if block.match == "all" else tr("builder.or")
     children: list[bs.Row | bs.Block] = []
     for i, child in enumerate(block.children):
@@ -95,14 +121,32 @@ def render_root_controls(block: bs.Block) -> bs.Block:
 
 def render_root_buttons(block: bs.Block) -> None:
     cols = st.columns([1, 1, 2])
-    cols[0].button(tr("builder.add_row"), key=key(block.id, "addrow"), icon=":material/add:", on_click=on_add_row, args=(block.id,), width="stretch")
-    cols[1].button(tr("builder.add_group"), key=key(block.id, "addgroup"), icon=":material/account_tree:", on_click=on_add_group, args=(block.id,), width="stretch")
+    cols[0].button(
+        tr("builder.add_row"),
+        key=key(block.id, "addrow"),
+        icon=":material/add:",
+        on_click=on_add_row,
+        args=(block.id,),
+        width="stretch",
+    )
+    cols[1].button(
+        tr("builder.add_group"),
+        key=key(block.id, "addgroup"),
+        icon=":material/account_tree:",
+        on_click=on_add_group,
+        args=(block.id,),
+        width="stretch",
+    )
 
 
 def _match_control(block: bs.Block, label: str) -> bs.Block:
     k = key(block.id, "match")
     seed(k, block.match)
     match = st.segmented_control(
-        label, options=["all", "any"], format_func=lambda m: tr(f"builder.match.{m}"), key=k, required=True,
+        label,
+        options=["all", "any"],
+        format_func=lambda m: tr(f"builder.match.{m}"),
+        key=k,
+        required=True,
     )
     return replace(block, match=match or block.match)

@@ -48,7 +48,10 @@ def _detail_header(ds: Dataset, entry: TagEntry) -> None:
     badges = st.container(horizontal=True)
     with badges:
         status = entry.status if entry.in_catalog else "uncatalogued"
-        st.badge(tr(f"catalog.status.{status}"), color="green" if status == "active" else "orange" if status == "deprecated" else "gray")
+        st.badge(
+            tr(f"catalog.status.{status}"),
+            color="green" if status == "active" else "orange" if status == "deprecated" else "gray",
+        )
         if entry.stale:
             st.badge(tr("catalog.stale"), color="red", icon=":material/schedule:")
         if entry.source:
@@ -63,9 +66,24 @@ def _detail_header(ds: Dataset, entry: TagEntry) -> None:
         st.warning(tr("catalog.deprecated_note"))
     if entry.stale:
         refreshed = entry.last_refresh.strftime("%Y-%m-%d") if entry.last_refresh else "—"
-        st.warning(tr("catalog.stale_note", refreshed=refreshed, cycle=tr(f"catalog.cycle.{entry.update_cycle}"), as_of=ds.as_of.isoformat()))
+        st.warning(
+            tr(
+                "catalog.stale_note",
+                refreshed=refreshed,
+                cycle=tr(f"catalog.cycle.{entry.update_cycle}"),
+                as_of=ds.as_of.isoformat(),
+            )
+        )
     if entry.in_data:
-        st.button(tr("catalog.add"), key="catalog-add", icon=":material/add_circle:", type="primary", on_click=_add_to_segment, args=(entry.tag,), help=tr("catalog.add_help"))
+        st.button(
+            tr("catalog.add"),
+            key="catalog-add",
+            icon=":material/add_circle:",
+            type="primary",
+            on_click=_add_to_segment,
+            args=(entry.tag,),
+            help=tr("catalog.add_help"),
+        )
 
 
 def _add_to_segment(tag: str) -> None:
@@ -85,15 +103,35 @@ def _distribution(ds: Dataset, entry: TagEntry) -> None:
     except TagError as err:
         st.error(str(err))
         return
-    labels = [tr("catalog.has") if r.label == "has" else tr("catalog.has_not") if r.label == "has not" else tr("catalog.other") if r.label == "(other)" else r.label for r in dist.rows]
+    labels = [
+        tr("catalog.has")
+        if r.label == "has"
+        else tr("catalog.has_not")
+        if r.label == "has not"
+        else tr("catalog.other")
+        if r.label == "(other)"
+        else r.label
+        for r in dist.rows
+    ]
     title = tr("catalog.dist_presence") if dist.kind == "presence" else tr("catalog.dist_values")
     fig = go.Figure(
         go.Bar(
-            y=labels, x=[r.users for r in dist.rows], orientation="h", marker_color=PALETTE[1],
-            text=[f"{r.users:,} ({fmt_pct(r.share)})" for r in dist.rows], textposition="auto", hovertemplate="%{y}: %{x:,}<extra></extra>",
+            y=labels,
+            x=[r.users for r in dist.rows],
+            orientation="h",
+            marker_color=PALETTE[1],
+            text=[f"{r.users:,} ({fmt_pct(r.share)})" for r in dist.rows],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:,}<extra></extra>",
         )  # fmt: skip
     )
-    fig.update_layout(title=title, height=max(220, 34 * len(labels) + 80), margin={"l": 10, "r": 10, "t": 40, "b": 10}, yaxis={"autorange": "reversed"}, separators=".,")
+    fig.update_layout(
+        title=title,
+        height=max(220, 34 * len(labels) + 80),
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        yaxis={"autorange": "reversed"},
+        separators=".,",
+    )
     st.plotly_chart(fig, key="catalog-dist-chart")
     if dist.missing_value:
         st.caption(tr("catalog.missing_value", n=fmt_int(dist.missing_value)))

@@ -28,7 +28,15 @@ def render_how(ds: Dataset, spec: RetentionSpec, named: list) -> None:
         lines.append(tr("cohorts.how.start_signup", as_of=as_of))
     else:
         lines.append(tr("cohorts.how.start_event", event=spec.start, as_of=as_of, filters=_filters(spec.start_where)))
-    lines.append(tr("cohorts.how.cohort", period=period, tz=ds.catalog.timezone, first=spec.first.isoformat(), last=spec.last.isoformat()))
+    lines.append(
+        tr(
+            "cohorts.how.cohort",
+            period=period,
+            tz=ds.catalog.timezone,
+            first=spec.first.isoformat(),
+            last=spec.last.isoformat(),
+        )
+    )
     ret = spec.return_event or tr("cohorts.any")
     key = "cohorts.how.return_on" if spec.mode == "on" else "cohorts.how.return_after"
     lines.append(tr(key, ret=ret, filters=_filters(spec.return_where), period=period, as_of=as_of))

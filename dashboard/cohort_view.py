@@ -29,9 +29,13 @@ class Choice:
     segment: Segment | None
 
 
-def segment_choices(tr, saved: list, current: Segment | None, link: dict[str, Segment], *, with_all: bool, words=str) -> dict[str, Choice]:
+def segment_choices(
+    tr, saved: list, current: Segment | None, link: dict[str, Segment], *, with_all: bool, words=str
+) -> dict[str, Choice]:
     """All members (or no comparison), the builder's current segment, segments from the link, saved ones."""
-    first = Choice("all", tr("cohorts.choice.all"), None) if with_all else Choice("none", tr("cohorts.choice.none"), None)
+    first = (
+        Choice("all", tr("cohorts.choice.all"), None) if with_all else Choice("none", tr("cohorts.choice.none"), None)
+    )
     out = {first.key: first}
     if current is not None and current.conditions:
         out["current"] = Choice("current", tr("cohorts.choice.current"), current)
@@ -124,7 +128,14 @@ def heatmap_html(result: Retention, name: str, tr, links: list[str], table_id: s
                 cells.append('<td class="future"></td>')
                 continue
             n, share, done = cohort.retained[k], cohort.shares[k], cohort.complete[k]
-            hover = tr("cohorts.cell_hover", cohort=label, k=k, count=fmt_int(n), size=fmt_int(cohort.size), share=fmt_pct(share))
+            hover = tr(
+                "cohorts.cell_hover",
+                cohort=label,
+                k=k,
+                count=fmt_int(n),
+                size=fmt_int(cohort.size),
+                share=fmt_pct(share),
+            )
             if not done:
                 hover += tr("cohorts.cell_incomplete", as_of=as_of)
             text = fmt_pct(share) + ("*" if not done else "")
@@ -141,7 +152,9 @@ def heatmap_html(result: Retention, name: str, tr, links: list[str], table_id: s
         n = sum(1 for c in result.cohorts if k < len(c.complete) and c.complete[k])
         hover = tr("cohorts.mean_hover", k=k, n=n)
         value = "" if share is None else repr(share)
-        mean_cells.append(f'<td style="{_cell_style(share)}" title="{e(hover)}" data-k="{k}" data-share="{value}">{fmt_pct(share)}</td>')
+        mean_cells.append(
+            f'<td style="{_cell_style(share)}" title="{e(hover)}" data-k="{k}" data-share="{value}">{fmt_pct(share)}</td>'
+        )
     mean_row = f'<tr class="mean"><th>{e(tr("cohorts.mean"))}</th><td class="size">{fmt_int(result.total)}</td>{"".join(mean_cells)}</tr>'
     style = (
         "<style>"
@@ -153,7 +166,7 @@ def heatmap_html(result: Retention, name: str, tr, links: list[str], table_id: s
     )
     return (
         f'{style}<div style="overflow-x:auto"><table class="cohort-heatmap" id="{e(table_id)}" data-name="{e(name)}">'
-        f'<thead><tr><th>{e(tr("cohorts.col.cohort"))}</th><th>{e(tr("cohorts.col.size"))}</th>{head}</tr></thead>'
+        f"<thead><tr><th>{e(tr('cohorts.col.cohort'))}</th><th>{e(tr('cohorts.col.size'))}</th>{head}</tr></thead>"
         f"<tbody>{''.join(rows)}{mean_row}</tbody></table></div>"
     )
 
@@ -165,14 +178,21 @@ def curves(named: list[tuple[str, Retention]], tr) -> go.Figure:
         points = [(k, m) for k, m in enumerate(result.mean) if m is not None]
         fig.add_trace(
             go.Scatter(
-                x=[k for k, _ in points], y=[m for _, m in points], mode="lines+markers", name=name,
+                x=[k for k, _ in points],
+                y=[m for _, m in points],
+                mode="lines+markers",
+                name=name,
                 line={"color": PALETTE[i % len(PALETTE)], "width": 3},
                 hovertemplate=f"{html.escape(name)}<br>k=%{{x}}: %{{y:.1%}}<extra></extra>",
             )
         )
     fig.update_layout(
-        title=tr("cohorts.curves"), height=360, margin={"l": 10, "r": 10, "t": 40, "b": 10}, separators=".,",
-        xaxis={"title": tr("cohorts.axis_k"), "dtick": 1}, yaxis={"title": tr("cohorts.axis_share"), "tickformat": ".0%", "rangemode": "tozero"},
+        title=tr("cohorts.curves"),
+        height=360,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        separators=".,",
+        xaxis={"title": tr("cohorts.axis_k"), "dtick": 1},
+        yaxis={"title": tr("cohorts.axis_share"), "tickformat": ".0%", "rangemode": "tozero"},
         legend={"orientation": "h", "y": -0.2},
     )
     return fig

@@ -102,7 +102,13 @@ def problems_frame(report: ValidationReport) -> pd.DataFrame:
             for p in report.problems
             for texts in [problem_text(p, lang())]
         ],
-        columns=[tr("problem.severity"), tr("problem.file"), tr("problem.column"), tr("problem.message"), tr("problem.fix")],
+        columns=[
+            tr("problem.severity"),
+            tr("problem.file"),
+            tr("problem.column"),
+            tr("problem.message"),
+            tr("problem.fix"),
+        ],
     )
 
 
@@ -252,7 +258,9 @@ def ab_result(_ds: Dataset, fp: str, spec_json: str, exports: str, refs: str, _s
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def funnel_result(_ds: Dataset, fp: str, funnel_json: str, base_json: str, refs: str, breakdown: str, trend: str, _resolve=None):
+def funnel_result(
+    _ds: Dataset, fp: str, funnel_json: str, base_json: str, refs: str, breakdown: str, trend: str, _resolve=None
+):
     """The Funnels page's numbers (core.analyses.funnels), cached per funnel, base, breakdown and trend."""
     import json
 
@@ -260,7 +268,9 @@ def funnel_result(_ds: Dataset, fp: str, funnel_json: str, base_json: str, refs:
     from core.segments.model import parse_segment
 
     base = parse_segment(base_json) if base_json else None
-    return funnel(_ds, json.loads(funnel_json), segment=base, resolve=_resolve, breakdown=breakdown or None, trend=trend or None)
+    return funnel(
+        _ds, json.loads(funnel_json), segment=base, resolve=_resolve, breakdown=breakdown or None, trend=trend or None
+    )
 
 
 def get_funnel_store():

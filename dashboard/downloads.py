@@ -82,7 +82,9 @@ def register(
             del _tokens[key]
         if len(_tokens) >= MAX_TOKENS:  # never grow without bound
             del _tokens[min(_tokens, key=lambda k: _tokens[k].expires)]
-        _tokens[token] = _Entry(path, filename or path.name, media_type_for(path), now + TOKEN_TTL_S, on_download, owner, binding)
+        _tokens[token] = _Entry(
+            path, filename or path.name, media_type_for(path), now + TOKEN_TTL_S, on_download, owner, binding
+        )
     return f"{ROUTE_PREFIX}/{token}"
 
 
@@ -100,18 +102,26 @@ def _download(request):
 
     entry = _lookup(request.path_params["token"])
     if entry is None:
-        return PlainTextResponse("This download link is unknown or has expired. Open the export again in Audience Desk.", status_code=404)
+        return PlainTextResponse(
+            "This download link is unknown or has expired. Open the export again in Audience Desk.", status_code=404
+        )
     if entry.binding is not None and request.cookies.get(entry.binding[0]) != entry.binding[1]:
         # a copied link: it works only in the browser session of the person who made the export
-        return PlainTextResponse("This download link belongs to another person's session. Open the export in Audience Desk.", status_code=403)
+        return PlainTextResponse(
+            "This download link belongs to another person's session. Open the export in Audience Desk.", status_code=403
+        )
     if not entry.path.is_file():
-        return PlainTextResponse("The export file is no longer on the server. Re-create it from the Exports page.", status_code=410)
+        return PlainTextResponse(
+            "The export file is no longer on the server. Re-create it from the Exports page.", status_code=410
+        )
     if entry.on_download is not None:
         try:
             entry.on_download()
         except Exception:  # noqa: BLE001 - logging a download must not block it
             pass
-    return FileResponse(entry.path, media_type=entry.media_type, filename=entry.filename, content_disposition_type="attachment")
+    return FileResponse(
+        entry.path, media_type=entry.media_type, filename=entry.filename, content_disposition_type="attachment"
+    )
 
 
 def routes() -> list:

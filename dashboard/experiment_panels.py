@@ -30,8 +30,13 @@ def metric_name(metric: str, result: ABResult) -> str:
 
 def verdict_text(v: Verdict, result: ABResult, bayesian: bool) -> str:
     args = {
-        "variant": v.variant, "control": result.control, "metric": metric_name(v.metric, result),
-        "lift": _signed(v.lift), "low": _signed(v.ci_low, 0), "high": _signed(v.ci_high, 0), "ctw": fmt_pct(v.chance_to_win),
+        "variant": v.variant,
+        "control": result.control,
+        "metric": metric_name(v.metric, result),
+        "lift": _signed(v.lift),
+        "low": _signed(v.ci_low, 0),
+        "high": _signed(v.ci_high, 0),
+        "ctw": fmt_pct(v.chance_to_win),
     }
     key = f"ab.verdict.{v.kind}"
     if bayesian and v.kind in ("wins", "no_difference"):
@@ -44,7 +49,10 @@ def _srm_banner(result: ABResult) -> None:
     total_w = sum(weights) or 1
     observed = " / ".join(f"{v.name} {fmt_pct(v.aggregate.users / max(1, result.users))}" for v in result.variants)
     expected = " / ".join(f"{v.name} {fmt_pct(w / total_w)}" for v, w in zip(result.variants, weights, strict=True))
-    st.error(tr("ab.srm_banner", p=f"{result.srm_p_value:.2g}", observed=observed, expected=expected), icon=":material/error:")
+    st.error(
+        tr("ab.srm_banner", p=f"{result.srm_p_value:.2g}", observed=observed, expected=expected),
+        icon=":material/error:",
+    )
 
 
 def results_frame(result: ABResult, *, holm: bool) -> pd.DataFrame:
@@ -76,13 +84,15 @@ def _variant_table(result: ABResult) -> None:
     rows = []
     for v in result.variants:
         a = v.aggregate
-        rows.append({
-            tr("ab.table.variant"): v.name + (f" ({tr('ab.table.control')})" if v.is_control else ""),
-            tr("ab.table.users"): fmt_int(a.users),
-            tr("ab.table.conversions"): fmt_int(a.conversions),
-            tr("ab.table.rate"): fmt_pct(v.metric("conversion").mean),
-            tr("ab.table.revenue"): "—" if v.metric("revenue").mean is None else f"{v.metric('revenue').mean:,.2f}",
-        })
+        rows.append(
+            {
+                tr("ab.table.variant"): v.name + (f" ({tr('ab.table.control')})" if v.is_control else ""),
+                tr("ab.table.users"): fmt_int(a.users),
+                tr("ab.table.conversions"): fmt_int(a.conversions),
+                tr("ab.table.rate"): fmt_pct(v.metric("conversion").mean),
+                tr("ab.table.revenue"): "—" if v.metric("revenue").mean is None else f"{v.metric('revenue').mean:,.2f}",
+            }
+        )
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="ab_variants")
 
 
@@ -94,7 +104,11 @@ def _stats_table(result: ABResult, *, bayesian: bool, holm: bool) -> None:
             c = m.comparison
             if c is None or not c.enough_data:
                 continue
-            row = {tr("ab.table.variant"): v.name, tr("ab.table.metric"): metric_name(metric, result), tr("ab.table.lift"): _signed(c.lift)}
+            row = {
+                tr("ab.table.variant"): v.name,
+                tr("ab.table.metric"): metric_name(metric, result),
+                tr("ab.table.lift"): _signed(c.lift),
+            }
             if bayesian:
                 row[tr("ab.table.ctw")] = fmt_pct(c.chance_to_win)
                 row[tr("ab.table.risk")] = fmt_pct(c.risk_treatment, 2)
@@ -125,14 +139,24 @@ def lift_chart(result: ABResult) -> go.Figure | None:
             colors.append(PALETTE[1] if c.ci_low > 0 else PALETTE[7] if c.ci_high < 0 else PALETTE[8])
     if not labels:
         return None
-    fig = go.Figure(go.Scatter(
-        x=lifts, y=labels, mode="markers", marker={"size": 12, "color": colors},
-        error_x={"type": "data", "symmetric": False, "array": highs, "arrayminus": lows, "thickness": 3},
-        hovertemplate="%{y}: %{x:+.1f}%<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Scatter(
+            x=lifts,
+            y=labels,
+            mode="markers",
+            marker={"size": 12, "color": colors},
+            error_x={"type": "data", "symmetric": False, "array": highs, "arrayminus": lows, "thickness": 3},
+            hovertemplate="%{y}: %{x:+.1f}%<extra></extra>",
+        )
+    )
     fig.add_vline(x=0, line_dash="dash", line_color="#868e96")
-    fig.update_layout(title=tr("ab.chart.title", control=result.control), height=120 + 50 * len(labels),
-                      margin={"l": 10, "r": 10, "t": 40, "b": 10}, xaxis_title="%", yaxis={"autorange": "reversed"})
+    fig.update_layout(
+        title=tr("ab.chart.title", control=result.control),
+        height=120 + 50 * len(labels),
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        xaxis_title="%",
+        yaxis={"autorange": "reversed"},
+    )
     return fig
 
 
@@ -154,14 +178,22 @@ def render_result(result: ABResult, ds, *, bayesian: bool, holm: bool) -> None:
             c = t.metric(metric).comparison
             if c is not None and not c.enough_data:
                 st.caption(tr("ab.not_enough", variant=t.name, metric=metric_name(metric, result), reason=c.reason))
-    st.caption(tr("ab.excluded", multiple=fmt_int(result.excluded_multiple_exposure), unknown=fmt_int(result.excluded_unknown_users)))
+    st.caption(
+        tr(
+            "ab.excluded",
+            multiple=fmt_int(result.excluded_multiple_exposure),
+            unknown=fmt_int(result.excluded_unknown_users),
+        )
+    )
     if result.windows_incomplete:
         st.warning(tr("ab.windows", n=fmt_int(result.windows_incomplete), as_of=result.as_of.isoformat()))
     starts = [v.aggregate.first_assigned for v in result.variants if v.aggregate.first_assigned is not None]
     if starts and min(starts) >= ds.as_of_end:  # e.g. an export made after the data's last day
         st.info(tr("ab.after_data", start=f"{min(starts):%Y-%m-%d}", as_of=result.as_of.isoformat()))
     csv = results_frame(result, holm=holm).to_csv(index=False).encode("utf-8-sig")
-    st.download_button(tr("ab.csv"), csv, file_name=f"{result.experiment.name}-results.csv", mime="text/csv", key="ab_csv")
+    st.download_button(
+        tr("ab.csv"), csv, file_name=f"{result.experiment.name}-results.csv", mime="text/csv", key="ab_csv"
+    )
 
 
 def planner(result: ABResult, summary) -> None:
@@ -169,7 +201,9 @@ def planner(result: ABResult, summary) -> None:
         control = next((v for v in result.variants if v.is_control), None)
         base = control.metric("conversion").mean if control is not None and control.metric("conversion").mean else 0.05
         cols = st.columns(4)
-        baseline = cols[0].number_input(tr("ab.planner.baseline"), 0.01, 99.0, min(99.0, max(0.01, round(base * 100, 2))), key="ab_plan_base")
+        baseline = cols[0].number_input(
+            tr("ab.planner.baseline"), 0.01, 99.0, min(99.0, max(0.01, round(base * 100, 2))), key="ab_plan_base"
+        )
         mde = cols[1].number_input(tr("ab.planner.mde"), -90.0, 500.0, 5.0, key="ab_plan_mde")
         alpha = cols[2].number_input(tr("ab.planner.alpha"), 0.001, 0.5, 0.05, format="%.3f", key="ab_plan_alpha")
         power = cols[3].number_input(tr("ab.planner.power"), 0.5, 0.99, 0.8, key="ab_plan_power")
@@ -189,6 +223,13 @@ def planner(result: ABResult, summary) -> None:
 
 def how_counted(result: ABResult, ds) -> None:
     with st.expander(tr("ab.how")):
-        st.markdown(tr("ab.how.text", days=result.experiment.window_days, as_of=result.as_of.isoformat(),
-                       event=result.experiment.conversion_event, purchase=ds.config.purchase_event))
+        st.markdown(
+            tr(
+                "ab.how.text",
+                days=result.experiment.window_days,
+                as_of=result.as_of.isoformat(),
+                event=result.experiment.conversion_event,
+                purchase=ds.config.purchase_event,
+            )
+        )
         auth.render_scope_note(ds)

@@ -99,7 +99,14 @@ def download_link(path: str | Path, export_id: str, label: str, key: str) -> Non
         st.info(tr("export.no_route_large", path=str(path)))
         return
     # Deferred: read only when clicked (then held in memory by Streamlit; see dashboard/downloads.py).
-    st.download_button(label, data=lambda: path.read_bytes(), file_name=path.name, mime=downloads.media_type_for(path), key=key, on_click="ignore")
+    st.download_button(
+        label,
+        data=lambda: path.read_bytes(),
+        file_name=path.name,
+        mime=downloads.media_type_for(path),
+        key=key,
+        on_click="ignore",
+    )
 
 
 def _column_choices(ds: Dataset) -> tuple[list[str], dict[str, str]]:
@@ -123,7 +130,11 @@ def _options(ds: Dataset, key: str, role) -> ExportOptions:
     fmt = left.radio(tr("export.format"), FORMATS, format_func=str.upper, horizontal=True, key=f"{key}_format")
     bom = left.checkbox(tr("export.bom"), value=True, disabled=fmt != "csv", key=f"{key}_bom")
     raw_text = left.checkbox(
-        tr("export.raw_text"), value=False, disabled=fmt != "csv", help=tr("export.raw_text_help"), key=f"{key}_raw_text"
+        tr("export.raw_text"),
+        value=False,
+        disabled=fmt != "csv",
+        help=tr("export.raw_text_help"),
+        key=f"{key}_raw_text",
     )
     holdout = right.slider(tr("export.holdout"), 0, 50, 0, step=1, help=tr("export.holdout.help"), key=f"{key}_holdout")
     pii = st.radio(
@@ -135,7 +146,15 @@ def _options(ds: Dataset, key: str, role) -> ExportOptions:
     st.caption(caption)
     if role.problem:
         st.warning(role.problem)
-    return ExportOptions(channel=None if channel == "none" else channel, columns=tuple(columns), format=fmt, bom=bom, holdout=holdout / 100, pii_mode=pii, raw_text=raw_text)
+    return ExportOptions(
+        channel=None if channel == "none" else channel,
+        columns=tuple(columns),
+        format=fmt,
+        bom=bom,
+        holdout=holdout / 100,
+        pii_mode=pii,
+        raw_text=raw_text,
+    )
 
 
 def _write(ds: Dataset, plan: ExportPlan, key: str) -> None:
@@ -165,8 +184,14 @@ def _dialog_body(ds: Dataset, segment: Segment, segment_ref: Any, key: str) -> N
     saved_id, version = _ref(segment_ref)
     try:
         plan = plan_export(
-            ds, segment, options, role=role, resolve=store.resolver() if store is not None else None,
-            segment_id=saved_id, segment_version=version, export_id=st.session_state[f"{key}_export_id"],
+            ds,
+            segment,
+            options,
+            role=role,
+            resolve=store.resolver() if store is not None else None,
+            segment_id=saved_id,
+            segment_version=version,
+            export_id=st.session_state[f"{key}_export_id"],
         )
     except (ExportError, SegmentError, StoreError) as err:
         st.error(tr("export.error", error=say(err)))
@@ -187,8 +212,15 @@ def _dialog_body(ds: Dataset, segment: Segment, segment_ref: Any, key: str) -> N
             st.warning(str(err))
     result: ExportResult | None = st.session_state.get(f"{key}_result")
     if result is not None:
-        st.success(tr("export.done", rows=fmt_int(result.rows_written), size=_size(result.bytes)) + f" ({result.export_id})")
-        download_link(result.path, result.export_id, tr("export.download", name=Path(result.path).name), key=f"{key}_dl_{result.export_id}")
+        st.success(
+            tr("export.done", rows=fmt_int(result.rows_written), size=_size(result.bytes)) + f" ({result.export_id})"
+        )
+        download_link(
+            result.path,
+            result.export_id,
+            tr("export.download", name=Path(result.path).name),
+            key=f"{key}_dl_{result.export_id}",
+        )
         st.caption(tr("export.sha256", sha=result.sha256))
 
 

@@ -41,7 +41,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "overview.active_users": ("Members with events", "有行为的会员"),
     "overview.events": ("Events", "事件数"),
     "overview.event_range": ("Events from {first} to {last}", "事件时间范围：{first} 至 {last}"),
-    "overview.aipl": ("AIPL funnel: members who reached each stage (last {days} days)", "AIPL 漏斗：到达各阶段的会员（近 {days} 天）"),
+    "overview.aipl": (
+        "AIPL funnel: members who reached each stage (last {days} days)",
+        "AIPL 漏斗：到达各阶段的会员（近 {days} 天）",
+    ),
     "overview.rfm": ("RFM classes (last {days} days)", "RFM 分层（近 {days} 天）"),
     "overview.lifecycle": ("Lifecycle states", "生命周期状态"),
     "overview.conversion": ("Stage conversion", "阶段转化率"),

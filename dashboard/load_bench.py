@@ -27,11 +27,29 @@ from core.bench import percentile
 
 TARGET_P95_MS = 1000.0
 CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-quic", "--no-first-run"]
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 SIZE_SHOWN = "[data-testid='stMetricLabel']:has-text('Audience size')"
 # Each person gets their own city, so their counts differ and a leak between sessions shows.
-CITIES = ("Shanghai", "Beijing", "Guangzhou", "Shenzhen", "Hangzhou", "Chengdu", "Wuhan", "Nanjing", "Chongqing", "Tianjin")
+CITIES = (
+    "Shanghai",
+    "Beijing",
+    "Guangzhou",
+    "Shenzhen",
+    "Hangzhou",
+    "Chengdu",
+    "Wuhan",
+    "Nanjing",
+    "Chongqing",
+    "Tianjin",
+)
 # Records, in the page's own clock, the moments Streamlit's run state changes and the moment of the
 # latest change on screen. It watches the whole document, not one element: should the app be mounted
 # again (a reconnect), its new element is seen too. A fast rerun may go from running to not running
@@ -73,8 +91,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sessions", type=int, default=20, help="people editing at once (default 20)")
     p.add_argument("--rounds", type=int, default=10, help="edits per person (default 10)")
     p.add_argument("--timeout", type=float, default=120, help="seconds to wait for one round (default 120)")
-    p.add_argument("--open-timeout", type=float, default=180, help="seconds for one person to sign in and see a count (default 180)")
-    p.add_argument("--server-log", default=None, help="where the server's output goes (default: a temporary file, named in the progress)")
+    p.add_argument(
+        "--open-timeout",
+        type=float,
+        default=180,
+        help="seconds for one person to sign in and see a count (default 180)",
+    )
+    p.add_argument(
+        "--server-log",
+        default=None,
+        help="where the server's output goes (default: a temporary file, named in the progress)",
+    )
 
 
 def _definition(city: str, count: int) -> dict:
@@ -134,19 +161,32 @@ def _run(args: argparse.Namespace) -> dict:
     ds = open_dataset(data)  # builds the cache first, outside any timing
     people = [f"load{i:02d}@brand.com" for i in range(1, args.sessions + 1)]
     city = {p: CITIES[i % len(CITIES)] for i, p in enumerate(people)}
-    expected = {(c, n): operations.size(ds, parse_segment(_definition(c, n))).count for c in set(city.values()) for n in range(1, args.rounds + 2)}
+    expected = {
+        (c, n): operations.size(ds, parse_segment(_definition(c, n))).count
+        for c in set(city.values())
+        for n in range(1, args.rounds + 2)
+    }
     users = ds.total_users
     ds.close()
     _say(f"{users:,} users; {len(expected)} expected counts computed in {time.monotonic() - started:.0f} s")
-    log_path = Path(args.server_log) if args.server_log else Path(tempfile.mkstemp(prefix="adesk-load-", suffix=".log")[1])
+    log_path = (
+        Path(args.server_log) if args.server_log else Path(tempfile.mkstemp(prefix="adesk-load-", suffix=".log")[1])
+    )
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         store = AppStore(tmp / "app.db")
         grant(store, "group:load", "operator", None, "bench")
         port = _free_port()
-        with run_server_in_thread(user_claims=[User(sub=p, claims={"email": p, "groups": ["load"]}) for p in people]) as idp:
+        with run_server_in_thread(
+            user_claims=[User(sub=p, claims={"email": p, "groups": ["load"]}) for p in people]
+        ) as idp:
             probe = str(tmp / "reruns.txt")  # the server's own time of each rerun (dashboard/load_probe.py)
-            env = {**os.environ, "ADESK_DATA": str(data), "ADESK_APP_DB": str(tmp / "app.db"), "ADESK_LOAD_PROBE": probe}
+            env = {
+                **os.environ,
+                "ADESK_DATA": str(data),
+                "ADESK_APP_DB": str(tmp / "app.db"),
+                "ADESK_LOAD_PROBE": probe,
+            }
             proc = _start_server(_server_dir(tmp, port, idp.server_port), env, port, log_path)
             url = f"http://127.0.0.1:{port}"
             _say(f"server up at {url}; its log: {log_path}")
@@ -188,8 +228,12 @@ def _run(args: argparse.Namespace) -> dict:
         "cpu_s": cpu_s,
         "errors": errors,
         "target_p95_ms": TARGET_P95_MS,
-        "meets_target": bool(measured["screen"]) and not errors and percentile(measured["screen"], 0.95) <= TARGET_P95_MS,
-        "server_meets_target": bool(measured["server"]) and not errors and percentile(measured["server"], 0.95) <= TARGET_P95_MS,
+        "meets_target": bool(measured["screen"])
+        and not errors
+        and percentile(measured["screen"], 0.95) <= TARGET_P95_MS,
+        "server_meets_target": bool(measured["server"])
+        and not errors
+        and percentile(measured["server"], 0.95) <= TARGET_P95_MS,
     }
 
 
@@ -219,7 +263,11 @@ class _Cpu:
 
     def spent(self) -> dict[str, float]:
         (s1, b1), (s0, b0) = self._now(), self.start
-        return {"wall": round(time.monotonic() - self.wall, 1), "server": round(s1 - s0, 1), "browsers": round(b1 - b0, 1)}
+        return {
+            "wall": round(time.monotonic() - self.wall, 1),
+            "server": round(s1 - s0, 1),
+            "browsers": round(b1 - b0, 1),
+        }
 
 
 def _browsers_yield(server_pid: int) -> None:
@@ -306,12 +354,16 @@ def _open(browser, url: str, person: str, link: str, timeout_s: float, playwrigh
         page.wait_for_selector(IDLE)
     except playwright_error as err:
         first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise LoadStalled(f"{person}: could not {step} within {timeout_s:.0f} s (at {page.url}): {first_line}") from None
+        raise LoadStalled(
+            f"{person}: could not {step} within {timeout_s:.0f} s (at {page.url}): {first_line}"
+        ) from None
     page.evaluate(OBSERVER)
     return page
 
 
-def _rounds(pages: dict, city: dict, expected: dict, args: argparse.Namespace) -> tuple[dict[str, list[float]], list[str]]:
+def _rounds(
+    pages: dict, city: dict, expected: dict, args: argparse.Namespace
+) -> tuple[dict[str, list[float]], list[str]]:
     """Every person edits at (nearly) the same moment; each edit's time is read in their page: edit to last change on screen."""
     times: list[float] = []
     builder: list[float] = []
@@ -331,7 +383,11 @@ def _rounds(pages: dict, city: dict, expected: dict, args: argparse.Namespace) -
             for person, page in list(pending.items()):
                 shown = last[person] = page.evaluate(SHOWN, started[person])
                 wanted = expected[(city[person], r)]
-                if shown["state"] != "notRunning" or shown["quiet"] < QUIET_MS or not (shown["ran"] or shown["count"] == wanted):
+                if (
+                    shown["state"] != "notRunning"
+                    or shown["quiet"] < QUIET_MS
+                    or not (shown["ran"] or shown["count"] == wanted)
+                ):
                     continue  # not yet run, or still running or drawing
                 times.append(float(shown["last"]))
                 if shown["server_ms"] is not None:
@@ -340,13 +396,20 @@ def _rounds(pages: dict, city: dict, expected: dict, args: argparse.Namespace) -
                 if shown["count"] != wanted:
                     errors.append(f"{person} round {r}: shows {shown['count']}, its definition counts {wanted:,}")
                 del pending[person]
-            time.sleep(0.25)  # the time is read in the page's clock: polling less often costs no precision, and less browser CPU
-        errors += [f"{person} round {r}: no rerun within {args.timeout:.0f} s (the page: {last.get(person)})" for person in pending]
-        done = times[-(len(pages) - len(pending)):] if len(pages) > len(pending) else []
+            time.sleep(
+                0.25
+            )  # the time is read in the page's clock: polling less often costs no precision, and less browser CPU
+        errors += [
+            f"{person} round {r}: no rerun within {args.timeout:.0f} s (the page: {last.get(person)})"
+            for person in pending
+        ]
+        done = times[-(len(pages) - len(pending)) :] if len(pages) > len(pending) else []
         _say(f"round {r - 1}/{args.rounds}: {len(pages) - len(pending)}/{len(pages)} reruns, slowest {max(done, default=0):.0f} ms, "
              f"{time.monotonic() - t0:.1f} s in all")  # fmt: skip
         if len(pending) == len(pages):
-            raise LoadStalled(f"round {r - 1}: no session finished a rerun within {args.timeout:.0f} s: " + "; ".join(errors[-3:]))
+            raise LoadStalled(
+                f"round {r - 1}: no session finished a rerun within {args.timeout:.0f} s: " + "; ".join(errors[-3:])
+            )
     return {"screen": times, "builder": builder}, errors
 
 
@@ -355,10 +418,19 @@ def render(result: dict) -> str:
     lines = [
         f"{result['sessions']} signed-in sessions x {result['rounds']} builder edits on {result['dataset']} ({result['users']:,} users)",
         f"rerun as each person saw it: p50 {t['p50']:.0f} ms, p95 {t['p95']:.0f} ms, max {t['max']:.0f} ms (target p95 <= {result['target_p95_ms']:.0f} ms)",
-        "CPU over the timed rounds: {server:.0f} s server, {browsers:.0f} s browsers, in {wall:.0f} s wall time".format(**result["cpu_s"]),
-        "the server's answer (request in to the run's last message out, server clock): p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {max:.0f} ms".format(**result["server_ms"]),
-        "the builder's own run in the server: p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {max:.0f} ms".format(**result["builder_ms"]),
+        "CPU over the timed rounds: {server:.0f} s server, {browsers:.0f} s browsers, in {wall:.0f} s wall time".format(
+            **result["cpu_s"]
+        ),
+        "the server's answer (request in to the run's last message out, server clock): p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {max:.0f} ms".format(
+            **result["server_ms"]
+        ),
+        "the builder's own run in the server: p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {max:.0f} ms".format(
+            **result["builder_ms"]
+        ),
         f"errors: {len(result['errors'])}" + "".join(f"\n  {e}" for e in result["errors"][:10]),
-        "meets target: " + ("yes" if result["meets_target"] else "NO") + "; the server's answer alone: " + ("yes" if result["server_meets_target"] else "NO"),
+        "meets target: "
+        + ("yes" if result["meets_target"] else "NO")
+        + "; the server's answer alone: "
+        + ("yes" if result["server_meets_target"] else "NO"),
     ]
     return "\n".join(lines)

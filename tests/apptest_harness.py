@@ -63,7 +63,9 @@ def metric(at: AppTest, label: str) -> str:
 
 def texts(at: AppTest) -> str:
     """Every markdown, caption, error, warning and success text on the page."""
-    parts = [e.value for kind in ("markdown", "caption", "error", "warning", "success", "info") for e in getattr(at, kind)]
+    parts = [
+        e.value for kind in ("markdown", "caption", "error", "warning", "success", "info") for e in getattr(at, kind)
+    ]
     return "\n".join(str(p) for p in parts)
 
 

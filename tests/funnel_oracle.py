@@ -71,7 +71,15 @@ def _best_depth(rows: list[dict], steps: list[dict], start: int, until: datetime
     return best, earliest  # type: ignore[return-value]
 
 
-def oracle(events: pd.DataFrame, users: pd.DataFrame, spec: dict, as_of: date, *, base: set | None = None, step1_property: str | None = None) -> dict:
+def oracle(
+    events: pd.DataFrame,
+    users: pd.DataFrame,
+    spec: dict,
+    as_of: date,
+    *,
+    base: set | None = None,
+    step1_property: str | None = None,
+) -> dict:
     """Per-member results and the funnel's numbers, from the definition."""
     steps = spec["steps"]
     k = len(steps)
@@ -102,9 +110,20 @@ def oracle(events: pd.DataFrame, users: pd.DataFrame, spec: dict, as_of: date, *
         open_ = any(rows[s]["ts"] + window >= as_of_end for s in starts) and deepest < k
         value = None
         if step1_property:
-            vals = [r[step1_property] for r in rows if r["ts"] == t1 and matches(r, steps[0]) and r[step1_property] is not None]
+            vals = [
+                r[step1_property]
+                for r in rows
+                if r["ts"] == t1 and matches(r, steps[0]) and r[step1_property] is not None
+            ]
             value = min(vals) if vals else None
-        members[uid] = {"deepest": deepest, "excluded": excluded, "open": open_, "times": times[:deepest], "t1": t1, "start_value": value}
+        members[uid] = {
+            "deepest": deepest,
+            "excluded": excluded,
+            "open": open_,
+            "times": times[:deepest],
+            "t1": t1,
+            "start_value": value,
+        }
     counted = {u: m for u, m in members.items() if not m["excluded"]}
     step_users = [sum(1 for m in counted.values() if m["deepest"] >= j) for j in range(1, k + 1)]
     medians: list[float | None] = [None]

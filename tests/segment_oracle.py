@@ -77,9 +77,7 @@ def _number_or_none(text: object) -> float | None:
     return float(text)
 
 
-def cell_matches(
-    cell: object, kind: str, op: str, value: object, values: tuple | None, as_of: date
-) -> bool:
+def cell_matches(cell: object, kind: str, op: str, value: object, values: tuple | None, as_of: date) -> bool:
     """One value against one comparison, as the spec words it (missing never matches a positive op)."""
     negatives = {"ne": "eq", "not_in": "in", "not_null": "is_null"}
     if op in negatives:
@@ -136,11 +134,7 @@ class Oracle:
         # Events by name as plain dicts, with their calendar day, read once.
         self.events_by_name: dict[str, list[dict]] = {}
         for row in data.events.to_dict("records"):
-            if (
-                _missing(row["ts"])
-                or _missing(row["user_id"])
-                or row["user_id"] not in self.everyone
-            ):
+            if _missing(row["ts"]) or _missing(row["user_id"]) or row["user_id"] not in self.everyone:
                 continue
             row["_day"] = _as_day(row["ts"])
             self.events_by_name.setdefault(row["event"], []).append(row)
@@ -191,11 +185,7 @@ class Oracle:
             return self.event(c)
         if isinstance(c, (Rfm, Aipl, Lifecycle)):
             column = {"rfm": "_rfm_class", "aipl": "_aipl_stage", "lifecycle": "_lifecycle"}[c.kind]
-            inside = {
-                uid
-                for uid, v in zip(d.users["user_id"], d.users[column], strict=True)
-                if v in c.values
-            }
+            inside = {uid for uid, v in zip(d.users["user_id"], d.users[column], strict=True) if v in c.values}
             return inside if c.op == "in" else self.everyone - inside
         if isinstance(c, SegmentRef):
             inside = self.members(d.saved[c.segment])
@@ -292,17 +282,13 @@ def sample_tables(n_users: int = 300, seed: int = 11) -> dict[str, pd.DataFrame]
             "user_id": active,
             "event": names,
             "ts": ts,
-            "amount": np.where(
-                names == "purchase", rng.choice([9.9, 20.0, 35.5, np.nan], n_events), np.nan
-            ),
+            "amount": np.where(names == "purchase", rng.choice([9.9, 20.0, 35.5, np.nan], n_events), np.nan),
             "product_category": nullify(rng.choice(CATEGORIES, n_events), 0.3),
             "quantity": pd.array(rng.integers(1, 5, n_events), dtype="Int64"),
         }
     )
     events.loc[rng.random(n_events) < 0.2, "quantity"] = pd.NA
-    late = events.sample(15, random_state=seed).assign(
-        ts=end + pd.Timedelta(hours=3)
-    )  # after as_of
+    late = events.sample(15, random_state=seed).assign(ts=end + pd.Timedelta(hours=3))  # after as_of
     events = pd.concat([events, late], ignore_index=True)
 
     tag_rows = []

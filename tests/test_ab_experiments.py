@@ -34,15 +34,19 @@ conversion_event = "coupon_claim"
 def _data(seed: int = 4):
     rng = np.random.default_rng(seed)
     n = 300
-    users = pd.DataFrame({
-        "user_id": [f"u{i:03d}" for i in range(n)],
-        "city": rng.choice(["Shanghai", "Wuhan"], n),
-    })
+    users = pd.DataFrame(
+        {
+            "user_id": [f"u{i:03d}" for i in range(n)],
+            "city": rng.choice(["Shanghai", "Wuhan"], n),
+        }
+    )
     rows = []
     for i in range(n):
         uid = f"u{i:03d}"
         # assigned in June; the last ones within 10 days of as_of, so their windows are cut
-        t0 = pd.Timestamp("2026-06-01") + pd.Timedelta(days=int(rng.integers(0, 29)), seconds=int(rng.integers(0, 86400)))
+        t0 = pd.Timestamp("2026-06-01") + pd.Timedelta(
+            days=int(rng.integers(0, 29)), seconds=int(rng.integers(0, 86400))
+        )
         rows.append(("three_way", uid, rng.choice(["A", "A", "B", "C"]), t0))
         if i % 17 == 0:  # a duplicate row in the same variant, later: the earliest counts
             rows.append(("three_way", uid, rows[-1][2], t0 + pd.Timedelta(days=3)))
@@ -59,12 +63,16 @@ def _data(seed: int = 4):
             continue
         for _ in range(int(rng.integers(0, 5))):
             kind = rng.choice(["purchase", "coupon_claim", "product_view"])
-            offset = rng.choice([
-                pd.Timedelta(0),  # exactly at assignment: in the window
-                pd.Timedelta(days=10), pd.Timedelta(days=7),  # exactly at a window's end: out
-                -pd.Timedelta(days=10), -pd.Timedelta(days=7),  # exactly at the pre-period's start: in
-                pd.Timedelta(seconds=int(rng.integers(-20 * 86400, 20 * 86400))),
-            ])
+            offset = rng.choice(
+                [
+                    pd.Timedelta(0),  # exactly at assignment: in the window
+                    pd.Timedelta(days=10),
+                    pd.Timedelta(days=7),  # exactly at a window's end: out
+                    -pd.Timedelta(days=10),
+                    -pd.Timedelta(days=7),  # exactly at the pre-period's start: in
+                    pd.Timedelta(seconds=int(rng.integers(-20 * 86400, 20 * 86400))),
+                ]
+            )
             amount = float(rng.choice([9.5, 20.0, 35.0])) if kind == "purchase" else np.nan
             events.append((uid, kind, t0 + offset, amount))
     events = pd.DataFrame(events, columns=["user_id", "event", "ts", "amount"])
@@ -116,9 +124,18 @@ def oracle(users, events, assignments, experiment, window_days, conversion, citi
             prev2 += pr * pr
             rprod += r * pr
             unfinished += int(t0 + w > END)
-        out[variant] = dict(users=len(group), conversions=conv, revenue_sum=rev, revenue_sum_sq=rev2, pre_conversions=pconv,
-                            conversion_products=cprod, pre_revenue_sum=prev, pre_revenue_sum_sq=prev2, revenue_products=rprod,
-                            unfinished=unfinished)
+        out[variant] = dict(
+            users=len(group),
+            conversions=conv,
+            revenue_sum=rev,
+            revenue_sum_sq=rev2,
+            pre_conversions=pconv,
+            conversion_products=cprod,
+            pre_revenue_sum=prev,
+            pre_revenue_sum_sq=prev2,
+            revenue_products=rprod,
+            unfinished=unfinished,
+        )
     return out, len(multiple), len(unknown)
 
 
@@ -159,9 +176,13 @@ def test_data_scope_sees_only_its_members(ds):
     from core.segments.model import parse_segment
 
     users, events, assignments = ds.test_frames
-    scoped = scoped_dataset(ds, parse_segment({"conditions": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Wuhan"}]}))
+    scoped = scoped_dataset(
+        ds, parse_segment({"conditions": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Wuhan"}]})
+    )
     wuhan = users[users["city"] == "Wuhan"]
-    expected = oracle(wuhan, events, assignments[assignments["user_id"].isin(wuhan["user_id"])], "three_way", 10, "purchase")
+    expected = oracle(
+        wuhan, events, assignments[assignments["user_id"].isin(wuhan["user_id"])], "three_way", 10, "purchase"
+    )
     _check(aggregates(scoped, find(scoped, "three_way")), expected)
     assert expected[1] > 0 and expected[2] == 0
     listed = {s.experiment.name: s for s in experiment_list(scoped)}["three_way"]
@@ -174,8 +195,16 @@ def listed_all(ds) -> int:
 
 def test_result_json_shape_three_variants_and_holm(ds):
     r = ab_result(ds, ABSpec("three_way", cuped=True)).to_dict()
-    assert list(r) == ["experiment", "control", "srm_p_value", "srm_flag", "excluded_multiple_exposure",
-                       "excluded_unknown_users", "windows_incomplete", "variants"]
+    assert list(r) == [
+        "experiment",
+        "control",
+        "srm_p_value",
+        "srm_flag",
+        "excluded_multiple_exposure",
+        "excluded_unknown_users",
+        "windows_incomplete",
+        "variants",
+    ]
     assert [v["name"] for v in r["variants"]] == ["A", "B", "C"] and r["control"] == "A"
     control = r["variants"][0]["metrics"]["conversion"]
     assert control["lift"] is None and control["p_value"] is None and control["risk"] is None
@@ -189,7 +218,9 @@ def test_result_json_shape_three_variants_and_holm(ds):
     users = [v["users"] for v in r["variants"]]
     from scipy.stats import chisquare
 
-    assert r["srm_p_value"] == pytest.approx(chisquare(users, np.array([0.5, 0.25, 0.25]) * sum(users)).pvalue, rel=1e-9)
+    assert r["srm_p_value"] == pytest.approx(
+        chisquare(users, np.array([0.5, 0.25, 0.25]) * sum(users)).pvalue, rel=1e-9
+    )
 
 
 def test_unknown_experiment_lists_the_known(ds):
@@ -201,7 +232,9 @@ def test_unknown_experiment_lists_the_known(ds):
 def test_list_status(ds):
     summaries = {s.experiment.name: s for s in experiment_list(ds)}
     assert summaries["three_way"].status == "running"  # windows of late assignments are not over
-    assert summaries["three_way"].users == sum(v["users"] for v in oracle(*ds.test_frames, "three_way", 10, "purchase")[0].values())
+    assert summaries["three_way"].users == sum(
+        v["users"] for v in oracle(*ds.test_frames, "three_way", 10, "purchase")[0].values()
+    )
 
 
 # --- exports with a holdout -----------------------------------------------------------------------
@@ -214,8 +247,14 @@ def _future_dataset(root):
     n = 400
     users = pd.DataFrame({"user_id": [f"m{i:03d}" for i in range(n)], "sms_opt_in": rng.random(n) < 0.8})
     ts = now + pd.to_timedelta(rng.integers(-20 * 86400, 20 * 86400, 3000), unit="s")
-    events = pd.DataFrame({"user_id": rng.choice(users["user_id"], 3000), "event": rng.choice(["purchase", "product_view"], 3000),
-                           "ts": ts, "amount": rng.choice([10.0, 25.0], 3000)})
+    events = pd.DataFrame(
+        {
+            "user_id": rng.choice(users["user_id"], 3000),
+            "event": rng.choice(["purchase", "product_view"], 3000),
+            "ts": ts,
+            "amount": rng.choice([10.0, 25.0], 3000),
+        }
+    )
     as_of = (now + pd.Timedelta(days=30)).date().isoformat()
     return write_dataset(root, users, events, toml=f'as_of = "{as_of}"\n'), users, events
 
@@ -234,17 +273,24 @@ def test_export_holdout_is_an_experiment(tmp_path, legacy):
         frame = pd.read_parquet(store.holdout_file(plan.export_id).path)
         with sqlite3.connect(store.path) as conn:
             conn.execute("delete from export_holdouts")
-            conn.executemany("insert into experiment_assignments values (?, ?, ?)",
-                             [(plan.export_id, u, v) for u, v in zip(frame["user_id"], frame["variant"], strict=True)])
+            conn.executemany(
+                "insert into experiment_assignments values (?, ?, ?)",
+                [(plan.export_id, u, v) for u, v in zip(frame["user_id"], frame["variant"], strict=True)],
+            )
     e = find(d, plan.export_id, store)
     assert (e.kind, e.control, e.legacy) == ("export", "holdout", legacy)
     t0 = pd.Timestamp(datetime.fromisoformat(record.created_at).astimezone(UTC).replace(tzinfo=None))
     consenting = users[users["sms_opt_in"]]["user_id"]
     from core.export import in_holdout
 
-    assigned = pd.DataFrame({"experiment": plan.export_id, "user_id": consenting,
-                             "variant": ["holdout" if in_holdout(plan.export_id, u, 0.3) else "target" for u in consenting],
-                             "assigned_at": t0})
+    assigned = pd.DataFrame(
+        {
+            "experiment": plan.export_id,
+            "user_id": consenting,
+            "variant": ["holdout" if in_holdout(plan.export_id, u, 0.3) else "target" for u in consenting],
+            "assigned_at": t0,
+        }
+    )
     global END
     saved, END = END, pd.Timestamp(d.as_of) + pd.Timedelta(days=1)
     try:

@@ -80,11 +80,15 @@ def test_relative_lift_matches_the_delta_method_oracle(kind):
         va, vb = np.var(a, ddof=1), np.var(b, ddof=1)
     r = compare(Arm(moments(a, kind == "proportion")), Arm(moments(b, kind == "proportion")))
     lift, se, low, high, p, dof = _relative_oracle(a.mean(), va, len(a), b.mean(), vb, len(b))
-    for got, want in zip((r.lift, r.se, r.ci_low, r.ci_high, r.p_value, r.dof), (lift, se, low, high, p, dof), strict=True):
+    for got, want in zip(
+        (r.lift, r.se, r.ci_low, r.ci_high, r.p_value, r.dof), (lift, se, low, high, p, dof), strict=True
+    ):
         assert close(got, want)
     # Bayesian flat prior: posterior N(lift, se²); chance to win and expected losses by integration
     assert close(r.chance_to_win, 1 - stats.norm.cdf(0, lift, se))
-    loss_treatment, _ = integrate.quad(lambda x: -x * stats.norm.pdf(x, lift, se), -np.inf, 0, epsabs=1e-14, epsrel=1e-10)
+    loss_treatment, _ = integrate.quad(
+        lambda x: -x * stats.norm.pdf(x, lift, se), -np.inf, 0, epsabs=1e-14, epsrel=1e-10
+    )
     loss_control, _ = integrate.quad(lambda x: x * stats.norm.pdf(x, lift, se), 0, np.inf, epsabs=1e-14, epsrel=1e-10)
     assert close(r.risk_treatment, loss_treatment) and close(r.risk_control, loss_control)
 
@@ -178,13 +182,33 @@ def test_degenerate_data_says_not_enough_data_never_nan():
 def test_gbstats_golden_sequential():
     a, b = Moments(3000, 1396.87, 52377.9767), Moments(3461, 2422.7, 134698.29)
     r = compare(Arm(a), Arm(b), sequential=True, tuning=1000)
-    assert [round(x, 5) for x in (r.lift, r.ci_low, r.ci_high, r.se, r.p_value)] == [0.50336, -0.55844, 1.56516, 0.33341, 1]
+    assert [round(x, 5) for x in (r.lift, r.ci_low, r.ci_high, r.se, r.p_value)] == [
+        0.50336,
+        -0.55844,
+        1.56516,
+        0.33341,
+        1,
+    ]
     r = compare(Arm(Moments(3000, 1396, 1396, True)), Arm(Moments(3461, 2422, 2422, True)), sequential=True)
-    assert [round(x, 5) for x in (r.lift, r.ci_low, r.ci_high, r.se, r.p_value)] == [0.50386, 0.40098, 0.60675, 0.03386, 0.0]
+    assert [round(x, 5) for x in (r.lift, r.ci_low, r.ci_high, r.se, r.p_value)] == [
+        0.50386,
+        0.40098,
+        0.60675,
+        0.03386,
+        0.0,
+    ]
     # regression-adjusted with gbstats' fixed θ = 0.5
     ra = compare(
         Arm(a, Moments(3000, 16.87, 527.9767), 12525),
         Arm(b, Moments(3461, 22.7, 1348.29), 3333),
-        cuped=True, sequential=True, theta=0.5,
+        cuped=True,
+        sequential=True,
+        theta=0.5,
     )
-    assert [round(x, 5) for x in (ra.lift, ra.ci_low, ra.ci_high, ra.se, ra.p_value)] == [0.50236, -0.43745, 1.44217, 0.3093, 1]
+    assert [round(x, 5) for x in (ra.lift, ra.ci_low, ra.ci_high, ra.se, ra.p_value)] == [
+        0.50236,
+        -0.43745,
+        1.44217,
+        0.3093,
+        1,
+    ]

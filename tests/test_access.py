@@ -53,7 +53,9 @@ def _in_scope(users: pd.DataFrame) -> pd.Series:
 
 def _buyers(users: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
     end = pd.Timestamp("2026-07-01")
-    recent = events[(events["event"] == "purchase") & (events["ts"] >= end - pd.Timedelta(days=90)) & (events["ts"] < end)]
+    recent = events[
+        (events["event"] == "purchase") & (events["ts"] >= end - pd.Timedelta(days=90)) & (events["ts"] < end)
+    ]
     return users["user_id"].isin(set(recent["user_id"]))
 
 
@@ -73,12 +75,22 @@ def test_grants_are_kept_logged_and_revoked(store):
     with pytest.raises(AccessError, match="Unknown role"):
         grant(store, "x@y.com", "superuser", None, "root@x.com")
     with pytest.raises(AccessError, match="saved segments"):  # a scope must not change behind an admin's back
-        grant(store, "x@y.com", "viewer", {"conditions": [{"kind": "segment", "op": "in", "segment": "vip"}]}, "root@x.com")
+        grant(
+            store,
+            "x@y.com",
+            "viewer",
+            {"conditions": [{"kind": "segment", "op": "in", "segment": "vip"}]},
+            "root@x.com",
+        )
     assert [g.subject for g in grants(store)] == ["email:root@x.com", "group:crm-sh"]
     assert revoke(store, "group:crm-sh", "root@x.com") and not revoke(store, "group:crm-sh", "root@x.com")
     with store.reader() as conn:
         log = [tuple(r) for r in conn.execute("select subject, action, who from access_log order by seq")]
-    assert log == [("email:root@x.com", "grant", "setup"), ("group:crm-sh", "grant", "root@x.com"), ("group:crm-sh", "revoke", "root@x.com")]
+    assert log == [
+        ("email:root@x.com", "grant", "setup"),
+        ("group:crm-sh", "grant", "root@x.com"),
+        ("group:crm-sh", "revoke", "root@x.com"),
+    ]
 
 
 def test_which_grant_applies(store):
@@ -229,7 +241,9 @@ def test_a_saved_segment_made_by_an_unscoped_person_stays_within_the_scope(shop,
 
 def test_models_at_a_past_day_are_kept_apart_per_scope(shop):
     _root, ds, users, _events = shop
-    dated = parse_segment({"conditions": [{"kind": "aipl", "op": "in", "values": ["A", "I", "P", "L"], "as_of": "2026-03-31"}]})
+    dated = parse_segment(
+        {"conditions": [{"kind": "aipl", "op": "in", "values": ["A", "I", "P", "L"], "as_of": "2026-03-31"}]}
+    )
     everyone = ops.size(ds, dated).count
     scoped = scoped_dataset(ds, parse_segment(SCOPE))
     within = ops.size(scoped, dated).count

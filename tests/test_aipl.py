@@ -93,11 +93,14 @@ D1 = date(2026, 3, 31)  # a day with no events at all
 def edge(tmp_path_factory):
     t = pd.Timestamp
     d1_end = t("2026-04-01")
-    users = pd.DataFrame({
-        "user_id": ["edge_in", "edge_out", "no_events", "late_signup", "buyer", "loyal", "fell", "new"],
-        "signup_at": [t("2025-01-01")] * 3 + [t("2026-05-10"), t("2025-01-01"), t("2025-01-01"), t("2025-01-01"), t("2026-03-15")],
-        "city": ["A", "B", "A", "B", "A", "B", "A", "B"],
-    })
+    users = pd.DataFrame(
+        {
+            "user_id": ["edge_in", "edge_out", "no_events", "late_signup", "buyer", "loyal", "fell", "new"],
+            "signup_at": [t("2025-01-01")] * 3
+            + [t("2026-05-10"), t("2025-01-01"), t("2025-01-01"), t("2025-01-01"), t("2026-03-15")],
+            "city": ["A", "B", "A", "B", "A", "B", "A", "B"],
+        }
+    )
     ev = [
         # first moment of the 180-day window ending on d1 (in), and the last moment before it (out)
         ("edge_in", "product_view", d1_end - pd.Timedelta(days=180)),
@@ -123,7 +126,9 @@ def edge(tmp_path_factory):
     ds.close()
 
 
-@pytest.mark.parametrize("day", [D1, date(2026, 4, 1), date(2026, 5, 31), date(2026, 6, 30), date(2025, 10, 3), date(2024, 1, 1)])
+@pytest.mark.parametrize(
+    "day", [D1, date(2026, 4, 1), date(2026, 5, 31), date(2026, 6, 30), date(2025, 10, 3), date(2024, 1, 1)]
+)
 def test_models_at_a_date_equal_pandas_on_the_edges(edge, day):
     ds, users, events = edge
     want = pandas_models(users, events, day)
@@ -137,7 +142,9 @@ def test_the_edges_say_what_they_should(edge):
     ds, users, events = edge
     at_d1 = pandas_models(users, events, D1)
     assert not (events["ts"].dt.date == D1).any()  # d1 is a day with no events
-    assert at_d1.loc["edge_in", "aipl"] == "I" and at_d1.loc["edge_out", "aipl"] == "A"  # its product_view is a second too early
+    assert (
+        at_d1.loc["edge_in", "aipl"] == "I" and at_d1.loc["edge_out", "aipl"] == "A"
+    )  # its product_view is a second too early
     assert at_d1.loc["late_signup", "aipl"] == "none" and at_d1.loc["late_signup", "lifecycle"] == "never_active"
     assert at_d1.loc["buyer", "aipl"] == "I" and at_d1.loc["loyal", "aipl"] == "P"
     assert at_d1.loc["edge_out", "lifecycle"] == "dormant" and at_d1.loc["new", "lifecycle"] == "new"
@@ -223,7 +230,11 @@ def test_all_25_cells_count_what_they_say(rand):
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(back=st.integers(min_value=0, max_value=520), values=st.sets(st.sampled_from(aipl.ALL_STAGES), min_size=1), negate=st.booleans())
+@given(
+    back=st.integers(min_value=0, max_value=520),
+    values=st.sets(st.sampled_from(aipl.ALL_STAGES), min_size=1),
+    negate=st.booleans(),
+)
 @example(back=0, values={"I", "P"}, negate=False)
 @example(back=0, values={"none"}, negate=True)
 def test_property_aipl_at_a_random_day(rand, back, values, negate):
@@ -283,5 +294,7 @@ def test_explicit_as_of_equals_no_date_for_every_model(rand):
     for kind, values in (("aipl", ["A", "L"]), ("rfm", ["important_value", "none"]), ("lifecycle", ["new", "churned"])):
         for op in ("in", "not_in"):
             plain = parse_segment({"conditions": [{"kind": kind, "op": op, "values": values}]})
-            dated = parse_segment({"conditions": [{"kind": kind, "op": op, "values": values, "as_of": ds.as_of.isoformat()}]})
+            dated = parse_segment(
+                {"conditions": [{"kind": kind, "op": op, "values": values, "as_of": ds.as_of.isoformat()}]}
+            )
             assert size(ds, dated).count == size(ds, plain).count

@@ -41,7 +41,10 @@ def test_flow_numbers_and_a_cell_opens_the_builder(shop):
     assert not at.exception
     assert metric(at, "Audience size") == f"{cell:,}"
     seg = decode_segment(at.query_params["s"])
-    assert [(c.kind, c.values, c.as_of) for c in seg.conditions] == [("aipl", ("I",), D1.isoformat()), ("aipl", ("P",), D2.isoformat())]
+    assert [(c.kind, c.values, c.as_of) for c in seg.conditions] == [
+        ("aipl", ("I",), D1.isoformat()),
+        ("aipl", ("P",), D2.isoformat()),
+    ]
 
 
 def test_funnel_bars_and_chinese_labels(shop):

@@ -110,7 +110,9 @@ def test_export_and_saved_segment_with_a_dated_condition(capsys, tmp_path, shop,
     assert set(pd.read_csv(out, dtype=str)["user_id"]) == set(want[want].index)
 
     db = str(tmp_path / "app.db")
-    code, saved, err = run(capsys, "segments", "save", "--db", db, "--name", "buyers in January", "--segment", str(seg), "--json")
+    code, saved, err = run(
+        capsys, "segments", "save", "--db", db, "--name", "buyers in January", "--segment", str(seg), "--json"
+    )
     assert code == 0, err
     sid = json.loads(saved)["id"]
     seg.write_text(json.dumps({"conditions": [{"kind": "segment", "op": "not_in", "segment": sid}]}))

@@ -32,18 +32,36 @@ def pandas_stage(events: pd.DataFrame, user_ids: list[str], day: date, cfg: dict
     end = pd.Timestamp(day) + pd.Timedelta(days=1)
     w = events[(events["ts"] >= end - pd.Timedelta(days=cfg["lookback"])) & (events["ts"] < end)]
     is_buy = w["event"].isin(cfg["purchase"])
-    per = pd.DataFrame({
-        "user_id": w["user_id"],
-        "buy": is_buy,
-        "buy_ts": w["ts"].where(is_buy),
-        "loyal_ts": w["ts"].where(w["event"].isin(cfg["loyalty"])),
-        "interest": w["event"].isin(cfg["interest"]),
-        "aware": w["event"].isin(cfg["awareness"]),
-    }).groupby("user_id").agg(buys=("buy", "sum"), first_buy=("buy_ts", "min"), last_loyal=("loyal_ts", "max"), interest=("interest", "any"), aware=("aware", "any"))
+    per = (
+        pd.DataFrame(
+            {
+                "user_id": w["user_id"],
+                "buy": is_buy,
+                "buy_ts": w["ts"].where(is_buy),
+                "loyal_ts": w["ts"].where(w["event"].isin(cfg["loyalty"])),
+                "interest": w["event"].isin(cfg["interest"]),
+                "aware": w["event"].isin(cfg["awareness"]),
+            }
+        )
+        .groupby("user_id")
+        .agg(
+            buys=("buy", "sum"),
+            first_buy=("buy_ts", "min"),
+            last_loyal=("loyal_ts", "max"),
+            interest=("interest", "any"),
+            aware=("aware", "any"),
+        )
+    )
     per = per.reindex(user_ids)
     buys = per["buys"].fillna(0)
     stage = np.select(
-        [buys >= cfg["k"], (buys >= 1) & (per["last_loyal"] > per["first_buy"]), buys >= 1, per["interest"].fillna(False).astype(bool), per["aware"].fillna(False).astype(bool)],
+        [
+            buys >= cfg["k"],
+            (buys >= 1) & (per["last_loyal"] > per["first_buy"]),
+            buys >= 1,
+            per["interest"].fillna(False).astype(bool),
+            per["aware"].fillna(False).astype(bool),
+        ],
         ["L", "L", "P", "I", "A"],
         "none",
     )
@@ -57,12 +75,14 @@ def edge_events(lookback: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     users = [f"u{i:02d}" for i in range(40)]
     start = t(AS_OF) + pd.Timedelta(days=1) - pd.Timedelta(days=int(lookback * 2.5))
     n = 700
-    rows = pd.DataFrame({
-        "user_id": rng.choice(users[:32], n),  # u32..u39 have no random events
-        "event": rng.choice(NAMES, n, p=[0.2, 0.15, 0.15, 0.1, 0.05, 0.05, 0.17, 0.13]),
-        # whole minutes: equal moments happen
-        "ts": start + pd.to_timedelta(rng.integers(0, int(lookback * 2.5) * 24 * 60, n), unit="m"),
-    })
+    rows = pd.DataFrame(
+        {
+            "user_id": rng.choice(users[:32], n),  # u32..u39 have no random events
+            "event": rng.choice(NAMES, n, p=[0.2, 0.15, 0.15, 0.1, 0.05, 0.05, 0.17, 0.13]),
+            # whole minutes: equal moments happen
+            "ts": start + pd.to_timedelta(rng.integers(0, int(lookback * 2.5) * 24 * 60, n), unit="m"),
+        }
+    )
     d = t("2026-05-01")
     edges = [
         ("u32", "product_view", d), ("u32", "purchase", d + pd.Timedelta(days=lookback) - pd.Timedelta(microseconds=1)),
@@ -87,7 +107,7 @@ def toml_for(cfg: dict) -> str:
     q = lambda xs: "[" + ", ".join(f'"{x}"' for x in xs) + "]"  # noqa: E731
     return (
         f'as_of = "{AS_OF}"\npurchase_event = "purchase"\n[aipl]\nawareness = {q(cfg["awareness"])}\ninterest = {q(cfg["interest"])}\n'
-        f'loyalty_events = {q(cfg["loyalty"])}\nloyalty_min_purchases = {cfg["k"]}\nlookback_days = {cfg["lookback"]}\n'
+        f"loyalty_events = {q(cfg['loyalty'])}\nloyalty_min_purchases = {cfg['k']}\nlookback_days = {cfg['lookback']}\n"
     )
 
 
@@ -96,7 +116,13 @@ CONFIGS = {
     "k1": {"lookback": 20, "k": 1, "awareness": AWARE, "interest": INTEREST, "loyalty": LOYAL},
     "k3": {"lookback": 45, "k": 3, "awareness": AWARE, "interest": INTEREST, "loyalty": LOYAL},
     # names in two lists: a purchase that is also a loyalty event, an interest event also awareness
-    "overlap": {"lookback": 25, "k": 2, "awareness": [*AWARE, "product_view"], "interest": INTEREST, "loyalty": [*LOYAL, "purchase"]},
+    "overlap": {
+        "lookback": 25,
+        "k": 2,
+        "awareness": [*AWARE, "product_view"],
+        "interest": INTEREST,
+        "loyalty": [*LOYAL, "purchase"],
+    },
     "one_day": {"lookback": 1, "k": 2, "awareness": AWARE, "interest": INTEREST, "loyalty": LOYAL},
 }
 
@@ -197,7 +223,10 @@ def test_a_loyalty_threshold_below_one_reads_the_events(tmp_path):
     assert aipl_history.history(ds) is None
     ids = list(users["user_id"])
     day = date(2026, 6, 1)
-    w = events[(events["ts"] >= pd.Timestamp(day) - pd.Timedelta(days=29)) & (events["ts"] < pd.Timestamp(day) + pd.Timedelta(days=1))]
+    w = events[
+        (events["ts"] >= pd.Timestamp(day) - pd.Timedelta(days=29))
+        & (events["ts"] < pd.Timestamp(day) + pd.Timedelta(days=1))
+    ]
     listed = set(w.loc[w["event"].isin([*AWARE, *INTEREST, *LOYAL, "purchase"]), "user_id"])
     assert aipl.funnel(ds, day).in_stage["L"] == len(listed & set(ids))
     ds.close()

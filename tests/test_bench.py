@@ -24,7 +24,17 @@ def test_bench_segments_duckdb_and_pandas_agree_on_every_definition(demo_dir, ca
     assert set(out) == {"users", "events", "cores", "bitmap_index", "definitions"}
     assert len(out["definitions"]) >= 20
     for d in out["definitions"]:
-        assert set(d) == {"name", "clauses", "has_event_clause", "count", "p50_ms", "p95_ms", "pandas_p50_ms", "engine", "scan_p50_ms"}
+        assert set(d) == {
+            "name",
+            "clauses",
+            "has_event_clause",
+            "count",
+            "p50_ms",
+            "p95_ms",
+            "pandas_p50_ms",
+            "engine",
+            "scan_p50_ms",
+        }
     # tags, flags and columns of few values come from the bitmap indexes; text search and raw events are scanned
     engine = {d["name"]: d["engine"] for d in out["definitions"]}
     assert engine["tag has"] == engine["age between"] == engine["5 clauses attr+tag"] == "bitmaps"
@@ -37,7 +47,12 @@ def test_bench_segments_duckdb_and_pandas_agree_on_every_definition(demo_dir, ca
 
 def test_bench_segments_pandas_over_the_contract_tables_agrees_too(demo_dir, capsys):
     """--contract-pandas: the same definitions over users / long tags / raw events, counts cross-checked."""
-    assert main(["bench", "segments", str(demo_dir), "--repeat", "1", "--pandas-repeat", "1", "--contract-pandas", "--json"]) == 0
+    assert (
+        main(
+            ["bench", "segments", str(demo_dir), "--repeat", "1", "--pandas-repeat", "1", "--contract-pandas", "--json"]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     timed = [d for d in out["definitions"] if d["contract_pandas_p50_ms"] is not None]
     skipped = {d["name"] for d in out["definitions"] if d["contract_pandas_p50_ms"] is None}

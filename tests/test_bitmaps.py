@@ -53,7 +53,11 @@ def leaves(draw, params: dict):
         params[name] = value
         return exp.Placeholder(this=name)
 
-    kind = draw(st.sampled_from(["age_gt", "age_between", "age_null", "city_eq", "city_in", "level_lte", "vip", "const", "two_columns"]))
+    kind = draw(
+        st.sampled_from(
+            ["age_gt", "age_between", "age_null", "city_eq", "city_in", "level_lte", "vip", "const", "two_columns"]
+        )
+    )
     if kind == "age_gt":
         return exp.GT(this=AGE.copy(), expression=param(draw(st.integers(15, 70))))
     if kind == "age_between":
@@ -64,7 +68,10 @@ def leaves(draw, params: dict):
     if kind == "city_eq":
         return exp.EQ(this=CITY.copy(), expression=param(draw(st.sampled_from(CITIES))))
     if kind == "city_in":
-        return exp.In(this=CITY.copy(), expressions=[param(c) for c in draw(st.lists(st.sampled_from(CITIES), min_size=1, max_size=3))])
+        return exp.In(
+            this=CITY.copy(),
+            expressions=[param(c) for c in draw(st.lists(st.sampled_from(CITIES), min_size=1, max_size=3))],
+        )
     if kind == "level_lte":
         return exp.LTE(this=LEVEL.copy(), expression=param(draw(st.integers(0, 5))))
     if kind == "vip":
@@ -225,10 +232,26 @@ def test_hostile_values_are_bound_and_counted_right(ds, values) -> None:
 # --- breakdowns ------------------------------------------------------------------------------------------
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(
     segment=random_segments,
-    by=st.sampled_from(["city", "member_level", "vip", "aipl", "rfm", "lifecycle", "interest/food/baking", "identity/kol", "age", "score", "birthday"]),
+    by=st.sampled_from(
+        [
+            "city",
+            "member_level",
+            "vip",
+            "aipl",
+            "rfm",
+            "lifecycle",
+            "interest/food/baking",
+            "identity/kol",
+            "age",
+            "score",
+            "birthday",
+        ]
+    ),
     limit=st.integers(1, 6),
 )
 def test_breakdown_from_bitmaps_equals_the_scan(ds, segment, by, limit) -> None:
@@ -271,7 +294,10 @@ def test_breakdown_by_list_and_struct_columns_falls_back_to_the_scan(tmp_path) -
     ds = open_dataset(root, cache_dir=tmp_path / "cache")
     ds.bitmap_index().build_when_needed()
     try:
-        for by, want in (("interests", {"[1, 2]": 300, "[1, None]": 300, "[3]": 300}), ("prefs", {"{'a': 1}": 400, "{'a': 2}": 400})):
+        for by, want in (
+            ("interests", {"[1, 2]": 300, "[1, None]": 300, "[3]": 300}),
+            ("prefs", {"{'a': 1}": 400, "{'a': 2}": 400}),
+        ):
             got = breakdown(ds, Segment(), by)
             assert got == breakdown(ds, Segment(), by, bitmaps=False)
             assert {r.value: r.count_in_segment for r in got.rows if r.kind == "value"} == want

@@ -32,7 +32,11 @@ def test_flow_cell_opens_the_builder_with_the_same_count_and_exports(demo_dir, c
     expected = cli_flow(demo_dir)
     cell = expected["matrix"]["I"]["P"]
     assert cell > 0  # the demo's flow has Interest members who bought
-    env = {"ADESK_EXPORT_DIR": str(tmp_path / "exports"), "ADESK_ROLE": "none", "ADESK_SERVER_LOG": str(tmp_path / "server.log")}
+    env = {
+        "ADESK_EXPORT_DIR": str(tmp_path / "exports"),
+        "ADESK_ROLE": "none",
+        "ADESK_SERVER_LOG": str(tmp_path / "server.log"),
+    }
     with streamlit_server(demo_dir, env=env, app=ASGI, timeout=90) as url:
         page = chromium.new_page(viewport={"width": 1500, "height": 1200})
         page.set_default_timeout(SLOW)
@@ -61,7 +65,10 @@ def test_flow_cell_opens_the_builder_with_the_same_count_and_exports(demo_dir, c
         wait_idle(page, SLOW)
         assert int(metric_value(page, "Audience size").replace(",", "")) == cell
         text = page.inner_text("body")
-        assert f"AIPL stage on {expected['from']} is Interest" in text and f"AIPL stage on {expected['to']} is Purchase" in text
+        assert (
+            f"AIPL stage on {expected['from']} is Interest" in text
+            and f"AIPL stage on {expected['to']} is Purchase" in text
+        )
         screenshot(page, "aipl-cell-in-builder")
 
         page.get_by_role("button", name="Export audience").click()

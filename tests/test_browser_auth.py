@@ -130,7 +130,11 @@ def test_sign_in_roles_and_scope_from_the_outside(demo_dir, chromium, tmp_path):
             assert set(frame["user_id"]) == set(in_scope["user_id"])
             screenshot(ann, "auth-scoped-export")
             record = store.list_exports()[0]
-            assert (record.created_by, record.rows_written, record.pii_mode) == ("ann@brand.com", len(in_scope), "masked")
+            assert (record.created_by, record.rows_written, record.pii_mode) == (
+                "ann@brand.com",
+                len(in_scope),
+                "masked",
+            )
             # her link copied into another browser context, or fetched by a script: refused
             other = chromium.new_context()
             assert other.request.get(url + href).status == 403

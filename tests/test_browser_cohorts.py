@@ -17,16 +17,39 @@ from tests.browser.server import screenshot, streamlit_server, wait_idle
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 SEGMENTS = {
-    "Shanghai members": {"version": 1, "match": "all", "conditions": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Shanghai"}]},
-    "Active members": {"version": 1, "match": "all", "conditions": [{"kind": "lifecycle", "op": "in", "values": ["active"]}]},
+    "Shanghai members": {
+        "version": 1,
+        "match": "all",
+        "conditions": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Shanghai"}],
+    },
+    "Active members": {
+        "version": 1,
+        "match": "all",
+        "conditions": [{"kind": "lifecycle", "op": "in", "values": ["active"]}],
+    },
 }
 FLAGS = ["--start", "signup", "--return", "purchase", "--period", "month", "--from", "2026-05-01", "--to", "2026-10-31"]
 
 
 def cli_retention(data, db, segment_file) -> dict:
     out = subprocess.run(
-        [sys.executable, "-m", "dashboard.cli", "retention", str(data), *FLAGS, "--segment", str(segment_file), "--db", str(db), "--json"],
-        capture_output=True, text=True, check=True, env=os.environ.copy(),
+        [
+            sys.executable,
+            "-m",
+            "dashboard.cli",
+            "retention",
+            str(data),
+            *FLAGS,
+            "--segment",
+            str(segment_file),
+            "--db",
+            str(db),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ.copy(),
     )
     return json.loads(out.stdout)
 
@@ -42,7 +65,9 @@ def read_table(page, index: int) -> tuple[dict[str, list[int]], list[str]]:
     table = page.locator(f"#cohort-table-{index}")
     cells = {}
     for row in table.locator("tr[data-cohort]").all():
-        cells[row.get_attribute("data-cohort")] = [int(td.get_attribute("data-count")) for td in row.locator("td[data-count]").all()]
+        cells[row.get_attribute("data-cohort")] = [
+            int(td.get_attribute("data-count")) for td in row.locator("td[data-count]").all()
+        ]
     mean = [td.get_attribute("data-share") for td in table.locator("tr.mean td[data-k]").all()]
     return cells, mean
 

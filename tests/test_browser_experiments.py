@@ -32,7 +32,9 @@ def test_srm_warning_winner_verdict_and_campaign_lift(demo_dir, chromium, tmp_pa
     db = tmp_path / "app.db"
     ds = open_dataset(demo_dir)
     store = AppStore(db)
-    plan = plan_export(ds, {"conditions": []}, ExportOptions(channel="wechat", holdout=HOLDOUT), role=RoleInfo("none", "test"))
+    plan = plan_export(
+        ds, {"conditions": []}, ExportOptions(channel="wechat", holdout=HOLDOUT), role=RoleInfo("none", "test")
+    )
     write_export(ds, plan, store, out=tmp_path / "campaign.csv")
     ds.close()
     users = pd.read_parquet(demo_dir / "users.parquet", columns=["user_id", "wechat_opt_in"])
@@ -66,7 +68,10 @@ def test_srm_warning_winner_verdict_and_campaign_lift(demo_dir, chromium, tmp_pa
         verdict = page.locator("[data-testid='stAlertContentSuccess']").filter(has_text="wins")
         verdict.first.wait_for()
         wait_idle(page, SLOW)
-        assert verdict.first.inner_text().startswith("B wins: +") and "purchase conversion, 95% interval" in verdict.first.inner_text()
+        assert (
+            verdict.first.inner_text().startswith("B wins: +")
+            and "purchase conversion, 95% interval" in verdict.first.inner_text()
+        )
         assert page.locator("[data-testid='stAlertContentError']").count() == 0
         screenshot(page, "experiments-winner")
 
@@ -81,7 +86,10 @@ def test_srm_warning_winner_verdict_and_campaign_lift(demo_dir, chromium, tmp_pa
         campaign = page.get_by_text(f"Campaign lift of export {plan.export_id}")
         campaign.wait_for()
         wait_idle(page, SLOW)
-        assert f"{len(consenting) - held:,} members who received it (target) against {held:,} held back" in campaign.inner_text()
+        assert (
+            f"{len(consenting) - held:,} members who received it (target) against {held:,} held back"
+            in campaign.inner_text()
+        )
         body = page.inner_text("body")
         # the demo's data ends before today's export: every window is still open, and the page says so
         assert "metric windows are not over yet" in body and "no behaviour is counted yet" in body

@@ -46,7 +46,11 @@ def _expected(demo_dir: Path, export_id: str) -> tuple[int, set[str], set[str]]:
 
 
 def test_export_by_clicking_downloads_the_exact_audience(demo_dir, chromium, tmp_path):
-    env = {"ADESK_EXPORT_DIR": str(tmp_path / "exports"), "ADESK_ROLE": "none", "ADESK_SERVER_LOG": str(tmp_path / "server.log")}
+    env = {
+        "ADESK_EXPORT_DIR": str(tmp_path / "exports"),
+        "ADESK_ROLE": "none",
+        "ADESK_SERVER_LOG": str(tmp_path / "server.log"),
+    }
     with streamlit_server(demo_dir, env=env, app=ASGI, timeout=90) as url:
         page = chromium.new_page(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
         page.set_default_timeout(SLOW)

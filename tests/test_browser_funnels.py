@@ -32,7 +32,11 @@ def _choose_step_event(page, step: int, event: str) -> None:
 
 
 def test_build_a_funnel_open_the_drop_off_and_export_it(demo_dir, chromium, tmp_path, capsys):
-    env = {"ADESK_EXPORT_DIR": str(tmp_path / "exports"), "ADESK_ROLE": "none", "ADESK_APP_DB": str(tmp_path / "app.db")}
+    env = {
+        "ADESK_EXPORT_DIR": str(tmp_path / "exports"),
+        "ADESK_ROLE": "none",
+        "ADESK_APP_DB": str(tmp_path / "app.db"),
+    }
     with streamlit_server(demo_dir, env=env, app=ASGI, timeout=90) as url:
         page = chromium.new_page(viewport={"width": 1500, "height": 1200}, accept_downloads=True)
         page.set_default_timeout(SLOW)

@@ -18,7 +18,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 def cli_overview(data) -> dict:
     out = subprocess.run(
         [sys.executable, "-m", "dashboard.cli", "overview", str(data), "--json"],
-        capture_output=True, text=True, check=True, env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        check=True,
+        env=os.environ.copy(),
     )
     return json.loads(out.stdout)
 

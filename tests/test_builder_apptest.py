@@ -104,7 +104,9 @@ def test_a_share_link_restores_the_rows_and_the_count(demo_dir, capsys, tmp_path
 
 
 def _group_id(at) -> str:
-    return next(w.key for w in at.segmented_control if w.key.startswith("b-g")).removeprefix("b-").removesuffix("-match")
+    return (
+        next(w.key for w in at.segmented_control if w.key.startswith("b-g")).removeprefix("b-").removesuffix("-match")
+    )
 
 
 @pytest.mark.parametrize(
@@ -112,8 +114,22 @@ def _group_id(at) -> str:
     [
         ({"s": "1abc!!"}, "cannot be read"),
         ({"s": "9xyz"}, "cannot be read"),
-        ({"s": encode_segment(parse_segment({"conditions": [{"kind": "attribute", "field": "citty", "op": "eq", "value": "x"}]}))}, "citty"),
-        ({"s": encode_segment(parse_segment({"conditions": [{"kind": "tag", "tag": "interest/food/bakin", "op": "has"}]}))}, "interest/food/baking"),
+        (
+            {
+                "s": encode_segment(
+                    parse_segment({"conditions": [{"kind": "attribute", "field": "citty", "op": "eq", "value": "x"}]})
+                )
+            },
+            "citty",
+        ),
+        (
+            {
+                "s": encode_segment(
+                    parse_segment({"conditions": [{"kind": "tag", "tag": "interest/food/bakin", "op": "has"}]})
+                )
+            },
+            "interest/food/baking",
+        ),
         ({"segment": "no-such-segment"}, "no-such-segment"),
     ],
 )
@@ -128,7 +144,9 @@ def test_a_bad_link_shows_why_and_an_empty_builder(users, query: dict, says: str
 
 def test_a_link_to_a_deleted_saved_segment_is_refused(users) -> None:
     store = AppStore(default_db_path())
-    saved = store.save_segment("Old campaign", parse_segment({"conditions": [{"kind": "aipl", "op": "in", "values": ["P"]}]}))
+    saved = store.save_segment(
+        "Old campaign", parse_segment({"conditions": [{"kind": "aipl", "op": "in", "values": ["P"]}]})
+    )
     store.delete_segment(saved.id)
     ref = {"conditions": [{"kind": "segment", "op": "in", "segment": saved.id}]}
     for query in ({"s": encode_segment(parse_segment(ref))}, {"segment": saved.id}):
@@ -140,12 +158,16 @@ def test_a_link_to_a_deleted_saved_segment_is_refused(users) -> None:
 
 def test_import_from_file_and_paste(demo_dir, users, capsys, tmp_path) -> None:
     at = open_page("builder")
-    at.file_uploader(key="builder-import-file").upload("vip.json", json.dumps(THREE_CONDITIONS).encode(), "application/json").run()
+    at.file_uploader(key="builder-import-file").upload(
+        "vip.json", json.dumps(THREE_CONDITIONS).encode(), "application/json"
+    ).run()
     assert not at.exception
     assert _shown_size(at) == f"{cli_count(capsys, demo_dir, THREE_CONDITIONS, tmp_path)['count']:,}"
     assert len(row_keys(at)) == 3
 
-    at.text_area(key="builder-import-text").input('{"conditions": [{"kind": "attribute", "field": "age", "op": "between"}]}')
+    at.text_area(key="builder-import-text").input(
+        '{"conditions": [{"kind": "attribute", "field": "age", "op": "between"}]}'
+    )
     at.button(key="builder-json-import").click().run()
     assert "'between' needs 'values'" in " ".join(e.value for e in at.error)
     assert row_keys(at) == [] and _shown_size(at) == f"{len(users):,}"
@@ -190,8 +212,16 @@ def test_save_save_as_load_rename_and_delete(demo_dir, capsys, tmp_path) -> None
 
 
 def test_overlap_with_a_saved_segment_equals_the_cli(demo_dir, capsys, tmp_path) -> None:
-    shanghai = {"version": 1, "match": "all", "conditions": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Shanghai"}]}
-    buyers = {"version": 1, "match": "all", "conditions": [{"kind": "event", "event": "purchase", "op": ">=", "count": 1, "within_days": 180}]}
+    shanghai = {
+        "version": 1,
+        "match": "all",
+        "conditions": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Shanghai"}],
+    }
+    buyers = {
+        "version": 1,
+        "match": "all",
+        "conditions": [{"kind": "event", "event": "purchase", "op": ">=", "count": 1, "within_days": 180}],
+    }
     saved = AppStore(default_db_path()).save_segment("Shanghai", parse_segment(shanghai))
     at = open_page("builder", {"s": encode_segment(parse_segment(buyers))})
     at.session_state["builder-tabs"] = "Overlap"
@@ -210,12 +240,17 @@ def test_breakdown_equals_the_cli(demo_dir, capsys, tmp_path) -> None:
     path = tmp_path / "three.json"
     path.write_text(json.dumps(THREE_CONDITIONS))
     expected = cli_json(capsys, ["breakdown", str(demo_dir), "--segment", str(path), "--by", "member_level"])
-    assert table["Value"].tolist() == [r["value"] if r["kind"] == "value" else "(missing)" if r["kind"] == "missing" else "(other)" for r in expected["rows"]]
+    assert table["Value"].tolist() == [
+        r["value"] if r["kind"] == "value" else "(missing)" if r["kind"] == "missing" else "(other)"
+        for r in expected["rows"]
+    ]
     assert table["In segment"].tolist() == [f"{r['count_in_segment']:,}" for r in expected["rows"]]
     assert table["All members"].tolist() == [f"{r['count_in_base']:,}" for r in expected["rows"]]
 
 
-def test_high_cardinality_text_is_searched_not_listed_and_personal_data_is_never_suggested(demo_dir, capsys, tmp_path, users) -> None:
+def test_high_cardinality_text_is_searched_not_listed_and_personal_data_is_never_suggested(
+    demo_dir, capsys, tmp_path, users
+) -> None:
     at = open_page("builder")
     at.button(key="b-root-addrow").click().run()
     at.selectbox(key="b-r1-target").select("store_code").run()
@@ -228,7 +263,11 @@ def test_high_cardinality_text_is_searched_not_listed_and_personal_data_is_never
     assert len(options) == min(50, matches.nunique()) and set(options) <= set(matches)
     code = options[0]
     at.multiselect(key="b-r1-multi").select(code).run()
-    expected = {"version": 1, "match": "all", "conditions": [{"kind": "attribute", "field": "store_code", "op": "in", "values": [code]}]}
+    expected = {
+        "version": 1,
+        "match": "all",
+        "conditions": [{"kind": "attribute", "field": "store_code", "op": "in", "values": [code]}],
+    }
     assert _shown_size(at) == f"{cli_count(capsys, demo_dir, expected, tmp_path)['count']:,}"
     assert _shown_size(at) == f"{int((codes == code).sum()):,}"
 

@@ -26,7 +26,10 @@ CATALOG = Catalog(
         "model/churn_risk": TagInfo("model/churn_risk", "_tag_1", "_tagv_1", 4),
     },
     events=("purchase", "add_to_cart"),
-    event_properties={"amount": Column("amount", "number", 20), "product_category": Column("product_category", "string", 5)},
+    event_properties={
+        "amount": Column("amount", "number", 20),
+        "product_category": Column("product_category", "string", 5),
+    },
 )
 
 SPEC_EXAMPLE = {
@@ -59,7 +62,11 @@ def test_the_spec_example_round_trips_exactly() -> None:
     assert bs.to_segment(state).incomplete == ()
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large], deadline=None)
+@settings(
+    max_examples=150,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+    deadline=None,
+)
 @given(segments)
 def test_random_definitions_round_trip(segment: Segment) -> None:
     # Empty groups are left out by design (an unfinished group never changes a count).
@@ -79,7 +86,9 @@ def test_unfinished_rows_and_empty_groups_are_left_out_and_reported() -> None:
     state, no_value = bs.add_row(state, "root", bs.Row("", target="city", op="in"))  # no values yet
     state, group = bs.add_group(state, "root")  # holds one blank row
     conversion = bs.to_segment(state)
-    assert conversion.segment == parse_segment({"conditions": [{"kind": "tag", "tag": "interest/food/baking", "op": "has"}]})
+    assert conversion.segment == parse_segment(
+        {"conditions": [{"kind": "tag", "tag": "interest/food/baking", "op": "has"}]}
+    )
     group_row = bs.find(state, group).children[0].id
     assert set(conversion.incomplete) == {blank, no_value, group, group_row}
     assert conversion.paths == {"conditions[0]": done}
@@ -100,19 +109,53 @@ def test_issue_paths_point_back_to_their_rows() -> None:
     ("row", "slot", "new", "expected"),
     [
         # a new kind starts afresh with that kind's default operator, keeping NOT
-        (bs.Row("r", target="city", op="in", values=("A",), negate=True), "kind", "tag", bs.Row("r", kind="tag", op="has", negate=True)),
+        (
+            bs.Row("r", target="city", op="in", values=("A",), negate=True),
+            "kind",
+            "tag",
+            bs.Row("r", kind="tag", op="has", negate=True),
+        ),
         (bs.Row("r", target="city", op="in", values=("A",)), "kind", "event", bs.Row("r", kind="event", op=">=")),
         # a new field keeps an operator that still fits and clears the operands
         (bs.Row("r", target="city", op="in", values=("A",)), "target", "age", bs.Row("r", target="age", op="in")),
-        (bs.Row("r", target="city", op="contains", value="sh"), "target", "age", bs.Row("r", target="age", op="between")),
+        (
+            bs.Row("r", target="city", op="contains", value="sh"),
+            "target",
+            "age",
+            bs.Row("r", target="age", op="between"),
+        ),
         (bs.Row("r", target=None, op=None), "target", "sms_opt_in", bs.Row("r", target="sms_opt_in", op="eq")),
-        (bs.Row("r", target=None, op=None), "target", "signup_at", bs.Row("r", target="signup_at", op="within_last_days")),
-        (bs.Row("r", kind="tag", target="interest/food/baking", op="has"), "target", "model/churn_risk",
-         bs.Row("r", kind="tag", target="model/churn_risk", op="has")),  # fmt: skip
+        (
+            bs.Row("r", target=None, op=None),
+            "target",
+            "signup_at",
+            bs.Row("r", target="signup_at", op="within_last_days"),
+        ),
+        (
+            bs.Row("r", kind="tag", target="interest/food/baking", op="has"),
+            "target",
+            "model/churn_risk",
+            bs.Row("r", kind="tag", target="model/churn_risk", op="has"),
+        ),  # fmt: skip
         # a new operator keeps operands of a compatible shape
-        (bs.Row("r", target="city", op="in", values=("A", "B")), "op", "not_in", bs.Row("r", target="city", op="not_in", values=("A", "B"))),
-        (bs.Row("r", target="city", op="in", values=("A", "B")), "op", "eq", bs.Row("r", target="city", op="eq", value="A")),
-        (bs.Row("r", target="city", op="eq", value="A"), "op", "in", bs.Row("r", target="city", op="in", values=("A",))),
+        (
+            bs.Row("r", target="city", op="in", values=("A", "B")),
+            "op",
+            "not_in",
+            bs.Row("r", target="city", op="not_in", values=("A", "B")),
+        ),
+        (
+            bs.Row("r", target="city", op="in", values=("A", "B")),
+            "op",
+            "eq",
+            bs.Row("r", target="city", op="eq", value="A"),
+        ),
+        (
+            bs.Row("r", target="city", op="eq", value="A"),
+            "op",
+            "in",
+            bs.Row("r", target="city", op="in", values=("A",)),
+        ),
         (bs.Row("r", target="age", op="eq", value=3), "op", "between", bs.Row("r", target="age", op="between")),
         (bs.Row("r", target="age", op="eq", value=3), "op", "is_null", bs.Row("r", target="age", op="is_null")),
     ],
@@ -152,7 +195,9 @@ def test_duplicate_copies_with_fresh_ids_right_after_and_remove_drops() -> None:
 
 
 def test_event_filters_are_added_edited_and_removed_by_id() -> None:
-    state, row_id = bs.add_row(bs.BuilderState(), "root", bs.Row("", kind="event", target="purchase", op=">=", count=1), CATALOG)
+    state, row_id = bs.add_row(
+        bs.BuilderState(), "root", bs.Row("", kind="event", target="purchase", op=">=", count=1), CATALOG
+    )
     state, fid = bs.add_filter(state, row_id)
     row = bs.find(state, row_id)
     f = bs.change_filter(row.where[0], "field", "product_category", CATALOG)

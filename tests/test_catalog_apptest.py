@@ -67,7 +67,9 @@ def test_search_category_and_attention_filters(files) -> None:
     at.text_input(key="catalog-q").input("").run()
     at.pills(key="catalog-category").set_value("interest").run()
     at.pills(key="catalog-subcategory").set_value("food").run()
-    assert set(table_with(at, "tag")["tag"]) == {t for t in set(tags["tag"]) | set(catalog["tag"]) if t.startswith("interest/food/")}
+    assert set(table_with(at, "tag")["tag"]) == {
+        t for t in set(tags["tag"]) | set(catalog["tag"]) if t.startswith("interest/food/")
+    }
     at.pills(key="catalog-category").set_value(None).run()
     at.toggle(key="catalog-attention").set_value(True).run()
     attention = set(table_with(at, "tag")["tag"])
@@ -95,7 +97,10 @@ def test_tag_detail_numbers_equal_the_cli_and_pandas(demo_dir, files, capsys, tm
     b = holders[top["Tag"]]
     assert top["Lift"] == f"×{len(a & b) * n / (len(a) * len(b)):.2f}"
     assert top["Members with both"] == f"{len(a & b):,}"
-    best = max((t for t in holders.index if t != tag and len(a & holders[t]) >= 10), key=lambda t: len(a & holders[t]) / len(holders[t]))
+    best = max(
+        (t for t in holders.index if t != tag and len(a & holders[t]) >= 10),
+        key=lambda t: len(a & holders[t]) / len(holders[t]),
+    )
     assert top["Tag"] == best
 
 

@@ -36,7 +36,9 @@ def test_funnel_json_matches_the_oracle(capsys, tmp_path, data_dir, monkeypatch)
     monkeypatch.setenv("ADESK_CACHE_DIR", str(tmp_path / "cache"))
     path = tmp_path / "f.json"
     path.write_text(json.dumps(SPEC))
-    code, out, err = run(capsys, "funnel", str(data_dir), "--funnel", str(path), "--trend", "week", "--breakdown", "city", "--json")
+    code, out, err = run(
+        capsys, "funnel", str(data_dir), "--funnel", str(path), "--trend", "week", "--breakdown", "city", "--json"
+    )
     assert code == 0, err
     got = json.loads(out)
     users = pd.read_parquet(data_dir / "users.parquet")
@@ -46,10 +48,19 @@ def test_funnel_json_matches_the_oracle(capsys, tmp_path, data_dir, monkeypatch)
     assert [s["users"] for s in got["steps"]] == want["users"]
     first = want["users"][0]
     for s, prev in zip(got["steps"], [first] + want["users"], strict=False):
-        assert set(s) >= {"step", "event", "users", "conversion_from_previous", "conversion_from_first", "median_seconds_from_previous"}
+        assert set(s) >= {
+            "step",
+            "event",
+            "users",
+            "conversion_from_previous",
+            "conversion_from_first",
+            "median_seconds_from_previous",
+        }
         assert s["conversion_from_first"] == pytest.approx(s["users"] / first)
         assert s["conversion_from_previous"] == pytest.approx(s["users"] / prev)
-    assert [s["median_seconds_from_previous"] for s in got["steps"]] == [pytest.approx(m) if m is not None else None for m in want["medians"]]
+    assert [s["median_seconds_from_previous"] for s in got["steps"]] == [
+        pytest.approx(m) if m is not None else None for m in want["medians"]
+    ]
     assert sum(b["steps"][0]["users"] for b in got["breakdown"]) == want["users"][0]
     assert {"period", "entered", "converted", "complete"} <= set(got["trend"][0])
     assert sum(t["entered"] for t in got["trend"]) == want["users"][0]
@@ -61,7 +72,15 @@ def test_funnel_json_matches_the_oracle(capsys, tmp_path, data_dir, monkeypatch)
         ({"steps": [{"event": "purchase"}]}, "2 to 8 steps"),
         ({"steps": [{"event": "purchase"}] * 9}, "2 to 8 steps"),
         ({"steps": [{"event": "purchase"}, {"event": "nope"}]}, "unknown event 'nope'"),
-        ({"steps": [{"event": "purchase", "where": [{"field": "colour", "op": "eq", "value": "x"}]}, {"event": "review"}]}, "unknown event property 'colour'"),
+        (
+            {
+                "steps": [
+                    {"event": "purchase", "where": [{"field": "colour", "op": "eq", "value": "x"}]},
+                    {"event": "review"},
+                ]
+            },
+            "unknown event property 'colour'",
+        ),
         ({"steps": [{"event": "purchase"}, {"event": "review"}], "window": {"value": -1, "unit": "hour"}}, "> 0"),
         ({"steps": [{"event": "purchase"}, {"event": "review"}], "from": "2026-06-02", "to": "2026-06-01"}, "swap"),
         ("not json", "not JSON"),

@@ -30,17 +30,41 @@ def test_json_matches_the_oracle(dataset, capsys, tmp_path):
     seg = tmp_path / "seg.json"
     seg.write_text(json.dumps({"conditions": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Wuhan"}]}))
     code, out, err = _run(
-        capsys, "retention", str(root), "--start", "purchase", "--return", "view",
-        "--return-where", '[{"field": "channel", "op": "in", "values": ["app", "web"]}]',
-        "--period", "week", "--from", "2026-02-01", "--to", "2026-06-30", "--mode", "on_or_after",
-        "--segment", str(seg), "--json",
+        capsys,
+        "retention",
+        str(root),
+        "--start",
+        "purchase",
+        "--return",
+        "view",
+        "--return-where",
+        '[{"field": "channel", "op": "in", "values": ["app", "web"]}]',
+        "--period",
+        "week",
+        "--from",
+        "2026-02-01",
+        "--to",
+        "2026-06-30",
+        "--mode",
+        "on_or_after",
+        "--segment",
+        str(seg),
+        "--json",
     )
     assert code == 0, err
     got = json.loads(out)
     assert set(got) == {"period", "mode", "cohorts", "mean"} and (got["period"], got["mode"]) == ("week", "on_or_after")
     table, mean = oracle(
-        users, events, period="week", first=date(2026, 2, 1), last=date(2026, 6, 30), start="purchase", ret="view",
-        ret_mask=lambda e: e.channel.isin(["app", "web"]), mode="on_or_after", members=set(users.user_id[users.city == "Wuhan"]),
+        users,
+        events,
+        period="week",
+        first=date(2026, 2, 1),
+        last=date(2026, 6, 30),
+        start="purchase",
+        ret="view",
+        ret_mask=lambda e: e.channel.isin(["app", "web"]),
+        mode="on_or_after",
+        members=set(users.user_id[users.city == "Wuhan"]),
     )
     assert [(c["cohort"], c["size"], c["retained"], c["complete"]) for c in got["cohorts"]] == [
         (start.isoformat(), size, retained, complete) for start, size, retained, complete in table
@@ -50,7 +74,19 @@ def test_json_matches_the_oracle(dataset, capsys, tmp_path):
 
 def test_text_output_marks_incomplete_periods(dataset, capsys):
     root, _users, _events = dataset
-    code, out, _err = _run(capsys, "retention", str(root), "--start", "signup", "--period", "month", "--from", "2026-04-01", "--to", "2026-06-30")
+    code, out, _err = _run(
+        capsys,
+        "retention",
+        str(root),
+        "--start",
+        "signup",
+        "--period",
+        "month",
+        "--from",
+        "2026-04-01",
+        "--to",
+        "2026-06-30",
+    )
     assert code == 0 and "2026-06-01" in out and "*" in out and "mean" in out
 
 
@@ -64,7 +100,10 @@ def test_text_output_marks_incomplete_periods(dataset, capsys):
         (["--return", "vieww"], "unknown event 'vieww'"),
         (["--start-where", "[{]"], "not valid JSON"),
         (["--return-where", '[{"field": "chanel", "op": "eq", "value": "app"}]'], "unknown event property 'chanel'"),
-        (["--start", "signup", "--start-where", '[{"field": "channel", "op": "eq", "value": "app"}]'], "start filters apply to a start event"),
+        (
+            ["--start", "signup", "--start-where", '[{"field": "channel", "op": "eq", "value": "app"}]'],
+            "start filters apply to a start event",
+        ),
         (["--from", "2026-06-01", "--to", "2026-05-01"], "after it ends"),
         (["--segment", "/nonexistent.json"], "does not exist"),
     ],

@@ -28,9 +28,7 @@ def frames():
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory, frames) -> Path:
-    return write_dataset(
-        tmp_path_factory.mktemp("cli") / "shop", *frames, toml=f'as_of = "{AS_OF}"\n'
-    )
+    return write_dataset(tmp_path_factory.mktemp("cli") / "shop", *frames, toml=f'as_of = "{AS_OF}"\n')
 
 
 def write(tmp_path: Path, obj: object, name: str = "segment.json") -> str:
@@ -53,9 +51,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 def test_count_json_fields(capsys, tmp_path, data_dir, frames) -> None:
     users = frames[0]
-    code, out, err = run(
-        capsys, "count", str(data_dir), "--segment", write(tmp_path, SHANGHAI), "--json"
-    )
+    code, out, err = run(capsys, "count", str(data_dir), "--segment", write(tmp_path, SHANGHAI), "--json")
     assert code == 0, err
     result = json.loads(out)
     assert set(result) == {"count", "total_users", "share", "as_of", "description"}
@@ -108,9 +104,7 @@ def test_count_resolves_saved_segments_from_the_db(capsys, tmp_path, data_dir, f
         "--json",
     )
     assert code == 0, err
-    expected = int(
-        ((users["city"] != "Shanghai") | users["city"].isna()).mul(users["member_level"] >= 3).sum()
-    )
+    expected = int(((users["city"] != "Shanghai") | users["city"].isna()).mul(users["member_level"] >= 3).sum())
     assert json.loads(out)["count"] == expected
 
 
@@ -134,11 +128,7 @@ HOSTILE = {
         "'city'",
     ),
     "value of the wrong type": (
-        {
-            "conditions": [
-                {"kind": "attribute", "field": "member_level", "op": "gt", "value": "three"}
-            ]
-        },
+        {"conditions": [{"kind": "attribute", "field": "member_level", "op": "gt", "value": "three"}]},
         "member_level",
     ),
     "sql in a value": (
@@ -164,9 +154,7 @@ HOSTILE = {
 @pytest.mark.parametrize("case", list(HOSTILE))
 def test_bad_definitions_exit_2_with_a_message(capsys, tmp_path, data_dir, case: str) -> None:
     definition, needle = HOSTILE[case]
-    code, out, err = run(
-        capsys, "count", str(data_dir), "--segment", write(tmp_path, definition), "--json"
-    )
+    code, out, err = run(capsys, "count", str(data_dir), "--segment", write(tmp_path, definition), "--json")
     assert code == 2
     assert out == ""
     assert needle in err
@@ -174,18 +162,14 @@ def test_bad_definitions_exit_2_with_a_message(capsys, tmp_path, data_dir, case:
 
 
 def test_missing_segment_file_and_unusable_dataset(capsys, tmp_path, data_dir) -> None:
-    code, _out, err = run(
-        capsys, "count", str(data_dir), "--segment", str(tmp_path / "missing.json")
-    )
+    code, _out, err = run(capsys, "count", str(data_dir), "--segment", str(tmp_path / "missing.json"))
     assert code == 2 and "does not exist" in err
     code, _out, err = run(capsys, "count", str(data_dir), "--segment", str(tmp_path))
     assert code == 2 and "directory" in err
 
     not_a_dataset = tmp_path / "empty-dir"
     not_a_dataset.mkdir()
-    code, out, err = run(
-        capsys, "count", str(not_a_dataset), "--segment", write(tmp_path, SHANGHAI)
-    )
+    code, out, err = run(capsys, "count", str(not_a_dataset), "--segment", write(tmp_path, SHANGHAI))
     assert code == 1 and out == ""
     assert "cannot be used" in err and "users" in err and "Traceback" not in err
 
@@ -217,9 +201,7 @@ def test_breakdown_json(capsys, tmp_path, data_dir, frames) -> None:
         assert (row["count_in_segment"], row["count_in_base"]) == (seg_count, len(group))
         assert row["share_in_segment"] == pytest.approx(seg_count / in_segment.sum())
         assert row["share_in_base"] == pytest.approx(len(group) / len(users))
-        assert row["index"] == pytest.approx(
-            100 * (seg_count / in_segment.sum()) / (len(group) / len(users))
-        )
+        assert row["index"] == pytest.approx(100 * (seg_count / in_segment.sum()) / (len(group) / len(users)))
     assert set(result["rows"][0]) >= {
         "value",
         "count_in_segment",
@@ -229,15 +211,11 @@ def test_breakdown_json(capsys, tmp_path, data_dir, frames) -> None:
         "index",
     }
 
-    code, out, err = run(
-        capsys, "breakdown", str(data_dir), "--segment", write(tmp_path, LEVEL), "--by", "aipl"
-    )
+    code, out, err = run(capsys, "breakdown", str(data_dir), "--segment", write(tmp_path, LEVEL), "--by", "aipl")
     assert code == 0, err
     assert [line.split()[0] for line in out.splitlines()[3:]] == ["A", "I", "P", "L", "none"]
 
-    code, out, err = run(
-        capsys, "breakdown", str(data_dir), "--segment", write(tmp_path, LEVEL), "--by", "cty"
-    )
+    code, out, err = run(capsys, "breakdown", str(data_dir), "--segment", write(tmp_path, LEVEL), "--by", "cty")
     assert code == 2 and "'city'" in err and out == ""
 
 
@@ -291,9 +269,7 @@ def test_segments_save_list_show_versions_rename(capsys, tmp_path, monkeypatch) 
     code, out, _ = run(capsys, "segments", "versions", "shanghai-members", "--db", db, "--json")
     assert [v["version"] for v in json.loads(out)] == [1, 2]
 
-    code, out, _ = run(
-        capsys, "segments", "rename", "shanghai-members", "--name", "SH", "--db", db, "--json"
-    )
+    code, out, _ = run(capsys, "segments", "rename", "shanghai-members", "--name", "SH", "--db", db, "--json")
     assert code == 0 and (json.loads(out)["id"], json.loads(out)["name"]) == (
         "shanghai-members",
         "SH",
@@ -301,9 +277,7 @@ def test_segments_save_list_show_versions_rename(capsys, tmp_path, monkeypatch) 
 
     code, _out, err = run(capsys, "segments", "show", "nope", "--db", db)
     assert code == 2 and "nope" in err
-    code, _out, err = run(
-        capsys, "segments", "save", "--segment", write(tmp_path, SHANGHAI), "--db", db
-    )
+    code, _out, err = run(capsys, "segments", "save", "--segment", write(tmp_path, SHANGHAI), "--db", db)
     assert code == 2 and "--name" in err
 
 
@@ -363,7 +337,11 @@ def test_segments_delete_refused_while_referred_and_cycles_refused(capsys, tmp_p
         "--db",
         db,
     )
-    assert code == 2 and "refers to itself through other saved segments: base → user-of-base → base" in err and "Traceback" not in err
+    assert (
+        code == 2
+        and "refers to itself through other saved segments: base → user-of-base → base" in err
+        and "Traceback" not in err
+    )
 
     assert run(capsys, "segments", "delete", "user-of-base", "--db", db)[0] == 0
     code, out, _ = run(capsys, "segments", "delete", "base", "--db", db)

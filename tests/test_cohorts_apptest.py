@@ -18,7 +18,11 @@ from core.segments.urlcodec import decode_segment, encode_segment
 from dashboard.builder_session import STATE_KEY
 from tests.apptest_harness import TIMEOUT, cli_json, metric, texts
 
-SHANGHAI = {"version": 1, "match": "all", "conditions": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Shanghai"}]}
+SHANGHAI = {
+    "version": 1,
+    "match": "all",
+    "conditions": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Shanghai"}],
+}
 
 
 def _app() -> None:
@@ -59,12 +63,40 @@ def demo(demo_dir, monkeypatch):
 
 
 def test_page_shows_the_clis_numbers_and_restores_from_its_url(demo, capsys, tmp_path):
-    query = {"start": "purchase", "ret": "purchase", "period": "month", "from": "2026-05-01", "to": "2026-10-31", "mode": "on_or_after", "base": "s:" + encode_segment(parse_segment(SHANGHAI))}
+    query = {
+        "start": "purchase",
+        "ret": "purchase",
+        "period": "month",
+        "from": "2026-05-01",
+        "to": "2026-10-31",
+        "mode": "on_or_after",
+        "base": "s:" + encode_segment(parse_segment(SHANGHAI)),
+    }
     at = _open(query)
     assert not at.exception and not at.error
     seg = tmp_path / "seg.json"
     seg.write_text(json.dumps(SHANGHAI))
-    expected = cli_json(capsys, ["retention", str(demo), "--start", "purchase", "--return", "purchase", "--period", "month", "--from", "2026-05-01", "--to", "2026-10-31", "--mode", "on_or_after", "--segment", str(seg)])
+    expected = cli_json(
+        capsys,
+        [
+            "retention",
+            str(demo),
+            "--start",
+            "purchase",
+            "--return",
+            "purchase",
+            "--period",
+            "month",
+            "--from",
+            "2026-05-01",
+            "--to",
+            "2026-10-31",
+            "--mode",
+            "on_or_after",
+            "--segment",
+            str(seg),
+        ],
+    )
     assert metric(at, "Members in cohorts") == f"{sum(c['size'] for c in expected['cohorts']):,}"
     assert _cells(_tables(at)[0]) == {c["cohort"]: c["retained"] for c in expected["cohorts"]}
     # the address bar holds every setting (what the share link restores)
@@ -96,7 +128,23 @@ def test_compare_with_the_builders_current_segment(demo, capsys, tmp_path):
     assert len(tables) == 2
     seg = tmp_path / "active.json"
     seg.write_text(json.dumps(lifecycle))
-    expected = cli_json(capsys, ["retention", str(demo), "--start", "signup", "--period", "month", "--from", "2026-06-01", "--to", "2026-10-31", "--segment", str(seg)])
+    expected = cli_json(
+        capsys,
+        [
+            "retention",
+            str(demo),
+            "--start",
+            "signup",
+            "--period",
+            "month",
+            "--from",
+            "2026-06-01",
+            "--to",
+            "2026-10-31",
+            "--segment",
+            str(seg),
+        ],
+    )
     assert _cells(tables[1]) == {c["cohort"]: c["retained"] for c in expected["cohorts"]}
     # the share link carries the builder's segment as its definition
     assert decode_segment(at.query_params["cmp"][2:]) == parse_segment(lifecycle)

@@ -100,12 +100,16 @@ def _check_all(both, segs: list[Segment], *, complements: bool = True) -> None:
     want = [_duck_count(ds, s) for s in segs]
     got = _spark_counts(ds, spark, segs)
     diffs = [(s, w, g) for s, w, g in zip(segs, want, got, strict=True) if w != g]
-    assert not diffs, "\n".join(f"duckdb {w} spark {g}: {compile_where(s, ds.catalog, resolve).sql}" for s, w, g in diffs[:5])
+    assert not diffs, "\n".join(
+        f"duckdb {w} spark {g}: {compile_where(s, ds.catalog, resolve).sql}" for s, w, g in diffs[:5]
+    )
     half = len(segs) // 2
     assert not complements or all(a + b == ds.total_users for a, b in zip(got[:half], got[half:], strict=True))
 
 
-@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(st.lists(segments, min_size=6, max_size=6))
 def test_random_definitions_count_the_same(both, segs):
     _check_all(both, segs)
@@ -115,25 +119,61 @@ def _edges() -> list[Segment]:
     """Window edges: as_of itself, midnight, the first and last day of each window, after as_of."""
     out = []
     for days in (1, 30, 365):
-        out.append(Segment(conditions=(Event("purchase", ">=", 1, within_days=days), Attribute("signup_at", "within_last_days", days))))
+        out.append(
+            Segment(
+                conditions=(
+                    Event("purchase", ">=", 1, within_days=days),
+                    Attribute("signup_at", "within_last_days", days),
+                )
+            )
+        )
     for d in (AS_OF, AS_OF + timedelta(days=1), date(2025, 7, 1)):
         iso = d.isoformat()
-        out.append(Segment(match="any", conditions=tuple(Attribute("signup_at", op, iso, negate=op == "gt") for op in ("eq", "gt", "lte"))))
+        out.append(
+            Segment(
+                match="any",
+                conditions=tuple(Attribute("signup_at", op, iso, negate=op == "gt") for op in ("eq", "gt", "lte")),
+            )
+        )
         out.append(Segment(conditions=(Event("review", "=", 0, between=(iso, iso)),)))
-        out.append(Segment(conditions=(Attribute("birthday", "between", values=(iso, (d + timedelta(days=400)).isoformat())),)))
+        out.append(
+            Segment(conditions=(Attribute("birthday", "between", values=(iso, (d + timedelta(days=400)).isoformat())),))
+        )
     return out
 
 
 def _nulls_and_hostile() -> list[Segment]:
-    out = [Segment(conditions=(Attribute(f, op),)) for f in ("city", "age", "score", "vip", "signup_at", "birthday") for op in ("is_null",)]
+    out = [
+        Segment(conditions=(Attribute(f, op),))
+        for f in ("city", "age", "score", "vip", "signup_at", "birthday")
+        for op in ("is_null",)
+    ]
     # one definition per operator over every hostile text: each value bound, none inlined
-    out += [Segment(match="any", conditions=tuple(Attribute("city", op, t) for t in HOSTILE_TEXT + CITIES)) for op in ("eq", "contains", "gt")]
+    out += [
+        Segment(match="any", conditions=tuple(Attribute("city", op, t) for t in HOSTILE_TEXT + CITIES))
+        for op in ("eq", "contains", "gt")
+    ]
     out.append(Segment(conditions=(Attribute("city", "in", values=tuple(HOSTILE_TEXT)),)))
-    out.append(Segment(conditions=(Attribute("user_id", "in", values=tuple(f"u{i:04d}" for i in range(0, 300, 3))),)))  # a long list
+    out.append(
+        Segment(conditions=(Attribute("user_id", "in", values=tuple(f"u{i:04d}" for i in range(0, 300, 3))),))
+    )  # a long list
     out += [Segment(conditions=(Tag("level/score", op, value=v),)) for op, v in (("gt", 12.5), ("lte", 1e308))]
     out += [Segment(conditions=(Tag("pref/color", "in", values=("red", "'; DROP TABLE profile; --")),))]
-    out += [Segment(match="any", conditions=(Attribute("vip", "eq", True), Attribute("score", "between", values=(0, 50))))]
-    out += [Segment(conditions=(Event("purchase", ">=", 2, where=(__import__("core.segments", fromlist=["EventFilter"]).EventFilter("amount", "gt", 49.5),)),))]
+    out += [
+        Segment(match="any", conditions=(Attribute("vip", "eq", True), Attribute("score", "between", values=(0, 50))))
+    ]
+    out += [
+        Segment(
+            conditions=(
+                Event(
+                    "purchase",
+                    ">=",
+                    2,
+                    where=(__import__("core.segments", fromlist=["EventFilter"]).EventFilter("amount", "gt", 49.5),),
+                ),
+            )
+        )
+    ]
     return out
 
 
@@ -143,7 +183,14 @@ def test_window_edges_count_the_same(both):
 
 def test_null_heavy_and_hostile_values_count_the_same(both):
     _check_all(both, _nulls_and_hostile()[:-1], complements=False)
-    _check_all(both, _nulls_and_hostile()[-1:] + [Segment(conditions=(__import__("core.segments", fromlist=["SegmentRef"]).SegmentRef(k, "not_in"),)) for k in SAVED])
+    _check_all(
+        both,
+        _nulls_and_hostile()[-1:]
+        + [
+            Segment(conditions=(__import__("core.segments", fromlist=["SegmentRef"]).SegmentRef(k, "not_in"),))
+            for k in SAVED
+        ],
+    )
 
 
 @pytest.mark.parametrize("by", ["city", "score", "_rfm_class"])
@@ -182,7 +229,9 @@ def test_export_file_has_the_same_sha256(both, tmp_path, options):
     ds.cursor().execute(copy_statement(rows_select, duck_file, options.format), params)
     spark_file = tmp_path / f"spark.{plan.extension}"
     # the same COPY, given to a Spark dataset's cursor: Spark computes the rows, DuckDB writes them
-    ((written,),) = [on_spark(ds, spark).cursor().execute(copy_statement(rows_select, spark_file, options.format), params).fetchone()]
+    ((written,),) = [
+        on_spark(ds, spark).cursor().execute(copy_statement(rows_select, spark_file, options.format), params).fetchone()
+    ]
     assert written == plan.rows_to_write > 50
     if options.format == "csv":
         text = duck_file.read_text(encoding="utf-8")
@@ -192,8 +241,12 @@ def test_export_file_has_the_same_sha256(both, tmp_path, options):
 
 def test_parameters_are_bound_not_inlined(both):
     ds, _spark = both
-    seg = Segment(conditions=(Attribute("city", "eq", "'; DROP TABLE profile; --"), Attribute("signup_at", "gte", "2026-01-01")))
+    seg = Segment(
+        conditions=(Attribute("city", "eq", "'; DROP TABLE profile; --"), Attribute("signup_at", "gte", "2026-01-01"))
+    )
     condition, params = segment_condition(ds, seg, None)
     sql, args = spark_engine.to_spark(exp.select("*").from_("profile").where(where_form(condition)), params)
     assert "DROP" not in sql and "2026" not in sql
-    assert sorted(args.values(), key=str) == sorted(["'; DROP TABLE profile; --", datetime(2026, 1, 1).isoformat(sep=" ")], key=str)
+    assert sorted(args.values(), key=str) == sorted(
+        ["'; DROP TABLE profile; --", datetime(2026, 1, 1).isoformat(sep=" ")], key=str
+    )

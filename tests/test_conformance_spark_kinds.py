@@ -69,7 +69,10 @@ SEGMENTS = [
     Segment(conditions=(Aipl("in", ("I", "P"), as_of="2026-03-31"),)),
     Segment(conditions=(Rfm("in", ("important_value", "general_retention", "none"), as_of="2026-01-15"),)),
     Segment(conditions=(Lifecycle("not_in", ("active", "dormant"), as_of="2025-12-31"),)),
-    Segment(match="any", conditions=(SegmentRef("mixed", "in"), Event("review", "=", 0, between=("2026-06-30", "2026-06-30")))),
+    Segment(
+        match="any",
+        conditions=(SegmentRef("mixed", "in"), Event("review", "=", 0, between=("2026-06-30", "2026-06-30"))),
+    ),
 ]
 
 
@@ -97,7 +100,22 @@ def test_overlap_is_the_same(pair):
 
 
 @pytest.mark.parametrize(
-    "by", ["city", "vip", "member_level", "age", "score", "signup_at", "birthday", "aipl", "rfm", "lifecycle", "interest/food/baking", "level/score", "pref/color"]
+    "by",
+    [
+        "city",
+        "vip",
+        "member_level",
+        "age",
+        "score",
+        "signup_at",
+        "birthday",
+        "aipl",
+        "rfm",
+        "lifecycle",
+        "interest/food/baking",
+        "level/score",
+        "pref/color",
+    ],
 )
 def test_breakdown_is_the_same(pair, by):
     ds, sd = pair
@@ -108,7 +126,18 @@ def test_breakdown_is_the_same(pair, by):
 
 def test_member_pages_are_the_same(pair):
     ds, sd = pair
-    columns = ["city", "score", "signup_at", "birthday", "vip", "_rfm_class", "_monetary", "phone", "email", "pref/color"]
+    columns = [
+        "city",
+        "score",
+        "signup_at",
+        "birthday",
+        "vip",
+        "_rfm_class",
+        "_monetary",
+        "phone",
+        "email",
+        "pref/color",
+    ]
     for seg, page in ((SEGMENTS[0], 1), (SEGMENTS[2], 0)):
         want = ops.members(ds, seg, page=page, page_size=25, columns=columns)
         got = ops.members(sd, seg, page=page, page_size=25, columns=columns)
@@ -120,13 +149,17 @@ def test_member_pages_are_the_same(pair):
 def test_models_per_member_are_the_same_at_past_dates(pair):
     """RFM, AIPL and lifecycle per member at as_of (profile) and at past dates (the rules over the events)."""
     ds, sd = pair
-    per_member = exp.select(*(exp.column(c, quoted=True) for c in ("_uid", "_rfm_class", "_aipl_stage", "_lifecycle"))).from_("profile")
+    per_member = exp.select(
+        *(exp.column(c, quoted=True) for c in ("_uid", "_rfm_class", "_aipl_stage", "_lifecycle"))
+    ).from_("profile")
     assert sorted(sd.run(per_member)) == sorted(ds.run(per_member))
     for model in ("rfm", "aipl", "lifecycle"):
         for day in (date(2025, 12, 31), date(2026, 3, 31)):
             name = models.at(ds, model, day)
             assert models.at(sd, model, day) == name
-            table = exp.select(exp.column("_uid", quoted=True), exp.column("value", quoted=True)).from_(exp.to_table(name, quoted=True))
+            table = exp.select(exp.column("_uid", quoted=True), exp.column("value", quoted=True)).from_(
+                exp.to_table(name, quoted=True)
+            )
             duck = sorted((u, str(v)) for u, v in ds.run(table))
             assert sorted(sd.run(table)) == duck
             assert len(duck) == ds.total_users and len({v for _u, v in duck}) >= 2  # the rule tells members apart
@@ -155,15 +188,28 @@ def test_adesk_export_gives_the_same_sha256(pair, tmp_path, monkeypatch, capsys,
     seg = tmp_path / "seg.json"
     seg.write_text(json.dumps(SEGMENTS[1].to_dict()), encoding="utf-8")
     ext = "parquet" if "parquet" in args else "csv"
-    duck, duck_file = _export(ds.path, tmp_path, f"duck.{ext}", ["--segment", str(seg), *args], monkeypatch, capsys, "duckdb")
-    spark, spark_file = _export(ds.path, tmp_path, f"spark.{ext}", ["--segment", str(seg), *args], monkeypatch, capsys, "spark")
+    duck, duck_file = _export(
+        ds.path, tmp_path, f"duck.{ext}", ["--segment", str(seg), *args], monkeypatch, capsys, "duckdb"
+    )
+    spark, spark_file = _export(
+        ds.path, tmp_path, f"spark.{ext}", ["--segment", str(seg), *args], monkeypatch, capsys, "spark"
+    )
     assert spark["sha256"] == hashlib.sha256(spark_file.read_bytes()).hexdigest()
     if "--holdout" in args:
         # the holdout is drawn from the export id, new for each export: DuckDB re-creates Spark's export
         # (same id, same definition) and must write the very bytes Spark's run logged
         assert spark["export_id"] != duck["export_id"]
         monkeypatch.setenv("ADESK_ENGINE", "duckdb")
-        again = ["exports", "recreate", spark["export_id"], "--out", str(tmp_path / "again.csv"), "--db", str(tmp_path / "spark.db"), "--json"]
+        again = [
+            "exports",
+            "recreate",
+            spark["export_id"],
+            "--out",
+            str(tmp_path / "again.csv"),
+            "--db",
+            str(tmp_path / "spark.db"),
+            "--json",
+        ]
         assert main(again) == 0
         assert json.loads(capsys.readouterr().out)["sha256"] == spark["sha256"]
         assert 0 < spark["holdout_rows"] < spark["rows_written"]
@@ -185,14 +231,37 @@ def test_adesk_export_gives_the_same_sha256(pair, tmp_path, monkeypatch, capsys,
 # --- hostile data generated by hypothesis --------------------------------------------------------
 
 AWKWARD = st.one_of(
-    st.sampled_from(["", " ", "=HYPERLINK(\"x\")", "+1", "-1", "@a", "'", '"', "a,b", "a\nb", "\t", "NULL", "null", "上海", "🍰", "\\"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            '=HYPERLINK("x")',
+            "+1",
+            "-1",
+            "@a",
+            "'",
+            '"',
+            "a,b",
+            "a\nb",
+            "\t",
+            "NULL",
+            "null",
+            "上海",
+            "🍰",
+            "\\",
+        ]
+    ),
     st.text(min_size=0, max_size=8),
     st.none(),
 )
-NUMBERS = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True, width=64), st.integers(-(2**53), 2**53).map(float))
+NUMBERS = st.one_of(
+    st.none(), st.floats(allow_nan=True, allow_infinity=True, width=64), st.integers(-(2**53), 2**53).map(float)
+)
 
 
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(texts=st.lists(AWKWARD, min_size=12, max_size=12), numbers=st.lists(NUMBERS, min_size=12, max_size=12))
 def test_awkward_values_count_and_export_the_same(tmp_path_factory, spark, texts, numbers):
     tables = _with_privacy(sample_tables(n_users=60, seed=5))
@@ -279,7 +348,12 @@ def test_aipl_funnel_flow_and_trend_are_the_same(pair):
     ("spec", "base"),
     [
         (retention.RetentionSpec("month", date(2025, 11, 1), date(2026, 5, 1)), SEGMENTS[0]),
-        (retention.RetentionSpec("week", date(2025, 7, 7), date(2026, 6, 28), start="purchase", return_event="review", mode="on_or_after"), None),
+        (
+            retention.RetentionSpec(
+                "week", date(2025, 7, 7), date(2026, 6, 28), start="purchase", return_event="review", mode="on_or_after"
+            ),
+            None,
+        ),
     ],
     ids=["signup-month-on-base", "purchase-week-on-or-after"],
 )
@@ -299,7 +373,19 @@ def test_cli_commands_answer_the_same_on_spark(pair, tmp_path, monkeypatch, caps
     commands = [
         ["overview", data, "--json"],
         ["aipl", "flow", data, "--from", "2026-03-31", "--json"],
-        ["retention", data, "--start", "signup", "--period", "month", "--from", "2025-11-01", "--to", "2026-05-01", "--json"],
+        [
+            "retention",
+            data,
+            "--start",
+            "signup",
+            "--period",
+            "month",
+            "--from",
+            "2025-11-01",
+            "--to",
+            "2026-05-01",
+            "--json",
+        ],
         ["breakdown", data, "--segment", str(seg), "--by", "score", "--json"],
     ]
     for command in commands:

@@ -81,10 +81,7 @@ def test_same_seed_gives_identical_files_and_other_seed_does_not(tmp_path):
     assert ha == hb
     assert len(ha) > 14 + 5
     assert ha["users.parquet"] != hc["users.parquet"]
-    assert (
-        ha["events/month=2026-01/part-00000.parquet"]
-        != hc["events/month=2026-01/part-00000.parquet"]
-    )
+    assert ha["events/month=2026-01/part-00000.parquet"] != hc["events/month=2026-01/part-00000.parquet"]
     # three chunks -> three part files per month, user ids contiguous across chunks
     assert {p.name for p in (tmp_path / "a/events/month=2026-03").iterdir()} == {
         "part-00000.parquet",
@@ -127,10 +124,7 @@ def test_rejects_impossible_user_counts(tmp_path, users):
 
 def test_cli_writes_summary_json_and_refuses_second_run(tmp_path, capsys):
     out = tmp_path / "cli"
-    assert (
-        main(["demo", "--users", "1000", "--seed", "3", "--out", str(out), "--json", "--quiet"])
-        == 0
-    )
+    assert main(["demo", "--users", "1000", "--seed", "3", "--out", str(out), "--json", "--quiet"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["users"] == 1000 == len(pd.read_parquet(out / "users.parquet"))
     assert summary["events"] == len(pd.read_parquet(out / "events"))
@@ -286,9 +280,7 @@ def test_aipl_stages_shrink_from_awareness_to_loyalty(users, events):
     n_buys = buys.groupby("user_id").size()
     first_buy = buys.groupby("user_id").ts.min()
     loyal_events = window[window.event.isin(LOYALTY)].join(first_buy.rename("first"), on="user_id")
-    loyal = set(loyal_events[loyal_events.ts > loyal_events["first"]].user_id) | set(
-        n_buys[n_buys >= 2].index
-    )
+    loyal = set(loyal_events[loyal_events.ts > loyal_events["first"]].user_id) | set(n_buys[n_buys >= 2].index)
     stage = pd.Series("none", index=users.user_id)
     stage[stage.index.isin(window[window.event.isin(AWARENESS)].user_id)] = "A"
     stage[stage.index.isin(window[window.event.isin(INTEREST)].user_id)] = "I"
@@ -356,11 +348,7 @@ def test_tag_values(tags):
 
 
 def test_value_tags_follow_spend(tags, purchases):
-    spend = (
-        purchases[purchases.ts >= DAY_AFTER - pd.Timedelta(days=365)]
-        .groupby("user_id")
-        .amount.sum()
-    )
+    spend = purchases[purchases.ts >= DAY_AFTER - pd.Timedelta(days=365)].groupby("user_id").amount.sum()
     high = set(tags.loc[tags.tag == "value/high_value", "user_id"])
     assert high == set(spend[spend >= 600].index)
 
@@ -381,9 +369,7 @@ def test_cake_month_group_buys_cake_in_the_same_month_each_year(users, tags, pur
     assert (group.value.isin(["09", "10"])).sum() > 100
     # the group's cake purchases concentrate in their month; for everyone else cakes are spread out
     assert len(in_month) / len(cakes) > 0.85
-    others = purchases[
-        (purchases.product_category == "cake") & ~purchases.user_id.isin(group.user_id)
-    ]
+    others = purchases[(purchases.product_category == "cake") & ~purchases.user_id.isin(group.user_id)]
     assert others.ts.dt.to_period("M").value_counts(normalize=True).max() < 0.2  # 14 months
 
 
@@ -396,9 +382,7 @@ def test_recent_cohorts_view_more_but_convert_less(users, events):
     older = users[users.signup_at < "2025-09-01"].user_id
     late = events[events.ts >= since]
     views = late[late.event.isin(["product_view", "article_view"])].groupby("user_id").size()
-    assert (
-        views.reindex(recent, fill_value=0).mean() > 1.5 * views.reindex(older, fill_value=0).mean()
-    )
+    assert views.reindex(recent, fill_value=0).mean() > 1.5 * views.reindex(older, fill_value=0).mean()
     viewers = set(late.loc[late.event == "product_view", "user_id"])
     buyers = set(late.loc[late.event == "purchase", "user_id"])
 
@@ -451,9 +435,7 @@ def test_banner_color_split_is_broken(demo, purchases):
 
 
 def test_assignments_happen_after_signup(demo, users):
-    a = pd.read_parquet(demo / "assignments.parquet").merge(
-        users[["user_id", "signup_at"]], on="user_id"
-    )
+    a = pd.read_parquet(demo / "assignments.parquet").merge(users[["user_id", "signup_at"]], on="user_id")
     assert (a.assigned_at > a.signup_at).all()
 
 
@@ -476,11 +458,7 @@ def test_pii_is_well_formed(users):
     assert phone.str.fullmatch(r"1[3-9]\d{9}").all() and phone.is_unique
     assert openid.str.fullmatch(r"o[A-Za-z0-9_-]{27}").all()
     assert email.str.fullmatch(r"[a-z]+\.[a-z]+\d+@example\.(com|net|org)").all()
-    assert (
-        len(phone) > 0.95 * len(users)
-        and len(openid) > 0.7 * len(users)
-        and len(email) > 0.6 * len(users)
-    )
+    assert len(phone) > 0.95 * len(users) and len(openid) > 0.7 * len(users) and len(email) > 0.6 * len(users)
 
 
 # ---------------------------------------------------------------- story 7: churn group
@@ -492,9 +470,7 @@ def test_wuhan_commuters_stop_buying_on_the_churn_date(users, tags, purchases):
     group = commuters & wuhan
     assert len(group) > 100
     mine = purchases[purchases.user_id.isin(group)]
-    before = (
-        mine[mine.ts < "2026-06-15"].groupby("user_id").size().reindex(list(group), fill_value=0)
-    )
+    before = mine[mine.ts < "2026-06-15"].groupby("user_id").size().reindex(list(group), fill_value=0)
     assert before.min() >= 2 and before.mean() > 5  # regular buyers
     assert (mine.ts >= "2026-06-15").sum() == 0
     # the stop is specific to the group: other Wuhan members keep buying

@@ -29,7 +29,10 @@ def campaign_by_pandas(root, export_id: str) -> dict[str, tuple[int, int, float]
     window = buys[(buys.ts >= T0) & (buys.ts < T0 + pd.Timedelta(days=14))]
     spent = window.groupby("user_id")["amount"].sum()
     out = {}
-    for arm, members in (("holdout", [u for u in audience if u in held]), ("target", [u for u in audience if u not in held])):
+    for arm, members in (
+        ("holdout", [u for u in audience if u in held]),
+        ("target", [u for u in audience if u not in held]),
+    ):
         out[arm] = (len(members), int(spent.index.isin(members).sum()), float(spent[spent.index.isin(members)].sum()))
     return out
 
@@ -46,7 +49,9 @@ def test_the_demo_campaign_reads_as_pandas_computes_it(demo_dir, recorded):
     store, first, _tmp = recorded
     assert first.status == RECORDED and first.export_id.startswith("exp-20261008-100000-")
     record = store.get_export(first.export_id)
-    assert record.created_at.startswith("2026-10-08T10:00:00") and record.holdout_share == 0.1 and record.channel is None
+    assert (
+        record.created_at.startswith("2026-10-08T10:00:00") and record.holdout_share == 0.1 and record.channel is None
+    )
     expected = campaign_by_pandas(demo_dir, first.export_id)
     ds = open_dataset(demo_dir)
     try:
@@ -101,5 +106,20 @@ def test_adesk_demo_twice_records_the_campaign_once(tmp_path, capsys):
     assert "already recorded for this dataset" in capsys.readouterr().out
     exports = AppStore(db).list_exports()
     assert len(exports) == 1 and exports[0].status == "succeeded"
-    assert main(["demo", "--users", "3000", "--out", str(tmp_path / "d2"), "--db", str(tmp_path / "x.db"), "--quiet", "--no-campaign"]) == 0
+    assert (
+        main(
+            [
+                "demo",
+                "--users",
+                "3000",
+                "--out",
+                str(tmp_path / "d2"),
+                "--db",
+                str(tmp_path / "x.db"),
+                "--quiet",
+                "--no-campaign",
+            ]
+        )
+        == 0
+    )
     assert not (tmp_path / "x.db").exists()

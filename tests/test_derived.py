@@ -86,9 +86,14 @@ def expected_models(users: pd.DataFrame, events: pd.DataFrame, as_of: str) -> pd
 
 
 def actual_models(ds) -> pd.DataFrame:
-    return ds.cursor().execute(
-        "select user_id, _recency_days, _frequency, _monetary, _rfm_class, _r_score, _f_score, _m_score, _aipl_stage, _lifecycle from profile"
-    ).df().set_index("user_id")
+    return (
+        ds.cursor()
+        .execute(
+            "select user_id, _recency_days, _frequency, _monetary, _rfm_class, _r_score, _f_score, _m_score, _aipl_stage, _lifecycle from profile"
+        )
+        .df()
+        .set_index("user_id")
+    )
 
 
 def assert_models_match(ds, users, events, as_of):
@@ -105,7 +110,9 @@ def assert_models_match(ds, users, events, as_of):
         assert (act.loc[buyers, f"_{s}"] == exp_.loc[buyers, s]).all(), s
     assert act.loc[~buyers, "_frequency"].eq(0).all() and act.loc[~buyers, "_r_score"].isna().all()
     bad = act.index[act["_aipl_stage"] != exp_["stage"]]
-    assert bad.empty, f"AIPL differs for {list(bad[:5])}: {act.loc[bad[:5], '_aipl_stage'].tolist()} vs {exp_.loc[bad[:5], 'stage'].tolist()}"
+    assert bad.empty, (
+        f"AIPL differs for {list(bad[:5])}: {act.loc[bad[:5], '_aipl_stage'].tolist()} vs {exp_.loc[bad[:5], 'stage'].tolist()}"
+    )
     bad = act.index[act["_lifecycle"] != exp_["lifecycle"]]
     assert bad.empty, f"lifecycle differs for {list(bad[:5])}"
 
@@ -146,15 +153,33 @@ def test_time_zone_aware_timestamps_count_in_the_dataset_time_zone(tmp_path):
         return s.dt.tz_localize("Asia/Shanghai").dt.tz_convert("UTC")
 
     toml = 'timezone = "Asia/Shanghai"\nas_of = "2026-06-30"\n'
-    root = write_dataset(tmp_path / "aware", users.assign(signup_at=instants(users["signup_at"])), events.assign(ts=instants(events["ts"])), toml=toml)
+    root = write_dataset(
+        tmp_path / "aware",
+        users.assign(signup_at=instants(users["signup_at"])),
+        events.assign(ts=instants(events["ts"])),
+        toml=toml,
+    )
     ds = open_dataset(root, cache_dir=tmp_path / "c")
     assert ds.catalog.timezone == "Asia/Shanghai"
     assert_models_match(ds, users, events, "2026-06-30")
-    got = ds.cursor().execute("select user_id, _last_event_at from profile where _last_event_at is not null").df().set_index("user_id")["_last_event_at"]
+    got = (
+        ds.cursor()
+        .execute("select user_id, _last_event_at from profile where _last_event_at is not null")
+        .df()
+        .set_index("user_id")["_last_event_at"]
+    )
     want = events[events["ts"] < pd.Timestamp("2026-07-01")].groupby("user_id")["ts"].max()
     assert got.sort_index().to_dict() == want.sort_index().to_dict()
     # the same instants read as UTC give other answers: the test can tell the difference
-    utc = open_dataset(write_dataset(tmp_path / "utc", users.assign(signup_at=instants(users["signup_at"])), events.assign(ts=instants(events["ts"])), toml='as_of = "2026-06-30"\n'), cache_dir=tmp_path / "c2")
+    utc = open_dataset(
+        write_dataset(
+            tmp_path / "utc",
+            users.assign(signup_at=instants(users["signup_at"])),
+            events.assign(ts=instants(events["ts"])),
+            toml='as_of = "2026-06-30"\n',
+        ),
+        cache_dir=tmp_path / "c2",
+    )
     with pytest.raises(AssertionError):
         assert_models_match(utc, users, events, "2026-06-30")
     ds.close()
@@ -199,10 +224,24 @@ def test_tag_columns_match_long_table(random_ds):
 
 def edge_case_dataset(root):
     as_of = "2026-06-30"
-    users = pd.DataFrame({
-        "user_id": ["none", "today", "edge_in", "edge_out", "nullamt", "tie_a", "tie_b", "tie_c", "loyal", "late", "newbie"],
-        "signup_at": pd.to_datetime(["2020-01-01"] * 10 + ["2026-06-01"]),
-    })
+    users = pd.DataFrame(
+        {
+            "user_id": [
+                "none",
+                "today",
+                "edge_in",
+                "edge_out",
+                "nullamt",
+                "tie_a",
+                "tie_b",
+                "tie_c",
+                "loyal",
+                "late",
+                "newbie",
+            ],
+            "signup_at": pd.to_datetime(["2020-01-01"] * 10 + ["2026-06-01"]),
+        }
+    )
     t = pd.Timestamp
     rows = [
         ("none", "ad_impression", t("2026-06-29 10:00"), None),
@@ -247,11 +286,17 @@ def test_hand_made_edge_cases(tmp_path):
 def test_tie_exactly_at_mean_is_low(tmp_path):
     """Buyers with recency 10, 20, 30 days: mean 20, so the middle one is not 'high R'."""
     users = pd.DataFrame({"user_id": ["a", "b", "c"]})
-    events = pd.DataFrame({
-        "user_id": ["a", "b", "c"], "event": ["purchase"] * 3,
-        "ts": pd.to_datetime(["2026-06-20", "2026-06-10", "2026-05-31"]), "amount": [10.0, 20.0, 30.0],
-    })
-    ds = open_dataset(write_dataset(tmp_path / "tie", users, events, toml='as_of = "2026-06-30"\n'), cache_dir=tmp_path / "c")
+    events = pd.DataFrame(
+        {
+            "user_id": ["a", "b", "c"],
+            "event": ["purchase"] * 3,
+            "ts": pd.to_datetime(["2026-06-20", "2026-06-10", "2026-05-31"]),
+            "amount": [10.0, 20.0, 30.0],
+        }
+    )
+    ds = open_dataset(
+        write_dataset(tmp_path / "tie", users, events, toml='as_of = "2026-06-30"\n'), cache_dir=tmp_path / "c"
+    )
     got = dict(ds.cursor().execute("select user_id, _rfm_class from profile").fetchall())
     # a: recent (10 < 20), M low (10 < 20); b: at the mean on both -> low, low; c: old, M high
     assert got == {"a": "general_development", "b": "general_recovery", "c": "important_recovery"}
@@ -322,7 +367,11 @@ def test_members_numbered_across_several_users_files(tmp_path):
     numbers = many.cursor().execute("select _uid from profile").df()["_uid"]
     assert sorted(numbers) == list(range(len(users)))  # dense and distinct
     # every member's events, counted through the numbers, equal a count of the raw events by user_id
-    got = many.cursor().execute("select p.user_id, count(*) as n from event_rows e join profile p using (_uid) group by p.user_id").df()
+    got = (
+        many.cursor()
+        .execute("select p.user_id, count(*) as n from event_rows e join profile p using (_uid) group by p.user_id")
+        .df()
+    )
     events = pd.read_parquet(root / "events")
     events = events[(events["ts"] < pd.Timestamp(many.as_of_end)) & events["user_id"].isin(users["user_id"])]
     want = events.groupby("user_id").size()
@@ -341,18 +390,22 @@ def test_event_rows_hold_the_raw_events_sorted_by_event_and_time(tmp_path, monke
     users = pd.DataFrame({"user_id": [f"u{i}" for i in range(300)]})
     rng = np.random.default_rng(5)
     n = 5000
-    events = pd.DataFrame({
-        "user_id": rng.choice([*users["user_id"], "ghost"], n),
-        "event": rng.choice(["purchase", "view", "share"], n),
-        "ts": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 200 * 86400, n), unit="s"),
-        "amount": np.where(rng.random(n) < 0.3, np.nan, rng.random(n) * 100),
-        "category": rng.choice(["cake", "coffee", "100%_juice", "", None], n),
-        "note": [f"free text {i}" if i % 7 else None for i in range(n)],  # one value per row
-    })
+    events = pd.DataFrame(
+        {
+            "user_id": rng.choice([*users["user_id"], "ghost"], n),
+            "event": rng.choice(["purchase", "view", "share"], n),
+            "ts": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 200 * 86400, n), unit="s"),
+            "amount": np.where(rng.random(n) < 0.3, np.nan, rng.random(n) * 100),
+            "category": rng.choice(["cake", "coffee", "100%_juice", "", None], n),
+            "note": [f"free text {i}" if i % 7 else None for i in range(n)],  # one value per row
+        }
+    )
     ds = open_dataset(write_dataset(tmp_path / "e", users, events), cache_dir=tmp_path / "c")
     cur = ds.cursor()
-    got = cur.execute("select p.user_id, e._ei, e.ts, e.amount, e.category, e.note"
-        " from (select rowid as r, * from cache.event_rows) e join profile p using (_uid) order by e.r").df()
+    got = cur.execute(
+        "select p.user_id, e._ei, e.ts, e.amount, e.category, e.note"
+        " from (select rowid as r, * from cache.event_rows) e join profile p using (_uid) order by e.r"
+    ).df()
     names = sorted(events["event"].unique())
     got["event"] = [names[i - 1] for i in got["_ei"]]
     keys = list(zip(got["_ei"], got["ts"], strict=True))
@@ -369,21 +422,31 @@ def test_event_rows_hold_the_raw_events_sorted_by_event_and_time(tmp_path, monke
 
 def test_profile_column_storage(random_ds):
     ds, _ = random_ds
-    compression = dict(ds.cursor().execute(
-        "select column_name, any_value(compression) from pragma_storage_info('cache.profile') where segment_type = 'BOOLEAN' group by 1"
-    ).fetchall())
+    compression = dict(
+        ds.cursor()
+        .execute(
+            "select column_name, any_value(compression) from pragma_storage_info('cache.profile') where segment_type = 'BOOLEAN' group by 1"
+        )
+        .fetchall()
+    )
     tag_cols = [info.column for info in ds.catalog.tags.values()]
     assert tag_cols and {compression[c] for c in tag_cols} == {"Roaring"}
     # user_id (one value per member) is stored as it is
-    (user_id,) = ds.cursor().execute(
-        "select distinct compression from pragma_storage_info('cache.profile') where column_name = 'user_id' and segment_type = 'VARCHAR'"
-    ).fetchall()
+    (user_id,) = (
+        ds.cursor()
+        .execute(
+            "select distinct compression from pragma_storage_info('cache.profile') where column_name = 'user_id' and segment_type = 'VARCHAR'"
+        )
+        .fetchall()
+    )
     assert user_id == ("Uncompressed",)
 
 
 def test_tags_without_value_column(tmp_path):
     users = pd.DataFrame({"user_id": ["a", "b", "c"]})
-    events = pd.DataFrame({"user_id": ["a"], "event": ["purchase"], "ts": pd.to_datetime(["2026-06-01"]), "amount": [5.0]})
+    events = pd.DataFrame(
+        {"user_id": ["a"], "event": ["purchase"], "ts": pd.to_datetime(["2026-06-01"]), "amount": [5.0]}
+    )
     tags = pd.DataFrame({"user_id": ["a", "b", "b"], "tag": ["x/y", "x/y", "x/z"]})  # no `value` (optional)
     ds = open_dataset(write_dataset(tmp_path / "t", users, events, tags), cache_dir=tmp_path / "c")
     assert {t: i.users for t, i in ds.catalog.tags.items()} == {"x/y": 2, "x/z": 1}
@@ -396,7 +459,14 @@ def test_validation_runs_once_per_version_of_the_files(tmp_path, monkeypatch):
     import core.validate
 
     users = pd.DataFrame({"user_id": ["a", "b"], "HomeCity": ["x", "y"]})  # not snake_case: a warning
-    events = pd.DataFrame({"user_id": ["a", "zz"], "event": ["purchase"] * 2, "ts": pd.to_datetime(["2026-06-01"] * 2), "amount": [1.0, 2.0]})
+    events = pd.DataFrame(
+        {
+            "user_id": ["a", "zz"],
+            "event": ["purchase"] * 2,
+            "ts": pd.to_datetime(["2026-06-01"] * 2),
+            "amount": [1.0, 2.0],
+        }
+    )
     root = write_dataset(tmp_path / "w", users, events, toml='as_of = "2026-06-30"\n')
     first = open_dataset(root, cache_dir=tmp_path / "c")
     warnings = sorted(p.message for p in first.report.warnings)

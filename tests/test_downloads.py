@@ -21,7 +21,9 @@ def test_a_token_works_in_its_session_only_and_not_after_expiry(client, tmp_path
     f = tmp_path / "a.csv"
     f.write_text("user_id\nu1\n")
     seen = []
-    url = downloads.register(f, on_download=lambda: seen.append(1), owner="ann@brand.com", binding=("_streamlit_user", "ann-cookie"))
+    url = downloads.register(
+        f, on_download=lambda: seen.append(1), owner="ann@brand.com", binding=("_streamlit_user", "ann-cookie")
+    )
     assert client.get(url, cookies={"_streamlit_user": "ann-cookie"}).text == "user_id\nu1\n"
     assert client.get(url, cookies={"_streamlit_user": "bob-cookie"}).status_code == 403  # another person's session
     assert client.get(url).status_code == 403  # a copied link without the cookie

@@ -46,7 +46,9 @@ def both(spark, sql: str, params: dict | None = None) -> tuple[list, list]:
 
 def same(spark, sql: str, params: dict | None = None, want: list | None = None) -> list:
     duck, sparked = both(spark, sql, params)
-    assert duck == sparked, f"{sql}\nduckdb {duck}\nspark  {sparked}\n{to_spark(sqlglot.parse_one(sql, read='duckdb'), params)[0]}"
+    assert duck == sparked, (
+        f"{sql}\nduckdb {duck}\nspark  {sparked}\n{to_spark(sqlglot.parse_one(sql, read='duckdb'), params)[0]}"
+    )
     if want is not None:  # what the definition says, written here, so both cannot be wrong together
         assert duck == want
     return duck
@@ -121,7 +123,10 @@ def test_division_by_zero_and_overflow(spark):
         "select x / y from (values (1, 0, 1), (-1, 0, 2), (0, 0, 3), (null, 0, 4), (7, 2, 5)) t(x, y, o) order by o",
     )
     assert got == [(math.inf,), (-math.inf,), ("NaN",), (None,), (3.5,)]
-    for sql in ("select x + 1 from (values (cast(9223372036854775807 as bigint))) t(x)", "select x % 0 from (values (5)) t(x)"):
+    for sql in (
+        "select x + 1 from (values (cast(9223372036854775807 as bigint))) t(x)",
+        "select x % 0 from (values (5)) t(x)",
+    ):
         tree = sqlglot.parse_one(sql, read="duckdb")
         with pytest.raises(duckdb.Error):
             duckdb.connect().execute(tree.sql("duckdb")).fetchall()
@@ -145,9 +150,11 @@ def test_sha256_and_the_holdout_rule(spark):
     values = ", ".join("('" + i.replace("'", "''") + "')" for i in ids)
     got = same(spark, f"select user_id, sha256(user_id) from (values {values}) t(user_id) order by user_id")
     assert [g[1] for g in got] == [hashlib.sha256(i.encode()).hexdigest() for i in sorted(ids)]
-    held = exp.select(exp.column("user_id"), exp.alias_(holdout_expression(), "held")).from_(
-        sqlglot.parse_one(f"select * from (values {values}) t(user_id)", read="duckdb").subquery("v")
-    ).order_by("user_id")
+    held = (
+        exp.select(exp.column("user_id"), exp.alias_(holdout_expression(), "held"))
+        .from_(sqlglot.parse_one(f"select * from (values {values}) t(user_id)", read="duckdb").subquery("v"))
+        .order_by("user_id")
+    )
     params = {"x_export_id": "exp-42", "x_threshold": holdout_threshold(0.5)}
     got = same(spark, held.sql("duckdb"), params)
     assert got == [(i, in_holdout("exp-42", i, 0.5)) for i in sorted(ids)]
@@ -179,9 +186,11 @@ def test_engine_setting():
 def test_formula_escape_regexps(spark):
     cells = ["=1+1", "+8613800138000", "-12.5", "+1x5", "+1.5", "\tx", "@a", "plain", "-", "a=b"]
     values = ", ".join("('" + c + "')" for c in cells)
-    query = exp.select(exp.column("c"), exp.alias_(escape_formula(exp.column("c")), "e")).from_(
-        sqlglot.parse_one(f"select * from (values {values}) t(c)", read="duckdb").subquery("v")
-    ).order_by("c")
+    query = (
+        exp.select(exp.column("c"), exp.alias_(escape_formula(exp.column("c")), "e"))
+        .from_(sqlglot.parse_one(f"select * from (values {values}) t(c)", read="duckdb").subquery("v"))
+        .order_by("c")
+    )
     got = same(spark, query.sql("duckdb"))
     assert got == [(c, "'" + c if needs_formula_escape(c) else c) for c in sorted(cells)]
 
@@ -194,7 +203,17 @@ def test_text_read_as_boolean_is_not_trimmed(spark):
         "select v, try_cast(v as boolean) from (select unnest($w) as v) order by v nulls last",
         {"w": words},
     )
-    truth = {"true": True, "t": True, "y": True, "yes": True, "1": True, "false": False, "f": False, "no": False, "0": False}
+    truth = {
+        "true": True,
+        "t": True,
+        "y": True,
+        "yes": True,
+        "1": True,
+        "false": False,
+        "f": False,
+        "no": False,
+        "0": False,
+    }
     assert dict(rows) == {w: truth.get(w.lower()) for w in words}
     same(
         spark,

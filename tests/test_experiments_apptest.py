@@ -96,7 +96,9 @@ def test_campaign_holdout_with_data_after_the_export(tmp_path, monkeypatch):
     root, users, _events = _future_dataset(tmp_path / "fut")
     ds = open_dataset(root)
     store = AppStore(tmp_path / "app.db")
-    export = plan_export(ds, {"conditions": []}, ExportOptions(channel="sms", holdout=0.3), role=RoleInfo("none", "test"))
+    export = plan_export(
+        ds, {"conditions": []}, ExportOptions(channel="sms", holdout=0.3), role=RoleInfo("none", "test")
+    )
     write_export(ds, export, store, out=tmp_path / "o.csv")
     ds.close()
     monkeypatch.setenv("ADESK_DATA", str(root))

@@ -176,7 +176,9 @@ def spreadsheet_safe(v: str) -> str:
         return "'" + v
     if v[0] in "+-":
         whole, _, fraction = v[1:].partition(".")
-        plain = whole.isascii() and whole.isdigit() and ("." not in v[1:] or (fraction.isascii() and fraction.isdigit()))
+        plain = (
+            whole.isascii() and whole.isdigit() and ("." not in v[1:] or (fraction.isascii() and fraction.isdigit()))
+        )
         return v if plain else "'" + v
     return v
 
@@ -293,9 +295,15 @@ def test_holdout_share_is_limited_to_half(ds):
 def test_recreated_file_has_the_logged_hash(ds, data, store, tmp_path, fmt):
     # refers to a saved segment that is edited after the export: the snapshot keeps the re-creation identical
     saved = store.save_segment("Shanghai", SEG)
-    definition = {"conditions": [{"kind": "segment", "segment": saved.id, "op": "in"},
-                                 {"kind": "attribute", "field": "age", "op": "lt", "value": 40}]}
-    options = ExportOptions(channel="sms", columns=("phone", "city", "rfm_class", "interest/food/baking"), format=fmt, bom=True, holdout=0.1)
+    definition = {
+        "conditions": [
+            {"kind": "segment", "segment": saved.id, "op": "in"},
+            {"kind": "attribute", "field": "age", "op": "lt", "value": 40},
+        ]
+    }
+    options = ExportOptions(
+        channel="sms", columns=("phone", "city", "rfm_class", "interest/food/baking"), format=fmt, bom=True, holdout=0.1
+    )
     plan = plan_export(ds, definition, options, role=NONE, resolve=store.resolver())
     result = write_export(ds, plan, store, out=tmp_path / f"a.{fmt}")
     assert hashlib.sha256(Path(result.path).read_bytes()).hexdigest() == result.sha256
@@ -323,7 +331,12 @@ def test_recreate_refuses_changed_data(ds, data, store, tmp_path):
     plan = plan_export(ds, SEG, ExportOptions(), role=NONE)
     write_export(ds, plan, store, out=tmp_path / "x.csv")
     copy = tmp_path / "changed"
-    write_dataset(copy, data[1].head(100), pd.DataFrame({"user_id": ["u00001"], "event": ["purchase"], "ts": [pd.Timestamp("2026-06-01")]}), toml=TOML)
+    write_dataset(
+        copy,
+        data[1].head(100),
+        pd.DataFrame({"user_id": ["u00001"], "event": ["purchase"], "ts": [pd.Timestamp("2026-06-01")]}),
+        toml=TOML,
+    )
     other = open_dataset(copy, cache_dir=tmp_path / "cache")
     with pytest.raises(ExportError, match="changed since"):
         recreate_export(other, store, plan.export_id, role=NONE)
@@ -386,8 +399,17 @@ def test_refuses_to_write_inside_the_dataset_or_over_a_file(ds, data, store, tmp
 
 
 def test_columns_resolve_attributes_models_and_tags_with_suggestions(ds, data, store, tmp_path):
-    plan = plan_export(ds, ALL, ExportOptions(columns=("rfm", "aipl", "lifecycle", "interest/food/baking", "age")), role=NONE)
-    assert [c.name for c in plan.columns] == ["user_id", "rfm_class", "aipl_stage", "lifecycle", "interest/food/baking", "age"]
+    plan = plan_export(
+        ds, ALL, ExportOptions(columns=("rfm", "aipl", "lifecycle", "interest/food/baking", "age")), role=NONE
+    )
+    assert [c.name for c in plan.columns] == [
+        "user_id",
+        "rfm_class",
+        "aipl_stage",
+        "lifecycle",
+        "interest/food/baking",
+        "age",
+    ]
     written = _read_csv(write_export(ds, plan, store, out=tmp_path / "c.csv").path).set_index("user_id")
     tagged = set(data[1]["user_id"][::7])
     assert set(written.index[written["interest/food/baking"] == "true"]) == tagged
@@ -417,7 +439,12 @@ def test_role_from_env_then_secrets_then_none(tmp_path, monkeypatch):
 
 
 def _adesk(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dashboard.cli", *args], capture_output=True, text=True, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_cli_export_list_show_recreate(ds, data, tmp_path):
@@ -425,7 +452,21 @@ def test_cli_export_list_show_recreate(ds, data, tmp_path):
     seg = tmp_path / "seg.json"
     seg.write_text(json.dumps(SEG))
     out = tmp_path / "cli.csv"
-    run = _adesk("export", str(root), "--segment", str(seg), "--out", str(out), "--channel", "sms", "--columns", "phone,city", "--holdout", "10%", "--json")
+    run = _adesk(
+        "export",
+        str(root),
+        "--segment",
+        str(seg),
+        "--out",
+        str(out),
+        "--channel",
+        "sms",
+        "--columns",
+        "phone,city",
+        "--holdout",
+        "10%",
+        "--json",
+    )
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout)
     assert {"export_id", "rows_written", "excluded_by_consent", "holdout_rows", "sha256"} <= set(summary)
@@ -448,7 +489,9 @@ def test_cli_export_list_show_recreate(ds, data, tmp_path):
 def test_cli_empty_segment_and_bad_input(ds, data, tmp_path):
     root = data[0]
     seg = tmp_path / "nobody.json"
-    seg.write_text(json.dumps({"conditions": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Atlantis"}]}))
+    seg.write_text(
+        json.dumps({"conditions": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Atlantis"}]})
+    )
     run = _adesk("export", str(root), "--segment", str(seg), "--out", str(tmp_path / "n.csv"))
     assert run.returncode == 1 and "no members" in run.stderr and "Traceback" not in run.stderr
     assert not (tmp_path / "n.csv").exists()
@@ -477,21 +520,44 @@ def test_unknown_saved_segment_is_named(ds, store):
     from core.segments.model import SegmentError
 
     with pytest.raises(SegmentError, match="nope"):
-        plan_export(ds, {"conditions": [{"kind": "segment", "segment": "nope", "op": "in"}]}, ExportOptions(), role=NONE, resolve=store.resolver())
+        plan_export(
+            ds,
+            {"conditions": [{"kind": "segment", "segment": "nope", "op": "in"}]},
+            ExportOptions(),
+            role=NONE,
+            resolve=store.resolver(),
+        )
 
 
 TRICKY = [
     {"conditions": [{"kind": "attribute", "field": "city", "op": "ne", "value": "Shanghai"}]},
-    {"match": "any", "conditions": [
-        {"kind": "attribute", "field": "age", "op": "lt", "value": 30},
-        {"kind": "tag", "tag": "interest/food/baking", "op": "has"},
-    ]},
-    {"conditions": [{"kind": "group", "match": "any", "negate": True, "conditions": [
-        {"kind": "attribute", "field": "phone", "op": "is_null"},
-        {"kind": "attribute", "field": "sms_opt_in", "op": "eq", "value": True},
-    ]}, {"kind": "rfm", "op": "not_in", "values": ["none"]}]},
-    {"conditions": [{"kind": "attribute", "field": "email", "op": "contains", "value": "example"},
-                    {"kind": "event", "event": "purchase", "op": ">=", "count": 1, "within_days": 90}]},
+    {
+        "match": "any",
+        "conditions": [
+            {"kind": "attribute", "field": "age", "op": "lt", "value": 30},
+            {"kind": "tag", "tag": "interest/food/baking", "op": "has"},
+        ],
+    },
+    {
+        "conditions": [
+            {
+                "kind": "group",
+                "match": "any",
+                "negate": True,
+                "conditions": [
+                    {"kind": "attribute", "field": "phone", "op": "is_null"},
+                    {"kind": "attribute", "field": "sms_opt_in", "op": "eq", "value": True},
+                ],
+            },
+            {"kind": "rfm", "op": "not_in", "values": ["none"]},
+        ]
+    },
+    {
+        "conditions": [
+            {"kind": "attribute", "field": "email", "op": "contains", "value": "example"},
+            {"kind": "event", "event": "purchase", "op": ">=", "count": 1, "within_days": 90},
+        ]
+    },
 ]
 
 

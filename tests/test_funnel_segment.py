@@ -114,7 +114,9 @@ def test_described_round_tripped_and_refused_when_wrong(data):
     cond = {"kind": "funnel", "funnel": FUNNELS[0], "op": "dropped_after", "step": 2}
     segment = parse_segment({"conditions": [cond]})
     en, zh = describe(segment, ds.catalog), describe(segment, ds.catalog, lang="zh")
-    assert "step 2 (add_to_cart) but not step 3" in en and "product_view → add_to_cart → purchase" in en and "review" in en
+    assert (
+        "step 2 (add_to_cart) but not step 3" in en and "product_view → add_to_cart → purchase" in en and "review" in en
+    )
     assert "第 2 步" in zh and "第 3 步" in zh
     assert to_segment(from_segment(segment)).segment == segment
     for bad, words in [
@@ -126,7 +128,20 @@ def test_described_round_tripped_and_refused_when_wrong(data):
         with pytest.raises(SegmentError, match=words):
             parse_segment({"conditions": [bad]})
     with pytest.raises(SegmentError, match="unknown event 'purchace'"):
-        size(ds, parse_segment({"conditions": [{**cond, "funnel": {**FUNNELS[0], "steps": [{"event": "product_view"}, {"event": "purchace"}]}, "step": 1}]}))
+        size(
+            ds,
+            parse_segment(
+                {
+                    "conditions": [
+                        {
+                            **cond,
+                            "funnel": {**FUNNELS[0], "steps": [{"event": "product_view"}, {"event": "purchace"}]},
+                            "step": 1,
+                        }
+                    ]
+                }
+            ),
+        )
 
 
 def test_live_on_current_data(tmp_path):
@@ -140,7 +155,11 @@ def test_live_on_current_data(tmp_path):
         ds = open_dataset(root, tmp_path / "cache")
         try:
             events = pd.read_parquet(root / "events")
-            want = {u for u, m in oracle(events, users, funnel, date.fromisoformat(as_of))["members"].items() if m["deepest"] >= 2}
+            want = {
+                u
+                for u, m in oracle(events, users, funnel, date.fromisoformat(as_of))["members"].items()
+                if m["deepest"] >= 2
+            }
             assert _members(ds, definition) == want
         finally:
             ds.close()

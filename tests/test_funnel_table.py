@@ -51,33 +51,52 @@ def _crowded(draw):
         for _ in range(draw(st.integers(0, 7))):
             minute = draw(st.sampled_from([0, 0, 0, 1, 1, 59, 60, 1440, 1441]))
             day = draw(st.integers(0, 2))
-            rows.append((f"u{u}", draw(st.sampled_from(EVENTS)), T("2026-06-27") + pd.Timedelta(days=day, minutes=minute), draw(st.sampled_from(["x", "y", None]))))
+            rows.append(
+                (
+                    f"u{u}",
+                    draw(st.sampled_from(EVENTS)),
+                    T("2026-06-27") + pd.Timedelta(days=day, minutes=minute),
+                    draw(st.sampled_from(["x", "y", None])),
+                )
+            )
     return n_users, rows
 
 
 _step = st.fixed_dictionaries(
     {"event": st.sampled_from(EVENTS)},
-    optional={"where": st.lists(st.fixed_dictionaries({"field": st.just("cat"), "op": st.just("eq"), "value": st.sampled_from(["x", "y"])}), max_size=1)},
+    optional={
+        "where": st.lists(
+            st.fixed_dictionaries({"field": st.just("cat"), "op": st.just("eq"), "value": st.sampled_from(["x", "y"])}),
+            max_size=1,
+        )
+    },
 )
 _spec = st.fixed_dictionaries(
     {
         "steps": st.lists(_step, min_size=2, max_size=6),
         "from": st.sampled_from(["2026-06-27", "2026-06-28"]),
         "to": st.sampled_from(["2026-06-28", "2026-06-29"]),
-        "window": st.sampled_from([{"value": 1, "unit": "minute"}, {"value": 1, "unit": "hour"}, {"value": 1, "unit": "day"}]),
+        "window": st.sampled_from(
+            [{"value": 1, "unit": "minute"}, {"value": 1, "unit": "hour"}, {"value": 1, "unit": "day"}]
+        ),
         "exclusions": st.lists(_step, max_size=1),
     }
 )
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(data=_crowded(), specs=st.lists(_spec, min_size=2, max_size=2))
 def test_crowded_moments_and_long_funnels_match_the_oracle(tmp_path_factory, data, specs):
     n_users, rows = data
     ghost = [("ghost", e, T("2026-06-20"), "x") for e in EVENTS]
     events = pd.DataFrame(rows + ghost, columns=["user_id", "event", "ts", "cat"])
     users = _users([f"u{i}" for i in range(n_users)])
-    ds = open_dataset(write_dataset(tmp_path_factory.mktemp("fc"), users, events, toml=f'as_of = "{AS_OF}"\n'), tmp_path_factory.mktemp("fcc"))
+    ds = open_dataset(
+        write_dataset(tmp_path_factory.mktemp("fc"), users, events, toml=f'as_of = "{AS_OF}"\n'),
+        tmp_path_factory.mktemp("fcc"),
+    )
     try:
         for spec in specs:
             want = oracle(events, users, spec, AS_OF, step1_property="cat")
@@ -85,7 +104,12 @@ def test_crowded_moments_and_long_funnels_match_the_oracle(tmp_path_factory, dat
             assert set(got) == set(want["members"])
             for uid, m in want["members"].items():
                 g = got[uid]
-                assert (g["deepest"], g["excluded"], g["open"], g["start_value"]) == (m["deepest"], m["excluded"], m["open"], m["start_value"]), uid
+                assert (g["deepest"], g["excluded"], g["open"], g["start_value"]) == (
+                    m["deepest"],
+                    m["excluded"],
+                    m["open"],
+                    m["start_value"],
+                ), uid
                 assert [T(t) for t in g["times"]] == [T(t) for t in m["times"]], uid
             # the condition as the app counts it (the stored table), every operator and step
             everyone = set(users["user_id"])
@@ -96,7 +120,9 @@ def test_crowded_moments_and_long_funnels_match_the_oracle(tmp_path_factory, dat
                 assert _ids(ds, {"conditions": [{**cond, "op": "not_reached"}]}) == everyone - reached
                 if step < len(spec["steps"]):
                     dropped = {u for u, m in want["members"].items() if not m["excluded"] and m["deepest"] == step}
-                    assert size(ds, parse_segment({"conditions": [{**cond, "op": "dropped_after"}]})).count == len(dropped)
+                    assert size(ds, parse_segment({"conditions": [{**cond, "op": "dropped_after"}]})).count == len(
+                        dropped
+                    )
     finally:
         ds.close()
 
@@ -148,7 +174,11 @@ def test_dropped_tables_are_computed_again_with_the_same_answer(data, monkeypatc
         for spec in specs:
             want = oracle(events, users, spec, AS_OF)
             assert [s.users for s in funnel(ds, spec).steps] == want["users"]
-    held = ds.cursor().execute("select count(*) from duckdb_tables() where table_name like '\\_funnel\\_%' escape '\\'").fetchone()[0]
+    held = (
+        ds.cursor()
+        .execute("select count(*) from duckdb_tables() where table_name like '\\_funnel\\_%' escape '\\'")
+        .fetchone()[0]
+    )
     assert held <= 2
 
 
@@ -163,7 +193,9 @@ def test_a_scope_has_its_own_table(data):
     assert [s.users for s in funnel(scoped, FUNNEL).steps] == want["users"]
     assert want["users"] != everyone["users"]
     definition = {"conditions": [{"kind": "funnel", "funnel": FUNNEL, "op": "reached", "step": 2}]}
-    assert _ids(scoped, definition) == {u for u, m in want["members"].items() if not m["excluded"] and m["deepest"] >= 2}
+    assert _ids(scoped, definition) == {
+        u for u, m in want["members"].items() if not m["excluded"] and m["deepest"] >= 2
+    }
 
 
 def test_spark_keeps_the_plain_tree(data, monkeypatch):
@@ -185,7 +217,13 @@ def test_the_plain_tree_and_the_walk_agree_on_a_larger_dataset(tmp_path):
     root = random_dataset(tmp_path / "d", n_users=300, n_events=9000, seed=9)
     ds = open_dataset(root, tmp_path / "c")
     try:
-        for spec in (FUNNEL, {"steps": [{"event": "purchase"}, {"event": "purchase"}, {"event": "purchase"}], "window": {"value": 90, "unit": "day"}}):
+        for spec in (
+            FUNNEL,
+            {
+                "steps": [{"event": "purchase"}, {"event": "purchase"}, {"event": "purchase"}],
+                "window": {"value": 90, "unit": "day"},
+            },
+        ):
             walked = funnel_members(ds, spec, start_property="product_category")
             plain = funnel_members(ds, spec, start_property="product_category", plain=True)
             assert walked == plain and len(walked) > 20

@@ -195,9 +195,23 @@ def test_base_segment_limits_the_members(edge):
         ({"steps": [{"event": "purchase"}]}, "2 to 8 steps"),
         ({"steps": [{"event": "purchase"}] * 9}, "2 to 8 steps"),
         ({"steps": [{"event": "purchase"}, {"event": "purchse"}]}, "unknown event 'purchse'"),
-        ({"steps": [{"event": "purchase", "where": [{"field": "colour", "op": "eq", "value": 1}]}, {"event": "purchase"}]}, "unknown event property 'colour'"),
-        ({"steps": [{"event": "purchase"}, {"event": "purchase"}], "window": {"value": 0, "unit": "day"}}, "whole number > 0"),
-        ({"steps": [{"event": "purchase"}, {"event": "purchase"}], "from": "2026-06-10", "to": "2026-06-01"}, "after it ends"),
+        (
+            {
+                "steps": [
+                    {"event": "purchase", "where": [{"field": "colour", "op": "eq", "value": 1}]},
+                    {"event": "purchase"},
+                ]
+            },
+            "unknown event property 'colour'",
+        ),
+        (
+            {"steps": [{"event": "purchase"}, {"event": "purchase"}], "window": {"value": 0, "unit": "day"}},
+            "whole number > 0",
+        ),
+        (
+            {"steps": [{"event": "purchase"}, {"event": "purchase"}], "from": "2026-06-10", "to": "2026-06-01"},
+            "after it ends",
+        ),
     ],
 )
 def test_bad_funnels_are_refused_with_the_reason(edge, spec, words):
@@ -219,26 +233,47 @@ def _data(draw):
         for _ in range(draw(st.integers(0, 7))):
             minute = draw(st.sampled_from([0, 0, 1, 30, 59, 60, 61, 120, 1439, 1440, 1441, 2880]))
             day = draw(st.integers(0, 4))
-            rows.append((f"u{u}", draw(st.sampled_from(EVENTS)), T("2026-06-26") + pd.Timedelta(days=day, minutes=minute), draw(st.sampled_from(CATS))))
+            rows.append(
+                (
+                    f"u{u}",
+                    draw(st.sampled_from(EVENTS)),
+                    T("2026-06-26") + pd.Timedelta(days=day, minutes=minute),
+                    draw(st.sampled_from(CATS)),
+                )
+            )
     return n_users, rows
 
 
 _step = st.fixed_dictionaries(
     {"event": st.sampled_from(EVENTS)},
-    optional={"where": st.lists(st.fixed_dictionaries({"field": st.just("cat"), "op": st.just("eq"), "value": st.sampled_from(["x", "y"])}), max_size=1)},
+    optional={
+        "where": st.lists(
+            st.fixed_dictionaries({"field": st.just("cat"), "op": st.just("eq"), "value": st.sampled_from(["x", "y"])}),
+            max_size=1,
+        )
+    },
 )
 _spec = st.fixed_dictionaries(
     {
         "steps": st.lists(_step, min_size=2, max_size=4),
         "from": st.sampled_from(["2026-06-26", "2026-06-27"]),
         "to": st.sampled_from(["2026-06-27", "2026-06-29"]),
-        "window": st.sampled_from([{"value": 1, "unit": "minute"}, {"value": 1, "unit": "hour"}, {"value": 1, "unit": "day"}, {"value": 2, "unit": "day"}]),
+        "window": st.sampled_from(
+            [
+                {"value": 1, "unit": "minute"},
+                {"value": 1, "unit": "hour"},
+                {"value": 1, "unit": "day"},
+                {"value": 2, "unit": "day"},
+            ]
+        ),
         "exclusions": st.lists(_step, max_size=1),
     }
 )
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(data=_data(), specs=st.lists(_spec, min_size=3, max_size=3))
 def test_random_funnels_match_the_oracle(tmp_path_factory, data, specs):
     n_users, rows = data

@@ -32,7 +32,12 @@ def test_page_numbers_and_drop_off_audience(page_env, data_dir, cache_dir):
 
     at = open_page("funnels", query={"f": encode_funnel(parse_funnel(SPEC))})
     assert not at.exception and not at.error
-    want = oracle(pd.read_parquet(data_dir / "events"), pd.read_parquet(data_dir / "users.parquet"), SPEC, pd.Timestamp("2026-06-30").date())
+    want = oracle(
+        pd.read_parquet(data_dir / "events"),
+        pd.read_parquet(data_dir / "users.parquet"),
+        SPEC,
+        pd.Timestamp("2026-06-30").date(),
+    )
     assert metric(at, "Entered") == f"{want['entered']:,}"
     labels = [b.label for b in at.button]
     dropped2 = want["users"][1] - want["users"][2]
@@ -67,7 +72,10 @@ def test_page_edits_steps_and_shows_breakdown_and_trend(page_env, data_dir, cach
     [
         ("1abc!", "is not a link character"),
         ("2xyz", "does not start with version"),
-        (encode_funnel(parse_funnel({"steps": [{"event": "product_view"}, {"event": "checkout"}]})), "unknown event 'checkout'"),
+        (
+            encode_funnel(parse_funnel({"steps": [{"event": "product_view"}, {"event": "checkout"}]})),
+            "unknown event 'checkout'",
+        ),
     ],
 )
 def test_bad_and_stale_links_say_why(page_env, link, words):

@@ -19,7 +19,14 @@ TESTS = sorted(p.name for p in (ROOT / "tests").glob("test_*.py"))
 # core package (trailing /) or module -> the test-file prefixes that test it
 LAYOUT: dict[str, tuple[str, ...]] = {
     "core/access.py": ("test_access",),
-    "core/analyses/": ("test_aipl", "test_ab_", "test_funnels", "test_retention", "test_experiments_", "test_browser_overview"),
+    "core/analyses/": (
+        "test_aipl",
+        "test_ab_",
+        "test_funnels",
+        "test_retention",
+        "test_experiments_",
+        "test_browser_overview",
+    ),
     "core/bench/": ("test_bench",),
     "core/bitmaps/": ("test_bitmaps",),
     "core/catalog.py": ("test_segment_", "test_catalog_"),

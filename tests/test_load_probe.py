@@ -25,7 +25,9 @@ class _Msg:
 def test_the_probe_times_a_rerun_from_its_request_to_its_end_per_session(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(AppSession, "handle_backmsg", lambda self, msg: calls.append(("in", self.id, msg.kind)))
-    monkeypatch.setattr(Runtime, "_send_message", lambda self, info, msg: calls.append(("out", info.session.id, msg.kind)))
+    monkeypatch.setattr(
+        Runtime, "_send_message", lambda self, info, msg: calls.append(("out", info.session.id, msg.kind))
+    )
     out = tmp_path / "reruns.txt"
     assert load_probe.install(str(out))
     ann, bob = SimpleNamespace(id="ann"), SimpleNamespace(id="bob")

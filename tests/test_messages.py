@@ -73,7 +73,9 @@ def test_a_message_without_a_translation_falls_back_to_english():
 
 def test_the_cli_keeps_english_and_speaks_chinese_with_lang(capsys, demo_dir, tmp_path):
     seg = tmp_path / "seg.json"
-    seg.write_text('{"conditions": [{"kind": "attribute", "field": "citty", "op": "eq", "value": "x"}]}', encoding="utf-8")
+    seg.write_text(
+        '{"conditions": [{"kind": "attribute", "field": "citty", "op": "eq", "value": "x"}]}', encoding="utf-8"
+    )
     assert cli.main(["count", str(demo_dir), "--segment", str(seg)]) == 2
     err = capsys.readouterr().err
     assert "conditions[0].field: unknown attribute 'citty'. Did you mean 'city'?" in err
@@ -86,10 +88,15 @@ def test_the_cli_keeps_english_and_speaks_chinese_with_lang(capsys, demo_dir, tm
         assert "conditions[0].field: 未知的用户属性 'citty'。是否想用 'city'？" in err
 
 
-@pytest.mark.parametrize(("lang", "says"), [("en", "unknown attribute 'citty'. Did you mean 'city'?"), ("zh", "未知的用户属性 'citty'。是否想用 'city'？")])
+@pytest.mark.parametrize(
+    ("lang", "says"),
+    [("en", "unknown attribute 'citty'. Did you mean 'city'?"), ("zh", "未知的用户属性 'citty'。是否想用 'city'？")],
+)
 def test_the_builder_shows_a_bad_link_in_the_interface_language(monkeypatch, demo_dir, lang, says):
     monkeypatch.setenv("ADESK_DATA", str(demo_dir))
-    bad = encode_segment(parse_segment({"conditions": [{"kind": "attribute", "field": "citty", "op": "eq", "value": "x"}]}))
+    bad = encode_segment(
+        parse_segment({"conditions": [{"kind": "attribute", "field": "citty", "op": "eq", "value": "x"}]})
+    )
     at = open_page("builder", {"s": bad}, lang=lang)
     assert not at.exception
     errors = " ".join(e.value for e in at.error)

@@ -33,25 +33,31 @@ def _generated() -> tuple[pd.DataFrame, pd.DataFrame]:
     lo, hi = pd.Timestamp("2025-09-01"), pd.Timestamp("2026-06-20")
     span = int((hi - lo).total_seconds())
     signup = lo + pd.to_timedelta(rng.integers(0, span, n), unit="s")
-    users = pd.DataFrame({
-        "user_id": ids,
-        "signup_at": pd.Series(signup).where(rng.random(n) > 0.05),  # a few unknown signups
-        "city": rng.choice(["Shanghai", "Hangzhou", "Wuhan"], n),
-    })
+    users = pd.DataFrame(
+        {
+            "user_id": ids,
+            "signup_at": pd.Series(signup).where(rng.random(n) > 0.05),  # a few unknown signups
+            "city": rng.choice(["Shanghai", "Hangzhou", "Wuhan"], n),
+        }
+    )
     m = 5000
     ts = lo + pd.to_timedelta(rng.integers(0, span, m), unit="s")
     # whole-day edges are common: 00:00:00 and 23:59:59
     ts = ts.normalize() + pd.to_timedelta(rng.choice([0, 1, 43_200, 86_399], m), unit="s")
-    events = pd.DataFrame({
-        "user_id": rng.choice(ids[: int(n * 0.8)], m),  # a fifth never acts
-        "event": rng.choice(NAMES, m, p=[0.5, 0.2, 0.2, 0.1]),
-        "ts": ts,
-        "channel": pd.Series(rng.choice(["app", "mini", "web"], m)).where(rng.random(m) > 0.1),
-    })
+    events = pd.DataFrame(
+        {
+            "user_id": rng.choice(ids[: int(n * 0.8)], m),  # a fifth never acts
+            "event": rng.choice(NAMES, m, p=[0.5, 0.2, 0.2, 0.1]),
+            "ts": ts,
+            "channel": pd.Series(rng.choice(["app", "mini", "web"], m)).where(rng.random(m) > 0.1),
+        }
+    )
     special_users, special_events = [], []
 
     def member(uid: str, signup: str | None, *evs: tuple[str, str]) -> None:
-        special_users.append({"user_id": uid, "signup_at": pd.Timestamp(signup) if signup else pd.NaT, "city": "Shanghai"})
+        special_users.append(
+            {"user_id": uid, "signup_at": pd.Timestamp(signup) if signup else pd.NaT, "city": "Shanghai"}
+        )
         special_events.extend({"user_id": uid, "event": e, "ts": pd.Timestamp(t), "channel": "app"} for e, t in evs)
 
     # Sunday 23:59:59 is in the signup week; Monday 00:00:00 is the next one
@@ -66,7 +72,13 @@ def _generated() -> tuple[pd.DataFrame, pd.DataFrame]:
     # returns only in period 0 (several events in the signup week and month)
     member("x_only_p0", "2026-02-10 09:00", ("view", "2026-02-10 10:00"), ("purchase", "2026-02-12 10:00"))
     # started long before any range: first purchase in 2025-09, active again later
-    member("x_early", "2025-09-02 09:00", ("purchase", "2025-09-03 09:00"), ("purchase", "2026-05-05 09:00"), ("view", "2026-06-16 09:00"))
+    member(
+        "x_early",
+        "2025-09-02 09:00",
+        ("purchase", "2025-09-03 09:00"),
+        ("purchase", "2026-05-05 09:00"),
+        ("view", "2026-06-16 09:00"),
+    )
     # gap then return: "on or after" counts the gap periods, "on" does not
     member("x_gap", "2026-01-15 09:00", ("view", "2026-04-20 09:00"))
     # events on the as_of day (counted) and after it (not)
@@ -74,7 +86,9 @@ def _generated() -> tuple[pd.DataFrame, pd.DataFrame]:
     member("x_after", "2026-06-18 09:00", ("view", "2026-06-18 10:00"))  # signs up after as_of: in no cohort
     users = pd.concat([users, pd.DataFrame(special_users)], ignore_index=True)
     events = pd.concat([events, pd.DataFrame(special_events)], ignore_index=True)
-    ghost = pd.DataFrame({"user_id": ["ghost"], "event": ["view"], "ts": [pd.Timestamp("2026-03-03")], "channel": ["app"]})
+    ghost = pd.DataFrame(
+        {"user_id": ["ghost"], "event": ["view"], "ts": [pd.Timestamp("2026-03-03")], "channel": ["app"]}
+    )
     return users, pd.concat([events, ghost], ignore_index=True)
 
 
@@ -88,7 +102,20 @@ def data(tmp_path_factory):
 # --- the oracle: plain pandas, from the definition ---------------------------------------------------
 
 
-def oracle(users, events, *, period, first, last, start="signup", start_mask=None, ret=None, ret_mask=None, mode="on", members=None):
+def oracle(
+    users,
+    events,
+    *,
+    period,
+    first,
+    last,
+    start="signup",
+    start_mask=None,
+    ret=None,
+    ret_mask=None,
+    mode="on",
+    members=None,
+):
     """Rows of (cohort first day, size, retained[], complete[]) and the mean row."""
     freq = "W-SUN" if period == "week" else "M"  # weeks ending on Sunday = ISO weeks from Monday
     end_of_as_of = pd.Timestamp(AS_OF) + pd.Timedelta(days=1)
@@ -150,7 +177,9 @@ CASES = [
     dict(period="month", first=date(2026, 1, 20), last=date(2026, 4, 2), ret="purchase"),
     dict(period="week", first=date(2026, 2, 1), last=date(2026, 5, 31), ret="purchase", mode="on_or_after"),
     dict(period="month", first=date(2025, 12, 1), last=date(2026, 6, 17), start="purchase"),
-    dict(period="week", first=date(2026, 3, 1), last=date(2026, 6, 17), start="purchase", ret="view", mode="on_or_after"),
+    dict(
+        period="week", first=date(2026, 3, 1), last=date(2026, 6, 17), start="purchase", ret="view", mode="on_or_after"
+    ),
 ]
 
 
@@ -158,8 +187,12 @@ CASES = [
 def test_every_cell_matches_the_oracle(data, case):
     ds, users, events = data
     spec = RetentionSpec(
-        period=case["period"], first=case["first"], last=case["last"], start=case.get("start", "signup"),
-        return_event=case.get("ret"), mode=case.get("mode", "on"),
+        period=case["period"],
+        first=case["first"],
+        last=case["last"],
+        start=case.get("start", "signup"),
+        return_event=case.get("ret"),
+        mode=case.get("mode", "on"),
     )
     _assert_same(retention(ds, spec), oracle(users, events, **case))
 
@@ -167,18 +200,30 @@ def test_every_cell_matches_the_oracle(data, case):
 def test_filters_on_start_and_return_and_a_base_segment(data):
     ds, users, events = data
     spec = RetentionSpec(
-        period="month", first=date(2025, 11, 1), last=date(2026, 6, 1), start="view",
+        period="month",
+        first=date(2025, 11, 1),
+        last=date(2026, 6, 1),
+        start="view",
         start_where=parse_filters('[{"field": "channel", "op": "in", "values": ["app", "mini"]}]', "start_where"),
-        return_event=None, return_where=parse_filters([{"field": "channel", "op": "ne", "value": "web"}], "return_where"),
+        return_event=None,
+        return_where=parse_filters([{"field": "channel", "op": "ne", "value": "web"}], "return_where"),
         mode="on_or_after",
     )
-    base = parse_segment({"conditions": [{"kind": "attribute", "field": "city", "op": "in", "values": ["Shanghai", "Wuhan"]}]})
+    base = parse_segment(
+        {"conditions": [{"kind": "attribute", "field": "city", "op": "in", "values": ["Shanghai", "Wuhan"]}]}
+    )
     in_base = users.user_id[users.city.isin(["Shanghai", "Wuhan"])]
     expected = oracle(
-        users, events, period="month", first=date(2025, 11, 1), last=date(2026, 6, 1), start="view",
+        users,
+        events,
+        period="month",
+        first=date(2025, 11, 1),
+        last=date(2026, 6, 1),
+        start="view",
         start_mask=lambda e: e.channel.isin(["app", "mini"]),
         ret_mask=lambda e: e.channel.ne("web") | e.channel.isna(),  # `ne` includes missing values (exact complement)
-        mode="on_or_after", members=set(in_base),
+        mode="on_or_after",
+        members=set(in_base),
     )
     _assert_same(retention(ds, spec, base), expected)
 
@@ -197,7 +242,13 @@ def test_boundary_members_land_in_the_right_cells(data):
 
 def test_a_month_ending_on_as_of_is_complete(tmp_path):
     users = pd.DataFrame({"user_id": ["a", "b"], "signup_at": pd.to_datetime(["2026-05-03", "2026-05-20"])})
-    events = pd.DataFrame({"user_id": ["a", "b"], "event": ["view", "view"], "ts": pd.to_datetime(["2026-06-30 23:59:59", "2026-05-21 00:00:00"])})
+    events = pd.DataFrame(
+        {
+            "user_id": ["a", "b"],
+            "event": ["view", "view"],
+            "ts": pd.to_datetime(["2026-06-30 23:59:59", "2026-05-21 00:00:00"]),
+        }
+    )
     ds = open_dataset(write_dataset(tmp_path / "d", users, events, toml='as_of = "2026-06-30"\n'))
     r = retention(ds, RetentionSpec("month", date(2026, 5, 1), date(2026, 6, 30)))
     assert [(c.size, c.retained, c.complete) for c in r.cohorts] == [(2, (2, 1), (True, True)), (0, (0,), (True,))]
@@ -209,7 +260,15 @@ def test_bad_questions_are_refused(data):
     with pytest.raises(RetentionError, match="unknown event 'purchse'.*purchase"):
         retention(ds, RetentionSpec("month", date(2026, 1, 1), date(2026, 2, 1), start="purchse"))
     with pytest.raises(RetentionError, match="unknown event property 'chanel'"):
-        retention(ds, RetentionSpec("month", date(2026, 1, 1), date(2026, 2, 1), return_where=parse_filters([{"field": "chanel", "op": "eq", "value": "x"}], "return_where")))
+        retention(
+            ds,
+            RetentionSpec(
+                "month",
+                date(2026, 1, 1),
+                date(2026, 2, 1),
+                return_where=parse_filters([{"field": "chanel", "op": "eq", "value": "x"}], "return_where"),
+            ),
+        )
     with pytest.raises(RetentionError, match="after it ends"):
         retention(ds, RetentionSpec("month", date(2026, 3, 1), date(2026, 2, 1)))
     with pytest.raises(RetentionError, match="after as_of"):
@@ -224,7 +283,11 @@ def test_bad_questions_are_refused(data):
 def test_a_cohort_opens_as_a_definition_with_exactly_its_members(data, start):
     ds, _users, _events = data
     base = parse_segment({"conditions": [{"kind": "attribute", "field": "city", "op": "ne", "value": "Hangzhou"}]})
-    where = parse_filters([{"field": "channel", "op": "in", "values": ["app", "web"]}], "start_where") if start != "signup" else ()
+    where = (
+        parse_filters([{"field": "channel", "op": "in", "values": ["app", "web"]}], "start_where")
+        if start != "signup"
+        else ()
+    )
     for period in ("week", "month"):
         spec = RetentionSpec(period, date(2026, 1, 1), date(2026, 6, 30), start=start, start_where=where)
         for b in (None, base):

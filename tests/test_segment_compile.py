@@ -340,9 +340,14 @@ def test_where_form_drops_wrappers_at_positive_positions_only():
     from core.segments.compile import where_form
 
     tag = {"kind": "tag", "tag": "interest/food/baking", "op": "has"}
-    definition = {"match": "all", "conditions": [
-        attr("age", "gt", value=1), tag, {"kind": "tag", "tag": "interest/food/baking", "op": "has_not"},
-    ]}
+    definition = {
+        "match": "all",
+        "conditions": [
+            attr("age", "gt", value=1),
+            tag,
+            {"kind": "tag", "tag": "interest/food/baking", "op": "has_not"},
+        ],
+    }
     got = where_form(compile_where(parse_segment(definition), CATALOG).expression).sql("duckdb")
     # a bare tag column becomes `= TRUE`; under NOT the wrapper stays (NOT NULL would drop the row);
     # one chain of ANDs is one pair of parentheses
@@ -399,10 +404,7 @@ def test_count_and_members_queries_wrap_the_expression():
     assert sql == 'SELECT COUNT(*) FROM profile WHERE COALESCE("city" = $p0, FALSE)'
     assert params == {"p0": "Shanghai"} and params is not result.params
     sql, _ = members_query(result)
-    assert (
-        sql
-        == 'SELECT "user_id" FROM profile WHERE COALESCE("city" = $p0, FALSE) ORDER BY "user_id"'
-    )
+    assert sql == 'SELECT "user_id" FROM profile WHERE COALESCE("city" = $p0, FALSE) ORDER BY "user_id"'
 
 
 def test_saved_segments_are_inlined_and_not_in_negates_them():
@@ -417,9 +419,7 @@ def test_saved_segments_are_inlined_and_not_in_negates_them():
     import duckdb
 
     con = duckdb.connect()
-    con.execute(
-        "create table profile as select * from (values ('Shanghai'), ('Beijing'), (NULL)) t(city)"
-    )
+    con.execute("create table profile as select * from (values ('Shanghai'), ('Beijing'), (NULL)) t(city)")
     assert con.execute(count_query(twice)[0], twice.params).fetchone() == (0,)  # X and not X
 
 
@@ -546,9 +546,7 @@ def test_validation_reports_every_problem():
 
 def test_unknown_saved_segment_suggests_known_ids():
     seg = Segment(conditions=(SegmentRef("big-spender"),))
-    with pytest.raises(
-        SegmentError, match="unknown saved segment 'big-spender'. Did you mean 'big-spenders'"
-    ):
+    with pytest.raises(SegmentError, match="unknown saved segment 'big-spender'. Did you mean 'big-spenders'"):
         validate_against(seg, CATALOG, {"big-spenders": Segment(), "churned": Segment()})
 
     def resolve(_id: str) -> None:
@@ -566,9 +564,7 @@ def test_self_reference_is_refused():
     assert "segment 'a' refers to itself: a → a" in str(err.value)
     # Saving a definition under the id it refers to is refused before it is stored.
     with pytest.raises(SegmentError, match="refers to itself: b → b"):
-        validate_against(
-            Segment(conditions=(SegmentRef("b"),)), CATALOG, {"b": Segment()}, segment_id="b"
-        )
+        validate_against(Segment(conditions=(SegmentRef("b"),)), CATALOG, {"b": Segment()}, segment_id="b")
 
 
 def test_indirect_cycles_are_refused_and_named():
@@ -595,9 +591,7 @@ def test_a_stale_saved_segment_is_reported_inside_its_reference():
 def test_diamond_references_cannot_explode():
     # Each saved segment uses the next one twice: 2**25 copies if inlined naively.
     saved = {
-        f"s{i}": Segment(
-            match="any", conditions=(SegmentRef(f"s{i + 1}"), SegmentRef(f"s{i + 1}", "not_in"))
-        )
+        f"s{i}": Segment(match="any", conditions=(SegmentRef(f"s{i + 1}"), SegmentRef(f"s{i + 1}", "not_in")))
         for i in range(25)
     }
     saved["s25"] = Segment(conditions=(Attribute("age", "gt", 1),))
@@ -655,16 +649,19 @@ def _sample(kind: str, op: str) -> dict:
         field, operand = SAMPLE_OPERAND[op]
         return attr(field, op, **operand)
     if kind == "tag":
-        operand = {"eq": {"value": "x"}, "in": {"values": ["x"]}}.get(
-            op, {} if op.startswith("has") else {"value": 1}
-        )
+        operand = {"eq": {"value": "x"}, "in": {"values": ["x"]}}.get(op, {} if op.startswith("has") else {"value": 1})
         return {"kind": "tag", "tag": "level/score", "op": op, **operand}
     if kind == "event":
         return event(op, 1, within_days=45)
     if kind == "segment":
         return {"kind": "segment", "op": op, "segment": "s"}
     if kind == "funnel":
-        return {"kind": "funnel", "op": op, "step": 1, "funnel": {"steps": [{"event": "purchase"}, {"event": "purchase"}]}}
+        return {
+            "kind": "funnel",
+            "op": op,
+            "step": 1,
+            "funnel": {"steps": [{"event": "purchase"}, {"event": "purchase"}]},
+        }
     values = {"rfm": ["none"], "aipl": ["A"], "lifecycle": ["new"]}[kind]
     return {"kind": kind, "op": op, "values": values}
 

@@ -123,11 +123,7 @@ def test_unicode_values_count_exactly(shop):
         > 0
     )
     color = Segment(conditions=(Tag("pref/color", "eq", "绿色"),))
-    assert (
-        _count(ds, color)
-        == int(((tags["tag"] == "pref/color") & (tags["value"] == "绿色")).sum())
-        > 0
-    )
+    assert _count(ds, color) == int(((tags["tag"] == "pref/color") & (tags["value"] == "绿色")).sum()) > 0
 
 
 def test_a_hundred_thousand_value_list_counts_correctly_and_fast(shop):
@@ -135,17 +131,13 @@ def test_a_hundred_thousand_value_list_counts_correctly_and_fast(shop):
     real = [uid for i, uid in enumerate(tables["users"]["user_id"]) if i % 3 == 0]
     values = real + [f"ghost-{i}" for i in range(100_000 - len(real))]
     assert len(values) == 100_000
-    text = json.dumps(
-        {"conditions": [{"kind": "attribute", "field": "user_id", "op": "in", "values": values}]}
-    )
+    text = json.dumps({"conditions": [{"kind": "attribute", "field": "user_id", "op": "in", "values": values}]})
     started = time.perf_counter()
     segment = parse_segment(text)
     inside = _count(ds, segment)
     elapsed = time.perf_counter() - started
     assert inside == len(real) == 100
-    outside = _count(
-        ds, Segment(conditions=(Attribute("user_id", "not_in", values=tuple(values)),))
-    )
+    outside = _count(ds, Segment(conditions=(Attribute("user_id", "not_in", values=tuple(values)),)))
     assert outside == ds.total_users - len(real)
     assert elapsed < 10
     assert "ghost" not in compile_where(segment, ds.catalog).sql
@@ -171,9 +163,7 @@ def test_oversized_and_malformed_json_text_are_refused():
         parse_segment('{"conditions": []}' + " " * 5_000_001)
     with pytest.raises(SegmentError, match="not valid JSON"):
         parse_segment(
-            '{"conditions": [{"kind": "attribute", "field": "age", "op": "gt", "value": '
-            + "9" * 5000
-            + "}]}"
+            '{"conditions": [{"kind": "attribute", "field": "age", "op": "gt", "value": ' + "9" * 5000 + "}]}"
         )
     with pytest.raises(SegmentError, match="not valid JSON"):
         parse_segment("{'single': 'quotes'}")
@@ -274,9 +264,7 @@ GARBAGE = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("text", "fragment"), GARBAGE, ids=[f"garbage{i}" for i in range(len(GARBAGE))]
-)
+@pytest.mark.parametrize(("text", "fragment"), GARBAGE, ids=[f"garbage{i}" for i in range(len(GARBAGE))])
 def test_garbage_links_give_a_clear_error(text, fragment):
     with pytest.raises(SegmentError) as err:
         decode_segment(text)
@@ -342,12 +330,8 @@ def test_a_huge_list_stays_fast_inside_negations_on_many_rows():
     from core.catalog import Catalog, Column
 
     con = duckdb.connect()
-    con.execute(
-        "create table profile as select 'u' || i as user_id, 'c' || (i % 7) as city from range(200000) t(i)"
-    )
-    catalog = Catalog(
-        as_of=date(2026, 6, 30), total_users=200_000, attributes={"city": Column("city", "string")}
-    )
+    con.execute("create table profile as select 'u' || i as user_id, 'c' || (i % 7) as city from range(200000) t(i)")
+    catalog = Catalog(as_of=date(2026, 6, 30), total_users=200_000, attributes={"city": Column("city", "string")})
     values = tuple(f"u{i}" for i in range(0, 200_000, 2))  # every other member
     segment = Segment(
         conditions=(
@@ -395,7 +379,11 @@ def test_the_widest_definition_counts_in_every_operation(shop, match):
     ds.bitmap_index().build_when_needed()
     for bitmaps in (True, False):
         assert ops.size(ds, segment, bitmaps=bitmaps).count == want
-        assert ops.reach(ds, segment, bitmaps=bitmaps)["sms"].excluded + ops.reach(ds, segment, bitmaps=bitmaps)["sms"].reachable == want
+        assert (
+            ops.reach(ds, segment, bitmaps=bitmaps)["sms"].excluded
+            + ops.reach(ds, segment, bitmaps=bitmaps)["sms"].reachable
+            == want
+        )
         assert ops.breakdown(ds, segment, "city", bitmaps=bitmaps).segment_size == want
         assert ops.overlap(ds, [("a", segment), ("b", Segment())], bitmaps=bitmaps).matrix[0][1] == want
     assert ops.counted_by(ds, segment) == "bitmaps"
@@ -436,7 +424,9 @@ def test_saved_segments_nested_too_deep_are_refused_clearly(shop):
     def nested(depth: int, inner) -> Group:
         node = inner
         for d in range(depth):
-            node = Group(match="any" if d % 2 else "all", conditions=(Attribute("age", "gte", 20 + d % 30), node), negate=True)
+            node = Group(
+                match="any" if d % 2 else "all", conditions=(Attribute("age", "gte", 20 + d % 30), node), negate=True
+            )
         return node
 
     saved = {}

@@ -24,15 +24,25 @@ SPEC = Path(__file__).resolve().parents[2] / "shared/design/SEGMENT_SPEC.md"
 SAMPLES = {
     "attribute": {"kind": "attribute", "field": "age", "op": "between", "values": [25, 35]},
     "tag": {"kind": "tag", "tag": "level/score", "op": "gte", "value": 3, "negate": True},
-    "event": {"kind": "event", "event": "purchase", "op": ">=", "count": 2, "between": ["2026-01-01", "2026-02-01"],
-              "where": [{"field": "amount", "op": "gt", "value": 10}]},  # fmt: skip
+    "event": {
+        "kind": "event",
+        "event": "purchase",
+        "op": ">=",
+        "count": 2,
+        "between": ["2026-01-01", "2026-02-01"],
+        "where": [{"field": "amount", "op": "gt", "value": 10}],
+    },  # fmt: skip
     "rfm": {"kind": "rfm", "op": "not_in", "values": ["none"]},
     "aipl": {"kind": "aipl", "op": "in", "values": ["I", "P"], "as_of": "2026-05-31"},
     "lifecycle": {"kind": "lifecycle", "op": "in", "values": ["new", "active"]},
     "segment": {"kind": "segment", "op": "not_in", "segment": "vip"},
     "group": {"kind": "group", "match": "any", "conditions": [{"kind": "tag", "tag": "identity/kol", "op": "has"}]},
-    "funnel": {"kind": "funnel", "op": "dropped_after", "step": 1,
-               "funnel": {"steps": [{"event": "view"}, {"event": "purchase"}]}},  # fmt: skip
+    "funnel": {
+        "kind": "funnel",
+        "op": "dropped_after",
+        "step": 1,
+        "funnel": {"steps": [{"event": "view"}, {"event": "purchase"}]},
+    },  # fmt: skip
 }
 
 
@@ -105,6 +115,8 @@ def test_the_dashboard_and_the_descriptions_use_the_same_labels():
     # the sentence of a condition names the same label the dashboard shows
     assert t("lifecycle.new", "zh") in describe(Segment(conditions=(Lifecycle("in", ("new",)),)), lang="zh")
     assert t("rfm.none", "zh") in describe(Segment(conditions=(Rfm("in", ("none",)),)), lang="zh")
-    dated = parse_segment({"conditions": [{"kind": "aipl", "op": "in", "values": ["none"], "as_of": str(date(2026, 5, 31))}]})
+    dated = parse_segment(
+        {"conditions": [{"kind": "aipl", "op": "in", "values": ["none"], "as_of": str(date(2026, 5, 31))}]}
+    )
     assert t("aipl.none", "en") in describe(dated, lang="en")
     assert t("aipl.none", "zh") in describe(dated, lang="zh")

@@ -91,9 +91,7 @@ def test_the_spec_example_parses_into_the_typed_tree():
     assert seg.conditions[5] == Rfm("in", ("important_value", "important_retention"))
     assert seg.conditions[6] == Aipl("in", ("I", "P"))
     assert seg.conditions[7] == SegmentRef("complained-last-month", "not_in")
-    assert seg.conditions[8] == Group(
-        "any", (Attribute("member_level", "gte", 3), Tag("identity/kol", "has"))
-    )
+    assert seg.conditions[8] == Group("any", (Attribute("member_level", "gte", 3), Tag("identity/kol", "has")))
     assert referenced_segments(seg) == ("complained-last-month",)
 
 
@@ -155,9 +153,7 @@ def test_definitions_are_immutable_and_hashable():
     assert {seg: 1}[parse_segment(SPEC_EXAMPLE)] == 1
     with pytest.raises(dataclasses.FrozenInstanceError):
         seg.match = "any"  # type: ignore[misc]
-    built = Segment(
-        conditions=[Attribute("city", "in", values=["a", "b"])]
-    )  # lists from Python code
+    built = Segment(conditions=[Attribute("city", "in", values=["a", "b"])])  # lists from Python code
     assert isinstance(built.conditions, tuple) and isinstance(built.conditions[0].values, tuple)
     hash(built)
 
@@ -451,9 +447,7 @@ def test_error_text_lists_every_issue_with_its_path():
             }
         )
     text = str(err.value)
-    assert (
-        "2 problems" in text and "conditions[0].tag" in text and "conditions[1].values[0]" in text
-    )
+    assert "2 problems" in text and "conditions[0].tag" in text and "conditions[1].values[0]" in text
 
 
 def test_json_text_problems_say_where():
@@ -462,9 +456,7 @@ def test_json_text_problems_say_where():
     with pytest.raises(SegmentError, match="not UTF-8"):
         parse_segment(b'{"conditions": ["\xff"]}')
     with pytest.raises(SegmentError, match="not a finite number"):
-        parse_segment(
-            '{"conditions": [{"kind": "attribute", "field": "age", "op": "gt", "value": NaN}]}'
-        )
+        parse_segment('{"conditions": [{"kind": "attribute", "field": "age", "op": "gt", "value": NaN}]}')
 
 
 # --------------------------------------------------------------------------- limits
@@ -488,17 +480,13 @@ def test_groups_nest_up_to_the_limit_and_no_deeper():
 def test_condition_count_is_capped():
     ok = {"conditions": [{"kind": "tag", "tag": "a/b", "op": "has"}] * MAX_CONDITIONS}
     assert len(parse_segment(ok).conditions) == MAX_CONDITIONS
-    issues = _issues(
-        {"conditions": [{"kind": "tag", "tag": "a/b", "op": "has"}] * (MAX_CONDITIONS + 1)}
-    )
+    issues = _issues({"conditions": [{"kind": "tag", "tag": "a/b", "op": "has"}] * (MAX_CONDITIONS + 1)})
     assert len(issues) == 1 and f"more than {MAX_CONDITIONS} conditions" in issues[0][1]
 
 
 def test_value_lists_are_capped_at_the_limit():
     values = [f"id{i}" for i in range(MAX_VALUES)]
-    seg = parse_segment(
-        {"conditions": [{"kind": "attribute", "field": "user_id", "op": "in", "values": values}]}
-    )
+    seg = parse_segment({"conditions": [{"kind": "attribute", "field": "user_id", "op": "in", "values": values}]})
     assert len(seg.conditions[0].values) == MAX_VALUES
     ((path, message),) = _issues(
         {
@@ -546,9 +534,7 @@ def test_describe_lines_gives_one_line_per_top_level_condition():
     lines = describe_lines(seg)
     assert len(lines) == len(SPEC_EXAMPLE["conditions"])
     assert " AND ".join(lines) == EN
-    assert describe_lines(Segment()) == ["all users"] and describe_lines(Segment(), lang="zh") == [
-        "全部用户"
-    ]
+    assert describe_lines(Segment()) == ["all users"] and describe_lines(Segment(), lang="zh") == ["全部用户"]
 
 
 @pytest.mark.parametrize(
@@ -621,9 +607,7 @@ def test_describe_uses_date_words_when_the_catalog_says_timestamp():
 
 
 def test_describe_shortens_long_lists():
-    seg = Segment(
-        conditions=(Attribute("user_id", "in", values=tuple(f"u{i}" for i in range(50_000))),)
-    )
+    seg = Segment(conditions=(Attribute("user_id", "in", values=tuple(f"u{i}" for i in range(50_000))),))
     text = describe(seg)
     assert text.startswith("user_id is one of u0, u1,") and text.endswith("… (50,000 values)")
     assert len(text) < 200

@@ -36,21 +36,13 @@ def make_frames(n: int = 80, seed: int = 5) -> tuple[pd.DataFrame, pd.DataFrame,
         {
             "user_id": ids,
             "signup_at": END - pd.to_timedelta(rng.integers(40, 700, n), unit="D"),
-            "city": pd.Series(rng.choice(CITIES, n, p=[0.3, 0.25, 0.2, 0.1, 0.1, 0.05])).where(
-                rng.random(n) > 0.1
-            ),
+            "city": pd.Series(rng.choice(CITIES, n, p=[0.3, 0.25, 0.2, 0.1, 0.1, 0.05])).where(rng.random(n) > 0.1),
             "age": pd.array(rng.integers(18, 70, n), dtype="Int64"),
             "member_level": rng.integers(1, 5, n),
-            "phone": pd.Series([f"138{rng.integers(0, 10**8):08d}" for _ in range(n)]).where(
-                rng.random(n) > 0.1
-            ),
-            "email": pd.Series([f"member{i}@example.com" for i in range(n)]).where(
-                rng.random(n) > 0.2
-            ),
+            "phone": pd.Series([f"138{rng.integers(0, 10**8):08d}" for _ in range(n)]).where(rng.random(n) > 0.1),
+            "email": pd.Series([f"member{i}@example.com" for i in range(n)]).where(rng.random(n) > 0.2),
             "openid": [f"oX{rng.integers(0, 16**10):010x}" for _ in range(n)],
-            "sms_opt_in": pd.array(
-                rng.choice([True, False, None], n, p=[0.5, 0.3, 0.2]), dtype="boolean"
-            ),
+            "sms_opt_in": pd.array(rng.choice([True, False, None], n, p=[0.5, 0.3, 0.2]), dtype="boolean"),
             "wechat_opt_in": rng.random(n) > 0.5,
         }
     )
@@ -73,9 +65,7 @@ def make_frames(n: int = 80, seed: int = 5) -> tuple[pd.DataFrame, pd.DataFrame,
                     "user_id": uid,
                     "event": name,
                     "ts": ts,
-                    "amount": float(rng.choice([10.0, 25.5, 99.0]))
-                    if name == "purchase"
-                    else np.nan,
+                    "amount": float(rng.choice([10.0, 25.5, 99.0])) if name == "purchase" else np.nan,
                     "product_category": rng.choice(["cake", "bread"]),
                 }
             )
@@ -96,9 +86,7 @@ def frames() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def ds(tmp_path_factory, frames) -> Dataset:
     users, events, tags = frames
-    root = write_dataset(
-        tmp_path_factory.mktemp("ops") / "shop", users, events, tags, toml=f'as_of = "{AS_OF}"\n'
-    )
+    root = write_dataset(tmp_path_factory.mktemp("ops") / "shop", users, events, tags, toml=f'as_of = "{AS_OF}"\n')
     dataset = open_dataset(root, cache_dir=tmp_path_factory.mktemp("ops-cache"))
     yield dataset
     dataset.close()
@@ -163,9 +151,7 @@ def tagged(tags: pd.DataFrame, users: pd.DataFrame, tag: str) -> pd.Series:
 
 def purchases_last(events: pd.DataFrame, users: pd.DataFrame, days: int) -> pd.Series:
     ev = events[
-        (events["event"] == "purchase")
-        & (events["ts"] >= END - pd.Timedelta(days=days))
-        & (events["ts"] < END)
+        (events["event"] == "purchase") & (events["ts"] >= END - pd.Timedelta(days=days)) & (events["ts"] < END)
     ]
     counts = ev.groupby("user_id").size()
     return users["user_id"].map(counts).fillna(0).astype(int)
@@ -199,9 +185,7 @@ def expected_mask(name: str, frames) -> pd.Series:
     users, events, tags = frames
     city = users["city"]
     if name == "city_age":
-        return (
-            city.isin(["Shanghai", "Hangzhou"]) & users["age"].between(25, 45).fillna(False)
-        ).astype(bool)
+        return (city.isin(["Shanghai", "Hangzhou"]) & users["age"].between(25, 45).fillna(False)).astype(bool)
     if name == "baker":
         return tagged(tags, users, "interest/food/baking")
     if name == "high_level":
@@ -254,7 +238,16 @@ def test_size_matches_pandas(ds: Dataset, frames, name: str, bitmaps: bool) -> N
     }
 
 
-COUNTED_WITH_COUNT_IF = {"baker", "recent_buyer", "not_baker", "age_missing", "sms_yes", "shanghai", "no_recent_buyer", "baker_or_no_sms"}
+COUNTED_WITH_COUNT_IF = {
+    "baker",
+    "recent_buyer",
+    "not_baker",
+    "age_missing",
+    "sms_yes",
+    "shanghai",
+    "no_recent_buyer",
+    "baker_or_no_sms",
+}
 
 
 @pytest.mark.parametrize("name", [n for n in SEGMENTS if n != "everyone"])
@@ -293,13 +286,9 @@ def test_size_of_a_saved_segment_reference(ds: Dataset, frames, tmp_path: Path) 
 
 def expected_rows(values: pd.Series, mask: pd.Series) -> pd.DataFrame:
     """Per value (NaN = missing): users in the segment and in the base."""
-    frame = pd.DataFrame(
-        {"value": values.astype(object).where(values.notna(), None), "in_seg": mask.astype(int)}
-    )
+    frame = pd.DataFrame({"value": values.astype(object).where(values.notna(), None), "in_seg": mask.astype(int)})
     grouped = (
-        frame.groupby("value", dropna=False)
-        .agg(in_segment=("in_seg", "sum"), in_base=("in_seg", "size"))
-        .reset_index()
+        frame.groupby("value", dropna=False).agg(in_segment=("in_seg", "sum"), in_base=("in_seg", "size")).reset_index()
     )
     return grouped
 
@@ -333,13 +322,10 @@ def test_breakdown_by_text_attribute_folds_other_and_missing(ds: Dataset, frames
     assert result.by_kind == "attribute"
     got = [(r.kind, r.value, r.count_in_segment, r.count_in_base) for r in result.rows]
     want = [
-        ("value", v, int(s), int(b))
-        for v, s, b in zip(top["value"], top["in_segment"], top["in_base"], strict=True)
+        ("value", v, int(s), int(b)) for v, s, b in zip(top["value"], top["in_segment"], top["in_base"], strict=True)
     ]
     want.append(("other", "(other)", int(rest["in_segment"].sum()), int(rest["in_base"].sum())))
-    want.append(
-        ("missing", "(missing)", int(missing["in_segment"].sum()), int(missing["in_base"].sum()))
-    )
+    want.append(("missing", "(missing)", int(missing["in_segment"].sum()), int(missing["in_base"].sum())))
     assert got == want
     assert [r.raw for r in result.rows[:3]] == list(top["value"])
     check_shares(result, int(mask.sum()), len(users))
@@ -357,8 +343,7 @@ def test_breakdown_by_small_whole_number_and_boolean(ds: Dataset, frames, bitmap
     table = expected_rows(users["member_level"], mask).sort_values("value")
     # few distinct values: one row each, in ascending order
     assert [(r.raw, r.count_in_segment, r.count_in_base) for r in levels.rows] == [
-        (int(v), int(s), int(b))
-        for v, s, b in zip(table["value"], table["in_segment"], table["in_base"], strict=True)
+        (int(v), int(s), int(b)) for v, s, b in zip(table["value"], table["in_segment"], table["in_base"], strict=True)
     ]
     check_shares(levels, int(mask.sum()), len(users))
 
@@ -451,9 +436,7 @@ def test_breakdown_by_tag_and_model_dimensions(ds: Dataset, frames, bitmaps: boo
 
 
 def test_breakdown_of_an_empty_segment_and_bad_requests(ds: Dataset, frames) -> None:
-    empty = parse_segment(
-        {"conditions": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Nowhere"}]}
-    )
+    empty = parse_segment({"conditions": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Nowhere"}]})
     result = ops.breakdown(ds, empty, "city")
     assert result.segment_size == 0
     assert all(r.share_in_segment is None and r.index is None for r in result.rows)
@@ -570,9 +553,7 @@ def test_members_pages_ordered_and_pii_masked(ds: Dataset, frames) -> None:
 def test_members_columns_and_bad_requests(ds: Dataset, frames) -> None:
     users, _events, tags = frames
     mask = expected_mask("baker", frames)
-    result = ops.members(
-        ds, seg("baker"), page_size=5, columns=["city", "phone", "identity/kol", "_aipl_stage"]
-    )
+    result = ops.members(ds, seg("baker"), page_size=5, columns=["city", "phone", "identity/kol", "_aipl_stage"])
     assert list(result.rows.columns) == ["user_id", "city", "phone", "identity/kol", "_aipl_stage"]
     expected = users[mask].sort_values("user_id").head(5)
     kol = set(tags.loc[tags["tag"] == "identity/kol", "user_id"])
@@ -628,13 +609,9 @@ def test_mask_value_rules() -> None:
 def test_sql_masking_agrees_with_python(column: str) -> None:
     con = duckdb.connect()
     rows = exp.Values(
-        expressions=[
-            exp.Tuple(expressions=[exp.Placeholder(this=f"v{i}")]) for i in range(len(TRICKY))
-        ],
+        expressions=[exp.Tuple(expressions=[exp.Placeholder(this=f"v{i}")]) for i in range(len(TRICKY))],
         alias=exp.TableAlias(this=exp.to_identifier("t"), columns=[exp.to_identifier("v")]),
     )
-    query = exp.select(mask_expression(column, exp.column("v")).as_("m"), exp.column("v")).from_(
-        rows
-    )
+    query = exp.select(mask_expression(column, exp.column("v")).as_("m"), exp.column("v")).from_(rows)
     got = con.execute(query.sql("duckdb"), {f"v{i}": v for i, v in enumerate(TRICKY)}).fetchall()
     assert [(v, m) for m, v in got] == [(v, mask_value(column, v)) for v in TRICKY]

@@ -133,9 +133,7 @@ def env(tmp_path_factory):
     write_sample_dataset(root, tables)
     ds = open_dataset(root, cache_dir=root.parent / "cache")
     ds.bitmap_index().build_when_needed()  # every count below is also made from bitmaps
-    model = (
-        ds.cursor().execute("select user_id, _rfm_class, _aipl_stage, _lifecycle from profile").df()
-    )
+    model = ds.cursor().execute("select user_id, _rfm_class, _aipl_stage, _lifecycle from profile").df()
     users = tables["users"].merge(model, on="user_id", how="left")
     assert len(users) == len(tables["users"]) == ds.total_users
     # The model columns come from the dataset; they must at least be in the spec's vocabularies.
@@ -159,9 +157,7 @@ def env(tmp_path_factory):
 
 # --------------------------------------------------------------------------- strategies
 
-iso = st.dates(min_value=AS_OF - timedelta(days=450), max_value=AS_OF + timedelta(days=3)).map(
-    lambda d: d.isoformat()
-)
+iso = st.dates(min_value=AS_OF - timedelta(days=450), max_value=AS_OF + timedelta(days=3)).map(lambda d: d.isoformat())
 birthdays = st.dates(min_value=AS_OF.replace(year=1989), max_value=AS_OF.replace(year=2015)).map(
     lambda d: d.isoformat()
 )
@@ -204,13 +200,7 @@ def comparison(draw, types: dict[str, str], op: str | None = None):
 @st.composite
 def attributes(draw):
     if draw(st.integers(0, 15)) == 0:  # a pasted id list now and then
-        ids = tuple(
-            draw(
-                st.lists(
-                    st.sampled_from([f"u{i:04d}" for i in range(0, 320, 7)]), min_size=1, max_size=6
-                )
-            )
-        )
+        ids = tuple(draw(st.lists(st.sampled_from([f"u{i:04d}" for i in range(0, 320, 7)]), min_size=1, max_size=6)))
         return Attribute(
             "user_id",
             draw(st.sampled_from(["in", "not_in"])),
@@ -223,17 +213,11 @@ def attributes(draw):
 
 @st.composite
 def tags(draw, tag: str | None = None, op: str | None = None):
-    tag = tag or draw(
-        st.sampled_from(["interest/food/baking", "identity/kol", "level/score", "pref/color"])
-    )
+    tag = tag or draw(st.sampled_from(["interest/food/baking", "identity/kol", "level/score", "pref/color"]))
     negate = draw(st.booleans())
     valued = tag in ("level/score", "pref/color")
     op = op or draw(
-        st.sampled_from(
-            ["has", "has_not", "eq", "in", "gt", "gte", "lt", "lte"]
-            if valued
-            else ["has", "has_not"]
-        )
+        st.sampled_from(["has", "has_not", "eq", "in", "gt", "gte", "lt", "lte"] if valued else ["has", "has_not"])
     )
     text_values = st.sampled_from(TAG_VALUES + COLORS + ["zzz"])
     if op == "eq":
@@ -263,9 +247,7 @@ def events(draw):
     elif window == "between":
         a, b = sorted([draw(iso), draw(iso)])
         between = (a, b)
-    where = tuple(
-        EventFilter(*draw(comparison(PROPERTY_TYPES))) for _ in range(draw(st.integers(0, 2)))
-    )
+    where = tuple(EventFilter(*draw(comparison(PROPERTY_TYPES))) for _ in range(draw(st.integers(0, 2))))
     return Event(name, op, count, within, between, where, negate=draw(st.booleans()))
 
 
@@ -289,9 +271,7 @@ stages = st.one_of(
         st.booleans(),
     ),
 )
-refs = st.builds(
-    SegmentRef, st.sampled_from(sorted(SAVED)), st.sampled_from(["in", "not_in"]), st.booleans()
-)
+refs = st.builds(SegmentRef, st.sampled_from(sorted(SAVED)), st.sampled_from(["in", "not_in"]), st.booleans())
 leaves = st.one_of(attributes(), attributes(), tags(), events(), events(), stages, refs)
 conditions = st.recursive(
     leaves,
@@ -357,9 +337,7 @@ def _check(env, segment: Segment) -> bool:
 
 # One test per (field, operator), (tag, operator) and event shape, so every
 # operator meets boundary values; then random trees for how they combine.
-ATTRIBUTE_CASES = [
-    (f, op) for f, kind in sorted(ATTRIBUTE_TYPES.items()) for op in OPS_BY_TYPE[kind]
-]
+ATTRIBUTE_CASES = [(f, op) for f, kind in sorted(ATTRIBUTE_TYPES.items()) for op in OPS_BY_TYPE[kind]]
 PROPERTY_CASES = [(f, op) for f, kind in sorted(PROPERTY_TYPES.items()) for op in OPS_BY_TYPE[kind]]
 FOCUSED = settings(
     max_examples=10,
@@ -390,16 +368,12 @@ def test_each_event_filter_operator_matches_the_oracle(env, field: str, op: str,
     count_op = data.draw(st.sampled_from([">=", ">", "=", "<", "<="]))
     _check(
         env,
-        Segment(
-            conditions=(Event(event, count_op, data.draw(st.integers(0, 3)), within, where=(f,)),)
-        ),
+        Segment(conditions=(Event(event, count_op, data.draw(st.integers(0, 3)), within, where=(f,)),)),
     )
 
 
 @pytest.mark.parametrize("op", [">=", ">", "=", "<", "<="])
-@pytest.mark.parametrize(
-    "window", ["all time", "counter window", "other window", "between", "where"]
-)
+@pytest.mark.parametrize("window", ["all time", "counter window", "other window", "between", "where"])
 @FOCUSED
 @given(data=st.data())
 def test_each_event_shape_matches_the_oracle(env, op: str, window: str, data) -> None:
@@ -414,9 +388,7 @@ def test_each_event_shape_matches_the_oracle(env, op: str, window: str, data) ->
         between = (a, b)
     elif window == "where":
         where = (EventFilter("product_category", "in", values=("cake", "Cake_50%")),)
-    event = Event(
-        data.draw(st.sampled_from(EVENTS)), op, data.draw(st.integers(0, 4)), within, between, where
-    )
+    event = Event(data.draw(st.sampled_from(EVENTS)), op, data.draw(st.integers(0, 4)), within, between, where)
     _check(env, Segment(conditions=(event,)))
 
 
@@ -435,9 +407,7 @@ def test_each_tag_operator_matches_the_oracle(env, tag: str, op: str, data) -> N
     assert _check(env, Segment(conditions=(data.draw(tags(tag, op)),)))
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(condition=st.one_of(stages, refs))
 def test_model_stages_and_saved_segments_match_the_oracle(env, condition) -> None:
     _check(env, Segment(conditions=(condition,)))
@@ -462,9 +432,7 @@ def test_every_representation_round_trips(segment: Segment) -> None:
         assert len(describe_lines(segment, lang=lang)) == max(1, len(segment.conditions))
 
 
-@settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(segment=segments)
 def test_compiling_is_deterministic(env, segment: Segment) -> None:
     ds, _ = env

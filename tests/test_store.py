@@ -30,9 +30,7 @@ from core.store import (
 
 
 def city(*values: str):
-    return parse_segment(
-        {"conditions": [{"kind": "attribute", "field": "city", "op": "in", "values": list(values)}]}
-    )
+    return parse_segment({"conditions": [{"kind": "attribute", "field": "city", "op": "in", "values": list(values)}]})
 
 
 def refers_to(segment_id: str, op: str = "in", nested: bool = False):
@@ -83,9 +81,7 @@ def test_reopening_keeps_data_and_a_newer_schema_is_refused(tmp_path: Path) -> N
         AppStore(path)
 
 
-def test_default_path_env_override_and_never_inside_a_dataset(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_default_path_env_override_and_never_inside_a_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ADESK_APP_DB", raising=False)
     monkeypatch.chdir(tmp_path)
     AppStore()
@@ -132,18 +128,12 @@ def test_slugs_are_url_safe_and_unique(store: AppStore) -> None:
 def test_versions_get_and_list(store: AppStore) -> None:
     first = store.save_segment("Shanghai buyers", city("Shanghai"), "ann")
     assert (first.version, first.saved_by) == (1, "ann")
-    second = store.save_segment(
-        "Shanghai buyers", city("Shanghai", "Hangzhou"), "bob", segment_id=first.id
-    )
+    second = store.save_segment("Shanghai buyers", city("Shanghai", "Hangzhou"), "bob", segment_id=first.id)
     assert (second.id, second.version, second.saved_by) == (first.id, 2, "bob")
     other = store.save_segment("Beijing", city("Beijing"), "ann")
 
     latest = store.get_segment(first.id)
-    assert (
-        latest is not None
-        and latest.version == 2
-        and latest.segment == city("Shanghai", "Hangzhou")
-    )
+    assert latest is not None and latest.version == 2 and latest.segment == city("Shanghai", "Hangzhou")
     old = store.get_segment(first.id, version=1)
     assert old is not None and old.segment == city("Shanghai") and old.saved_by == "ann"
     assert store.get_segment(first.id, version=3) is None
@@ -275,7 +265,9 @@ def _run_at_once(calls: list[str]) -> list[int]:
     repo = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(repo)}
     procs = [
-        subprocess.Popen([sys.executable, "-c", f"from tests.test_store import _writer, _creator; {call}"], cwd=repo, env=env)
+        subprocess.Popen(
+            [sys.executable, "-c", f"from tests.test_store import _writer, _creator; {call}"], cwd=repo, env=env
+        )
         for call in calls
     ]
     return [p.wait(timeout=120) for p in procs]
@@ -285,9 +277,7 @@ def _writer(path: str, worker: int, shared_id: str, rounds: int) -> None:
     store = AppStore(path)
     for i in range(rounds):
         store.save_segment("Same name", city(f"w{worker}-{i}"), f"worker-{worker}")
-        store.save_segment(
-            None, city(f"shared-{worker}-{i}"), f"worker-{worker}", segment_id=shared_id
-        )
+        store.save_segment(None, city(f"shared-{worker}-{i}"), f"worker-{worker}", segment_id=shared_id)
         store.rename_segment(shared_id, f"renamed by {worker} #{i}", f"worker-{worker}")
 
 
@@ -304,9 +294,7 @@ def test_two_processes_writing_at_once_do_not_corrupt(tmp_path: Path) -> None:
     same = [s for s in listed if s.id != shared.id]
     assert len(same) == 2 * rounds
     assert len({s.id for s in same}) == 2 * rounds  # unique slugs despite the same name at once
-    assert {s.id for s in same} == {"same-name"} | {
-        f"same-name-{n}" for n in range(2, 2 * rounds + 1)
-    }
+    assert {s.id for s in same} == {"same-name"} | {f"same-name-{n}" for n in range(2, 2 * rounds + 1)}
     # Every version was written exactly once, numbered without gaps.
     versions = store.versions(shared.id)
     assert [v.version for v in versions] == list(range(1, 2 * rounds + 2))
@@ -326,7 +314,5 @@ def test_two_processes_creating_the_database_at_once(tmp_path: Path) -> None:
     assert _run_at_once([f"_creator({str(path)!r}, {w})" for w in (1, 2, 3)]) == [0, 0, 0]
     store = AppStore(path)
     assert store.schema_version() == SCHEMA_VERSION
-    expected = {
-        f"worker-{w}" + ("" if i == 0 else f"-{i + 1}") for w in (1, 2, 3) for i in range(5)
-    }
+    expected = {f"worker-{w}" + ("" if i == 0 else f"-{i + 1}") for w in (1, 2, 3) for i in range(5)}
     assert {s.id for s in store.list_segments()} == expected

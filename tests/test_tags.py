@@ -63,7 +63,9 @@ def tagged(tmp_path_factory):
         if rng.random() < 0.25:
             rows.append((uid, "stale/weekly/old", None, updated))
         if rng.random() < 0.5:
-            rows.append((uid, "value/score", str(round(float(rng.random()), 3)), AS_OF_END - timedelta(days=3, hours=i % 5)))
+            rows.append(
+                (uid, "value/score", str(round(float(rng.random()), 3)), AS_OF_END - timedelta(days=3, hours=i % 5))
+            )
         if rng.random() < 0.4:
             rows.append((uid, "value/risk", str(rng.choice(["low", "medium", "high"])), updated))
         if rng.random() < 0.1:
@@ -129,7 +131,14 @@ def test_filters_and_hierarchy(tagged) -> None:
     assert {e.tag for e in T.filter_tags(entries, statuses=["deprecated"])} == {"stale/monthly/old", "once/legacy"}
     assert {e.tag for e in T.filter_tags(entries, statuses=["uncatalogued"])} == {"uncatalogued/tag"}
     attention = {e.tag for e in T.filter_tags(entries, attention_only=True)}
-    assert attention == {"stale/daily/late", "stale/weekly/old", "stale/monthly/old", "once/legacy", "uncatalogued/tag", "ghost/nobody"}
+    assert attention == {
+        "stale/daily/late",
+        "stale/weekly/old",
+        "stale/monthly/old",
+        "once/legacy",
+        "uncatalogued/tag",
+        "ghost/nobody",
+    }
     tree = T.hierarchy(entries)
     assert tree["stale"] == {"daily": 1, "monthly": 1, "weekly": 1}
     assert tree["once"] == {"": 1}
@@ -215,7 +224,9 @@ def test_top_values_are_the_most_frequent_and_say_when_the_list_is_complete(tagg
 def test_search_finds_substrings_literally_and_is_bounded(tagged) -> None:
     ds, users, _e, _t = tagged
     found = V.search_values(ds, "attribute", "store_code", "a-001", limit=100)
-    expected = users.loc[users["store_code"].str.lower().str.contains("a-001", regex=False), "store_code"].value_counts()
+    expected = users.loc[
+        users["store_code"].str.lower().str.contains("a-001", regex=False), "store_code"
+    ].value_counts()
     assert {v.value: v.rows for v in found} == expected.to_dict()
     assert len(V.search_values(ds, "attribute", "store_code", "SHA", limit=7)) == 7
     # '%' and '_' are ordinary characters, not wildcards

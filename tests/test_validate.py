@@ -422,9 +422,7 @@ def test_inconsistent_types_across_parts_name_both_files(tmp_path):
     write(users_df(), root / "users.parquet")
     ev = events_df()
     write(ev.iloc[:3], root / "events" / "part-0.parquet")
-    write(
-        ev.iloc[3:].assign(ts=ev["ts"].iloc[3:].dt.strftime("%Y-%m-%d")), root / "events" / "part-1.parquet"
-    )
+    write(ev.iloc[3:].assign(ts=ev["ts"].iloc[3:].dt.strftime("%Y-%m-%d")), root / "events" / "part-1.parquet")
     report = validate_dataset(root)
     assert not report.usable
     p = one(report, column="ts", severity="error")
@@ -565,9 +563,7 @@ def test_cli_json(tmp_path, capsys):
     assert main(["validate", str(root), "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["dataset"] == str(root) and data["usable"] is False
-    assert [(e["file"], e["column"], e["severity"]) for e in data["errors"]] == [
-        ("users.parquet", "user_id", "error")
-    ]
+    assert [(e["file"], e["column"], e["severity"]) for e in data["errors"]] == [("users.parquet", "user_id", "error")]
     assert "cast it to string" in data["errors"][0]["fix"].lower()
     assert data["warnings"] == []
 

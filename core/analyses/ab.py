@@ -40,10 +40,16 @@ class ABSpec:
 def arm(v: VariantAggregate, metric: str) -> Arm:
     """The variant's metric as the statistics take it, with the pre-period covariate for CUPED."""
     if metric == "conversion":
-        return Arm(Moments(v.users, v.conversions, v.conversions, True),
-                   Moments(v.users, v.pre_conversions, v.pre_conversions, True), v.conversion_products)
-    return Arm(Moments(v.users, v.revenue_sum, v.revenue_sum_sq),
-               Moments(v.users, v.pre_revenue_sum, v.pre_revenue_sum_sq), v.revenue_products)
+        return Arm(
+            Moments(v.users, v.conversions, v.conversions, True),
+            Moments(v.users, v.pre_conversions, v.pre_conversions, True),
+            v.conversion_products,
+        )
+    return Arm(
+        Moments(v.users, v.revenue_sum, v.revenue_sum_sq),
+        Moments(v.users, v.pre_revenue_sum, v.pre_revenue_sum_sq),
+        v.revenue_products,
+    )
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,9 @@ class ABResult:
     @property
     def comparisons(self) -> int:
         """Treatment variants × metrics with a p-value: Holm adjusts over these."""
-        return sum(1 for v in self.variants for m in v.metrics if m.comparison is not None and m.comparison.p_value is not None)
+        return sum(
+            1 for v in self.variants for m in v.metrics if m.comparison is not None and m.comparison.p_value is not None
+        )
 
     def treatments(self) -> tuple[VariantResult, ...]:
         return tuple(v for v in self.variants if not v.is_control)
@@ -185,7 +193,9 @@ def control_of(experiment: Experiment, names: list[str]) -> str | None:
     return sorted(names)[0] if names else None
 
 
-def build_result(experiment: Experiment, spec: ABSpec, as_of: date, agg: Aggregates, segment_description: str | None = None) -> ABResult:
+def build_result(
+    experiment: Experiment, spec: ABSpec, as_of: date, agg: Aggregates, segment_description: str | None = None
+) -> ABResult:
     """Statistics over aggregates: every treatment against the control on every metric, Holm over them all."""
     names = [v.name for v in agg.variants]
     control = control_of(experiment, names)
@@ -198,7 +208,9 @@ def build_result(experiment: Experiment, spec: ABSpec, as_of: date, agg: Aggrega
     comparisons: dict[tuple[str, str], Comparison] = {}
     for v in order[1:]:
         for metric in METRICS:
-            comparisons[(v.name, metric)] = compare(arm(base, metric), arm(v, metric), cuped=spec.cuped, sequential=spec.sequential)
+            comparisons[(v.name, metric)] = compare(
+                arm(base, metric), arm(v, metric), cuped=spec.cuped, sequential=spec.sequential
+            )
     keys = list(comparisons)
     adjusted = dict(zip(keys, holm([comparisons[k].p_value for k in keys]), strict=True))
     variants = []
@@ -211,7 +223,15 @@ def build_result(experiment: Experiment, spec: ABSpec, as_of: date, agg: Aggrega
         variants.append(VariantResult(v, v is base, tuple(metrics)))
     srm = srm_p_value([v.users for v in order], experiment.weights([v.name for v in order]))
     return ABResult(
-        experiment, spec, as_of, control or "", tuple(variants), agg.multiple_exposure, agg.unknown_users, srm, segment_description
+        experiment,
+        spec,
+        as_of,
+        control or "",
+        tuple(variants),
+        agg.multiple_exposure,
+        agg.unknown_users,
+        srm,
+        segment_description,
     )
 
 

@@ -39,9 +39,15 @@ def plan(spec: PlanSpec) -> Plan:
     """Members per arm for a two-sided test of two proportions (Cohen's h, normal approximation)."""
     target = spec.baseline * (1 + spec.mde)
     if not 0 < spec.baseline < 1 or not 0 < target < 1 or spec.mde == 0:
-        return Plan(spec, None, "the baseline and the baseline × (1 + effect) must both be between 0% and 100%, and the effect not 0")
+        return Plan(
+            spec,
+            None,
+            "the baseline and the baseline × (1 + effect) must both be between 0% and 100%, and the effect not 0",
+        )
     if not 0 < spec.alpha < 1 or not 0 < spec.power < 1:
         return Plan(spec, None, "α and power must be between 0 and 1")
     h = abs(proportion_effectsize(target, spec.baseline))
-    n = NormalIndPower().solve_power(effect_size=h, alpha=spec.alpha, power=spec.power, ratio=1.0, alternative="two-sided")
+    n = NormalIndPower().solve_power(
+        effect_size=h, alpha=spec.alpha, power=spec.power, ratio=1.0, alternative="two-sided"
+    )
     return Plan(spec, int(math.ceil(float(n))))

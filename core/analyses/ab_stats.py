@@ -84,7 +84,9 @@ def cuped_theta(control: Arm, treatment: Arm) -> float:
     if control.pre is None or treatment.pre is None:
         return 0.0
     n = control.n + treatment.n
-    pre = Moments(n, control.pre.sum + treatment.pre.sum, control.pre.sum_sq + treatment.pre.sum_sq, control.pre.proportion)
+    pre = Moments(
+        n, control.pre.sum + treatment.pre.sum, control.pre.sum_sq + treatment.pre.sum_sq, control.pre.proportion
+    )
     post_sum = control.post.sum + treatment.post.sum
     if pre.variance == 0 or n < 2:
         return 0.0
@@ -156,7 +158,9 @@ def sequential_halfwidth(variance: float, n: int, alpha: float = ALPHA, tuning: 
     return math.sqrt(s2) * math.sqrt(2 * (nr2 + 1) * math.log(math.sqrt(nr2 + 1) / alpha) / (n * rho) ** 2)
 
 
-def sequential_p_value(estimate: float, variance: float, n: int, alpha: float = ALPHA, tuning: float = SEQUENTIAL_TUNING) -> float:
+def sequential_p_value(
+    estimate: float, variance: float, n: int, alpha: float = ALPHA, tuning: float = SEQUENTIAL_TUNING
+) -> float:
     """The always-valid p-value: 1 / e-value, capped at 1 (eq. 155)."""
     rho2 = sequential_rho(alpha, tuning) ** 2
     st2 = estimate * estimate * n / variance
@@ -173,8 +177,10 @@ def risks(mu: float, sigma: float) -> tuple[float, float]:
     risk_control = (1.0 - p_ctrl_better) * mean_pos if p_ctrl_better < 1 else 0.0
     risk_treatment = -p_ctrl_better * mean_neg if p_ctrl_better > 0 else 0.0
     # a tail of probability ~1e-300 has no finite truncated mean; its loss is 0 to any precision
-    return (float(risk_control) if math.isfinite(risk_control) else 0.0,
-            float(risk_treatment) if math.isfinite(risk_treatment) else 0.0)
+    return (
+        float(risk_control) if math.isfinite(risk_control) else 0.0,
+        float(risk_treatment) if math.isfinite(risk_treatment) else 0.0,
+    )
 
 
 def not_enough(control: Arm, treatment: Arm, a: Adjusted, b: Adjusted, relative: bool) -> str | None:

@@ -103,7 +103,10 @@ class Flow:
     def row_shares(self) -> dict[str, dict[str, float | None]]:
         """Each cell as a share of its row (the members in that stage at d1)."""
         m = self.matrix
-        return {r: {c: (n / sum(row.values()) if sum(row.values()) else None) for c, n in row.items()} for r, row in m.items()}
+        return {
+            r: {c: (n / sum(row.values()) if sum(row.values()) else None) for c, n in row.items()}
+            for r, row in m.items()
+        }
 
     @property
     def summary(self) -> dict[str, int]:
@@ -183,7 +186,9 @@ def _base_members(ds: Dataset, segment: Segment | None, resolve) -> np.ndarray |
 def _stages(ds: Dataset, day: date, alias: str) -> exp.Expression:
     """`(SELECT _uid, value FROM <stages at day>) AS alias`."""
     table, column = models.source(ds, "aipl", day)
-    select = exp.select(exp.column(UID, quoted=True), exp.alias_(exp.column(column, quoted=True), "value", quoted=True)).from_(table)
+    select = exp.select(
+        exp.column(UID, quoted=True), exp.alias_(exp.column(column, quoted=True), "value", quoted=True)
+    ).from_(table)
     return exp.alias_(exp.Subquery(this=select), alias)
 
 
@@ -213,10 +218,15 @@ def funnel(ds: Dataset, day: date | None = None, segment: Segment | None = None,
         if history is not None:  # a past day: counted from the stage history
             if _everyone(segment):
                 reached = history.reached(day)
-                counts = [ds.total_users - reached[1], *(reached[x] - reached.get(x + 1, 0) for x in aipl_history.LEVELS)]
+                counts = [
+                    ds.total_users - reached[1],
+                    *(reached[x] - reached.get(x + 1, 0) for x in aipl_history.LEVELS),
+                ]
             else:
                 base = _base_members(ds, segment, resolve)
-                counts = np.bincount(aipl_history.stages_at(ds, history, day)[base], minlength=len(aipl_history.CODES)).tolist()
+                counts = np.bincount(
+                    aipl_history.stages_at(ds, history, day)[base], minlength=len(aipl_history.CODES)
+                ).tolist()
             rows = dict(zip(aipl_history.CODES, counts, strict=True))
         elif _everyone(segment):  # the stages alone: no join to the profile
             rows = dict(ds.run(named_query("aipl_stage_counts", stages=_stages(ds, day, "s"))))
@@ -229,11 +239,15 @@ def funnel(ds: Dataset, day: date | None = None, segment: Segment | None = None,
     return _remembered(ds, _memo_key("funnel", segment, day), compute)
 
 
-def trend(ds: Dataset, months: int = 12, segment: Segment | None = None, resolve=None, progress: Progress | None = None) -> Trend:
+def trend(
+    ds: Dataset, months: int = 12, segment: Segment | None = None, resolve=None, progress: Progress | None = None
+) -> Trend:
     """The funnel at each of the last `months` month ends (the current month: `as_of`)."""
     days = month_ends(ds.as_of, months)
     # the stage history, computed once per version of the data, is the long part: its progress is the first day's
-    aipl_history.history(ds, (lambda share, _what: progress(share * 0.9 / len(days), days[0].isoformat())) if progress else None)
+    aipl_history.history(
+        ds, (lambda share, _what: progress(share * 0.9 / len(days), days[0].isoformat())) if progress else None
+    )
     points = []
     for i, day in enumerate(days):
         if progress:
@@ -265,7 +279,9 @@ def flow(ds: Dataset, day_from: date, day_to: date, segment: Segment | None = No
             if base is not None:
                 a, b = a[base], b[base]
             width = len(aipl_history.CODES)
-            n = np.bincount(a.astype(np.intp) * width + b, minlength=width * width)  # one count per (d1, d2) pair of codes
+            n = np.bincount(
+                a.astype(np.intp) * width + b, minlength=width * width
+            )  # one count per (d1, d2) pair of codes
             index = {c: i for i, c in enumerate(aipl_history.CODES)}
             cells = tuple((r, c, int(n[index[r] * width + index[c]])) for r in ALL_STAGES for c in ALL_STAGES)
             return Flow(day_from, day_to, sum(x for *_, x in cells), cells)

@@ -159,8 +159,15 @@ def _assignments_tree(ds: Dataset, chosen: list[Experiment], params: dict[str, A
     if files or any(e.legacy for e in chosen):
         params["a_tz"] = ds.config.timezone
     if not parts:  # nothing to read: an empty relation of the right shape
-        empty = [exp.alias_(exp.Cast(this=exp.null(), to=exp.DataType.build(t)), c) for c, t in
-                 (("experiment", "VARCHAR"), ("user_id", "VARCHAR"), ("variant", "VARCHAR"), ("assigned_at", "TIMESTAMP"))]
+        empty = [
+            exp.alias_(exp.Cast(this=exp.null(), to=exp.DataType.build(t)), c)
+            for c, t in (
+                ("experiment", "VARCHAR"),
+                ("user_id", "VARCHAR"),
+                ("variant", "VARCHAR"),
+                ("assigned_at", "TIMESTAMP"),
+            )
+        ]
         return exp.select(*empty).where(exp.false())
     tree = parts[0]
     for part in parts[1:]:
@@ -210,13 +217,19 @@ def _legacy_rows(store: AppStore, chosen: list[Experiment]) -> pa.Table:
                 users.append(user_id)
                 variants.append(variant)
                 times.append(at)
-    return pa.table({
-        "experiment": pa.array(names, pa.string()), "user_id": pa.array(users, pa.string()),
-        "variant": pa.array(variants, pa.string()), "assigned_at": pa.array(times, pa.timestamp("us", tz="UTC")),
-    })
+    return pa.table(
+        {
+            "experiment": pa.array(names, pa.string()),
+            "user_id": pa.array(users, pa.string()),
+            "variant": pa.array(variants, pa.string()),
+            "assigned_at": pa.array(times, pa.timestamp("us", tz="UTC")),
+        }
+    )
 
 
-def _run(ds: Dataset, tree: exp.Expression, params: dict[str, Any], store: AppStore | None, chosen: list[Experiment]) -> list[tuple]:
+def _run(
+    ds: Dataset, tree: exp.Expression, params: dict[str, Any], store: AppStore | None, chosen: list[Experiment]
+) -> list[tuple]:
     cur = ds.cursor()
     try:
         if store is not None and any(e.legacy for e in chosen):
@@ -247,7 +260,9 @@ def listing(ds: Dataset, known: tuple[Experiment, ...], store: AppStore | None =
             continue
         params: dict[str, Any] = {"experiment": e.name}
         tree = _with_assignments(named_query("ab_experiment_list"), _assignments_tree(ds, [e], params))
-        out[e.name] = [(variant, int(users), first, last) for variant, users, first, last in _run(ds, tree, params, store, [e])]
+        out[e.name] = [
+            (variant, int(users), first, last) for variant, users, first, last in _run(ds, tree, params, store, [e])
+        ]
     return out
 
 
@@ -289,10 +304,19 @@ def aggregates(
     rows = _run(ds, tree, query_params, store, [experiment])
     variants = tuple(
         VariantAggregate(
-            name=r[0], users=int(r[1]), conversions=int(r[2] or 0), revenue_sum=float(r[3] or 0), revenue_sum_sq=float(r[4] or 0),
-            pre_conversions=int(r[5] or 0), conversion_products=int(r[6] or 0), pre_revenue_sum=float(r[7] or 0),
-            pre_revenue_sum_sq=float(r[8] or 0), revenue_products=float(r[9] or 0), unfinished=int(r[10] or 0),
-            first_assigned=r[11], last_assigned=r[12],
+            name=r[0],
+            users=int(r[1]),
+            conversions=int(r[2] or 0),
+            revenue_sum=float(r[3] or 0),
+            revenue_sum_sq=float(r[4] or 0),
+            pre_conversions=int(r[5] or 0),
+            conversion_products=int(r[6] or 0),
+            pre_revenue_sum=float(r[7] or 0),
+            pre_revenue_sum_sq=float(r[8] or 0),
+            revenue_products=float(r[9] or 0),
+            unfinished=int(r[10] or 0),
+            first_assigned=r[11],
+            last_assigned=r[12],
         )
         for r in rows
         if r[0] is not None

@@ -73,7 +73,9 @@ class _Chain:
     m_ts: np.ndarray  # moments + 1 times: a last one later than any window ends the chains
     k: int
 
-    def follow(self, state: np.ndarray, at: np.ndarray, end: np.ndarray, until: np.ndarray, times: np.ndarray | None = None) -> np.ndarray:
+    def follow(
+        self, state: np.ndarray, at: np.ndarray, end: np.ndarray, until: np.ndarray, times: np.ndarray | None = None
+    ) -> np.ndarray:
         """Each path's final state from (state, moment `at`); a link is kept when the moment is
         before `end` (the member's last moment + 1) and at or before `until`. `times[j-1]` gets
         the time of the moment serving step j."""
@@ -110,7 +112,17 @@ def member_time_order(uid: np.ndarray, ts: np.ndarray) -> np.ndarray:
     return order[np.argsort((members >> 16).astype(np.uint16), kind="stable")]
 
 
-def walk(uid: np.ndarray, ts: np.ndarray, mask: np.ndarray, *, k: int, from_us: int, to_end_us: int, window_us: int, as_of_end_us: int) -> Paths:
+def walk(
+    uid: np.ndarray,
+    ts: np.ndarray,
+    mask: np.ndarray,
+    *,
+    k: int,
+    from_us: int,
+    to_end_us: int,
+    window_us: int,
+    as_of_end_us: int,
+) -> Paths:
     """The paths of every member with a start in [from_us, to_end_us); rows sorted by (uid, ts), mask ≠ 0."""
     uid = np.asarray(uid, dtype=np.int32)
     ts = np.asarray(ts, dtype=np.int64)

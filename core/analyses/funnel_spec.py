@@ -174,7 +174,9 @@ def encode_funnel(spec: FunnelSpec) -> str:
     """The funnel as a short URL-safe string (the segment link format around a `funnel` condition)."""
     from core.segments.urlcodec import encode_segment
 
-    return encode_segment(parse_segment({"conditions": [{"kind": "funnel", "funnel": spec.to_dict(), "op": "reached", "step": 1}]}))
+    return encode_segment(
+        parse_segment({"conditions": [{"kind": "funnel", "funnel": spec.to_dict(), "op": "reached", "step": 1}]})
+    )
 
 
 def decode_funnel(text: str) -> FunnelSpec:
@@ -185,7 +187,9 @@ def decode_funnel(text: str) -> FunnelSpec:
     try:
         segment = decode_segment(text)
     except SegmentError as err:
-        raise FunnelError([SegmentIssue("", i.message.replace("segment link", "funnel link")) for i in err.issues]) from None
+        raise FunnelError(
+            [SegmentIssue("", i.message.replace("segment link", "funnel link")) for i in err.issues]
+        ) from None
     if len(segment.conditions) != 1 or not isinstance(segment.conditions[0], FunnelCondition):
         raise FunnelError(msg("funnel.no_funnel"))
     return segment.conditions[0].funnel

@@ -44,9 +44,13 @@ def _col(name: str, table: str | None = None) -> exp.Column:
 def _match(ctx, item: FunnelEvent, path: str) -> exp.Expression:
     """`ev._ei = $code AND <filters>`: the rows of this step or exclusion (two-valued)."""
     if item.event not in ctx.catalog.events:
-        ctx.issue(path + ".event", msg("segment.unknown_event", event=item.event, hint=hint(item.event, ctx.catalog.events)))
+        ctx.issue(
+            path + ".event", msg("segment.unknown_event", event=item.event, hint=hint(item.event, ctx.catalog.events))
+        )
         return exp.false()
-    parts: list[exp.Expression] = [exp.EQ(this=_col(EI, ALIAS), expression=ctx.param(ctx.catalog.event_code(item.event)))]
+    parts: list[exp.Expression] = [
+        exp.EQ(this=_col(EI, ALIAS), expression=ctx.param(ctx.catalog.event_code(item.event)))
+    ]
     parts += [ctx.event_filter(f, f"{path}.where[{i}]") for i, f in enumerate(item.where)]
     return exp.and_(*parts, copy=False) if len(parts) > 1 else parts[0]
 
@@ -108,7 +112,9 @@ class FunnelParts:
     values: dict[str, object]  # the named files' `$name` values
 
 
-def funnel_parts(ctx, spec: FunnelSpec, *, base: exp.Expression | None = None, start_property: str | None = None, path: str = "") -> FunnelParts:
+def funnel_parts(
+    ctx, spec: FunnelSpec, *, base: exp.Expression | None = None, start_property: str | None = None, path: str = ""
+) -> FunnelParts:
     """The shared trees of a funnel; problems (unknown events, properties) go to `ctx.issue`."""
     steps = [_match(ctx, s, f"{path}steps[{i}]") for i, s in enumerate(spec.steps)]
     exclusions = [_match(ctx, e, f"{path}exclusions[{i}]") for i, e in enumerate(spec.exclusions)]
@@ -142,7 +148,9 @@ def funnel_parts(ctx, spec: FunnelSpec, *, base: exp.Expression | None = None, s
     return FunnelParts(steps, exclusion, candidate, start_value, values)
 
 
-def members_tree(ctx, spec: FunnelSpec, *, base: exp.Expression | None = None, start_property: str | None = None, path: str = "") -> exp.Expression:
+def members_tree(
+    ctx, spec: FunnelSpec, *, base: exp.Expression | None = None, start_property: str | None = None, path: str = ""
+) -> exp.Expression:
     """SELECT one row per entered member: `_uid, deepest, excluded, open, start_value, t1 … t8` (plain SQL).
 
     The reference plan (k-1 ASOF JOINs), kept for the segment compiler's self-contained trees;
@@ -153,13 +161,22 @@ def members_tree(ctx, spec: FunnelSpec, *, base: exp.Expression | None = None, s
     parts = funnel_parts(ctx, spec, base=base, start_property=start_property, path=path)
     k = len(spec.steps)
     ctes: list[tuple[str, exp.Expression]] = [
-        ("funnel_rows", named_query("funnel_rows", mask=mask(parts.steps), start_value=parts.start_value, candidate=parts.candidate)),
+        (
+            "funnel_rows",
+            named_query(
+                "funnel_rows", mask=mask(parts.steps), start_value=parts.start_value, candidate=parts.candidate
+            ),
+        ),
         ("funnel_advance", named_query("funnel_advance")),
         ("funnel_paths_0", named_query("funnel_starts")),
     ]
     for j in range(1, k):
-        ctes.append((f"funnel_paths_{j}", _renamed(named_query("funnel_hop"), {"funnel_paths": f"funnel_paths_{j - 1}"})))
-    members = _renamed(named_query("funnel_members", exclusion=parts.exclusion), {"funnel_paths": f"funnel_paths_{k - 1}"})
+        ctes.append(
+            (f"funnel_paths_{j}", _renamed(named_query("funnel_hop"), {"funnel_paths": f"funnel_paths_{j - 1}"}))
+        )
+    members = _renamed(
+        named_query("funnel_members", exclusion=parts.exclusion), {"funnel_paths": f"funnel_paths_{k - 1}"}
+    )
     tree = _with_first(members, ctes)
     return bind_file_params(tree, parts.values, ctx)
 

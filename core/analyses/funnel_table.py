@@ -87,7 +87,14 @@ def _walked_arrow(paths, k: int) -> pa.Table:
     return pa.table(cols)
 
 
-def _compute(ds: Dataset, spec: FunnelSpec, base: exp.Expression | None, base_params: dict, start_property: str | None, target: exp.Table) -> None:
+def _compute(
+    ds: Dataset,
+    spec: FunnelSpec,
+    base: exp.Expression | None,
+    base_params: dict,
+    start_property: str | None,
+    target: exp.Table,
+) -> None:
     """Read the candidate rows, walk them, and store the members table as `target`."""
     from core.segments.compile import Compiler, renumber
 
@@ -95,7 +102,9 @@ def _compute(ds: Dataset, spec: FunnelSpec, base: exp.Expression | None, base_pa
     parts = funnel_parts(ctx, spec, base=base, start_property=start_property)
     if ctx.issues:
         raise FunnelError(ctx.issues)
-    rows = bind_file_params(named_query("funnel_candidates", mask=mask(parts.steps), candidate=parts.candidate), parts.values, ctx)
+    rows = bind_file_params(
+        named_query("funnel_candidates", mask=mask(parts.steps), candidate=parts.candidate), parts.values, ctx
+    )
     rows, rows_params = renumber(rows, {**ctx.params, **base_params})
     select, select_params = renumber(_walked_select(ctx, spec, parts), {**ctx.params, **base_params})
     create = exp.Create(this=target, kind="TABLE", replace=True, expression=select)
@@ -122,7 +131,9 @@ def _compute(ds: Dataset, spec: FunnelSpec, base: exp.Expression | None, base_pa
 
 
 def _drop(schema: str, name: str) -> str:
-    return exp.Drop(tables=[exp.table_(name, db=schema, catalog="memory", quoted=True)], kind="TABLE", exists=True).sql("duckdb")
+    return exp.Drop(tables=[exp.table_(name, db=schema, catalog="memory", quoted=True)], kind="TABLE", exists=True).sql(
+        "duckdb"
+    )
 
 
 def _evict(ds: Dataset, keep: str) -> None:
@@ -140,7 +151,12 @@ def _evict(ds: Dataset, keep: str) -> None:
 
 
 def members_table(
-    ds: Dataset, spec: FunnelSpec, *, base: exp.Expression | None = None, base_params: dict | None = None, start_property: str | None = None
+    ds: Dataset,
+    spec: FunnelSpec,
+    *,
+    base: exp.Expression | None = None,
+    base_params: dict | None = None,
+    start_property: str | None = None,
 ) -> exp.Table:
     """The funnel's members table (computed on first use per dataset version, scope, funnel, base and property)."""
     base_params = base_params or {}

@@ -24,7 +24,22 @@ from core.segments.model import SegmentIssue
 
 TOP_VALUES = 10  # breakdown: the most frequent values; the rest are `(other)`
 # time-to-convert histogram bins (seconds): minutes, hours, days
-BIN_EDGES = (0, 60, 300, 900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 3 * 86400, 7 * 86400, 14 * 86400, 30 * 86400)
+BIN_EDGES = (
+    0,
+    60,
+    300,
+    900,
+    3600,
+    3 * 3600,
+    6 * 3600,
+    12 * 3600,
+    86400,
+    2 * 86400,
+    3 * 86400,
+    7 * 86400,
+    14 * 86400,
+    30 * 86400,
+)
 MEMBERS = "funnel_members"  # the table the named queries read: a temporary view of the stored table
 
 
@@ -137,12 +152,16 @@ def _breakdown_value(ds: Dataset, name: str) -> tuple[exp.Expression | None, str
     if kind == "tag":
         info = cat.tags.get(rest)
         if info is None:
-            raise FunnelError([SegmentIssue.of("breakdown", msg("segment.unknown_tag", tag=rest, hint=hint(rest, list(cat.tags))))])
+            raise FunnelError(
+                [SegmentIssue.of("breakdown", msg("segment.unknown_tag", tag=rest, hint=hint(rest, list(cat.tags))))]
+            )
         return exp.column(info.value_column or info.column, table="pr", quoted=True), None
     if kind in ("", "attribute") and rest in cat.attributes:
         return exp.column(rest, table="pr", quoted=True), None
     known = list(cat.attributes) + list(MODEL_COLUMNS)
-    raise FunnelError([SegmentIssue.of("breakdown", msg("funnel.unknown_breakdown", name=name, hint=hint(rest, known)))])
+    raise FunnelError(
+        [SegmentIssue.of("breakdown", msg("funnel.unknown_breakdown", name=name, hint=hint(rest, known)))]
+    )
 
 
 _TEXTS: dict[tuple[str, ...], str] = {}  # a named query with its slots, as text (generating SQL costs ~10 ms)
@@ -150,7 +169,13 @@ _TEXTS: dict[tuple[str, ...], str] = {}  # a named query with its slots, as text
 
 def _text(name: str, **slots: exp.Expression | list[exp.Expression]) -> str:
     """queries/<name>.sql with these slots as DuckDB text, generated once per distinct slots."""
-    key = (name, *(f"{k}={[t.sql('duckdb') for t in v] if isinstance(v, list) else v.sql('duckdb')}" for k, v in sorted(slots.items())))
+    key = (
+        name,
+        *(
+            f"{k}={[t.sql('duckdb') for t in v] if isinstance(v, list) else v.sql('duckdb')}"
+            for k, v in sorted(slots.items())
+        ),
+    )
     if key not in _TEXTS:
         if len(_TEXTS) > 256:
             _TEXTS.clear()
@@ -161,7 +186,13 @@ def _text(name: str, **slots: exp.Expression | list[exp.Expression]) -> str:
 def _reached(k: int, table: str = "m") -> list[exp.Expression]:
     """Per step j: `count(*) FILTER (WHERE deepest >= j)`, the members who reached it."""
     deepest = exp.column("deepest", table=table)
-    return [exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=exp.GTE(this=deepest.copy(), expression=exp.Literal.number(j)))) for j in range(1, k + 1)]
+    return [
+        exp.Filter(
+            this=exp.Count(this=exp.Star()),
+            expression=exp.Where(this=exp.GTE(this=deepest.copy(), expression=exp.Literal.number(j))),
+        )
+        for j in range(1, k + 1)
+    ]
 
 
 def _medians(k: int) -> list[exp.Expression]:
@@ -172,7 +203,9 @@ def _medians(k: int) -> list[exp.Expression]:
 
     out: list[exp.Expression] = []
     for j in range(2, k + 1):
-        seconds = exp.Div(this=exp.paren(exp.Sub(this=us(j), expression=us(j - 1))), expression=exp.Literal.number("1000000.0"))
+        seconds = exp.Div(
+            this=exp.paren(exp.Sub(this=us(j), expression=us(j - 1))), expression=exp.Literal.number("1000000.0")
+        )
         where = exp.Where(this=exp.GTE(this=exp.column("deepest", table="m"), expression=exp.Literal.number(j)))
         out.append(exp.Filter(this=exp.func("median", seconds), expression=where))
     return out
@@ -215,14 +248,22 @@ def funnel(
     cur = ds.cursor()
     try:
         # the named queries read `funnel_members`: on this cursor, a view of the stored members table
-        view = exp.Create(this=exp.to_table(MEMBERS), kind="VIEW", replace=True, properties=exp.Properties(expressions=[exp.TemporaryProperty()]), expression=exp.select(exp.Star()).from_(table))
+        view = exp.Create(
+            this=exp.to_table(MEMBERS),
+            kind="VIEW",
+            replace=True,
+            properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+            expression=exp.select(exp.Star()).from_(table),
+        )
         cur.execute(view.sql("duckdb"))
         entered, excluded, open_ = cur.execute(sql("funnel_totals")).fetchone()
         (row,) = cur.execute(sql("funnel_steps", columns=_reached(k) + _medians(k))).fetchall()
         rows = [(s, row[s - 1], row[k + s - 2] if s > 1 else None) for s in range(1, k + 1)]
         lo = [float(x) for x in BIN_EDGES]
         hist: dict[int, list[tuple[float, int]]] = {}
-        for s, edge, n in cur.execute(sql("funnel_histogram"), {"k": k, "lo": lo, "hi": lo[1:] + [float("inf")]}).fetchall():
+        for s, edge, n in cur.execute(
+            sql("funnel_histogram"), {"k": k, "lo": lo, "hi": lo[1:] + [float("inf")]}
+        ).fetchall():
             hist.setdefault(s, []).append((edge, n))
         steps = tuple(
             StepResult(s, spec.steps[s - 1].event, users, median, tuple(hist.get(s, ()))) for s, users, median in rows
@@ -232,7 +273,9 @@ def funnel(
             value = value_tree if value_tree is not None else exp.column("start_value", table="m")
             q = sql("funnel_breakdown", value=value, counts=_reached(k, "l"))
             per = {label: list(users) for label, *users in cur.execute(q, {"top": TOP_VALUES}).fetchall()}
-            ordered = sorted(per.items(), key=lambda kv: (kv[0] in ("(other)", "(missing)"), kv[0] == "(missing)", -kv[1][0], kv[0]))
+            ordered = sorted(
+                per.items(), key=lambda kv: (kv[0] in ("(other)", "(missing)"), kv[0] == "(missing)", -kv[1][0], kv[0])
+            )
             breakdown_rows = tuple(BreakdownRow(label, tuple(users)) for label, users in ordered)
         points: tuple[TrendPoint, ...] = ()
         if trend:
@@ -242,7 +285,9 @@ def funnel(
             for p in _periods(start, end, trend):
                 last = min(p + timedelta(days=6 if trend == "week" else 0), end)
                 # complete once the window after the period's last day has passed the end of as_of
-                done = (last + timedelta(days=1)).toordinal() * 86400 + spec.window.total_seconds() <= as_of_end.date().toordinal() * 86400
+                done = (
+                    last + timedelta(days=1)
+                ).toordinal() * 86400 + spec.window.total_seconds() <= as_of_end.date().toordinal() * 86400
                 e, c = counts.get(p, (0, 0))
                 pts.append(TrendPoint(p, e, c, done))
             points = tuple(pts)
@@ -254,7 +299,9 @@ def funnel(
     )  # fmt: skip
 
 
-def funnel_members(ds: Dataset, spec: FunnelSpec | dict, *, start_property: str | None = None, plain: bool = False) -> dict[str, dict]:
+def funnel_members(
+    ds: Dataset, spec: FunnelSpec | dict, *, start_property: str | None = None, plain: bool = False
+) -> dict[str, dict]:
     """Each entered member's place (user_id -> deepest, excluded, open, path times, step-1 value): for checks.
 
     `plain=True` reads the plain-SQL plan (core.analyses.funnel_sql.members_tree) instead of the stored table.
@@ -274,13 +321,26 @@ def funnel_members(ds: Dataset, spec: FunnelSpec | dict, *, start_property: str 
         source.set("alias", exp.TableAlias(this=exp.to_identifier("m")))
     times = exp.Array(expressions=[exp.column(f"t{j}", table="m") for j in range(1, 9)])
     joined = (
-        exp.select(exp.column("user_id", table="pr", quoted=True), *[exp.column(c, table="m") for c in ("deepest", "excluded", "open", "start_value")], times)
+        exp.select(
+            exp.column("user_id", table="pr", quoted=True),
+            *[exp.column(c, table="m") for c in ("deepest", "excluded", "open", "start_value")],
+            times,
+        )
         .from_(source)
-        .join(exp.alias_(exp.to_table("profile"), "pr"), on=exp.EQ(this=exp.column("_uid", table="pr"), expression=exp.column("_uid", table="m")))
+        .join(
+            exp.alias_(exp.to_table("profile"), "pr"),
+            on=exp.EQ(this=exp.column("_uid", table="pr"), expression=exp.column("_uid", table="m")),
+        )
     )
     out = {}
     for user_id, deepest, excluded, open_, value, times in ds.run(joined, params):
-        out[user_id] = {"deepest": deepest, "excluded": excluded, "open": open_, "start_value": value, "times": list(times[:deepest])}
+        out[user_id] = {
+            "deepest": deepest,
+            "excluded": excluded,
+            "open": open_,
+            "start_value": value,
+            "times": list(times[:deepest]),
+        }
     return out
 
 

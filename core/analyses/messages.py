@@ -21,7 +21,7 @@ TEMPLATES: dict[str, str] = {
     ),
     "retention.or_by_month": " or count by month",
     # funnels
-    "funnel.step_not_object": "a step is an object {{\"event\": …, \"where\": […]}}.",
+    "funnel.step_not_object": 'a step is an object {{"event": …, "where": […]}}.',
     "funnel.step_keys": "unknown key(s): {keys}; a step has 'event' and 'where'.",
     "funnel.step_event": "missing 'event' (an event name such as product_view).",
     "funnel.not_object": "a funnel is a JSON object with 'steps'.",
@@ -30,7 +30,7 @@ TEMPLATES: dict[str, str] = {
     "funnel.exclusions": "'exclusions' is a list of up to {limit} events.",
     "funnel.not_a_date": "{value!r} is not a date; write YYYY-MM-DD.",
     "funnel.range_swapped": "the entry range starts ({first}) after it ends ({last}); swap them.",
-    "funnel.window": "'window' is {{\"value\": a whole number > 0, \"unit\": \"minute\" | \"hour\" | \"day\"}}.",
+    "funnel.window": '\'window\' is {{"value": a whole number > 0, "unit": "minute" | "hour" | "day"}}.',
     "funnel.window_unit": "unknown unit {unit!r}; use minute, hour or day.",
     "funnel.window_value": "the conversion window must be a whole number > 0, got {value!r}.",
     "funnel.window_long": "the conversion window is longer than ten years.",

@@ -106,7 +106,9 @@ def _period_tree(ts: exp.Expression, period: Period) -> exp.Expression:
     """The SQL twin of `period_index` for a TIMESTAMP (wall clock in the dataset's zone)."""
     if period == "month":
         months = exp.Mul(this=exp.func("year", ts), expression=exp.Literal.number(12))
-        return exp.Sub(this=exp.Add(this=months, expression=exp.func("month", ts.copy())), expression=exp.Literal.number(1))
+        return exp.Sub(
+            this=exp.Add(this=months, expression=exp.func("month", ts.copy())), expression=exp.Literal.number(1)
+        )
     shifted = exp.Add(this=exp.func("epoch_us", ts), expression=exp.Literal.number(_MONDAY_1900_US))
     return exp.IntDiv(this=exp.paren(shifted), expression=exp.Literal.number(_WEEK_US))
 
@@ -131,7 +133,12 @@ class Cohort:
         return tuple(n / self.size if self.size else None for n in self.retained)
 
     def to_dict(self) -> dict:
-        return {"cohort": self.start.isoformat(), "size": self.size, "retained": list(self.retained), "complete": list(self.complete)}
+        return {
+            "cohort": self.start.isoformat(),
+            "size": self.size,
+            "retained": list(self.retained),
+            "complete": list(self.complete),
+        }
 
 
 @dataclass(frozen=True)
@@ -169,13 +176,20 @@ class Retention:
         return sum(1 for c in self.cohorts if not all(c.complete))
 
     def to_dict(self) -> dict:
-        return {"period": self.spec.period, "mode": self.spec.mode, "cohorts": [c.to_dict() for c in self.cohorts], "mean": list(self.mean)}
+        return {
+            "period": self.spec.period,
+            "mode": self.spec.mode,
+            "cohorts": [c.to_dict() for c in self.cohorts],
+            "mean": list(self.mean),
+        }
 
 
 # --- computing it --------------------------------------------------------------------------------
 
 
-def _prefixed(expression: exp.Expression, params: dict[str, object], prefix: str) -> tuple[exp.Expression, dict[str, object]]:
+def _prefixed(
+    expression: exp.Expression, params: dict[str, object], prefix: str
+) -> tuple[exp.Expression, dict[str, object]]:
     """Placeholders renamed `<prefix><name>` so the start, return and base filters share one query."""
 
     def rename(node: exp.Expression) -> exp.Expression:
@@ -186,7 +200,9 @@ def _prefixed(expression: exp.Expression, params: dict[str, object], prefix: str
     return expression.copy().transform(rename), {prefix + k: v for k, v in params.items()}
 
 
-def _event_rows(ds: Dataset, event: str | None, where: tuple[EventFilter, ...], what: str, prefix: str) -> tuple[exp.Expression, dict[str, object]]:
+def _event_rows(
+    ds: Dataset, event: str | None, where: tuple[EventFilter, ...], what: str, prefix: str
+) -> tuple[exp.Expression, dict[str, object]]:
     try:
         compiled = compile_event_rows(event, where, ds.catalog, path=f"{what} ")
     except SegmentError as err:
@@ -213,7 +229,15 @@ def check(ds: Dataset, spec: RetentionSpec) -> None:
     if count > MAX_PERIODS:
         by_month = msg("retention.or_by_month") if spec.period == "week" else ""
         raise RetentionError(
-            msg("retention.too_many_periods", first=spec.first, as_of=ds.as_of, count=count, period=spec.period, limit=MAX_PERIODS, by_month=by_month)
+            msg(
+                "retention.too_many_periods",
+                first=spec.first,
+                as_of=ds.as_of,
+                count=count,
+                period=spec.period,
+                limit=MAX_PERIODS,
+                by_month=by_month,
+            )
         )
 
 
@@ -281,7 +305,9 @@ def first_event_day(ds: Dataset) -> date | None:
     return found.date() if found is not None else None
 
 
-def cohort_definition(spec: RetentionSpec, cohort: Cohort, as_of: date, first_day: date | None, base: Segment | None = None) -> dict:
+def cohort_definition(
+    spec: RetentionSpec, cohort: Cohort, as_of: date, first_day: date | None, base: Segment | None = None
+) -> dict:
     """A segment definition (SEGMENT_SPEC.md) that holds exactly the members of `cohort`.
 
     Signup cohorts: `signup_at` between the period's first and last day (up to as_of). Event
@@ -291,13 +317,32 @@ def cohort_definition(spec: RetentionSpec, cohort: Cohort, as_of: date, first_da
     last = min(cohort.end, as_of)
     conditions: list[dict] = []
     if spec.start == SIGNUP:
-        conditions.append({"kind": "attribute", "field": "signup_at", "op": "between", "values": [cohort.start.isoformat(), last.isoformat()]})
+        conditions.append(
+            {
+                "kind": "attribute",
+                "field": "signup_at",
+                "op": "between",
+                "values": [cohort.start.isoformat(), last.isoformat()],
+            }
+        )
     else:
         where = [f.to_dict() for f in spec.start_where]
-        started = {"kind": "event", "event": spec.start, "op": ">=", "count": 1, "between": [cohort.start.isoformat(), last.isoformat()]}
+        started = {
+            "kind": "event",
+            "event": spec.start,
+            "op": ">=",
+            "count": 1,
+            "between": [cohort.start.isoformat(), last.isoformat()],
+        }
         conditions.append({**started, "where": where} if where else started)
         if first_day is not None and first_day < cohort.start:
-            before = {"kind": "event", "event": spec.start, "op": "=", "count": 0, "between": [first_day.isoformat(), (cohort.start - timedelta(days=1)).isoformat()]}
+            before = {
+                "kind": "event",
+                "event": spec.start,
+                "op": "=",
+                "count": 0,
+                "between": [first_day.isoformat(), (cohort.start - timedelta(days=1)).isoformat()],
+            }
             conditions.append({**before, "where": where} if where else before)
     if base is not None and base.conditions:
         conditions.append({"kind": "group", "match": base.match, "conditions": base.to_dict()["conditions"]})

@@ -18,24 +18,42 @@ from core.bench import median, timed
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("data", nargs="?", default=os.environ.get("ADESK_BENCH_DATA", "/tmp/demo10m"), help="a demo dataset (default /tmp/demo10m)")
-    p.add_argument("--repeat", type=int, default=5, help="timed runs per measurement (default 5; pandas: half, at least 1)")
+    p.add_argument(
+        "data",
+        nargs="?",
+        default=os.environ.get("ADESK_BENCH_DATA", "/tmp/demo10m"),
+        help="a demo dataset (default /tmp/demo10m)",
+    )
+    p.add_argument(
+        "--repeat", type=int, default=5, help="timed runs per measurement (default 5; pandas: half, at least 1)"
+    )
     p.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
 
 
-def pandas_aggregates(root: Path, name: str, window_days: int, as_of_end, conversion: str) -> dict[str, tuple[int, int, float]]:
+def pandas_aggregates(
+    root: Path, name: str, window_days: int, as_of_end, conversion: str
+) -> dict[str, tuple[int, int, float]]:
     """(users, conversions, revenue) per variant with plain pandas, by ANALYSES.md §5 (conversion = the purchase event here)."""
     import pandas as pd
 
-    a = pd.read_parquet(root / "assignments.parquet", filters=[("experiment", "==", name)], columns=["user_id", "variant", "assigned_at"])
-    per = a.groupby("user_id").agg(variants=("variant", "nunique"), variant=("variant", "min"), t0=("assigned_at", "min"))
+    a = pd.read_parquet(
+        root / "assignments.parquet",
+        filters=[("experiment", "==", name)],
+        columns=["user_id", "variant", "assigned_at"],
+    )
+    per = a.groupby("user_id").agg(
+        variants=("variant", "nunique"), variant=("variant", "min"), t0=("assigned_at", "min")
+    )
     per = per[per["variants"] == 1]
     known = pd.read_parquet(root / "users.parquet", columns=["user_id"])["user_id"]
     per = per[per.index.isin(known)].reset_index()
     w = pd.Timedelta(days=window_days)
     lo, hi = per["t0"].min(), min(per["t0"].max() + w, pd.Timestamp(as_of_end))
-    ev = pd.read_parquet(root / "events", columns=["user_id", "ts", "amount"],
-                         filters=[("event", "==", conversion), ("ts", ">=", lo), ("ts", "<", hi)])
+    ev = pd.read_parquet(
+        root / "events",
+        columns=["user_id", "ts", "amount"],
+        filters=[("event", "==", conversion), ("ts", ">=", lo), ("ts", "<", hi)],
+    )
     m = ev.merge(per[["user_id", "t0"]], on="user_id")
     m = m[(m["ts"] >= m["t0"]) & (m["ts"] < (m["t0"] + w).clip(upper=pd.Timestamp(as_of_end)))]
     by_user = m.groupby("user_id").agg(rev=("amount", "sum"))
@@ -79,7 +97,9 @@ def run(args: argparse.Namespace) -> dict:
                 found.update(pandas_aggregates(root, name, window, end, ds.config.purchase_event))
 
             pandas_ms = timed(baseline, max(1, args.repeat // 2))  # the last run's numbers are cross-checked
-            got = {v.name: (v.aggregate.users, v.aggregate.conversions, v.aggregate.revenue_sum) for v in result.variants}
+            got = {
+                v.name: (v.aggregate.users, v.aggregate.conversions, v.aggregate.revenue_sum) for v in result.variants
+            }
             for variant, (users, conv, rev) in found.items():
                 g = got[variant]
                 if (g[0], g[1]) != (users, conv) or abs(g[2] - rev) > 1e-6 * max(1.0, abs(rev)):
@@ -101,5 +121,7 @@ def render(result: dict) -> str:
     lines = [f"{result['dataset']}: {result['users']:,} users; experiments list p50 {result['list_p50_ms']:,.1f} ms"]
     for r in result["experiments"]:
         pandas = f"  pandas {r['pandas_p50_ms']:,.1f} ms ({r['speedup']}x)" if "pandas_p50_ms" in r else ""
-        lines.append(f"  {r['experiment']:<24} {r['assigned_users']:>10,} users  p50 {r['p50_ms']:,.1f} ms  CUPED {r['cuped_p50_ms']:,.1f} ms{pandas}")
+        lines.append(
+            f"  {r['experiment']:<24} {r['assigned_users']:>10,} users  p50 {r['p50_ms']:,.1f} ms  CUPED {r['cuped_p50_ms']:,.1f} ms{pandas}"
+        )
     return "\n".join(lines)

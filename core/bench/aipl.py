@@ -23,7 +23,12 @@ from core.dataset.caches import dataset_cache
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("data", nargs="?", default=os.environ.get("ADESK_DATA", "data/demo"), help="dataset directory (default $ADESK_DATA or data/demo)")
+    p.add_argument(
+        "data",
+        nargs="?",
+        default=os.environ.get("ADESK_DATA", "data/demo"),
+        help="dataset directory (default $ADESK_DATA or data/demo)",
+    )
     p.add_argument("--cache-dir", default=None, help="derived-cache directory (default $ADESK_CACHE_DIR)")
     p.add_argument("--repeat", type=int, default=5, help="timed warm runs (default 5)")
     p.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
@@ -50,16 +55,34 @@ def _pandas_stages(ev: pd.DataFrame, ds, day: date) -> pd.Series:
     w = ev[(ev["ts"] >= start) & (ev["ts"] < end)]
     purchase = w["_ei"].isin(codes([ds.config.purchase_event]))
     loyal = w["_ei"].isin(codes(cfg.loyalty_events))
-    per = pd.DataFrame({
-        "uid": w["_uid"].to_numpy(),
-        "buy": purchase.to_numpy(),
-        "first_buy": np.where(purchase, w["ts"].to_numpy(), np.datetime64("NaT")),
-        "last_loyal": np.where(loyal, w["ts"].to_numpy(), np.datetime64("NaT")),
-        "interest": w["_ei"].isin(codes(cfg.interest)).to_numpy(),
-        "aware": w["_ei"].isin(codes(cfg.awareness)).to_numpy(),
-    }).groupby("uid").agg(buys=("buy", "sum"), first_buy=("first_buy", "min"), last_loyal=("last_loyal", "max"), interest=("interest", "any"), aware=("aware", "any"))
+    per = (
+        pd.DataFrame(
+            {
+                "uid": w["_uid"].to_numpy(),
+                "buy": purchase.to_numpy(),
+                "first_buy": np.where(purchase, w["ts"].to_numpy(), np.datetime64("NaT")),
+                "last_loyal": np.where(loyal, w["ts"].to_numpy(), np.datetime64("NaT")),
+                "interest": w["_ei"].isin(codes(cfg.interest)).to_numpy(),
+                "aware": w["_ei"].isin(codes(cfg.awareness)).to_numpy(),
+            }
+        )
+        .groupby("uid")
+        .agg(
+            buys=("buy", "sum"),
+            first_buy=("first_buy", "min"),
+            last_loyal=("last_loyal", "max"),
+            interest=("interest", "any"),
+            aware=("aware", "any"),
+        )
+    )
     stage = np.select(
-        [per["buys"] >= cfg.loyalty_min_purchases, (per["buys"] >= 1) & (per["last_loyal"] > per["first_buy"]), per["buys"] >= 1, per["interest"], per["aware"]],
+        [
+            per["buys"] >= cfg.loyalty_min_purchases,
+            (per["buys"] >= 1) & (per["last_loyal"] > per["first_buy"]),
+            per["buys"] >= 1,
+            per["interest"],
+            per["aware"],
+        ],
         ["L", "L", "P", "I", "A"],
         "none",
     )
@@ -76,7 +99,12 @@ def run(args: argparse.Namespace) -> dict:
 
     ds = open_dataset(args.data, cache_dir=args.cache_dir)
     as_of = ds.as_of
-    result: dict = {"dataset": ds.name, "as_of": as_of.isoformat(), "users": ds.total_users, "events": ds.run(_count_events())[0][0]}
+    result: dict = {
+        "dataset": ds.name,
+        "as_of": as_of.isoformat(),
+        "users": ds.total_users,
+        "events": ds.run(_count_events())[0][0],
+    }
 
     # the stage history, once per version of the data (kept in a file next to the cache): built here
     # from the events whatever the file holds, so the figure is the first use of a new version
@@ -103,13 +131,17 @@ def run(args: argparse.Namespace) -> dict:
     result["trend_warm_ms"] = round(median(timed(lambda: aipl.trend(ds, 12), args.repeat)), 1)
     _say(result)
     answers = dataset_cache(ds, "aipl")
-    result["trend_warm_recount_ms"] = round(median(timed(lambda: (answers.clear(), aipl.trend(ds, 12)), args.repeat)), 1)
+    result["trend_warm_recount_ms"] = round(
+        median(timed(lambda: (answers.clear(), aipl.trend(ds, 12)), args.repeat)), 1
+    )
 
     # days that no month end took: mid-month
     day = as_of - timedelta(days=45 + as_of.day % 7)
     result["stages_at_date_cold_s"] = round(_seconds(lambda: aipl.funnel(ds, day)), 2)
     result["stages_at_date_warm_ms"] = round(median(timed(lambda: aipl.funnel(ds, day), args.repeat)), 1)
-    result["stages_at_date_recount_ms"] = round(median(timed(lambda: (answers.clear(), aipl.funnel(ds, day)), args.repeat)), 1)
+    result["stages_at_date_recount_ms"] = round(
+        median(timed(lambda: (answers.clear(), aipl.funnel(ds, day)), args.repeat)), 1
+    )
     _say(result)
     dated = parse_segment({"conditions": [{"kind": "aipl", "op": "in", "values": ["I"], "as_of": day.isoformat()}]})
     # the first count writes the date's table of stages (what a dated condition reads)
@@ -119,7 +151,9 @@ def run(args: argparse.Namespace) -> dict:
     d1, d2 = as_of - timedelta(days=100), as_of - timedelta(days=10)
     result["flow_cold_s"] = round(_seconds(lambda: aipl.flow(ds, d1, d2)), 2)
     result["flow_warm_ms"] = round(median(timed(lambda: aipl.flow(ds, d1, d2), args.repeat)), 1)
-    result["flow_warm_recount_ms"] = round(median(timed(lambda: (answers.clear(), aipl.flow(ds, d1, d2)), args.repeat)), 1)
+    result["flow_warm_recount_ms"] = round(
+        median(timed(lambda: (answers.clear(), aipl.flow(ds, d1, d2)), args.repeat)), 1
+    )
     _say(result)
     result["model_tables"] = len(dataset_cache(ds, "models_at").get("tables", ()))
 
@@ -129,11 +163,15 @@ def run(args: argparse.Namespace) -> dict:
         try:
             # the rows of the day's window only (as a pandas user reads with a filter); loading is not timed
             end = day + timedelta(days=1)
-            ev = cur.execute(_event_rows(), {"start": end - timedelta(days=ds.config.aipl.lookback_days), "end": end}).df()
+            ev = cur.execute(
+                _event_rows(), {"start": end - timedelta(days=ds.config.aipl.lookback_days), "end": end}
+            ).df()
         finally:
             cur.close()
         counts = {}
-        result["pandas_stages_at_date_s"] = round(median([_seconds(lambda: counts.update(_pandas_stages(ev, ds, day))) for _ in range(2)]), 2)
+        result["pandas_stages_at_date_s"] = round(
+            median([_seconds(lambda: counts.update(_pandas_stages(ev, ds, day))) for _ in range(2)]), 2
+        )
         ours = aipl.funnel(ds, day).in_stage
         if any(int(counts.get(s, 0)) != ours[s] for s in aipl.ALL_STAGES):
             raise RuntimeError(f"AIPL on {day}: DuckDB {ours}, pandas {dict(counts)}")
@@ -150,8 +188,16 @@ def _count_events():
 def _event_rows() -> str:
     from sqlglot import exp
 
-    window = exp.and_(exp.GTE(this=exp.column("ts"), expression=exp.Placeholder(this="start")), exp.LT(this=exp.column("ts"), expression=exp.Placeholder(this="end")))
-    return exp.select(exp.column("_uid", quoted=True), exp.column("_ei", quoted=True), exp.column("ts")).from_("event_rows").where(window).sql("duckdb")
+    window = exp.and_(
+        exp.GTE(this=exp.column("ts"), expression=exp.Placeholder(this="start")),
+        exp.LT(this=exp.column("ts"), expression=exp.Placeholder(this="end")),
+    )
+    return (
+        exp.select(exp.column("_uid", quoted=True), exp.column("_ei", quoted=True), exp.column("ts"))
+        .from_("event_rows")
+        .where(window)
+        .sql("duckdb")
+    )
 
 
 def render(r: dict) -> str:

@@ -27,8 +27,12 @@ _BUILD = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--users", type=int, default=10_000_000, help="users to generate (default 10,000,000; ~10 events each)")
-    p.add_argument("--out", type=Path, default=None, help="where to generate (default: a temporary directory, removed afterwards)")
+    p.add_argument(
+        "--users", type=int, default=10_000_000, help="users to generate (default 10,000,000; ~10 events each)"
+    )
+    p.add_argument(
+        "--out", type=Path, default=None, help="where to generate (default: a temporary directory, removed afterwards)"
+    )
     p.add_argument("--reuse", action="store_true", help="reuse a dataset already at --out instead of generating")
 
 
@@ -58,7 +62,10 @@ def run(args: argparse.Namespace) -> dict:
         if events is None:
             import duckdb
 
-            events = duckdb.sql("select count(*) from read_parquet($f, hive_partitioning=true)", params={"f": str(data / "events" / "**" / "*.parquet")}).fetchall()[0][0]
+            events = duckdb.sql(
+                "select count(*) from read_parquet($f, hive_partitioning=true)",
+                params={"f": str(data / "events" / "**" / "*.parquet")},
+            ).fetchall()[0][0]
         return {
             "users": built["users"],
             "events": events,

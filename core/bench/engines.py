@@ -37,10 +37,24 @@ EXPORT_COLUMNS = ("city", "age", "phone", "rfm_class", "lifecycle")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("data", nargs="?", default=os.environ.get("ADESK_BENCH_DATA", "data/demo"), help="a demo dataset (default data/demo; `adesk demo --users N`)")
+    p.add_argument(
+        "data",
+        nargs="?",
+        default=os.environ.get("ADESK_BENCH_DATA", "data/demo"),
+        help="a demo dataset (default data/demo; `adesk demo --users N`)",
+    )
     p.add_argument("--repeat", type=int, default=5, help="timed runs per count and export (default 5)")
-    p.add_argument("--definitions", type=int, default=len(COUNTS), help=f"how many of the {len(COUNTS)} definitions to count (default all)")
-    p.add_argument("--spark-remote", default=os.environ.get("ADESK_SPARK_REMOTE", "local[2]"), help="where Spark runs (default local[2])")
+    p.add_argument(
+        "--definitions",
+        type=int,
+        default=len(COUNTS),
+        help=f"how many of the {len(COUNTS)} definitions to count (default all)",
+    )
+    p.add_argument(
+        "--spark-remote",
+        default=os.environ.get("ADESK_SPARK_REMOTE", "local[2]"),
+        help="where Spark runs (default local[2])",
+    )
 
 
 def _counts(ds, sd, repeat: int, names: tuple[str, ...]) -> list[dict]:
@@ -57,14 +71,16 @@ def _counts(ds, sd, repeat: int, names: tuple[str, ...]) -> list[dict]:
         scan = timed(lambda seg=seg: size(ds, seg, bitmaps=False), repeat)
         bitmaps = timed(lambda seg=seg: size(ds, seg), repeat)
         spark = timed(lambda seg=seg: size(sd, seg), repeat)
-        out.append({
-            "name": name,
-            "members": min(counts),
-            "same": len(counts) == 1,
-            "duckdb_scan_ms": round(median(scan), 1),
-            "duckdb_bitmaps_ms": round(median(bitmaps), 1),
-            "spark_ms": round(median(spark), 1),
-        })
+        out.append(
+            {
+                "name": name,
+                "members": min(counts),
+                "same": len(counts) == 1,
+                "duckdb_scan_ms": round(median(scan), 1),
+                "duckdb_bitmaps_ms": round(median(bitmaps), 1),
+                "spark_ms": round(median(spark), 1),
+            }
+        )
     return out
 
 
@@ -100,7 +116,9 @@ def run(args: argparse.Namespace) -> dict:
 
     data = Path(args.data)
     if not (data / "users.parquet").exists():
-        raise SystemExit(f"adesk bench engines: no dataset at {data}. Generate one with `adesk demo --users 200000 --out {data}`.")
+        raise SystemExit(
+            f"adesk bench engines: no dataset at {data}. Generate one with `adesk demo --users 200000 --out {data}`."
+        )
     scratch = Path(tempfile.mkdtemp(prefix="adesk-bench-engines-"))
     try:
         t0 = time.perf_counter()
@@ -121,7 +139,11 @@ def run(args: argparse.Namespace) -> dict:
             "dataset": str(data),
             "users": ds.total_users,
             "spark_remote": args.spark_remote,
-            "build": {"duckdb_seconds": round(build_s, 1), "spark_session_seconds": round(session_s, 1), "spark_parquet_seconds": round(parquet_s, 1)},
+            "build": {
+                "duckdb_seconds": round(build_s, 1),
+                "spark_session_seconds": round(session_s, 1),
+                "spark_parquet_seconds": round(parquet_s, 1),
+            },
             "counts": counts,
             "export": export,
             "all_same": all(c["same"] for c in counts) and export["same_sha256"],
@@ -138,7 +160,9 @@ def render(r: dict) -> str:
         f"  {'count':<34} {'members':>9} {'scan ms':>9} {'bitmaps':>9} {'spark ms':>9}",
     ]
     for c in r["counts"]:
-        lines.append(f"  {c['name']:<34} {c['members']!s:>9} {c['duckdb_scan_ms']:>9} {c['duckdb_bitmaps_ms']:>9} {c['spark_ms']:>9}")
+        lines.append(
+            f"  {c['name']:<34} {c['members']!s:>9} {c['duckdb_scan_ms']:>9} {c['duckdb_bitmaps_ms']:>9} {c['spark_ms']:>9}"
+        )
     e = r["export"]
     lines.append(
         f"  export {e['duckdb']['rows']:,} rows: DuckDB {e['duckdb']['seconds']} s, Spark {e['spark']['seconds']} s, same SHA-256: {e['same_sha256']}"

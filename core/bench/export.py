@@ -26,9 +26,20 @@ TARGET_MB = 500
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("data", nargs="?", default=os.environ.get("ADESK_BENCH_DATA", "/tmp/demo10m"), help="a demo dataset (default /tmp/demo10m, 10M users)")
-    p.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_SIZES), help="rows per export, comma-separated (default 1000000,5000000)")
-    p.add_argument("--repeat", type=int, default=3, help="runs per size up to 1M rows (larger sizes run once; default 3)")
+    p.add_argument(
+        "data",
+        nargs="?",
+        default=os.environ.get("ADESK_BENCH_DATA", "/tmp/demo10m"),
+        help="a demo dataset (default /tmp/demo10m, 10M users)",
+    )
+    p.add_argument(
+        "--sizes",
+        default=",".join(str(s) for s in DEFAULT_SIZES),
+        help="rows per export, comma-separated (default 1000000,5000000)",
+    )
+    p.add_argument(
+        "--repeat", type=int, default=3, help="runs per size up to 1M rows (larger sizes run once; default 3)"
+    )
     p.add_argument("--format", choices=("csv", "parquet"), default="csv")
     p.add_argument(
         "--raw-text", action="store_true",
@@ -64,7 +75,9 @@ def run(args: argparse.Namespace) -> dict:
 
     data = Path(args.data)
     if not (data / "users.parquet").exists():
-        raise SystemExit(f"adesk bench export: no dataset at {data}. Generate one with `adesk demo --users 10000000 --out {data}`.")
+        raise SystemExit(
+            f"adesk bench export: no dataset at {data}. Generate one with `adesk demo --users 10000000 --out {data}`."
+        )
     sizes = [int(s) for s in str(args.sizes).split(",") if s.strip()]
     t0 = time.perf_counter()
     ds = open_dataset(data)

@@ -48,11 +48,20 @@ def _cases(as_of: date) -> list[tuple[str, dict, dict]]:
 
 
 # the builder rerun: the funnel condition stays, the other condition changes each time
-OTHER_CITIES = [["Shanghai", "Beijing"], ["Guangzhou", "Shenzhen"], ["Hangzhou"], ["Chengdu", "Wuhan", "Nanjing"], ["Suzhou"], ["Tianjin", "Xi'an"]]
+OTHER_CITIES = [
+    ["Shanghai", "Beijing"],
+    ["Guangzhou", "Shenzhen"],
+    ["Hangzhou"],
+    ["Chengdu", "Wuhan", "Nanjing"],
+    ["Suzhou"],
+    ["Tianjin", "Xi'an"],
+]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", default=os.environ.get("ADESK_DATA") or "data/demo", help="dataset directory (default data/demo)")
+    p.add_argument(
+        "--data", default=os.environ.get("ADESK_DATA") or "data/demo", help="dataset directory (default data/demo)"
+    )
     p.add_argument("--repeat", type=int, default=3, help="timed runs per case (default 3)")
 
 
@@ -95,12 +104,22 @@ def pandas_funnel(frames: dict[str, pd.DataFrame], spec, as_of: date) -> list[in
     lo, hi = pd.Timestamp(start), pd.Timestamp(end + timedelta(days=1))
     first = frames[parsed.steps[0].event]
     first = first[_mask(first, parsed.steps[0].where) & (first["ts"] >= lo) & (first["ts"] < hi)]
-    paths = first[["_uid", "ts"]].rename(columns={"ts": "t1"}).assign(last=lambda d: d["t1"], depth=1).sort_values("last")
+    paths = (
+        first[["_uid", "ts"]].rename(columns={"ts": "t1"}).assign(last=lambda d: d["t1"], depth=1).sort_values("last")
+    )
     for step in parsed.steps[1:]:
         rows = frames[step.event]
         rows = rows[_mask(rows, step.where)][["_uid", "ts"]].sort_values("ts")
         live = paths[paths["depth"] == paths["depth"].max()]
-        moved = pd.merge_asof(live.sort_values("last"), rows, left_on="last", right_on="ts", by="_uid", direction="forward", allow_exact_matches=False)
+        moved = pd.merge_asof(
+            live.sort_values("last"),
+            rows,
+            left_on="last",
+            right_on="ts",
+            by="_uid",
+            direction="forward",
+            allow_exact_matches=False,
+        )
         ok = moved["ts"].notna() & (moved["ts"] - moved["t1"] <= parsed.window)
         moved = moved[ok].assign(last=lambda d: d["ts"], depth=lambda d: d["depth"] + 1).drop(columns="ts")
         paths = pd.concat([paths, moved], ignore_index=True)
@@ -124,7 +143,12 @@ def run(args: argparse.Namespace) -> dict:
             funnel_cond = {"kind": "funnel", "funnel": spec, "op": "dropped_after", "step": 2}
 
             def count(cities: list[str], f=funnel_cond) -> None:
-                size(ds, parse_segment({"conditions": [f, {"kind": "attribute", "field": "city", "op": "in", "values": cities}]}))
+                size(
+                    ds,
+                    parse_segment(
+                        {"conditions": [f, {"kind": "attribute", "field": "city", "op": "in", "values": cities}]}
+                    ),
+                )
 
             funnel_table.clear(ds)  # the first count computes the funnel's members table
             t0 = time.perf_counter()
@@ -144,7 +168,15 @@ def run(args: argparse.Namespace) -> dict:
                 funnel(ds, s, segment=g, breakdown=b, trend="day")
 
             seconds = timed(fresh, args.repeat)
-            extra["rerun_seconds"] = round(median(timed(lambda s=spec, g=segment, b=by: funnel(ds, s, segment=g, breakdown=b, trend="day"), args.repeat)) / 1000, 3)
+            extra["rerun_seconds"] = round(
+                median(
+                    timed(
+                        lambda s=spec, g=segment, b=by: funnel(ds, s, segment=g, breakdown=b, trend="day"), args.repeat
+                    )
+                )
+                / 1000,
+                3,
+            )
         frames = _pandas_frames(ds, spec)
         pandas_seconds = timed(lambda f=frames, s=spec: pandas_funnel(f, s, ds.as_of), args.repeat)
         cases.append({"name": name, "steps": len(spec["steps"]), "seconds_p50": round(median(seconds) / 1000, 3),
@@ -155,7 +187,10 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def render(result: dict) -> str:
-    lines = [f"{result['users']:,} members, {result['events']:,} events ({result['date']})", f"{'case':<62} {'p50 s':>8} {'pandas s':>9}"]
+    lines = [
+        f"{result['users']:,} members, {result['events']:,} events ({result['date']})",
+        f"{'case':<62} {'p50 s':>8} {'pandas s':>9}",
+    ]
     for c in result["cases"]:
         more = ", ".join(f"{k} {c[k]}" for k in ("first_seconds", "rerun_seconds", "segment_members") if k in c)
         lines.append(f"{c['name']:<62} {c['seconds_p50']:>8.3f} {c['pandas_seconds']:>9.3f}  {more}")

@@ -21,14 +21,28 @@ from sqlglot import exp
 
 from core.bench import median, timed
 
-TARGETS_S = {"monthly 12 × 12, all members": 3.0, "weekly 26 × 26, all members": 5.0, "monthly 12 × 12, 1M-member segment": 1.5}
+TARGETS_S = {
+    "monthly 12 × 12, all members": 3.0,
+    "weekly 26 × 26, all members": 5.0,
+    "monthly 12 × 12, 1M-member segment": 1.5,
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("data", nargs="?", default=os.environ.get("ADESK_BENCH_DATA", "data/demo"), help="a demo dataset (default data/demo; the 10M figures: /work/bench/demo10m)")
+    p.add_argument(
+        "data",
+        nargs="?",
+        default=os.environ.get("ADESK_BENCH_DATA", "data/demo"),
+        help="a demo dataset (default data/demo; the 10M figures: /work/bench/demo10m)",
+    )
     p.add_argument("--repeat", type=int, default=5, help="timed runs per scenario (default 5)")
     p.add_argument("--pandas-repeat", type=int, default=2, help="timed runs of the pandas baseline (default 2)")
-    p.add_argument("--segment-size", type=int, default=1_000_000, help="members of the segment scenario: the first N user ids (default 1,000,000)")
+    p.add_argument(
+        "--segment-size",
+        type=int,
+        default=1_000_000,
+        help="members of the segment scenario: the first N user ids (default 1,000,000)",
+    )
 
 
 def _scenarios(as_of: date, segment_size: int) -> list[tuple[str, object, dict | None]]:
@@ -38,7 +52,9 @@ def _scenarios(as_of: date, segment_size: int) -> list[tuple[str, object, dict |
     monthly = RetentionSpec("month", period_start(month - 11, "month"), as_of)
     weekly = RetentionSpec("week", period_start(week - 25, "week"), as_of)
     # demo ids are "u" + 8 digits from u00000001: the first N members are those below u<N+1>
-    first_n = {"conditions": [{"kind": "attribute", "field": "user_id", "op": "lt", "value": f"u{segment_size + 1:08d}"}]}
+    first_n = {
+        "conditions": [{"kind": "attribute", "field": "user_id", "op": "lt", "value": f"u{segment_size + 1:08d}"}]
+    }
     return [
         ("monthly 12 × 12, all members", monthly, None),
         ("weekly 26 × 26, all members", weekly, None),
@@ -50,9 +66,19 @@ def _frames(ds, since: date) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Members (uid, user_id, signup_at) and return events (uid, ts) since a day, as pandas frames."""
     cur = ds.cursor()
     try:
-        members = cur.sql(exp.select("_uid", "user_id", "signup_at").from_("profile").sql("duckdb")).to_arrow_table().to_pandas(types_mapper=pd.ArrowDtype)
-        where = exp.and_(exp.GTE(this=exp.column("ts"), expression=exp.Placeholder(this="since")), exp.LT(this=exp.column("ts"), expression=exp.Placeholder(this="end")))
-        events = cur.execute(exp.select("_uid", "ts").from_("event_rows").where(where).sql("duckdb"), {"since": since, "end": ds.as_of_end}).df()
+        members = (
+            cur.sql(exp.select("_uid", "user_id", "signup_at").from_("profile").sql("duckdb"))
+            .to_arrow_table()
+            .to_pandas(types_mapper=pd.ArrowDtype)
+        )
+        where = exp.and_(
+            exp.GTE(this=exp.column("ts"), expression=exp.Placeholder(this="since")),
+            exp.LT(this=exp.column("ts"), expression=exp.Placeholder(this="end")),
+        )
+        events = cur.execute(
+            exp.select("_uid", "ts").from_("event_rows").where(where).sql("duckdb"),
+            {"since": since, "end": ds.as_of_end},
+        ).df()
     finally:
         cur.close()
     members["signup_at"] = members["signup_at"].astype("datetime64[us]")
@@ -67,14 +93,19 @@ def _period(ts: pd.Series, period: str) -> np.ndarray:
     return (values.astype("datetime64[D]").astype(np.int64) + 3) // 7
 
 
-def pandas_table(members: pd.DataFrame, events: pd.DataFrame, spec, as_of: date, segment: dict | None) -> dict[str, list[int]]:
+def pandas_table(
+    members: pd.DataFrame, events: pd.DataFrame, spec, as_of: date, segment: dict | None
+) -> dict[str, list[int]]:
     """The 'on' table of signup cohorts, return = any event, in plain pandas: cohort first day -> counts."""
     end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
     m = members[members.signup_at.notna() & (members.signup_at < end)]
     if segment is not None:
         m = m[m.user_id < segment["conditions"][0]["value"]]
     first = _period(pd.Series([pd.Timestamp(spec.first)]), spec.period)[0]
-    last = min(_period(pd.Series([pd.Timestamp(spec.last)]), spec.period)[0], _period(pd.Series([pd.Timestamp(as_of)]), spec.period)[0])
+    last = min(
+        _period(pd.Series([pd.Timestamp(spec.last)]), spec.period)[0],
+        _period(pd.Series([pd.Timestamp(as_of)]), spec.period)[0],
+    )
     cohorts = pd.DataFrame({"_uid": m["_uid"].to_numpy(), "cohort": _period(m.signup_at, spec.period)})
     cohorts = cohorts[(cohorts.cohort >= first) & (cohorts.cohort <= last)]
     returns = pd.DataFrame({"_uid": events["_uid"].to_numpy(), "p": _period(events.ts, spec.period)}).drop_duplicates()
@@ -112,7 +143,10 @@ def run(args: argparse.Namespace) -> dict:
             theirs = pandas_table(members, events, spec, ds.as_of, segment)
             if list(theirs.values()) != [list(c.retained) for c in ours.cohorts]:
                 raise SystemExit(f"adesk bench retention: pandas and DuckDB disagree on {name!r}")
-            pandas_runs = timed(lambda spec=spec, segment=segment: pandas_table(members, events, spec, ds.as_of, segment), max(1, args.pandas_repeat))
+            pandas_runs = timed(
+                lambda spec=spec, segment=segment: pandas_table(members, events, spec, ds.as_of, segment),
+                max(1, args.pandas_repeat),
+            )
             p50, pandas_p50 = median(runs), median(pandas_runs)
             results.append(
                 {
@@ -142,8 +176,12 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def render(r: dict) -> str:
-    lines = [f"retention benchmark on {r['dataset']} ({r['users']:,} users, as of {r['as_of']}, {r['threads']} threads)"]
-    lines.append(f"  {'scenario':<38} {'table':>7} {'members':>11} {'p50 s':>7} {'pandas s':>9} {'speed-up':>9}  target")
+    lines = [
+        f"retention benchmark on {r['dataset']} ({r['users']:,} users, as of {r['as_of']}, {r['threads']} threads)"
+    ]
+    lines.append(
+        f"  {'scenario':<38} {'table':>7} {'members':>11} {'p50 s':>7} {'pandas s':>9} {'speed-up':>9}  target"
+    )
     for s in r["scenarios"]:
         target = s["target_seconds"]
         verdict = "" if target is None else f"≤ {target} s: {'met' if s['seconds_p50'] <= target else 'NOT met'}"

@@ -27,70 +27,159 @@ DEFINITIONS: list[tuple[str, dict]] = [
     ("city ne (incl. missing)", {"conditions": [{"kind": A, "field": "city", "op": "ne", "value": "Beijing"}]}),
     ("age is null", {"conditions": [{"kind": A, "field": "age", "op": "is_null"}]}),
     ("store_code contains", {"conditions": [{"kind": A, "field": "store_code", "op": "contains", "value": "SH0"}]}),
-    ("signed up last 90 days", {"conditions": [{"kind": A, "field": "signup_at", "op": "within_last_days", "value": 90}]}),
+    (
+        "signed up last 90 days",
+        {"conditions": [{"kind": A, "field": "signup_at", "op": "within_last_days", "value": 90}]},
+    ),
     ("tag has", {"conditions": [{"kind": "tag", "tag": "interest/food/baking", "op": "has"}]}),
     ("tag has_not", {"conditions": [{"kind": "tag", "tag": "identity/kol", "op": "has_not"}]}),
     ("tag value eq", {"conditions": [{"kind": "tag", "tag": "occasion/cake_month", "op": "eq", "value": "03"}]}),
-    ("tag value gt (number)", {"conditions": [{"kind": "tag", "tag": "value/predicted_ltv", "op": "gt", "value": 500}]}),
+    (
+        "tag value gt (number)",
+        {"conditions": [{"kind": "tag", "tag": "value/predicted_ltv", "op": "gt", "value": 500}]},
+    ),
     ("rfm in", {"conditions": [{"kind": "rfm", "op": "in", "values": ["important_value", "important_retention"]}]}),
-    ("aipl + lifecycle", {"conditions": [
-        {"kind": "aipl", "op": "in", "values": ["I", "P"]},
-        {"kind": "lifecycle", "op": "not_in", "values": ["churned"]},
-    ]}),
-    ("5 clauses attr+tag", {"conditions": [
-        {"kind": A, "field": "city", "op": "in", "values": ["Shanghai", "Beijing", "Shenzhen"]},
-        {"kind": A, "field": "age", "op": "between", "values": [20, 40]},
-        {"kind": "tag", "tag": "interest/food/baking", "op": "has"},
-        {"kind": A, "field": "sms_opt_in", "op": "eq", "value": True},
-        {"kind": A, "field": "member_level", "op": "gte", "value": 2},
-    ]}),
-    ("10 clauses with OR group + negation", {"conditions": [
-        {"kind": A, "field": "gender", "op": "eq", "value": "female"},
-        {"kind": A, "field": "age", "op": "gte", "value": 22},
-        {"kind": A, "field": "age", "op": "lte", "value": 45},
-        {"kind": A, "field": "city", "op": "not_in", "values": ["Wuhan"]},
-        {"kind": "tag", "tag": "scene/commuter", "op": "has"},
-        {"kind": "tag", "tag": "value/low_value", "op": "has_not"},
-        {"kind": "group", "match": "any", "conditions": [
-            {"kind": "tag", "tag": "interest/food/coffee", "op": "has"},
-            {"kind": "tag", "tag": "interest/food/dessert", "op": "has"},
-            {"kind": A, "field": "member_level", "op": "gte", "value": 4},
-        ]},
-        {"kind": "group", "match": "all", "negate": True, "conditions": [
-            {"kind": A, "field": "wechat_opt_in", "op": "eq", "value": False},
-        ]},
-    ]}),
-    ("nested OR of ANDs", {"conditions": [{"kind": "group", "match": "any", "conditions": [
-        {"kind": "group", "match": "all", "conditions": [
-            {"kind": A, "field": "city", "op": "eq", "value": "Shanghai"},
-            {"kind": "tag", "tag": "identity/koc", "op": "has"},
-        ]},
-        {"kind": "group", "match": "all", "conditions": [
-            {"kind": A, "field": "city", "op": "eq", "value": "Beijing"},
-            {"kind": "tag", "tag": "value/high_value", "op": "has"},
-        ]},
-    ]}]}),
-    ("event: purchase >= 2 in 90 days", {"conditions": [{"kind": "event", "event": "purchase", "op": ">=", "count": 2, "within_days": 90}]}),
-    ("event: no add_to_cart in 30 days", {"conditions": [{"kind": "event", "event": "add_to_cart", "op": "=", "count": 0, "within_days": 30}]}),
-    ("event + attr + tag", {"conditions": [
-        {"kind": A, "field": "city", "op": "in", "values": ["Shanghai", "Hangzhou"]},
-        {"kind": "tag", "tag": "interest/food/baking", "op": "has"},
-        {"kind": "event", "event": "product_view", "op": ">=", "count": 3, "within_days": 30},
-    ]}),
-    ("event: cake purchase in 365 days (where)", {"conditions": [{"kind": "event", "event": "purchase", "op": ">=", "count": 1, "within_days": 365,
-        "where": [{"field": "product_category", "op": "eq", "value": "cake"}]}]}),
-    ("event: product_view >= 3 in 45 days (raw)", {"conditions": [{"kind": "event", "event": "product_view", "op": ">=", "count": 3, "within_days": 45}]}),
-    ("event: did not purchase in 2026-06 (between)", {"conditions": [{"kind": "event", "event": "purchase", "op": "=", "count": 0, "between": ["2026-06-01", "2026-06-30"]}]}),
+    (
+        "aipl + lifecycle",
+        {
+            "conditions": [
+                {"kind": "aipl", "op": "in", "values": ["I", "P"]},
+                {"kind": "lifecycle", "op": "not_in", "values": ["churned"]},
+            ]
+        },
+    ),
+    (
+        "5 clauses attr+tag",
+        {
+            "conditions": [
+                {"kind": A, "field": "city", "op": "in", "values": ["Shanghai", "Beijing", "Shenzhen"]},
+                {"kind": A, "field": "age", "op": "between", "values": [20, 40]},
+                {"kind": "tag", "tag": "interest/food/baking", "op": "has"},
+                {"kind": A, "field": "sms_opt_in", "op": "eq", "value": True},
+                {"kind": A, "field": "member_level", "op": "gte", "value": 2},
+            ]
+        },
+    ),
+    (
+        "10 clauses with OR group + negation",
+        {
+            "conditions": [
+                {"kind": A, "field": "gender", "op": "eq", "value": "female"},
+                {"kind": A, "field": "age", "op": "gte", "value": 22},
+                {"kind": A, "field": "age", "op": "lte", "value": 45},
+                {"kind": A, "field": "city", "op": "not_in", "values": ["Wuhan"]},
+                {"kind": "tag", "tag": "scene/commuter", "op": "has"},
+                {"kind": "tag", "tag": "value/low_value", "op": "has_not"},
+                {
+                    "kind": "group",
+                    "match": "any",
+                    "conditions": [
+                        {"kind": "tag", "tag": "interest/food/coffee", "op": "has"},
+                        {"kind": "tag", "tag": "interest/food/dessert", "op": "has"},
+                        {"kind": A, "field": "member_level", "op": "gte", "value": 4},
+                    ],
+                },
+                {
+                    "kind": "group",
+                    "match": "all",
+                    "negate": True,
+                    "conditions": [
+                        {"kind": A, "field": "wechat_opt_in", "op": "eq", "value": False},
+                    ],
+                },
+            ]
+        },
+    ),
+    (
+        "nested OR of ANDs",
+        {
+            "conditions": [
+                {
+                    "kind": "group",
+                    "match": "any",
+                    "conditions": [
+                        {
+                            "kind": "group",
+                            "match": "all",
+                            "conditions": [
+                                {"kind": A, "field": "city", "op": "eq", "value": "Shanghai"},
+                                {"kind": "tag", "tag": "identity/koc", "op": "has"},
+                            ],
+                        },
+                        {
+                            "kind": "group",
+                            "match": "all",
+                            "conditions": [
+                                {"kind": A, "field": "city", "op": "eq", "value": "Beijing"},
+                                {"kind": "tag", "tag": "value/high_value", "op": "has"},
+                            ],
+                        },
+                    ],
+                }
+            ]
+        },
+    ),
+    (
+        "event: purchase >= 2 in 90 days",
+        {"conditions": [{"kind": "event", "event": "purchase", "op": ">=", "count": 2, "within_days": 90}]},
+    ),
+    (
+        "event: no add_to_cart in 30 days",
+        {"conditions": [{"kind": "event", "event": "add_to_cart", "op": "=", "count": 0, "within_days": 30}]},
+    ),
+    (
+        "event + attr + tag",
+        {
+            "conditions": [
+                {"kind": A, "field": "city", "op": "in", "values": ["Shanghai", "Hangzhou"]},
+                {"kind": "tag", "tag": "interest/food/baking", "op": "has"},
+                {"kind": "event", "event": "product_view", "op": ">=", "count": 3, "within_days": 30},
+            ]
+        },
+    ),
+    (
+        "event: cake purchase in 365 days (where)",
+        {
+            "conditions": [
+                {
+                    "kind": "event",
+                    "event": "purchase",
+                    "op": ">=",
+                    "count": 1,
+                    "within_days": 365,
+                    "where": [{"field": "product_category", "op": "eq", "value": "cake"}],
+                }
+            ]
+        },
+    ),
+    (
+        "event: product_view >= 3 in 45 days (raw)",
+        {"conditions": [{"kind": "event", "event": "product_view", "op": ">=", "count": 3, "within_days": 45}]},
+    ),
+    (
+        "event: did not purchase in 2026-06 (between)",
+        {
+            "conditions": [
+                {"kind": "event", "event": "purchase", "op": "=", "count": 0, "between": ["2026-06-01", "2026-06-30"]}
+            ]
+        },
+    ),
 ]
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("data", nargs="?", default=os.environ.get("ADESK_BENCH_DATA", "/tmp/demo10m"), help="a demo dataset (default /tmp/demo10m)")
+    p.add_argument(
+        "data",
+        nargs="?",
+        default=os.environ.get("ADESK_BENCH_DATA", "/tmp/demo10m"),
+        help="a demo dataset (default /tmp/demo10m)",
+    )
     p.add_argument("--repeat", type=int, default=21, help="timed runs per definition (default 21)")
     p.add_argument("--pandas-repeat", type=int, default=5, help="timed pandas runs per definition (default 5)")
     p.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
     p.add_argument(
-        "--contract-pandas", action="store_true",
+        "--contract-pandas",
+        action="store_true",
         help="also time pandas over the data-contract tables (users, long tags, raw events) without our cache: contract_pandas_p50_ms",
     )
 
@@ -158,7 +247,12 @@ class PandasBaseline:
         return self.catalog.counter_column(c["event"], c.get("within_days"))
 
     def _needs_events(self, conds) -> bool:
-        return any(self._needs_events(c["conditions"]) if c["kind"] == "group" else (c["kind"] == "event" and not self._counter(c)) for c in conds)
+        return any(
+            self._needs_events(c["conditions"])
+            if c["kind"] == "group"
+            else (c["kind"] == "event" and not self._counter(c))
+            for c in conds
+        )
 
     def mask(self, conds, match="all") -> np.ndarray:
         n = len(self.users)
@@ -198,14 +292,24 @@ class PandasBaseline:
     def _attribute(self, s: pd.Series, c) -> np.ndarray:
         op = c["op"]
         if op == "within_last_days":
-            return ((s >= self.as_of_end - pd.Timedelta(days=c["value"])) & (s < self.as_of_end)).fillna(False).to_numpy(bool)
+            return (
+                ((s >= self.as_of_end - pd.Timedelta(days=c["value"])) & (s < self.as_of_end))
+                .fillna(False)
+                .to_numpy(bool)
+            )
         pos = {
-            "eq": lambda: s == c.get("value"), "ne": lambda: s == c.get("value"),
-            "in": lambda: s.isin(c.get("values", [])), "not_in": lambda: s.isin(c.get("values", [])),
-            "gt": lambda: s > c["value"], "gte": lambda: s >= c["value"], "lt": lambda: s < c["value"], "lte": lambda: s <= c["value"],
+            "eq": lambda: s == c.get("value"),
+            "ne": lambda: s == c.get("value"),
+            "in": lambda: s.isin(c.get("values", [])),
+            "not_in": lambda: s.isin(c.get("values", [])),
+            "gt": lambda: s > c["value"],
+            "gte": lambda: s >= c["value"],
+            "lt": lambda: s < c["value"],
+            "lte": lambda: s <= c["value"],
             "between": lambda: (s >= c["values"][0]) & (s <= c["values"][1]),
             "contains": lambda: s.str.lower().str.contains(str(c["value"]).lower(), regex=False),
-            "is_null": lambda: s.isna(), "not_null": lambda: s.isna(),
+            "is_null": lambda: s.isna(),
+            "not_null": lambda: s.isna(),
         }[op]()
         m = pd.Series(pos).fillna(False).to_numpy(bool)
         return ~m if op in {"ne", "not_in", "not_null"} else m
@@ -247,7 +351,10 @@ class ContractPandasBaseline(PandasBaseline):
         self.events = _raw_events(ds)
 
     def supports(self, conds) -> bool:
-        return all(self.supports(c["conditions"]) if c["kind"] == "group" else c["kind"] in {"attribute", "tag", "event"} for c in conds)
+        return all(
+            self.supports(c["conditions"]) if c["kind"] == "group" else c["kind"] in {"attribute", "tag", "event"}
+            for c in conds
+        )
 
     def _counter(self, c) -> str | None:
         return None  # no per-member counters: every event clause counts raw events
@@ -267,7 +374,11 @@ def _tag_value_mask(v: pd.Series, c) -> np.ndarray:
     if c["op"] == "eq":
         return (v == c["value"]).fillna(False).to_numpy(bool)
     num = pd.to_numeric(v, errors="coerce")
-    return {"gt": num > c["value"], "gte": num >= c["value"], "lt": num < c["value"], "lte": num <= c["value"]}[c["op"]].fillna(False).to_numpy(bool)
+    return (
+        {"gt": num > c["value"], "gte": num >= c["value"], "lt": num < c["value"], "lte": num <= c["value"]}[c["op"]]
+        .fillna(False)
+        .to_numpy(bool)
+    )
 
 
 def _select_columns_sql(columns: list[str]) -> str:
@@ -284,7 +395,9 @@ def run(args: argparse.Namespace) -> dict:
     ds = open_dataset(Path(args.data))
     segments = [(name, d, parse_segment({"version": 1, "match": "all", **d})) for name, d in DEFINITIONS]
     baseline = None if args.no_pandas else PandasBaseline(ds, [d for _, d, _ in segments])
-    contract = ContractPandasBaseline(ds, [d for _, d, _ in segments]) if args.contract_pandas and not args.no_pandas else None
+    contract = (
+        ContractPandasBaseline(ds, [d for _, d, _ in segments]) if args.contract_pandas and not args.no_pandas else None
+    )
     # Warm-up: every count once, which also asks for the bitmap indexes its columns need; timing
     # starts once they are built (their build times are reported with the results).
     index = ds.bitmap_index().build_in_background()
@@ -323,7 +436,9 @@ def run(args: argparse.Namespace) -> dict:
             if contract.supports(d["conditions"]):
                 contract_count = int(contract.mask(d["conditions"]).sum())
                 if contract_count != count:
-                    raise RuntimeError(f"{name}: DuckDB counted {count}, pandas over the contract tables {contract_count}")
+                    raise RuntimeError(
+                        f"{name}: DuckDB counted {count}, pandas over the contract tables {contract_count}"
+                    )
                 ctimes = timed(lambda d=d: contract.mask(d["conditions"]).sum(), args.pandas_repeat)
                 row["contract_pandas_p50_ms"] = round(median(ctimes), 1)
         rows.append(row)

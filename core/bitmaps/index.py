@@ -74,7 +74,9 @@ class BitmapIndex:
         sets, plans = evaluated
         return [sets.get(p, True) for p in plans]
 
-    def split(self, condition: exp.Expression, params: dict[str, object], column: str) -> tuple[BitMap, list[tuple[object, BitMap]]] | None:
+    def split(
+        self, condition: exp.Expression, params: dict[str, object], column: str
+    ) -> tuple[BitMap, list[tuple[object, BitMap]]] | None:
         """The members for which the condition is TRUE, and every value of `column` with its members; or None."""
         evaluated = self._evaluate([condition], params, also=column)
         if evaluated is None:
@@ -83,7 +85,9 @@ class BitmapIndex:
         index = sets.indexes[column]
         return sets.get(p, True), list(zip(index.values, index.bitmaps, strict=True))
 
-    def _evaluate(self, conditions: list[exp.Expression], params: dict[str, object], also: str | None = None) -> tuple[Sets, list[Plan]] | None:
+    def _evaluate(
+        self, conditions: list[exp.Expression], params: dict[str, object], also: str | None = None
+    ) -> tuple[Sets, list[Plan]] | None:
         plans = self._plans(conditions)
         if plans is None:
             return None
@@ -130,14 +134,20 @@ class BitmapIndex:
         with self._lock:
             return all(leaf.column in self._ready for p in plans for leaf in plan_leaves(p))
 
-    def _codes(self, leaves: list[Leaf], indexes: dict[str, ColumnIndex], params: dict[str, object]) -> dict[int, tuple[list[int], list[int]]]:
+    def _codes(
+        self, leaves: list[Leaf], indexes: dict[str, ColumnIndex], params: dict[str, object]
+    ) -> dict[int, tuple[list[int], list[int]]]:
         """For every leaf, the codes of the values where it is TRUE and where it is FALSE: one query."""
         selects = []
         used: set[str] = set()
         for i, leaf in enumerate(leaves):
             used |= {ph.name for ph in leaf.expression.find_all(exp.Placeholder)}
             truth = exp.alias_(leaf.expression.copy(), "truth")
-            selects.append(exp.select(exp.Literal.number(i), exp.column(CODE, quoted=True), truth).from_(indexes[leaf.column].table.copy()))
+            selects.append(
+                exp.select(exp.Literal.number(i), exp.column(CODE, quoted=True), truth).from_(
+                    indexes[leaf.column].table.copy()
+                )
+            )
         # n-ary, without copies: one union per leaf copied the growing query each time (minutes at 500)
         query: exp.Query = exp.union(*selects, distinct=False, copy=False) if len(selects) > 1 else selects[0]
         cur = self.ds.cursor()
@@ -237,21 +247,39 @@ class BitmapIndex:
         col = exp.column(column, quoted=True)
         cur = self.ds.cursor()
         try:
-            approx = cur.execute(exp.select(exp.func("approx_count_distinct", col)).from_("profile").sql("duckdb")).fetchone()[0]
+            approx = cur.execute(
+                exp.select(exp.func("approx_count_distinct", col)).from_("profile").sql("duckdb")
+            ).fetchone()[0]
             if approx > self.max_values * 1.1:
                 return f"about {approx:,} distinct values (more than {self.max_values:,})"
             # one table per column, named after it: a rebuild (after eviction, or by another index
             # of the same dataset) replaces it with the same rows and codes
             table = f"memory.main._bitmap_values_{hashlib.sha1(column.encode()).hexdigest()[:16]}"
-            distinct = (
-                exp.select(
-                    exp.alias_(exp.Cast(this=exp.Sub(this=exp.Window(this=exp.func("row_number"), order=exp.Order(expressions=[exp.Ordered(this=col.copy(), nulls_first=False)])), expression=exp.Literal.number(1)), to=exp.DataType.build("INTEGER")), CODE, quoted=True),
-                    col.copy(),
-                )
-                .from_(exp.select(col.copy()).from_("profile").group_by(col.copy()).subquery("v"))
+            distinct = exp.select(
+                exp.alias_(
+                    exp.Cast(
+                        this=exp.Sub(
+                            this=exp.Window(
+                                this=exp.func("row_number"),
+                                order=exp.Order(expressions=[exp.Ordered(this=col.copy(), nulls_first=False)]),
+                            ),
+                            expression=exp.Literal.number(1),
+                        ),
+                        to=exp.DataType.build("INTEGER"),
+                    ),
+                    CODE,
+                    quoted=True,
+                ),
+                col.copy(),
+            ).from_(exp.select(col.copy()).from_("profile").group_by(col.copy()).subquery("v"))
+            cur.execute(
+                exp.Create(this=exp.to_table(table), kind="TABLE", replace=True, expression=distinct).sql("duckdb")
             )
-            cur.execute(exp.Create(this=exp.to_table(table), kind="TABLE", replace=True, expression=distinct).sql("duckdb"))
-            by_code = exp.select(exp.column(CODE, quoted=True), col.copy()).from_(table).order_by(exp.column(CODE, quoted=True))
+            by_code = (
+                exp.select(exp.column(CODE, quoted=True), col.copy())
+                .from_(table)
+                .order_by(exp.column(CODE, quoted=True))
+            )
             values = tuple(value for _, value in cur.execute(by_code.sql("duckdb")).fetchall())
             n_values = len(values)
             if n_values > self.max_values:
@@ -263,7 +291,10 @@ class BitmapIndex:
                 .from_(exp.to_table("profile").as_("p"))
                 .join(
                     exp.to_table(table).as_("v"),
-                    on=exp.NullSafeEQ(this=exp.column(column, table="p", quoted=True), expression=exp.column(column, table="v", quoted=True)),
+                    on=exp.NullSafeEQ(
+                        this=exp.column(column, table="p", quoted=True),
+                        expression=exp.column(column, table="v", quoted=True),
+                    ),
                 )
             )
             got = cur.execute(pairs.sql("duckdb")).fetchnumpy()

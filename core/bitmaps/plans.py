@@ -78,4 +78,3 @@ def plan_leaves(p: Plan) -> Iterable[Leaf]:
     elif isinstance(p, Op):
         for part in p.parts:
             yield from plan_leaves(part)
-

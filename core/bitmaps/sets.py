@@ -30,7 +30,13 @@ class ColumnIndex:
 class Sets:
     """TRUE and FALSE sets of each plan node, each computed at most once."""
 
-    def __init__(self, everyone: BitMap, codes: dict[int, tuple[list[int], list[int]]], indexes: dict[str, ColumnIndex], leaf_ids: dict[int, int]):
+    def __init__(
+        self,
+        everyone: BitMap,
+        codes: dict[int, tuple[list[int], list[int]]],
+        indexes: dict[str, ColumnIndex],
+        leaf_ids: dict[int, int],
+    ):
         self.everyone = everyone
         self.total = len(everyone)
         self.codes = codes
@@ -79,4 +85,3 @@ class Sets:
         if isinstance(p, Op) and p.kind == "and" and len(p.parts) == 2:
             return self.get(p.parts[0], True).intersection_cardinality(self.get(p.parts[1], True))
         return len(self.get(p, True))
-

@@ -44,9 +44,13 @@ if TYPE_CHECKING:
 #   4. tags as bit masks, then `profile`: one row per member, joined on `_uid`.
 
 
-
 def build_cache(
-    root: Path, config: DatasetConfig, files: dict[str, list[Path]], cache_path: Path, progress: Callable[[str], None] | None, warnings: tuple[Problem, ...]
+    root: Path,
+    config: DatasetConfig,
+    files: dict[str, list[Path]],
+    cache_path: Path,
+    progress: Callable[[str], None] | None,
+    warnings: tuple[Problem, ...],
 ) -> None:
     say = progress or (lambda _msg: None)
     tmp = cache_path.with_name(f"{cache_path.name}.{os.getpid()}.tmp")
@@ -58,9 +62,24 @@ def build_cache(
         register_parquet_views(con, files)
         as_of = config.as_of or con.execute(load_query("dataset_latest_event")).fetchone()[0]
         if as_of is None:
-            raise DatasetError(ValidationReport(str(root), (Problem("events", "ts", "there are no events with a timestamp.", "Add events, or set as_of in dataset.toml."),)))
+            raise DatasetError(
+                ValidationReport(
+                    str(root),
+                    (
+                        Problem(
+                            "events",
+                            "ts",
+                            "there are no events with a timestamp.",
+                            "Add events, or set as_of in dataset.toml.",
+                        ),
+                    ),
+                )
+            )
         as_of_end = datetime.combine(as_of + timedelta(days=1), datetime.min.time())
-        events = [r[0] for r in con.execute("select distinct event from events where event is not null order by event").fetchall()]
+        events = [
+            r[0]
+            for r in con.execute("select distinct event from events where event is not null order by event").fetchall()
+        ]
         props = event_properties(con, root)
         say("members")
         build_uids(con, files["users"])

@@ -19,11 +19,26 @@ if TYPE_CHECKING:
     pass
 
 
-def create_table(con: duckdb.DuckDBPyConnection, name: str, select: str | exp.Expression, params: dict[str, object], *, temp: bool = False) -> None:
+def create_table(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    select: str | exp.Expression,
+    params: dict[str, object],
+    *,
+    temp: bool = False,
+) -> None:
     """CREATE TABLE name AS select; with `temp`, a temporary table: in memory (spilling if it must), never in the cache file."""
     if temp:
         query = sqlglot.parse_one(select, dialect="duckdb") if isinstance(select, str) else select
-        con.execute(exp.Create(this=exp.to_table(name, quoted=True), kind="TABLE", properties=exp.Properties(expressions=[exp.TemporaryProperty()]), expression=query).sql("duckdb"), params or None)
+        con.execute(
+            exp.Create(
+                this=exp.to_table(name, quoted=True),
+                kind="TABLE",
+                properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+                expression=query,
+            ).sql("duckdb"),
+            params or None,
+        )
     else:
         con.sql(select if isinstance(select, str) else select.sql("duckdb"), params=params).to_table(name)
 
@@ -35,7 +50,11 @@ def _window_name(w: int | None) -> str:
 def event_properties(con: duckdb.DuckDBPyConnection, root: Path) -> list[tuple[str, str]]:
     """Event properties (name, DuckDB type): every events column but user_id, event, ts and hive partition keys."""
     reserved = {"user_id", "event", "ts", UID, EI}
-    return [(r[0], r[1]) for r in con.execute("describe events").fetchall() if r[0] not in reserved and not is_partition_column(root, r[0])]
+    return [
+        (r[0], r[1])
+        for r in con.execute("describe events").fetchall()
+        if r[0] not in reserved and not is_partition_column(root, r[0])
+    ]
 
 
 def build_uids(con: duckdb.DuckDBPyConnection, files: list[Path]) -> None:
@@ -51,14 +70,33 @@ def build_uids(con: duckdb.DuckDBPyConnection, files: list[Path]) -> None:
         offsets.append(total)
         total += int(sizes.get(f, 0))
     source = parquet_source(files, row_numbers=True)
-    users = sqlglot.parse_one(table_view_sql("users", files, con), dialect="duckdb").expression  # the users view's SELECT
+    users = sqlglot.parse_one(
+        table_view_sql("users", files, con), dialect="duckdb"
+    ).expression  # the users view's SELECT
     uid = exp.Add(
         this=exp.column("file_row_number"),
-        expression=exp.func("list_extract", exp.Array(expressions=[exp.Literal.number(o) for o in offsets]), exp.func("list_position", exp.Array(expressions=[exp.Literal.string(f) for f in paths]), exp.column("filename"))),
+        expression=exp.func(
+            "list_extract",
+            exp.Array(expressions=[exp.Literal.number(o) for o in offsets]),
+            exp.func(
+                "list_position", exp.Array(expressions=[exp.Literal.string(f) for f in paths]), exp.column("filename")
+            ),
+        ),
     )
-    numbered = exp.Select(expressions=[*users.expressions, exp.alias_(exp.Cast(this=uid, to=exp.DataType.build("INTEGER")), UID, quoted=True)]).from_(source)
-    con.execute(exp.Create(this=exp.to_table("users_n"), kind="VIEW", replace=True, expression=_exclude_row_columns(numbered)).sql("duckdb"))
-    create_table(con, "_uids", exp.select(exp.column("user_id"), exp.column(UID, quoted=True)).from_("users_n"), {}, temp=True)
+    numbered = exp.Select(
+        expressions=[
+            *users.expressions,
+            exp.alias_(exp.Cast(this=uid, to=exp.DataType.build("INTEGER")), UID, quoted=True),
+        ]
+    ).from_(source)
+    con.execute(
+        exp.Create(
+            this=exp.to_table("users_n"), kind="VIEW", replace=True, expression=_exclude_row_columns(numbered)
+        ).sql("duckdb")
+    )
+    create_table(
+        con, "_uids", exp.select(exp.column("user_id"), exp.column(UID, quoted=True)).from_("users_n"), {}, temp=True
+    )
 
 
 def _exclude_row_columns(select: exp.Select) -> exp.Select:
@@ -72,7 +110,9 @@ def _exclude_row_columns(select: exp.Select) -> exp.Select:
 CODED_MAX = 65_535  # text properties with at most this many values travel through the sort as USMALLINT codes
 
 
-def _events_prepass(con: duckdb.DuckDBPyConnection, props: list[tuple[str, str]], as_of_end: datetime) -> tuple[int, dict[str, list[str]]]:
+def _events_prepass(
+    con: duckdb.DuckDBPyConnection, props: list[tuple[str, str]], as_of_end: datetime
+) -> tuple[int, dict[str, list[str]]]:
     """The events up to as_of that have a user_id, and for each text property with few distinct
     values, its values (a code is a 1-based position in the list). One pass for both.
 
@@ -82,23 +122,40 @@ def _events_prepass(con: duckdb.DuckDBPyConnection, props: list[tuple[str, str]]
     """
     text = [n for n, t in props if t == "VARCHAR"]
     where = exp.LT(this=exp.column("ts"), expression=exp.Placeholder(this="as_of_end"))
-    with_user = exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=exp.column("user_id").is_(exp.null()).not_()))
+    with_user = exp.Filter(
+        this=exp.Count(this=exp.Star()), expression=exp.Where(this=exp.column("user_id").is_(exp.null()).not_())
+    )
     seen, *approx = con.execute(
-        exp.select(with_user, *[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n in text]).from_("events").where(where).sql("duckdb"), {"as_of_end": as_of_end}
+        exp.select(with_user, *[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n in text])
+        .from_("events")
+        .where(where)
+        .sql("duckdb"),
+        {"as_of_end": as_of_end},
     ).fetchall()[0]
     few = [n for n, d in zip(text, approx, strict=True) if d <= CODED_MAX // 2]  # approx is within a few percent
     if not few:
         return seen, {}
     lists = con.execute(
         exp.select(
-            *[exp.Filter(this=exp.func("list", exp.Distinct(expressions=[exp.column(n, quoted=True)])), expression=exp.Where(this=exp.column(n, quoted=True).is_(exp.null()).not_())) for n in few]
-        ).from_("events").where(where).sql("duckdb"),
+            *[
+                exp.Filter(
+                    this=exp.func("list", exp.Distinct(expressions=[exp.column(n, quoted=True)])),
+                    expression=exp.Where(this=exp.column(n, quoted=True).is_(exp.null()).not_()),
+                )
+                for n in few
+            ]
+        )
+        .from_("events")
+        .where(where)
+        .sql("duckdb"),
         {"as_of_end": as_of_end},
     ).fetchall()[0]
     return seen, {n: list(v or []) for n, v in zip(few, lists, strict=True) if len(v or []) <= CODED_MAX}
 
 
-def build_event_rows(con: duckdb.DuckDBPyConnection, events: list[str], props: list[tuple[str, str]], as_of_end: datetime) -> int:
+def build_event_rows(
+    con: duckdb.DuckDBPyConnection, events: list[str], props: list[tuple[str, str]], as_of_end: datetime
+) -> int:
     """`event_rows(_uid, _ei, ts, <properties>)`: events of known members up to as_of, sorted by (_ei, ts).
 
     Returns the number of events (up to as_of) of user_ids that are not in users.
@@ -106,7 +163,9 @@ def build_event_rows(con: duckdb.DuckDBPyConnection, events: list[str], props: l
     code_type = "UTINYINT" if len(events) < 255 else "USMALLINT" if len(events) < 65_535 else "UINTEGER"
     seen, codes = _events_prepass(con, props, as_of_end)
     params: dict[str, object] = {"events": events, "as_of_end": as_of_end}
-    lists = {name: f"values_{i}" for i, (name, _) in enumerate(props) if name in codes}  # property -> its list parameter
+    lists = {
+        name: f"values_{i}" for i, (name, _) in enumerate(props) if name in codes
+    }  # property -> its list parameter
     params.update({lists[name]: values for name, values in codes.items()})
     e, u = "e", "u"
 
@@ -120,22 +179,41 @@ def build_event_rows(con: duckdb.DuckDBPyConnection, events: list[str], props: l
 
     def decoded(name: str) -> exp.Expression:
         column = exp.column(name, quoted=True)
-        return exp.alias_(exp.func("list_extract", exp.Placeholder(this=lists[name]), column), name, quoted=True) if name in lists else column
+        return (
+            exp.alias_(exp.func("list_extract", exp.Placeholder(this=lists[name]), column), name, quoted=True)
+            if name in lists
+            else column
+        )
 
     sorted_rows = (
         exp.select(
             exp.alias_(exp.column(UID, table=u, quoted=True), UID, quoted=True),
-            exp.alias_(exp.Cast(this=exp.func("list_position", exp.Placeholder(this="events"), exp.column("event", table=e)), to=exp.DataType.build(code_type, dialect="duckdb")), EI, quoted=True),
+            exp.alias_(
+                exp.Cast(
+                    this=exp.func("list_position", exp.Placeholder(this="events"), exp.column("event", table=e)),
+                    to=exp.DataType.build(code_type, dialect="duckdb"),
+                ),
+                EI,
+                quoted=True,
+            ),
             exp.column("ts", table=e),
             *[carried(name) for name, _ in props],
         )
         .from_(exp.alias_(exp.to_table("events"), e))
-        .join(exp.alias_(exp.to_table("_uids"), u), on=exp.EQ(this=exp.column("user_id", table=u), expression=exp.column("user_id", table=e)))
+        .join(
+            exp.alias_(exp.to_table("_uids"), u),
+            on=exp.EQ(this=exp.column("user_id", table=u), expression=exp.column("user_id", table=e)),
+        )
         .where(exp.LT(this=exp.column("ts", table=e), expression=exp.Placeholder(this="as_of_end")))
         .order_by(exp.column(EI, quoted=True), exp.column("ts"))
     )
     # decoded after the sort: a projection above ORDER BY keeps the order
-    select = exp.select(exp.column(UID, quoted=True), exp.column(EI, quoted=True), exp.column("ts"), *[decoded(name) for name, _ in props]).from_(exp.alias_(exp.Subquery(this=sorted_rows), "s"))
+    select = exp.select(
+        exp.column(UID, quoted=True),
+        exp.column(EI, quoted=True),
+        exp.column("ts"),
+        *[decoded(name) for name, _ in props],
+    ).from_(exp.alias_(exp.Subquery(this=sorted_rows), "s"))
     create_table(con, "event_rows", select, params)
     kept = con.execute("select count(*) from event_rows").fetchone()[0]
     return seen - kept
@@ -149,7 +227,10 @@ def _packed(i: int, table: str | None = None) -> exp.Expression:
 def counter(i: int, slot: int, table: str | None = None) -> exp.Expression:
     """Counter slot `slot` of event `i`'s packed sum."""
     shifted = exp.BitwiseRightShift(this=_packed(i, table), expression=exp.Literal.number(SLOT_BITS * slot))
-    return exp.Cast(this=exp.paren(exp.BitwiseAnd(this=shifted, expression=exp.Literal.number((1 << SLOT_BITS) - 1))), to=exp.DataType.build("INTEGER"))
+    return exp.Cast(
+        this=exp.paren(exp.BitwiseAnd(this=shifted, expression=exp.Literal.number((1 << SLOT_BITS) - 1))),
+        to=exp.DataType.build("INTEGER"),
+    )
 
 
 def build_user_events(
@@ -188,7 +269,9 @@ def build_user_events(
     # slot s (0..5) counts the windows COUNTER_WINDOWS[s]; a row in the newest window b counts in b..5
     packed_case = exp.Case()
     for b, w in enumerate(windows):
-        packed_case = packed_case.when(since(w), exp.Literal.number(sum(1 << (SLOT_BITS * s) for s in range(b, len(COUNTER_WINDOWS)))))
+        packed_case = packed_case.when(
+            since(w), exp.Literal.number(sum(1 << (SLOT_BITS * s) for s in range(b, len(COUNTER_WINDOWS))))
+        )
     packed_case = packed_case.else_(exp.Literal.number(1 << (SLOT_BITS * (len(COUNTER_WINDOWS) - 1))))
 
     inner: list[exp.Expression] = [
@@ -196,15 +279,24 @@ def build_user_events(
         exp.alias_(exp.Min(this=ts), "first_event_at", quoted=True),
         exp.alias_(exp.Max(this=ts), "last_event_at", quoted=True),
         exp.alias_(count, "n_events", quoted=True),
-        agg(exp.Sum(this=exp.func("coalesce", exp.column("amount"), exp.Literal.number(0))), exp.and_(purchase, since(config.rfm_window_days)), "rfm_monetary"),
+        agg(
+            exp.Sum(this=exp.func("coalesce", exp.column("amount"), exp.Literal.number(0))),
+            exp.and_(purchase, since(config.rfm_window_days)),
+            "rfm_monetary",
+        ),
         # the latest purchase / loyalty event overall: inside a window whenever the window holds one
         agg(exp.Max(this=ts), purchase, "last_purchase_at"),
         agg(exp.Min(this=ts), exp.and_(purchase, since(config.aipl.lookback_days)), "aipl_first_purchase_at"),
         agg(exp.Max(this=ts), ei_in(config.aipl.loyalty_events), "last_loyalty_at"),
     ]
     for i in index.values():
-        inner.append(agg(exp.Sum(this=exp.column("pk")), exp.EQ(this=exp.column("ei"), expression=exp.Literal.number(i)), f"pk_{i}"))
-
+        inner.append(
+            agg(
+                exp.Sum(this=exp.column("pk")),
+                exp.EQ(this=exp.column("ei"), expression=exp.Literal.number(i)),
+                f"pk_{i}",
+            )
+        )
 
     def events_count(names, days: int) -> exp.Expression:
         """Events of these names in the last `days`: from the counters when that is a counter window."""
@@ -228,11 +320,39 @@ def build_user_events(
     rfm_purchases = events_count([config.purchase_event], config.rfm_window_days)
     outer += [
         exp.alias_(rfm_purchases, "rfm_purchases", quoted=True),
-        exp.alias_(exp.If(this=exp.GT(this=rfm_purchases.copy(), expression=exp.Literal.number(0)), true=exp.column("last_purchase_at"), false=exp.null()), "rfm_last_purchase_at", quoted=True),
+        exp.alias_(
+            exp.If(
+                this=exp.GT(this=rfm_purchases.copy(), expression=exp.Literal.number(0)),
+                true=exp.column("last_purchase_at"),
+                false=exp.null(),
+            ),
+            "rfm_last_purchase_at",
+            quoted=True,
+        ),
         exp.alias_(events_count([config.purchase_event], config.aipl.lookback_days), "aipl_purchases", quoted=True),
-        exp.alias_(exp.If(this=exp.GT(this=exp.column("last_loyalty_at"), expression=exp.column("aipl_first_purchase_at")), true=exp.column("last_loyalty_at"), false=exp.null()), "aipl_last_loyalty_at", quoted=True),
-        exp.alias_(exp.GT(this=events_count(config.aipl.interest, config.aipl.lookback_days), expression=exp.Literal.number(0)), "aipl_interested", quoted=True),
-        exp.alias_(exp.GT(this=events_count(config.aipl.awareness, config.aipl.lookback_days), expression=exp.Literal.number(0)), "aipl_aware", quoted=True),
+        exp.alias_(
+            exp.If(
+                this=exp.GT(this=exp.column("last_loyalty_at"), expression=exp.column("aipl_first_purchase_at")),
+                true=exp.column("last_loyalty_at"),
+                false=exp.null(),
+            ),
+            "aipl_last_loyalty_at",
+            quoted=True,
+        ),
+        exp.alias_(
+            exp.GT(
+                this=events_count(config.aipl.interest, config.aipl.lookback_days), expression=exp.Literal.number(0)
+            ),
+            "aipl_interested",
+            quoted=True,
+        ),
+        exp.alias_(
+            exp.GT(
+                this=events_count(config.aipl.awareness, config.aipl.lookback_days), expression=exp.Literal.number(0)
+            ),
+            "aipl_aware",
+            quoted=True,
+        ),
     ]
     cols: dict[tuple[str, int | None], str] = {}
     overflow: list[exp.Expression] = []
@@ -243,7 +363,14 @@ def build_user_events(
         for w in COUNTER_WINDOWS:
             cols[(ev, w)] = f"_ev_{i - 1}_{_window_name(w)}"
         # a carry out of the top slot means 2^21 or more events of one kind for one user
-        overflow.append(exp.GT(this=exp.BitwiseRightShift(this=_packed(i), expression=exp.Literal.number(SLOT_BITS * len(COUNTER_WINDOWS))), expression=exp.Literal.number(0)))
+        overflow.append(
+            exp.GT(
+                this=exp.BitwiseRightShift(
+                    this=_packed(i), expression=exp.Literal.number(SLOT_BITS * len(COUNTER_WINDOWS))
+                ),
+                expression=exp.Literal.number(0),
+            )
+        )
     overflow_any = overflow[0] if overflow else exp.false()
     for o in overflow[1:]:
         overflow_any = exp.or_(overflow_any, o)
@@ -252,17 +379,31 @@ def build_user_events(
     # The event rows sorted by member (a radix sort of small integers): the aggregate below then
     # finds each member's state where it left it, instead of one cache miss per row and aggregate.
     amount = exp.column("amount", quoted=True) if "amount" in props else exp.alias_(exp.null(), "amount")
-    by_member = exp.select(exp.column(UID, quoted=True), exp.alias_(exp.column(EI, quoted=True), "ei"), ts, amount).from_("event_rows").order_by(exp.column(UID, quoted=True))
+    by_member = (
+        exp.select(exp.column(UID, quoted=True), exp.alias_(exp.column(EI, quoted=True), "ei"), ts, amount)
+        .from_("event_rows")
+        .order_by(exp.column(UID, quoted=True))
+    )
     create_table(con, "_ev_by_member", by_member, {}, temp=True)
-    coded = exp.select(exp.column(UID, quoted=True), exp.column("ei"), ts, exp.column("amount"), exp.alias_(packed_case, "pk")).from_("_ev_by_member")
+    coded = exp.select(
+        exp.column(UID, quoted=True), exp.column("ei"), ts, exp.column("amount"), exp.alias_(packed_case, "pk")
+    ).from_("_ev_by_member")
     grouped = exp.select(*inner).from_(exp.alias_(exp.Subquery(this=coded), "e")).group_by(exp.column(UID, quoted=True))
     select = exp.select(*outer).from_(exp.alias_(exp.Subquery(this=grouped), "g"))
     create_table(con, "user_events", select, params, temp=True)
     con.execute("drop table _ev_by_member")
     if con.execute("select count(*) from user_events where counter_overflow").fetchall()[0][0]:
-        raise DatasetError(ValidationReport("events", (Problem(
-            "events", "user_id",
-            f"some members have {1 << SLOT_BITS:,} or more events of one kind; the per-member counters cannot hold that.",
-            "Remove bot or test accounts from events (or ask the developers to widen SLOT_BITS).",
-        ),)))
+        raise DatasetError(
+            ValidationReport(
+                "events",
+                (
+                    Problem(
+                        "events",
+                        "user_id",
+                        f"some members have {1 << SLOT_BITS:,} or more events of one kind; the per-member counters cannot hold that.",
+                        "Remove bot or test accounts from events (or ask the developers to widen SLOT_BITS).",
+                    ),
+                ),
+            )
+        )
     return cols

@@ -41,9 +41,13 @@ def build_tags(con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]) -> 
         return []
     has_value_column = _has_column(con, "tags", "value")  # `value` is optional in the contract
     if has_value_column:
-        rows = con.execute("select tag, count(value) > 0 as has_values from tags where tag is not null and user_id is not null group by tag order by tag").fetchall()
+        rows = con.execute(
+            "select tag, count(value) > 0 as has_values from tags where tag is not null and user_id is not null group by tag order by tag"
+        ).fetchall()
     else:
-        rows = con.execute("select tag, false as has_values from tags where tag is not null and user_id is not null group by tag order by tag").fetchall()
+        rows = con.execute(
+            "select tag, false as has_values from tags where tag is not null and user_id is not null group by tag order by tag"
+        ).fetchall()
     if not rows:
         return []
     cols: list[tuple[str, str, str | None]] = []
@@ -52,30 +56,61 @@ def build_tags(con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]) -> 
     masks = -(-len(rows) // MASK_BITS)
     aggs: list[exp.Expression] = []
     for m in range(masks):
-        bit = exp.BitwiseLeftShift(this=exp.Cast(this=exp.Literal.number(1), to=exp.DataType.build("UBIGINT", dialect="duckdb")), expression=exp.Mod(this=ti.copy(), expression=exp.Literal.number(MASK_BITS)))
+        bit = exp.BitwiseLeftShift(
+            this=exp.Cast(this=exp.Literal.number(1), to=exp.DataType.build("UBIGINT", dialect="duckdb")),
+            expression=exp.Mod(this=ti.copy(), expression=exp.Literal.number(MASK_BITS)),
+        )
         if masks > 1:
-            in_mask = exp.EQ(this=exp.IntDiv(this=ti.copy(), expression=exp.Literal.number(MASK_BITS)), expression=exp.Literal.number(m))
-            bit = exp.Case(ifs=[exp.If(this=in_mask, true=bit)], default=exp.Cast(this=exp.Literal.number(0), to=exp.DataType.build("UBIGINT", dialect="duckdb")))
+            in_mask = exp.EQ(
+                this=exp.IntDiv(this=ti.copy(), expression=exp.Literal.number(MASK_BITS)),
+                expression=exp.Literal.number(m),
+            )
+            bit = exp.Case(
+                ifs=[exp.If(this=in_mask, true=bit)],
+                default=exp.Cast(this=exp.Literal.number(0), to=exp.DataType.build("UBIGINT", dialect="duckdb")),
+            )
         aggs.append(exp.alias_(exp.func("bit_or", bit), f"mask_{m}", quoted=True))
     for i, (tag, has_values) in enumerate(rows):
         value_col = None
         if has_values:
             value_col = f"_tagv_{i}"
             is_tag = exp.EQ(this=ti, expression=exp.Literal.number(i))
-            agg = exp.Filter(this=exp.Max(this=exp.Cast(this=exp.column("value"), to=exp.DataType.build("VARCHAR"))), expression=exp.Where(this=is_tag))
+            agg = exp.Filter(
+                this=exp.Max(this=exp.Cast(this=exp.column("value"), to=exp.DataType.build("VARCHAR"))),
+                expression=exp.Where(this=is_tag),
+            )
             aggs.append(exp.alias_(agg, value_col, quoted=True))
         cols.append((tag, f"_tag_{i}", value_col))
     value = exp.column("value") if has_value_column else exp.alias_(exp.null(), "value")
     coded = (
-        exp.select(exp.column("user_id"), exp.alias_(exp.Sub(this=exp.func("list_position", exp.Placeholder(this="tags"), exp.column("tag")), expression=exp.Literal.number(1)), "ti"), value)
+        exp.select(
+            exp.column("user_id"),
+            exp.alias_(
+                exp.Sub(
+                    this=exp.func("list_position", exp.Placeholder(this="tags"), exp.column("tag")),
+                    expression=exp.Literal.number(1),
+                ),
+                "ti",
+            ),
+            value,
+        )
         .from_("tags")
         .where(exp.and_(exp.column("user_id").is_(exp.null()).not_(), exp.column("tag").is_(exp.null()).not_()))
     )
-    grouped = exp.select(exp.column("user_id"), *aggs).from_(exp.alias_(exp.Subquery(this=coded), "c")).group_by(exp.column("user_id"))
+    grouped = (
+        exp.select(exp.column("user_id"), *aggs)
+        .from_(exp.alias_(exp.Subquery(this=coded), "c"))
+        .group_by(exp.column("user_id"))
+    )
     select = (
-        exp.select(exp.column(UID, table="u", quoted=True), *[exp.column(a.alias, table="g", quoted=True) for a in aggs])
+        exp.select(
+            exp.column(UID, table="u", quoted=True), *[exp.column(a.alias, table="g", quoted=True) for a in aggs]
+        )
         .from_(exp.alias_(exp.Subquery(this=grouped), "g"))
-        .join(exp.alias_(exp.to_table("_uids"), "u"), on=exp.EQ(this=exp.column("user_id", table="u"), expression=exp.column("user_id", table="g")))
+        .join(
+            exp.alias_(exp.to_table("_uids"), "u"),
+            on=exp.EQ(this=exp.column("user_id", table="u"), expression=exp.column("user_id", table="g")),
+        )
     )
     create_table(con, "tag_pivot", select, params, temp=True)
     return cols
@@ -84,24 +119,40 @@ def build_tags(con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]) -> 
 def build_profile(con, config: DatasetConfig, as_of_end: datetime, events: list[str], counter_cols, tag_cols) -> None:
     u = "u"
     user_cols = [d[0] for d in con.execute("select * from users limit 0").description]
-    select_cols: list[exp.Expression] = [exp.column(c, table=u, quoted=True) for c in user_cols if not c.startswith("_")]
+    select_cols: list[exp.Expression] = [
+        exp.column(c, table=u, quoted=True) for c in user_cols if not c.startswith("_")
+    ]
     select_cols += [
         exp.column(UID, table=u, quoted=True),
-        exp.alias_(exp.func("coalesce", exp.column("rfm_class", table="r"), exp.Literal.string("none")), "_rfm_class", quoted=True),
+        exp.alias_(
+            exp.func("coalesce", exp.column("rfm_class", table="r"), exp.Literal.string("none")),
+            "_rfm_class",
+            quoted=True,
+        ),
         exp.alias_(exp.column("recency_days", table="r"), "_recency_days", quoted=True),
-        exp.alias_(exp.func("coalesce", exp.column("frequency", table="r"), exp.Literal.number(0)), "_frequency", quoted=True),
-        exp.alias_(exp.func("coalesce", exp.column("monetary", table="r"), exp.Literal.number(0)), "_monetary", quoted=True),
+        exp.alias_(
+            exp.func("coalesce", exp.column("frequency", table="r"), exp.Literal.number(0)), "_frequency", quoted=True
+        ),
+        exp.alias_(
+            exp.func("coalesce", exp.column("monetary", table="r"), exp.Literal.number(0)), "_monetary", quoted=True
+        ),
         exp.alias_(exp.column("r_score", table="r"), "_r_score", quoted=True),
         exp.alias_(exp.column("f_score", table="r"), "_f_score", quoted=True),
         exp.alias_(exp.column("m_score", table="r"), "_m_score", quoted=True),
-        exp.alias_(exp.func("coalesce", exp.column("aipl_stage", table="a"), exp.Literal.string("none")), "_aipl_stage", quoted=True),
+        exp.alias_(
+            exp.func("coalesce", exp.column("aipl_stage", table="a"), exp.Literal.string("none")),
+            "_aipl_stage",
+            quoted=True,
+        ),
         exp.alias_(exp.column("first_event_at", table="c"), "_first_event_at", quoted=True),
         exp.alias_(exp.column("last_event_at", table="c"), "_last_event_at", quoted=True),
     ]
     has_signup = "signup_at" in user_cols
     last_event = exp.column("last_event_at", table="c")
     lifecycle = state_case(
-        exp.column("signup_at", table=u) if has_signup else exp.null(), last_event, exp.Not(this=exp.Is(this=last_event.copy(), expression=exp.null()))
+        exp.column("signup_at", table=u) if has_signup else exp.null(),
+        last_event,
+        exp.Not(this=exp.Is(this=last_event.copy(), expression=exp.null())),
     )
     select_cols.append(exp.alias_(lifecycle, "_lifecycle", quoted=True))
     codes = event_codes(events)
@@ -109,14 +160,27 @@ def build_profile(con, config: DatasetConfig, as_of_end: datetime, events: list[
         select_cols.append(exp.alias_(counter(codes[ev], COUNTER_WINDOWS.index(w), table="c"), col, quoted=True))
     for i, (_tag, col, value_col) in enumerate(tag_cols):
         mask = exp.column(f"mask_{i // MASK_BITS}", table="t", quoted=True)
-        bit = exp.BitwiseAnd(this=exp.BitwiseRightShift(this=mask, expression=exp.Literal.number(i % MASK_BITS)), expression=exp.Literal.number(1))
-        select_cols.append(exp.alias_(exp.func("coalesce", exp.EQ(this=exp.paren(bit), expression=exp.Literal.number(1)), exp.false()), col, quoted=True))
+        bit = exp.BitwiseAnd(
+            this=exp.BitwiseRightShift(this=mask, expression=exp.Literal.number(i % MASK_BITS)),
+            expression=exp.Literal.number(1),
+        )
+        select_cols.append(
+            exp.alias_(
+                exp.func("coalesce", exp.EQ(this=exp.paren(bit), expression=exp.Literal.number(1)), exp.false()),
+                col,
+                quoted=True,
+            )
+        )
         if value_col:
             select_cols.append(exp.column(value_col, table="t", quoted=True))
     query = exp.select(*select_cols).from_(exp.alias_(exp.to_table("users_n"), u))
     joins = [("rfm", "r"), ("aipl", "a"), ("user_events", "c")] + ([("tag_pivot", "t")] if tag_cols else [])
     for table, alias in joins:
-        query = query.join(exp.alias_(exp.to_table(table), alias), on=exp.EQ(this=exp.column(UID, table=alias, quoted=True), expression=exp.column(UID, table=u, quoted=True)), join_type="left")
+        query = query.join(
+            exp.alias_(exp.to_table(table), alias),
+            on=exp.EQ(this=exp.column(UID, table=alias, quoted=True), expression=exp.column(UID, table=u, quoted=True)),
+            join_type="left",
+        )
     params = lifecycle_bounds(as_of_end.date() - timedelta(days=1), config)
     # user_id and the PII columns are one value per member: dictionary and FSST compression
     # buy little on them and cost ~0.6 s per column at 10M members to write
@@ -128,7 +192,10 @@ class _DuckDBWithCompression(DuckDB):
     """DuckDB's SQL plus a column's `USING COMPRESSION method` (sqlglot has no DuckDB form for it)."""
 
     class Generator(DuckDB.Generator):
-        TRANSFORMS = {**DuckDB.Generator.TRANSFORMS, exp.CompressColumnConstraint: lambda self, e: f"USING COMPRESSION {self.sql(e, 'this')}"}
+        TRANSFORMS = {
+            **DuckDB.Generator.TRANSFORMS,
+            exp.CompressColumnConstraint: lambda self, e: f"USING COMPRESSION {self.sql(e, 'this')}",
+        }
 
 
 def _compression(col: str, typ: str, uncompressed: set[str]) -> str | None:
@@ -140,7 +207,12 @@ def _compression(col: str, typ: str, uncompressed: set[str]) -> str | None:
 
 
 def _create_compressed_table(
-    con: duckdb.DuckDBPyConnection, name: str, query: exp.Select, params: dict[str, object], *, uncompressed: set[str] = frozenset()
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    query: exp.Select,
+    params: dict[str, object],
+    *,
+    uncompressed: set[str] = frozenset(),
 ) -> None:
     """CREATE TABLE name AS query, with every BOOLEAN column stored as a roaring bitmap.
 
@@ -156,7 +228,9 @@ def _create_compressed_table(
             exp.ColumnDef(
                 this=exp.to_identifier(col, quoted=True),
                 kind=exp.DataType.build(typ, dialect="duckdb"),
-                constraints=[exp.ColumnConstraint(kind=exp.CompressColumnConstraint(this=exp.var(method)))] if (method := _compression(col, typ, uncompressed)) else [],
+                constraints=[exp.ColumnConstraint(kind=exp.CompressColumnConstraint(this=exp.var(method)))]
+                if (method := _compression(col, typ, uncompressed))
+                else [],
             )
             for col, typ, *_ in con.execute(exp.Describe(this=query.copy()).sql("duckdb"), params or None).fetchall()
         ]
@@ -164,7 +238,11 @@ def _create_compressed_table(
         create_table(con, name, query, params)
         return
     try:
-        con.execute(exp.Create(this=exp.Schema(this=exp.to_table(name, quoted=True), expressions=columns), kind="TABLE").sql(dialect=_DuckDBWithCompression))
+        con.execute(
+            exp.Create(this=exp.Schema(this=exp.to_table(name, quoted=True), expressions=columns), kind="TABLE").sql(
+                dialect=_DuckDBWithCompression
+            )
+        )
         con.execute(exp.insert(query, exp.to_table(name, quoted=True)).sql("duckdb"), params or None)
     except duckdb.Error:
         # a type sqlglot spells differently from DuckDB: the plain way
@@ -172,37 +250,86 @@ def _create_compressed_table(
         create_table(con, name, query, params)
 
 
-def build_metadata(con, root: Path, config: DatasetConfig, as_of: date, events, props, counter_cols, tag_cols, warnings: tuple[Problem, ...], unknown: int) -> None:
+def build_metadata(
+    con,
+    root: Path,
+    config: DatasetConfig,
+    as_of: date,
+    events,
+    props,
+    counter_cols,
+    tag_cols,
+    warnings: tuple[Problem, ...],
+    unknown: int,
+) -> None:
     con.execute("create table _meta (key varchar, value varchar)")
-    con.executemany("insert into _meta values (?, ?)", [["as_of", as_of.isoformat()], ["dataset", str(root)], ["config", json.dumps(str(config))]])
+    con.executemany(
+        "insert into _meta values (?, ?)",
+        [["as_of", as_of.isoformat()], ["dataset", str(root)], ["config", json.dumps(str(config))]],
+    )
     con.execute("create table _events (event varchar, code integer)")
     if events:
         con.executemany("insert into _events values (?, ?)", [[e, code] for e, code in event_codes(events).items()])
     con.execute("create table _event_columns (event varchar, window_days integer, col varchar)")
     if counter_cols:
-        con.executemany("insert into _event_columns values (?, ?, ?)", [[e, w, c] for (e, w), c in counter_cols.items()])
+        con.executemany(
+            "insert into _event_columns values (?, ?, ?)", [[e, w, c] for (e, w), c in counter_cols.items()]
+        )
     con.execute("create table _tag_columns (tag varchar, col varchar, value_col varchar, users bigint)")
     if tag_cols:
-        holders = con.execute(exp.select(*[exp.func("count_if", exp.column(col, quoted=True)) for _, col, _ in tag_cols]).from_("profile").sql("duckdb")).fetchone()
-        con.executemany("insert into _tag_columns values (?, ?, ?, ?)", [[tag, col, value_col, n] for (tag, col, value_col), n in zip(tag_cols, holders, strict=True)])
+        holders = con.execute(
+            exp.select(*[exp.func("count_if", exp.column(col, quoted=True)) for _, col, _ in tag_cols])
+            .from_("profile")
+            .sql("duckdb")
+        ).fetchone()
+        con.executemany(
+            "insert into _tag_columns values (?, ?, ?, ?)",
+            [[tag, col, value_col, n] for (tag, col, value_col), n in zip(tag_cols, holders, strict=True)],
+        )
     # Attributes: users columns as they are in profile, with distinct counts for the UI's widget choice.
     con.execute("create table _attributes (name varchar, type varchar, distinct_values bigint)")
-    profile_types = con.execute("select column_name, data_type from information_schema.columns where table_name = 'profile' order by ordinal_position").fetchall()
+    profile_types = con.execute(
+        "select column_name, data_type from information_schema.columns where table_name = 'profile' order by ordinal_position"
+    ).fetchall()
     attr = [(n, t) for n, t in profile_types if not n.startswith("_") and n != "user_id"]
     if attr:
-        distinct = con.execute(exp.select(*[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n, _ in attr]).from_("profile").sql("duckdb")).fetchone()
-        con.executemany("insert into _attributes values (?, ?, ?)", [[n, type_of(t), d] for (n, t), d in zip(attr, distinct, strict=True)])
+        distinct = con.execute(
+            exp.select(*[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n, _ in attr])
+            .from_("profile")
+            .sql("duckdb")
+        ).fetchone()
+        con.executemany(
+            "insert into _attributes values (?, ?, ?)",
+            [[n, type_of(t), d] for (n, t), d in zip(attr, distinct, strict=True)],
+        )
     con.execute("create table _event_properties (name varchar, type varchar, distinct_values bigint)")
     if props:
         # a sample is enough to tell a short pick list (≤ a few hundred values) from free text
-        sampled = exp.select(*[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n, _ in props]).from_("event_rows").sql("duckdb") + " using sample 10 percent (system)"
+        sampled = (
+            exp.select(*[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n, _ in props])
+            .from_("event_rows")
+            .sql("duckdb")
+            + " using sample 10 percent (system)"
+        )
         distinct = con.execute(sampled).fetchone()
-        con.executemany("insert into _event_properties values (?, ?, ?)", [[n, type_of(t), d] for (n, t), d in zip(props, distinct, strict=True)])
+        con.executemany(
+            "insert into _event_properties values (?, ?, ?)",
+            [[n, type_of(t), d] for (n, t), d in zip(props, distinct, strict=True)],
+        )
     con.execute("create table _health (file varchar, col varchar, message varchar, fix varchar, severity varchar)")
     if warnings:
-        con.executemany("insert into _health values (?, ?, ?, ?, ?)", [[w.file, w.column, w.message, w.fix, w.severity] for w in warnings])
+        con.executemany(
+            "insert into _health values (?, ?, ?, ?, ?)",
+            [[w.file, w.column, w.message, w.fix, w.severity] for w in warnings],
+        )
     if unknown:
         con.execute(
             "insert into _health values (?, ?, ?, ?, ?)",
-            ["events", "user_id", f"{unknown:,} event{'s' if unknown != 1 else ''} (up to as_of) belong{'' if unknown != 1 else 's'} to users not in users.", "Add those users to users, or drop their events; they are ignored.", "warning"],
+            [
+                "events",
+                "user_id",
+                f"{unknown:,} event{'s' if unknown != 1 else ''} (up to as_of) belong{'' if unknown != 1 else 's'} to users not in users.",
+                "Add those users to users, or drop their events; they are ignored.",
+                "warning",
+            ],
         )

@@ -23,7 +23,12 @@ if TYPE_CHECKING:
 CACHE_LAYOUT_VERSION = 4  # 4: ab_members / ab_unknown (core/dataset/build_assignments.py)
 SLOT_BITS = 21  # 6 counter slots x 21 bits in one HUGEINT; the top bits catch a carry
 TABLES = ("users", "events", "tags", "tag_catalog", "assignments")
-TIMESTAMP_COLUMNS = {"users": ("signup_at",), "events": ("ts",), "tags": ("updated_at",), "assignments": ("assigned_at",)}
+TIMESTAMP_COLUMNS = {
+    "users": ("signup_at",),
+    "events": ("ts",),
+    "tags": ("updated_at",),
+    "assignments": ("assigned_at",),
+}
 
 
 def default_cache_dir() -> Path:
@@ -109,11 +114,16 @@ def table_view_sql(table: str, files: list[Path], con: duckdb.DuckDBPyConnection
         if col in present:
             replace.append(exp.alias_(_timestamp(col, types[col]), col, quoted=True))
     if table in {"users", "events", "tags", "assignments"} and "user_id" in present:
-        replace.append(exp.alias_(exp.Cast(this=exp.column("user_id", quoted=True), to=exp.DataType.build("VARCHAR")), "user_id", quoted=True))
+        replace.append(
+            exp.alias_(
+                exp.Cast(this=exp.column("user_id", quoted=True), to=exp.DataType.build("VARCHAR")),
+                "user_id",
+                quoted=True,
+            )
+        )
     star = exp.Star(**({"replace": replace} if replace else {}))
     select = exp.Select(expressions=[star]).from_(parquet_source(files))
     return exp.Create(this=exp.to_table(table, quoted=True), kind="VIEW", replace=True, expression=select).sql("duckdb")
-
 
 
 def connect(database: str = ":memory:", *, timezone: str = "UTC", **kw) -> duckdb.DuckDBPyConnection:
@@ -130,7 +140,10 @@ def connect(database: str = ":memory:", *, timezone: str = "UTC", **kw) -> duckd
 
 def connect_views(files: dict[str, list[Path]], cache_path: Path, config: DatasetConfig) -> duckdb.DuckDBPyConnection:
     con = connect(timezone=config.timezone)
-    attach = exp.Attach(this=exp.alias_(exp.Literal.string(str(cache_path)), "cache"), expressions=[exp.AttachOption(this=exp.var("READ_ONLY"))])
+    attach = exp.Attach(
+        this=exp.alias_(exp.Literal.string(str(cache_path)), "cache"),
+        expressions=[exp.AttachOption(this=exp.var("READ_ONLY"))],
+    )
     con.execute(attach.sql("duckdb"))
     register_parquet_views(con, files)
     search_cache(con)
@@ -165,20 +178,39 @@ def register_parquet_views(con: duckdb.DuckDBPyConnection, files: dict[str, list
 def read_catalog(con: duckdb.DuckDBPyConnection, as_of: date, config: DatasetConfig) -> Catalog:
     total = con.execute("select count(*) from cache.profile").fetchone()[0]
     attributes = {
-        name: Column(name, typ, distinct) for name, typ, distinct in con.execute("select name, type, distinct_values from cache._attributes order by name").fetchall()
+        name: Column(name, typ, distinct)
+        for name, typ, distinct in con.execute(
+            "select name, type, distinct_values from cache._attributes order by name"
+        ).fetchall()
     }
     tags = {
         tag: TagInfo(tag, col, value_col, users)
-        for tag, col, value_col, users in con.execute("select tag, col, value_col, users from cache._tag_columns order by tag").fetchall()
+        for tag, col, value_col, users in con.execute(
+            "select tag, col, value_col, users from cache._tag_columns order by tag"
+        ).fetchall()
     }
-    counters = {(e, w): col for e, w, col in con.execute("select event, window_days, col from cache._event_columns").fetchall()}
+    counters = {
+        (e, w): col for e, w, col in con.execute("select event, window_days, col from cache._event_columns").fetchall()
+    }
     codes = dict(con.execute("select event, code from cache._events order by event").fetchall())
     events = tuple(codes)
     props = {
-        name: Column(name, typ, distinct) for name, typ, distinct in con.execute("select name, type, distinct_values from cache._event_properties order by name").fetchall()
+        name: Column(name, typ, distinct)
+        for name, typ, distinct in con.execute(
+            "select name, type, distinct_values from cache._event_properties order by name"
+        ).fetchall()
     }
-    return Catalog(as_of=as_of, total_users=total, attributes=attributes, tags=tags, events=events, event_properties=props, event_counters=counters, event_codes=codes, timezone=config.timezone)
-
+    return Catalog(
+        as_of=as_of,
+        total_users=total,
+        attributes=attributes,
+        tags=tags,
+        events=events,
+        event_properties=props,
+        event_counters=counters,
+        event_codes=codes,
+        timezone=config.timezone,
+    )
 
 
 def is_partition_column(root: Path, name: str) -> bool:

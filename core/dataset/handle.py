@@ -132,7 +132,9 @@ class Dataset:
             self._con = None
 
 
-def open_dataset(path: str | Path, cache_dir: str | Path | None = None, *, progress: Callable[[str], None] | None = None) -> Dataset:
+def open_dataset(
+    path: str | Path, cache_dir: str | Path | None = None, *, progress: Callable[[str], None] | None = None
+) -> Dataset:
     """Validate and build the derived cache if this version of the files has none; return it opened.
 
     Raises DatasetError (with every problem) when the dataset is not usable.
@@ -166,7 +168,9 @@ def open_dataset(path: str | Path, cache_dir: str | Path | None = None, *, progr
     meta = dict(con.execute("select key, value from cache._meta").fetchall())
     as_of = date.fromisoformat(meta["as_of"])
     catalog = read_catalog(con, as_of, config)
-    health = tuple(Problem(*row) for row in con.execute("select file, col, message, fix, severity from cache._health").fetchall())
+    health = tuple(
+        Problem(*row) for row in con.execute("select file, col, message, fix, severity from cache._health").fetchall()
+    )
     ds = Dataset(root, config, fp, cache_path, as_of, catalog, ValidationReport(str(root), health), built_in, con)
     from core.access import process_access, scoped_dataset  # a command line run by a scoped person
 

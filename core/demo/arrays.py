@@ -16,9 +16,7 @@ def pick(rng: np.random.Generator, p, n: int) -> np.ndarray:
     return np.minimum(np.searchsorted(cdf, rng.random(n), side="right"), len(cdf) - 1)
 
 
-def sample_days(
-    rng: np.random.Generator, cdf: np.ndarray, lo: np.ndarray, hi: np.ndarray
-) -> np.ndarray:
+def sample_days(rng: np.random.Generator, cdf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """One day per row in [lo, hi) following the day weights behind `cdf` (cdf[0] == 0)."""
     a = cdf[lo]
     x = a + rng.random(len(lo)) * (cdf[hi] - a)

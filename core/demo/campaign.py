@@ -36,10 +36,20 @@ AUDIENCE = {
     "version": 1,
     "match": "all",
     "conditions": [
-        {"kind": "event", "event": "purchase", "op": ">=", "count": 1,
-         "between": [BOUGHT_FROM.isoformat(), BOUGHT_TO.isoformat()]},
-        {"kind": "event", "event": "purchase", "op": "=", "count": 0,
-         "between": [QUIET_FROM.isoformat(), QUIET_TO.isoformat()]},
+        {
+            "kind": "event",
+            "event": "purchase",
+            "op": ">=",
+            "count": 1,
+            "between": [BOUGHT_FROM.isoformat(), BOUGHT_TO.isoformat()],
+        },
+        {
+            "kind": "event",
+            "event": "purchase",
+            "op": "=",
+            "count": 0,
+            "between": [QUIET_FROM.isoformat(), QUIET_TO.isoformat()],
+        },
     ],
 }
 

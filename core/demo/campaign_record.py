@@ -27,8 +27,12 @@ class CampaignRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "export_id": self.export_id, "status": self.status, "message": self.message,
-            "members": self.members, "holdout": self.holdout, "path": self.path,
+            "export_id": self.export_id,
+            "status": self.status,
+            "message": self.message,
+            "members": self.members,
+            "holdout": self.holdout,
+            "path": self.path,
         }
 
 
@@ -54,8 +58,11 @@ def record_campaign(
     ds = open_dataset(here)
     try:
         plan = plan_export(
-            ds, AUDIENCE, ExportOptions(channel=None, holdout=CAMPAIGN_HOLDOUT),
-            role=RoleInfo("operator", "adesk demo"), export_id=export_id,
+            ds,
+            AUDIENCE,
+            ExportOptions(channel=None, holdout=CAMPAIGN_HOLDOUT),
+            role=RoleInfo("operator", "adesk demo"),
+            export_id=export_id,
         )
         try:
             result = write_export(ds, plan, store, out=out, overwrite=True, who="adesk demo", at=CAMPAIGN_AT)
@@ -64,10 +71,13 @@ def record_campaign(
     finally:
         ds.close()
     return CampaignRecord(
-        export_id, RECORDED,
+        export_id,
+        RECORDED,
         f"Recorded the win-back campaign of {CAMPAIGN_AT:%Y-%m-%d} as export {export_id}: "
         f"{plan.segment_size:,} lapsed buyers, {plan.holdout_rows:,} held out.",
-        members=plan.segment_size, holdout=plan.holdout_rows, path=result.path,
+        members=plan.segment_size,
+        holdout=plan.holdout_rows,
+        path=result.path,
     )
 
 
@@ -75,23 +85,29 @@ def _existing(record: Any, here: str, store: AppStore) -> CampaignRecord:
     export_id = record.export_id
     if record.dataset_path != here:
         return CampaignRecord(
-            export_id, SKIPPED,
+            export_id,
+            SKIPPED,
             f"The app database already holds the campaign export {export_id} of {record.dataset_path}; "
             f"it was not recorded again for {here} (use another --db for this copy).",
         )
     if record.status != "succeeded":
         return CampaignRecord(
-            export_id, SKIPPED,
+            export_id,
+            SKIPPED,
             f"The campaign export {export_id} is logged as {record.status!r} in the app database and was left as it is.",
         )
     holdout = store.holdout_file(export_id)
     if holdout is not None and not Path(holdout.path).exists():
         return CampaignRecord(
-            export_id, SKIPPED,
+            export_id,
+            SKIPPED,
             f"The campaign export {export_id} is recorded, but its holdout file {holdout.path} is missing.",
         )
     return CampaignRecord(
-        export_id, ALREADY,
+        export_id,
+        ALREADY,
         f"The campaign export {export_id} was already recorded for this dataset; nothing changed.",
-        members=record.segment_size, holdout=record.holdout_rows, path=record.file_path,
+        members=record.segment_size,
+        holdout=record.holdout_rows,
+        path=record.file_path,
     )

@@ -23,13 +23,9 @@ class Chunk(UsersMixin, EventsMixin, ExperimentsMixin, CampaignMixin, TagsMixin)
         self.n = n
         self.rng = np.random.default_rng([seed, index])
         self.g = np.arange(first, first + n, dtype=np.int64)  # 0-based global index
-        self.user_ids = fixed_width(
-            np.hstack([np.full((n, 1), ord("u"), np.uint8), digits(self.g + 1, 8)])
-        )
+        self.user_ids = fixed_width(np.hstack([np.full((n, 1), ord("u"), np.uint8), digits(self.g + 1, 8)]))
         self._members()
-        self._ev: dict[str, list[np.ndarray]] = {
-            k: [] for k in ("u", "ev", "ts", "amount", "cat", "ch", "camp")
-        }
+        self._ev: dict[str, list[np.ndarray]] = {k: [] for k in ("u", "ev", "ts", "amount", "cat", "ch", "camp")}
         self._browse()
         self._purchases()
         self._cake_birthdays()

@@ -48,9 +48,7 @@ class EventsMixin:
     def _hours(self, u: np.ndarray) -> np.ndarray:
         return np.minimum(np.searchsorted(self.w.hour_cdf, u, side="right"), 23) * 3600
 
-    def _times(
-        self, users: np.ndarray, days: np.ndarray, lo: np.ndarray, hi: np.ndarray
-    ) -> np.ndarray:
+    def _times(self, users: np.ndarray, days: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         """Seconds since START for events of `users` on `days`, shaped by their scenes."""
         rng, m = self.rng, len(users)
         hour = self._hours(rng.random(m))
@@ -59,9 +57,7 @@ class EventsMixin:
         night = self.late_night[users] & (rng.random(m) < 0.4)
         hour = np.where(night, np.array([22, 23])[rng.integers(0, 2, m)] * 3600, hour)
         moved = days - days % 7 + 5 + rng.integers(0, 2, m)  # that week's Saturday or Sunday
-        to_weekend = (
-            self.weekend_family[users] & (rng.random(m) < 0.4) & (moved >= lo) & (moved < hi)
-        )
+        to_weekend = self.weekend_family[users] & (rng.random(m) < 0.4) & (moved >= lo) & (moved < hi)
         days = np.where(to_weekend, moved, days)
         ts = days * DAY + hour + rng.integers(0, 3600, m)
         return self._clip(users, ts)
@@ -85,9 +81,7 @@ class EventsMixin:
 
     def _categories(self, users: np.ndarray, own: float) -> np.ndarray:
         m = len(users)
-        return np.where(
-            self.rng.random(m) < own, self.favourite[users], pick(self.rng, CATEGORY_P, m)
-        )
+        return np.where(self.rng.random(m) < own, self.favourite[users], pick(self.rng, CATEGORY_P, m))
 
     def _amounts(self, cat: np.ndarray, factor: float = 1.0) -> np.ndarray:
         m = len(cat)
@@ -101,18 +95,12 @@ class EventsMixin:
         self._ev["u"].append(u.astype(np.int32))
         self._ev["ev"].append(ev.copy())
         self._ev["ts"].append(ts.astype(np.int64))
-        self._ev["amount"].append(
-            np.full(m, np.nan) if amount is None else amount.astype(np.float64)
-        )
+        self._ev["amount"].append(np.full(m, np.nan) if amount is None else amount.astype(np.float64))
         self._ev["cat"].append(np.full(m, -1, np.int8) if cat is None else cat.astype(np.int8))
-        self._ev["ch"].append(
-            (self._channels(ev.astype(np.int64), u) if ch is None else ch).astype(np.int8)
-        )
+        self._ev["ch"].append((self._channels(ev.astype(np.int64), u) if ch is None else ch).astype(np.int8))
         # -2: decide from the campaign calendar later; -1: none
         self._ev["camp"].append(
-            np.full(m, -2, np.int16)
-            if camp is None
-            else np.broadcast_to(np.int16(camp), (m,)).copy()
+            np.full(m, -2, np.int16) if camp is None else np.broadcast_to(np.int16(camp), (m,)).copy()
         )
 
     # -------------------------------------------------------- events
@@ -123,9 +111,7 @@ class EventsMixin:
         lo, hi = self.start_day[users], self.end_day[users]
         days = sample_days(rng, self.w.browse_cdf, lo, hi)
         # Story 7: after the churn date the group still looks around a little, but less.
-        keep = ~(
-            self.churn_group[users] & (days >= day_index(CHURN_DATE)) & (rng.random(len(users)) < 0.6)
-        )
+        keep = ~(self.churn_group[users] & (days >= day_index(CHURN_DATE)) & (rng.random(len(users)) < 0.6))
         users, days, lo, hi = users[keep], days[keep], lo[keep], hi[keep]
         m = len(users)
         # Which mix of A/I events: awareness-only members never show interest; new members view more.
@@ -193,14 +179,8 @@ class EventsMixin:
         cake_users = np.flatnonzero(self.cake)
         parts_u, parts_d = [], []
         for year in (2025, 2026):
-            day = (
-                self.w.month_start[year][self.cake_month[cake_users]]
-                + self.cake_dom[cake_users]
-                - 1
-            )
-            day = day + rng.integers(
-                -2, 3, len(cake_users)
-            )  # dom in 3..26, so still the same month
+            day = self.w.month_start[year][self.cake_month[cake_users]] + self.cake_dom[cake_users] - 1
+            day = day + rng.integers(-2, 3, len(cake_users))  # dom in 3..26, so still the same month
             ok = (day >= 0) & (day < DAYS)
             parts_u.append(cake_users[ok])
             parts_d.append(day[ok])
@@ -210,9 +190,7 @@ class EventsMixin:
         self._purchase_rows(users, ts, cat, self._amounts(cat, 1.15))
 
     def _member_joins(self) -> None:
-        joined = np.flatnonzero(
-            (self.signup_day >= 0) & ~self.never & (self.rng.random(self.n) < 0.7)
-        )
+        joined = np.flatnonzero((self.signup_day >= 0) & ~self.never & (self.rng.random(self.n) < 0.7))
         ts = np.minimum(self.signup_s[joined] + self.rng.integers(0, 600, len(joined)), END_S - 1)
         self._add(joined, JOIN, ts)
 
@@ -227,11 +205,7 @@ class EventsMixin:
         todo = np.flatnonzero(camp == -2)
         day = ev["ts"][todo] // DAY
         c = self.w.campaign_of_day[day]
-        tagged = (
-            np.isin(ev["ev"][todo], CAMPAIGN_EVENTS)
-            & (c >= 0)
-            & (self.rng.random(len(todo)) < 0.5)
-        )
+        tagged = np.isin(ev["ev"][todo], CAMPAIGN_EVENTS) & (c >= 0) & (self.rng.random(len(todo)) < 0.5)
         camp[todo] = np.where(tagged, c, -1)
 
     def write_events(self, events_dir: Path, chunk_index: int) -> int:
@@ -239,9 +213,7 @@ class EventsMixin:
         ev = self.events
         order = np.argsort(ev["ts"], kind="stable")
         ts = ev["ts"][order]
-        if len(ts) and (
-            ts[0] < 0 or ts[-1] >= END_S
-        ):  # every generator clips; this guards the contract
+        if len(ts) and (ts[0] < 0 or ts[-1] >= END_S):  # every generator clips; this guards the contract
             raise RuntimeError("demo event outside 2025-09-01 .. 2026-10-31")
         table = pa.Table.from_arrays(
             [
@@ -255,12 +227,7 @@ class EventsMixin:
             ],
             schema=EVENTS_SCHEMA,
         )
-        months = [
-            (y, m)
-            for y in (2025, 2026)
-            for m in range(1, 13)
-            if date(y, m, 1) >= START and date(y, m, 1) < END
-        ]
+        months = [(y, m) for y in (2025, 2026) for m in range(1, 13) if date(y, m, 1) >= START and date(y, m, 1) < END]
         edges = [day_index(date(y, m, 1)) * DAY for y, m in months] + [END_S]
         cut = np.searchsorted(ts, edges)
         for i, (y, m) in enumerate(months):

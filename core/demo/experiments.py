@@ -75,7 +75,6 @@ EXPERIMENTS = (
 )
 
 
-
 class ExperimentsMixin:
     """Part of Chunk: experiment assignments and the purchases the campaigns add."""
 
@@ -88,9 +87,7 @@ class ExperimentsMixin:
         self.assignments: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
         for e_index, exp in enumerate(EXPERIMENTS):
             lo, hi = day_index(exp.first_day), day_index(exp.last_day)
-            eligible = (
-                ~self.never & (self.start_day < lo) & (self.end_day > hi + exp.window_days + 1)
-            )
+            eligible = ~self.never & (self.start_day < lo) & (self.end_day > hi + exp.window_days + 1)
             if exp.excludes_churn_group:
                 eligible &= ~self.churn_group
             users = np.flatnonzero(eligible & (rng.random(n) < exp.share))
@@ -139,4 +136,3 @@ class ExperimentsMixin:
                 )
             )
         return pa.concat_tables(parts)
-

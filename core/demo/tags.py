@@ -102,9 +102,7 @@ _NOT_IN_CATALOG = ("interest/beauty/skincare", "behavior/night_owl")
 def _parse_tags(table: str) -> tuple[TagDef, ...]:
     tags = []
     for line in table.strip().splitlines():
-        tag, owner, source, cycle, status, refresh, description = (
-            x.strip() for x in line.split("|")
-        )
+        tag, owner, source, cycle, status, refresh, description = (x.strip() for x in line.split("|"))
         tags.append(
             TagDef(
                 tag,
@@ -150,9 +148,7 @@ class TagsMixin:
         day = ts // DAY
 
         def count(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-            return np.bincount(
-                u[mask], weights=None if weights is None else weights[mask], minlength=n
-            )
+            return np.bincount(u[mask], weights=None if weights is None else weights[mask], minlength=n)
 
         last = DAYS  # window "last N days" = days >= DAYS - N
         buys_365 = count(buy & (day >= last - 365))
@@ -167,11 +163,7 @@ class TagsMixin:
         wechat_30 = count((ch == 0) & (day >= last - 30))
         app_30 = count((ch == 2) & (day >= last - 30))
         # churn risk as of the (stale) last refresh of model/churn_risk
-        refresh_s = int(
-            (
-                TAGS[_TAG_INDEX["model/churn_risk"]].last_refresh - datetime(2025, 9, 1)
-            ).total_seconds()
-        )
+        refresh_s = int((TAGS[_TAG_INDEX["model/churn_risk"]].last_refresh - datetime(2025, 9, 1)).total_seconds())
         last_buy = np.full(n, -1, np.int64)
         before = buy & (ts < refresh_s)
         np.maximum.at(last_buy, u[before], ts[before])
@@ -272,12 +264,9 @@ class TagsMixin:
         return pa.Table.from_arrays(
             [
                 self.user_ids.take(pa.array(rows)),
-                pa.array([t.tag for t in TAGS], pa.string()).take(
-                    pa.array(np.concatenate(tag_ids))
-                ),
+                pa.array([t.tag for t in TAGS], pa.string()).take(pa.array(np.concatenate(tag_ids))),
                 pa.concat_arrays(values),
                 ts_array(np.concatenate(updated)),
             ],
             schema=TAGS_SCHEMA,
         )
-

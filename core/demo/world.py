@@ -48,9 +48,7 @@ class World:
         self.provinces = pa.array([c[1] for c in CITIES], pa.string())
         self.churn_city = [c[0] for c in CITIES].index(CHURN_CITY)
         # first day of each calendar month (1..12) in 2025 and 2026, as day indices
-        self.month_start = {
-            y: np.array([0] + [day_index(date(y, m, 1)) for m in range(1, 13)]) for y in (2025, 2026)
-        }
+        self.month_start = {y: np.array([0] + [day_index(date(y, m, 1)) for m in range(1, 13)]) for y in (2025, 2026)}
 
 
 def _cdf(weights: np.ndarray) -> np.ndarray:

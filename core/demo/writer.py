@@ -71,9 +71,7 @@ def generate(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return DemoSummary(
-        users=users, events=events, out_dir=out, seconds=time.perf_counter() - started
-    )
+    return DemoSummary(users=users, events=events, out_dir=out, seconds=time.perf_counter() - started)
 
 
 _OUTPUT_NAMES = (
@@ -92,9 +90,7 @@ def _check_target(out: Path, overwrite: bool) -> None:
     if not out.is_dir() or not any(out.iterdir()):
         return
     if not overwrite:
-        raise DemoError(
-            f"{out} is not empty. Use --force (overwrite=True) to replace it, or choose another --out."
-        )
+        raise DemoError(f"{out} is not empty. Use --force (overwrite=True) to replace it, or choose another --out.")
     # --force only replaces something that looks like a dataset, never an arbitrary folder.
     if not any((out / name).exists() for name in ("users.parquet", "dataset.toml")):
         raise DemoError(
@@ -114,10 +110,7 @@ def _replace(tmp: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-
-def _write_dataset(
-    tmp: Path, users: int, seed: int, chunk_users: int, say: Callable[[str], None]
-) -> int:
+def _write_dataset(tmp: Path, users: int, seed: int, chunk_users: int, say: Callable[[str], None]) -> int:
     world = World(seed, users)
     n_chunks = -(-users // chunk_users)
     total_events = 0
@@ -169,9 +162,7 @@ def dataset_toml() -> str:
         'consent = { sms = "sms_opt_in", wechat = "wechat_opt_in", email = "email_opt_in" }',
     ]
     for exp in EXPERIMENTS:
-        split = ", ".join(
-            f"{v} = {p}" for v, p in zip(exp.variants, exp.expected_split, strict=True)
-        )
+        split = ", ".join(f"{v} = {p}" for v, p in zip(exp.variants, exp.expected_split, strict=True))
         lines += [
             "",
             f"[experiments.{exp.name}]",
@@ -180,4 +171,3 @@ def dataset_toml() -> str:
             f"expected_split = {{ {split} }}",
         ]
     return "\n".join(lines) + "\n"
-

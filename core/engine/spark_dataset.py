@@ -227,7 +227,11 @@ def copy_from_spark(ds: SparkDataset, copy: exp.Copy, params: dict[str, object])
             for name, kind in zip(rows.columns, rows.types, strict=True)
         ]
         schema = exp.Schema(this=exp.to_table("spark_rows"), expressions=columns)
-        con.execute(exp.Create(this=schema, kind="TABLE", properties=exp.Properties(expressions=[exp.TemporaryProperty()])).sql("duckdb"))
+        con.execute(
+            exp.Create(this=schema, kind="TABLE", properties=exp.Properties(expressions=[exp.TemporaryProperty()])).sql(
+                "duckdb"
+            )
+        )
         rows.insert_into("spark_rows")
         local = copy.copy()
         local.set("this", exp.Subquery(this=exp.select("*").from_("spark_rows")))

@@ -103,7 +103,9 @@ def _date_diff(node: exp.DateDiff) -> exp.Expression:
         total: exp.Expression = days
         for name, per in [("hour", 24), ("minute", 60), ("second", 60)]:
             part = exp.Sub(this=_f(name, end.copy()), expression=_f(name, start.copy()))
-            total = exp.Add(this=exp.Mul(this=exp.Paren(this=total), expression=_num(per)), expression=exp.Paren(this=part))
+            total = exp.Add(
+                this=exp.Mul(this=exp.Paren(this=total), expression=_num(per)), expression=exp.Paren(this=part)
+            )
             if name == key:
                 return total
     raise EngineError(f"date_diff by {unit!r} has no Spark rule yet.")
@@ -129,12 +131,18 @@ def _ordered_list(node: exp.ArrayAgg) -> exp.Expression:
         null_flag = exp.not_(null_flag)
     struct = _f(
         "named_struct",
-        exp.Literal.string("n"), null_flag,
-        exp.Literal.string("k"), key.copy(),
-        exp.Literal.string("v"), value.copy(),
+        exp.Literal.string("n"),
+        null_flag,
+        exp.Literal.string("k"),
+        key.copy(),
+        exp.Literal.string("v"),
+        value.copy(),
     )
     sort = _f("sort_array", _f("collect_list", struct), exp.false() if desc else exp.true())
-    lam = exp.Lambda(this=exp.Dot(this=exp.to_identifier("s"), expression=exp.to_identifier("v")), expressions=[exp.to_identifier("s")])
+    lam = exp.Lambda(
+        this=exp.Dot(this=exp.to_identifier("s"), expression=exp.to_identifier("v")),
+        expressions=[exp.to_identifier("s")],
+    )
     return _f("transform", sort, lam)
 
 
@@ -168,7 +176,10 @@ def _ieee_divide(node: exp.Div) -> exp.Expression:
 
     by_zero = exp.Case(
         ifs=[
-            exp.If(this=exp.Is(this=a.copy(), expression=exp.Null()), true=exp.Cast(this=exp.Null(), to=exp.DataType.build("DOUBLE"))),
+            exp.If(
+                this=exp.Is(this=a.copy(), expression=exp.Null()),
+                true=exp.Cast(this=exp.Null(), to=exp.DataType.build("DOUBLE")),
+            ),
             exp.If(this=exp.GT(this=a.copy(), expression=_num(0)), true=inf("")),
             exp.If(this=exp.LT(this=a.copy(), expression=_num(0)), true=inf("-")),
         ],
@@ -188,7 +199,11 @@ def _quantile_disc(node: exp.PercentileDisc) -> exp.Expression:
     n = _f("size", values.copy())
 
     def pick(q: exp.Expression) -> exp.Expression:
-        index = _f("greatest", _num(1), exp.Cast(this=_f("ceil", exp.Mul(this=n.copy(), expression=q.copy())), to=exp.DataType.build("INT")))
+        index = _f(
+            "greatest",
+            _num(1),
+            exp.Cast(this=_f("ceil", exp.Mul(this=n.copy(), expression=q.copy())), to=exp.DataType.build("INT")),
+        )
         return _f("try_element_at", values.copy(), index)
 
     empty = exp.EQ(this=n.copy(), expression=_num(0))
@@ -207,7 +222,10 @@ def _text_to_boolean(node: exp.TryCast) -> exp.Expression:
         return exp.In(this=text.copy(), expressions=[exp.Literal.string(w) for w in ws])
 
     as_text = exp.Case(
-        ifs=[exp.If(this=words("t", "true", "y", "yes", "1"), true=exp.true()), exp.If(this=words("f", "false", "n", "no", "0"), true=exp.false())],
+        ifs=[
+            exp.If(this=words("t", "true", "y", "yes", "1"), true=exp.true()),
+            exp.If(this=words("f", "false", "n", "no", "0"), true=exp.false()),
+        ],
         default=exp.Cast(this=exp.Null(), to=exp.DataType.build("BOOLEAN")),
     )
     kept = node.copy()
@@ -237,9 +255,7 @@ def _rule(node: exp.Expression, params: dict[str, Any]) -> exp.Expression:
         if name in ("list_position", "list_indexof", "array_position"):
             return _f("nullif", _f("array_position", *[a.copy() for a in node.expressions]), _num(0))
         if name in ("hash", "md5_number", "xxhash64", "murmur3"):
-            raise EngineError(
-                f"{name}() gives engine-specific values; use SHA-256 (as the holdout rule does)."
-            )
+            raise EngineError(f"{name}() gives engine-specific values; use SHA-256 (as the holdout rule does).")
         if name == "regexp_matches" and len(node.expressions) == 2:  # both search, not full-match
             return exp.RegexpLike(this=node.expressions[0].copy(), expression=node.expressions[1].copy())
         if name == "sha256" and len(node.expressions) == 1:
@@ -342,4 +358,3 @@ def to_spark(tree: exp.Expression, params: dict[str, Any] | None = None) -> tupl
                 node.replace(new)
     rewritten, args = _bind(rewritten, params)
     return rewritten.sql(dialect="spark"), args
-

@@ -17,7 +17,7 @@ TEMPLATES: dict[str, str] = {
     ),
     "export.role_no_pii": (
         "PII mode {mode!r} needs the 'pii' role; your role is {role!r} ({source}). Export masked values, or ask an "
-        "administrator to set ADESK_ROLE=pii (or role = \"pii\" in .streamlit/secrets.toml)."
+        'administrator to set ADESK_ROLE=pii (or role = "pii" in .streamlit/secrets.toml).'
     ),
     "export.inside_dataset": (
         "The export file {target!r} would be inside the dataset directory {dataset!r}; a data reload could delete it "

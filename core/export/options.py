@@ -26,7 +26,13 @@ ASSIGNMENT_BATCH = 100_000
 HASH_TRIM = " \t\n\r\f\v"
 # Model columns under readable names (and their short aliases).
 MODEL_EXPORT_COLUMNS = {"rfm_class": "_rfm_class", "aipl_stage": "_aipl_stage", "lifecycle": "_lifecycle"}
-MODEL_ALIASES = {"rfm": "rfm_class", "aipl": "aipl_stage", "_rfm_class": "rfm_class", "_aipl_stage": "aipl_stage", "_lifecycle": "lifecycle"}
+MODEL_ALIASES = {
+    "rfm": "rfm_class",
+    "aipl": "aipl_stage",
+    "_rfm_class": "rfm_class",
+    "_aipl_stage": "aipl_stage",
+    "_lifecycle": "lifecycle",
+}
 # The contact column an operator usually wants for each channel (pre-selected in the dialog).
 CHANNEL_CONTACT = {"sms": "phone", "wechat": "openid", "email": "email"}
 
@@ -64,18 +70,34 @@ class ExportOptions:
         if isinstance(channel, str) and channel.strip().lower() in ("", "none"):
             channel = None
         if channel is not None and channel not in CHANNELS:
-            raise ExportError(msg("export.unknown_channel", channel=channel, channels=", ".join(CHANNELS), hint=hint(str(channel), CHANNELS)))
+            raise ExportError(
+                msg(
+                    "export.unknown_channel",
+                    channel=channel,
+                    channels=", ".join(CHANNELS),
+                    hint=hint(str(channel), CHANNELS),
+                )
+            )
         if self.format not in FORMATS:
             raise ExportError(msg("export.unknown_format", format=self.format))
         if self.pii_mode not in PII_MODES:
             raise ExportError(msg("export.unknown_pii_mode", mode=self.pii_mode, modes=", ".join(PII_MODES)))
         holdout = self.holdout
-        if isinstance(holdout, bool) or not isinstance(holdout, int | float) or holdout != holdout or not 0 <= holdout <= MAX_HOLDOUT:
+        if (
+            isinstance(holdout, bool)
+            or not isinstance(holdout, int | float)
+            or holdout != holdout
+            or not 0 <= holdout <= MAX_HOLDOUT
+        ):
             raise ExportError(msg("export.bad_holdout", limit=MAX_HOLDOUT, value=holdout))
         columns = tuple(dict.fromkeys(c.strip() for c in self.columns if c and c.strip() and c.strip() != "user_id"))
         csv = self.format == "csv"
         return replace(
-            self, channel=channel, columns=columns, holdout=float(holdout), bom=bool(self.bom) and csv,
+            self,
+            channel=channel,
+            columns=columns,
+            holdout=float(holdout),
+            bom=bool(self.bom) and csv,
             raw_text=bool(self.raw_text) or not csv,  # Parquet is typed: nothing to escape
         )
 

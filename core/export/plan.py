@@ -49,7 +49,9 @@ def default_export_dir() -> Path:
     return Path(env) if env else DEFAULT_EXPORT_DIR
 
 
-def snapshot_references(segment: Segment, resolve: Callable[[str], Any] | Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+def snapshot_references(
+    segment: Segment, resolve: Callable[[str], Any] | Mapping[str, Any] | None
+) -> dict[str, dict[str, Any]]:
     """id -> definition of every saved segment the definition refers to (at any depth), as they are now.
 
     The export is compiled against this snapshot and the log keeps it, so a later
@@ -133,7 +135,9 @@ class ExportPlan:
         }
 
 
-def export_conditions(ds: Dataset, segment: Segment, refs: dict[str, Any], channel: str | None, export_id: str, share: float):
+def export_conditions(
+    ds: Dataset, segment: Segment, refs: dict[str, Any], channel: str | None, export_id: str, share: float
+):
     # The snapshot, not the live store: what was exported is what a re-creation compiles.
     member, params = segment_condition(ds, segment, refs if referenced_segments(segment) else None)
     consent, column, present = consent_expression(ds, channel)
@@ -170,13 +174,17 @@ def plan_export(
     columns = resolve_columns(ds, options.columns)
     refs = segment_refs if segment_refs is not None else snapshot_references(segment, resolve)
     export_id = export_id or new_export_id()
-    member, consent, holdout, params, column, present = export_conditions(ds, segment, refs, options.channel, export_id, options.holdout)
+    member, consent, holdout, params, column, present = export_conditions(
+        ds, segment, refs, options.channel, export_id, options.holdout
+    )
     query = (
         exp.select(
             exp.alias_(exp.Count(this=exp.Star()), "members"),
             exp.alias_(exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=consent)), "consented"),
             exp.alias_(
-                exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=exp.and_(consent.copy(), holdout))),
+                exp.Filter(
+                    this=exp.Count(this=exp.Star()), expression=exp.Where(this=exp.and_(consent.copy(), holdout))
+                ),
                 "held_out",
             ),
         )

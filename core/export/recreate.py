@@ -52,7 +52,14 @@ def plan_from_record(ds: Dataset, record: ExportRecord, role: RoleInfo) -> Expor
         raise ExportError(msg("export.not_succeeded", id=record.export_id, status=record.status))
     if record.dataset_fingerprint != ds.fingerprint or record.as_of != ds.as_of.isoformat():
         raise ExportError(
-            msg("export.other_data", id=record.export_id, dataset=record.dataset_path, as_of=record.as_of, open=ds.path, open_as_of=ds.as_of)
+            msg(
+                "export.other_data",
+                id=record.export_id,
+                dataset=record.dataset_path,
+                as_of=record.as_of,
+                open=ds.path,
+                open_as_of=ds.as_of,
+            )
         )
     options = ExportOptions(
         channel=record.channel,

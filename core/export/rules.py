@@ -37,7 +37,12 @@ def hash_expression(expr: exp.Expression) -> exp.Expression:
     """`hash_value` as a DuckDB expression."""
     normal = exp.Lower(this=exp.Trim(this=exp.cast(expr, "VARCHAR"), expression=exp.Literal.string(HASH_TRIM)))
     return exp.Case(
-        ifs=[exp.If(this=exp.func("coalesce", exp.EQ(this=normal.copy(), expression=exp.Literal.string("")), exp.true()), true=exp.Null())],
+        ifs=[
+            exp.If(
+                this=exp.func("coalesce", exp.EQ(this=normal.copy(), expression=exp.Literal.string("")), exp.true()),
+                true=exp.Null(),
+            )
+        ],
         default=exp.func("sha256", normal),
     )
 
@@ -64,8 +69,12 @@ def holdout_expression() -> exp.Expression:
         this=exp.DPipe(this=exp.Placeholder(this="x_export_id"), expression=exp.Literal.string("|")),
         expression=exp.column("user_id", quoted=True),
     )
-    hex_digits = exp.Substring(this=exp.func("sha256", key), start=exp.Literal.number(1), length=exp.Literal.number(HOLDOUT_BITS // 4))
-    bucket = exp.Cast(this=exp.DPipe(this=exp.Literal.string("0x"), expression=hex_digits), to=exp.DataType.build("BIGINT"))
+    hex_digits = exp.Substring(
+        this=exp.func("sha256", key), start=exp.Literal.number(1), length=exp.Literal.number(HOLDOUT_BITS // 4)
+    )
+    bucket = exp.Cast(
+        this=exp.DPipe(this=exp.Literal.string("0x"), expression=hex_digits), to=exp.DataType.build("BIGINT")
+    )
     return exp.LT(this=bucket, expression=exp.Placeholder(this="x_threshold"))
 
 
@@ -91,9 +100,7 @@ def escape_formula(expr: exp.Expression) -> exp.Expression:
     def matches(pattern: str) -> exp.Expression:
         return exp.func("regexp_matches", expr.copy(), exp.Literal.string(pattern))
 
-    risky = exp.or_(
-        matches(FORMULA_START), exp.and_(matches(SIGNED), exp.not_(matches(PLAIN_SIGNED_NUMBER)))
-    )
+    risky = exp.or_(matches(FORMULA_START), exp.and_(matches(SIGNED), exp.not_(matches(PLAIN_SIGNED_NUMBER))))
     escaped = exp.DPipe(this=exp.Literal.string("'"), expression=expr.copy())
     rule = exp.Case(ifs=[exp.If(this=risky, true=escaped)], default=expr.copy())
     # A cheap first test: only a cell whose first character is one of = @ tab CR + - can be risky,

@@ -87,7 +87,9 @@ def _select(ds: Dataset, plan: ExportPlan) -> tuple[exp.Expression, exp.Expressi
         .where(exp.and_(where_form(exp.and_(member, consent)), exp.not_(holdout)))
         .order_by(user_id)
     )
-    variant = exp.Case(ifs=[exp.If(this=holdout.copy(), true=exp.Literal.string("holdout"))], default=exp.Literal.string("target"))
+    variant = exp.Case(
+        ifs=[exp.If(this=holdout.copy(), true=exp.Literal.string("holdout"))], default=exp.Literal.string("target")
+    )
     assignments = (
         exp.select(user_id.copy(), exp.alias_(variant, "variant"))
         .from_("profile")
@@ -111,7 +113,9 @@ def copy_statement(select: exp.Expression, path: Path, fmt: str) -> str:
     else:
         params.append(exp.CopyParameter(this=exp.var("COMPRESSION"), expression=exp.var("ZSTD")))
     # The path is a literal (COPY takes no parameter there); sqlglot quotes it.
-    return exp.Copy(this=exp.Subquery(this=select), kind=False, files=[exp.Literal.string(str(path))], params=params).sql("duckdb")
+    return exp.Copy(
+        this=exp.Subquery(this=select), kind=False, files=[exp.Literal.string(str(path))], params=params
+    ).sql("duckdb")
 
 
 def _run_with_progress(cur, sql: str, params: dict[str, object], progress: Progress | None) -> int:
@@ -168,7 +172,9 @@ def target_path(ds: Dataset, plan: ExportPlan, out: str | Path | None) -> Path:
     absolute = target.absolute()
     dataset = ds.path.resolve()
     if absolute.resolve() == dataset or dataset in absolute.resolve().parents:
-        raise ExportError(msg("export.inside_dataset", target=str(target), dataset=str(dataset), default=DEFAULT_EXPORT_DIR))
+        raise ExportError(
+            msg("export.inside_dataset", target=str(target), dataset=str(dataset), default=DEFAULT_EXPORT_DIR)
+        )
     return absolute
 
 
@@ -181,7 +187,9 @@ def write_file(ds: Dataset, plan: ExportPlan, target: Path, progress: Progress |
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ExportError(msg("export.cannot_create_folder", folder=str(target.parent), error=err.strerror or err)) from err
+        raise ExportError(
+            msg("export.cannot_create_folder", folder=str(target.parent), error=err.strerror or err)
+        ) from err
     cur = ds.cursor()
     try:
         rows = _run_with_progress(cur, copy_statement(rows_select, tmp, plan.options.format), params, progress)
@@ -200,7 +208,9 @@ def write_file(ds: Dataset, plan: ExportPlan, target: Path, progress: Progress |
     return tmp, rows, sha, size
 
 
-def _write_holdout(ds: Dataset, plan: ExportPlan, store: AppStore, assigned_at: datetime, progress: Progress | None) -> tuple[Path, Path, str, int]:
+def _write_holdout(
+    ds: Dataset, plan: ExportPlan, store: AppStore, assigned_at: datetime, progress: Progress | None
+) -> tuple[Path, Path, str, int]:
     """COPY every consenting member's variant ('target' | 'holdout') to a Parquet file beside the app store.
 
     Written by DuckDB under a temporary name; (tmp path, final path, sha256, rows). The file holds
@@ -214,7 +224,9 @@ def _write_holdout(ds: Dataset, plan: ExportPlan, store: AppStore, assigned_at: 
         exp.alias_(exp.Placeholder(this="x_experiment"), "experiment"),
         exp.column("user_id", quoted=True),
         exp.column("variant"),
-        exp.alias_(exp.Cast(this=exp.Placeholder(this="x_assigned_at"), to=exp.DataType.build("TIMESTAMPTZ")), "assigned_at"),
+        exp.alias_(
+            exp.Cast(this=exp.Placeholder(this="x_assigned_at"), to=exp.DataType.build("TIMESTAMPTZ")), "assigned_at"
+        ),
     ).from_(exp.Subquery(this=assignments, alias=exp.TableAlias(this=exp.to_identifier("a"))))
     folder = store.holdout_dir()
     final = folder / f"{plan.export_id}.parquet"
@@ -225,7 +237,9 @@ def _write_holdout(ds: Dataset, plan: ExportPlan, store: AppStore, assigned_at: 
     try:
         folder.mkdir(parents=True, exist_ok=True)
         sql = copy_statement(select, tmp, "parquet")
-        rows = _run_with_progress(cur, sql, {**params, "x_experiment": plan.export_id, "x_assigned_at": assigned_at}, None)
+        rows = _run_with_progress(
+            cur, sql, {**params, "x_experiment": plan.export_id, "x_assigned_at": assigned_at}, None
+        )
         sha = file_sha256(tmp)
     except (duckdb.Error, OSError) as err:
         tmp.unlink(missing_ok=True)

@@ -44,5 +44,7 @@ def at(ds: Dataset, day: date) -> tuple[exp.Expression, dict[str, object]]:
     params["end"] = end
     rollup = exp.alias_(exp.Subquery(this=named_query("aipl_rollup_at")), "ru")
     stages, rule_params = stage_rule(rollup, ds.config)
-    query = exp.select(exp.column("_uid", quoted=True), exp.alias_(exp.column("aipl_stage"), "value", quoted=True)).from_(exp.alias_(exp.Subquery(this=stages), "s"))
+    query = exp.select(
+        exp.column("_uid", quoted=True), exp.alias_(exp.column("aipl_stage"), "value", quoted=True)
+    ).from_(exp.alias_(exp.Subquery(this=stages), "s"))
     return query, {**params, **rule_params}

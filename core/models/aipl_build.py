@@ -72,7 +72,9 @@ def _lookup(ds: Dataset, groups: list[tuple[int, list[str]]]) -> np.ndarray:
     return table
 
 
-def _class_ranges(ds: Dataset, origin_us: int, span: int, size: int, lookback: int, say: Progress) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _class_ranges(
+    ds: Dataset, origin_us: int, span: int, size: int, lookback: int, say: Progress
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """The islands of levels A, I, P: one pass over the events, block by block of `lookback` days."""
     cfg = ds.config.aipl
     classes = _lookup(ds, [(1, list(cfg.awareness)), (2, list(cfg.interest)), (3, [ds.config.purchase_event])])
@@ -140,7 +142,9 @@ def _loyal_ranges(ds: Dataset, origin_us: int, lookback: int) -> tuple[np.ndarra
     if set(purchase) & set(loyalty):
         uid, is_buy, ts = _columns(ds, "aipl_history_buys_both", {"purchase": purchase, "loyalty": loyalty})
     else:
-        uid, is_buy, ts = _columns(ds, "aipl_history_buys", {"purchase": purchase, "codes": sorted({*purchase, *loyalty})})
+        uid, is_buy, ts = _columns(
+            ds, "aipl_history_buys", {"purchase": purchase, "codes": sorted({*purchase, *loyalty})}
+        )
     day = _day_numbers(ts, origin_us)
     del ts
     n = len(uid)
@@ -177,7 +181,9 @@ def _loyal_ranges(ds: Dataset, origin_us: int, lookback: int) -> tuple[np.ndarra
     return _islands(u[order], f[order], la[order])
 
 
-def build_ranges(ds: Dataset, progress: Progress | None = None) -> tuple[date, int, np.ndarray, np.ndarray, np.ndarray, tuple[int, ...]]:
+def build_ranges(
+    ds: Dataset, progress: Progress | None = None
+) -> tuple[date, int, np.ndarray, np.ndarray, np.ndarray, tuple[int, ...]]:
     """(origin, size, uid, first, last, bounds) of `History`, from `event_rows`: one pass over the events in blocks, one over the purchases."""
     say = progress or (lambda _f, _m: None)
     lookback = ds.config.aipl.lookback_days

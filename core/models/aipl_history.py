@@ -119,7 +119,11 @@ def load(path: Path, ds: Dataset) -> History | None:
     try:
         with np.load(path, allow_pickle=False) as z:
             meta = z["meta"]
-            if int(meta[0]) != FORMAT or int(meta[1]) != ds.config.aipl.lookback_days or int(meta[2]) != ds.config.aipl.loyalty_min_purchases:
+            if (
+                int(meta[0]) != FORMAT
+                or int(meta[1]) != ds.config.aipl.lookback_days
+                or int(meta[2]) != ds.config.aipl.loyalty_min_purchases
+            ):
                 return None
             origin = date.fromordinal(int(meta[3]))
             return History(origin, int(meta[4]), z["uid"], z["first"], z["last"], tuple(int(b) for b in z["bounds"]))
@@ -129,7 +133,10 @@ def load(path: Path, ds: Dataset) -> History | None:
 
 
 def save(path: Path, h: History, ds: Dataset) -> None:
-    meta = np.array([FORMAT, ds.config.aipl.lookback_days, ds.config.aipl.loyalty_min_purchases, h.origin.toordinal(), h.size], dtype=np.int64)
+    meta = np.array(
+        [FORMAT, ds.config.aipl.lookback_days, ds.config.aipl.loyalty_min_purchases, h.origin.toordinal(), h.size],
+        dtype=np.int64,
+    )
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp.npz")
     try:
         np.savez(tmp, meta=meta, uid=h.uid, first=h.first, last=h.last, bounds=np.array(h.bounds, dtype=np.int64))
@@ -236,10 +243,18 @@ def create_table(ds: Dataset, h: History, day: date, table: exp.Table) -> None:
     uids = np.arange(h.size, dtype=np.int32) if ds.schema is None and h.size == ds.total_users else members(ds)
     order = {code: AIPL_STAGES.index(label) for code, label in enumerate(CODES)}  # stage code -> ENUM position
     to_enum = np.array([order[c] for c in range(len(CODES))], dtype=np.int8)
-    frame = pd.DataFrame({UID: uids.astype(np.int32), "value": pd.Categorical.from_codes(to_enum[stages_at(ds, h, day)[uids]], categories=list(AIPL_STAGES))})
+    frame = pd.DataFrame(
+        {
+            UID: uids.astype(np.int32),
+            "value": pd.Categorical.from_codes(to_enum[stages_at(ds, h, day)[uids]], categories=list(AIPL_STAGES)),
+        }
+    )
     name = f"_aipl_stages_{threading.get_ident()}"
     enum = exp.DataType.build("ENUM(" + ", ".join(f"'{v}'" for v in AIPL_STAGES) + ")", dialect="duckdb")
-    select = exp.select(exp.column(UID, quoted=True), exp.alias_(exp.Cast(this=exp.column("value", quoted=True), to=enum), "value", quoted=True)).from_(exp.to_table(name, quoted=True))
+    select = exp.select(
+        exp.column(UID, quoted=True),
+        exp.alias_(exp.Cast(this=exp.column("value", quoted=True), to=enum), "value", quoted=True),
+    ).from_(exp.to_table(name, quoted=True))
     cur = ds.cursor()
     try:
         cur.register(name, frame)

@@ -36,7 +36,13 @@ MODEL_LABELS: dict[str, dict[str, dict[str, str]]] = {
     },
     "lifecycle": {
         # `new` signed up in the last N days (DATA_CONTRACT.md): 新客, the domain's 新老客 (DOMAIN.md)
-        "en": {"new": "New", "active": "Active", "dormant": "Dormant", "churned": "Churned", "never_active": "Never active"},
+        "en": {
+            "new": "New",
+            "active": "Active",
+            "dormant": "Dormant",
+            "churned": "Churned",
+            "never_active": "Never active",
+        },
         "zh": {"new": "新客", "active": "活跃", "dormant": "沉默", "churned": "流失", "never_active": "从未活跃"},
     },
 }

@@ -27,9 +27,13 @@ def bounds(day: date, config: DatasetConfig) -> dict[str, object]:
     }
 
 
-def state_rule(members: exp.Expression, signup_at: exp.Expression, last_event_at: exp.Expression, has_events: exp.Expression) -> exp.Expression:
+def state_rule(
+    members: exp.Expression, signup_at: exp.Expression, last_event_at: exp.Expression, has_events: exp.Expression
+) -> exp.Expression:
     """`_uid, lifecycle` over `members`; the slots say where signup, the last event and "has events" come from."""
-    return named_query("lifecycle_at", members=members, signup_at=signup_at, last_event_at=last_event_at, has_events=has_events)
+    return named_query(
+        "lifecycle_at", members=members, signup_at=signup_at, last_event_at=last_event_at, has_events=has_events
+    )
 
 
 def state_case(signup_at: exp.Expression, last_event_at: exp.Expression, has_events: exp.Expression) -> exp.Expression:
@@ -44,5 +48,7 @@ def at(ds: Dataset, day: date) -> tuple[exp.Expression, dict[str, object]]:
     signup = exp.column("signup_at", table="p", quoted=True) if "signup_at" in ds.catalog.attributes else exp.null()
     members = exp.alias_(exp.Subquery(this=named_query("lifecycle_members_at", signup_at=signup)), "m")
     rule = state_rule(members, exp.column("signup_at"), exp.column("last_event_at"), exp.column("has_events"))
-    query = exp.select(exp.column("_uid", quoted=True), exp.alias_(exp.column("lifecycle"), "value", quoted=True)).from_(exp.alias_(exp.Subquery(this=rule), "s"))
+    query = exp.select(
+        exp.column("_uid", quoted=True), exp.alias_(exp.column("lifecycle"), "value", quoted=True)
+    ).from_(exp.alias_(exp.Subquery(this=rule), "s"))
     return query, params

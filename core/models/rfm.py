@@ -31,5 +31,7 @@ def at(ds: Dataset, day: date) -> tuple[exp.Expression, dict[str, object]]:
     }
     rollup = exp.alias_(exp.Subquery(this=named_query("rfm_rollup_at", amount=amount)), "ru")
     classes, rule_params = class_rule(rollup, day)
-    query = exp.select(exp.column("_uid", quoted=True), exp.alias_(exp.column("rfm_class"), "value", quoted=True)).from_(exp.alias_(exp.Subquery(this=classes), "s"))
+    query = exp.select(
+        exp.column("_uid", quoted=True), exp.alias_(exp.column("rfm_class"), "value", quoted=True)
+    ).from_(exp.alias_(exp.Subquery(this=classes), "s"))
     return query, {**params, **rule_params}

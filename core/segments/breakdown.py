@@ -42,18 +42,14 @@ def _edges(ds: Dataset, column: str) -> list[Any]:
     return kept[column]
 
 
-def _resolve_by(
-    catalog: Catalog, by: str
-) -> tuple[Literal["attribute", "numeric", "tag", "model"], str]:
+def _resolve_by(catalog: Catalog, by: str) -> tuple[Literal["attribute", "numeric", "tag", "model"], str]:
     """What `by` names and the profile column to group on (model dimensions, then attributes, then tags)."""
     if by in MODEL_COLUMNS:
         return "model", MODEL_COLUMNS[by]
     if by in catalog.attributes:
         column = catalog.attributes[by]
         small = column.distinct is not None and column.distinct <= SMALL_INTEGER_DISTINCT
-        if column.type in ("number", "timestamp", "date") or (
-            column.type == "integer" and not small
-        ):
+        if column.type in ("number", "timestamp", "date") or (column.type == "integer" and not small):
             return "numeric", by
         return "attribute", by
     if by in catalog.tags:
@@ -67,9 +63,7 @@ def _resolve_by(
 
 def _format_number(value: Any) -> str:
     if isinstance(value, datetime | pd.Timestamp):
-        return (
-            value.date().isoformat()
-        )  # bins span days at least; `low`/`high` keep the exact moments
+        return value.date().isoformat()  # bins span days at least; `low`/`high` keep the exact moments
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, int):
@@ -92,7 +86,9 @@ def _value_label(value: Any) -> str:
 _RawRow = tuple[str, Any, int, int, Any, Any]
 
 
-def _scanned_bins(ds: Dataset, column: str, condition: exp.Expression, params: dict[str, object], edges: list[Any]) -> list[_RawRow]:
+def _scanned_bins(
+    ds: Dataset, column: str, condition: exp.Expression, params: dict[str, object], edges: list[Any]
+) -> list[_RawRow]:
     query = named_query("breakdown_bins", value=col(column), segment=condition)
     bound = {f"x_edge_{i + 1}": edge for i, edge in enumerate(edges)}
     return [
@@ -101,7 +97,9 @@ def _scanned_bins(ds: Dataset, column: str, condition: exp.Expression, params: d
     ]
 
 
-def _scanned_categories(ds: Dataset, column: str, condition: exp.Expression, params: dict[str, object], top: int) -> list[_RawRow]:
+def _scanned_categories(
+    ds: Dataset, column: str, condition: exp.Expression, params: dict[str, object], top: int
+) -> list[_RawRow]:
     query = named_query("breakdown_categories", value=col(column), segment=condition)
     return [
         (kind, value, int(in_seg or 0), int(in_base or 0), None, None)
@@ -195,9 +193,7 @@ def breakdown(
         # Every class in the domain's order, including classes nobody is in.
         present = {r[1]: r for r in raw_rows if r[0] == "value"}
         ordered = [present.pop(v, ("value", v, 0, 0, None, None)) for v in _MODEL_ORDER[by]]
-        ordered += sorted(
-            present.values(), key=lambda r: str(r[1])
-        )  # values outside the vocabulary
+        ordered += sorted(present.values(), key=lambda r: str(r[1]))  # values outside the vocabulary
         raw_rows = ordered + [r for r in raw_rows if r[0] != "value"]
     elif by_kind == "attribute" and ds.catalog.attributes[by].type == "integer":
         values = sorted((r for r in raw_rows if r[0] == "value"), key=lambda r: r[1])
@@ -213,11 +209,7 @@ def breakdown(
         elif kind == "other":
             label = OTHER_LABEL
         elif kind == "bucket":
-            label = (
-                _format_number(low)
-                if low == high
-                else f"{_format_number(low)} – {_format_number(high)}"
-            )
+            label = _format_number(low) if low == high else f"{_format_number(low)} – {_format_number(high)}"
         elif by_kind == "tag":
             label = "has" if raw else "has not"
         else:

@@ -14,6 +14,7 @@ from core.segments.conditions import LIST_OPS, NO_OPERAND_OPS
 WINDOWS = ("days", "between", "all")  # event window: the last N days, between two dates, all time
 DEFAULT_WITHIN_DAYS = 30
 
+
 @dataclass(frozen=True)
 class FilterRow:
     """One event property filter being edited."""
@@ -46,7 +47,6 @@ class Row:
     as_of: str | None = None
 
 
-
 def operand_shape(op: str | None) -> str:
     """'none', 'list' (values), 'pair' (between) or 'one' (value)."""
     if op is None or op in NO_OPERAND_OPS:
@@ -74,7 +74,6 @@ def reshape(op: str | None, value: Any, values: tuple) -> tuple[Any, tuple]:
     return None, ((value,) if value is not None else ())
 
 
-
 def operands_json(op: str | None, value: Any, values: tuple) -> dict[str, Any] | None:
     """The JSON operands for op, or None when they are not filled in yet."""
     shape = operand_shape(op)
@@ -93,4 +92,3 @@ def filter_dict(f: FilterRow) -> dict[str, Any] | None:
         return None
     operands = operands_json(f.op, f.value, f.values)
     return None if operands is None else {"field": f.field, "op": f.op, **operands}
-

@@ -200,7 +200,9 @@ def replace_node(state: BuilderState, node: Row | Block) -> BuilderState:
     return replace(state, root=_map(state.root, swap))
 
 
-def add_row(state: BuilderState, parent_id: str, row: Row | None = None, catalog: Catalog | None = None) -> tuple[BuilderState, str]:
+def add_row(
+    state: BuilderState, parent_id: str, row: Row | None = None, catalog: Catalog | None = None
+) -> tuple[BuilderState, str]:
     """Append a row (a blank attribute row by default) to a group; returns the new row's id."""
     state, new_id = state.new_id("r")
     row = replace(row, id=new_id) if row is not None else Row(new_id)
@@ -227,7 +229,9 @@ def remove(state: BuilderState, node_id: str) -> BuilderState:
     """The state without the row or group `node_id` (the root group cannot be removed)."""
     if node_id == state.root.id:
         raise KeyError("the top-level group cannot be removed")
-    return replace(state, root=_map(state.root, lambda b: replace(b, children=tuple(c for c in b.children if c.id != node_id))))
+    return replace(
+        state, root=_map(state.root, lambda b: replace(b, children=tuple(c for c in b.children if c.id != node_id)))
+    )
 
 
 def renumber(state: BuilderState, node: Row | Block) -> tuple[BuilderState, Row | Block]:

@@ -64,10 +64,8 @@ Resolver = Callable[[str], "Segment | dict | str | None"] | Mapping[str, Any]
 _INT64 = 2**63 - 1
 
 
-
 def _type_name(column_type: str) -> str:
     return TYPE_NAMES.get(column_type, f"a {column_type}")
-
 
 
 class Compiler:
@@ -162,8 +160,13 @@ class Compiler:
         if op not in allowed:
             self.issue(
                 path + ".op",
-                msg("segment.op_not_for_column", op=op, column=column.name, type_name=_type_name(column.type),
-                    allowed=", ".join(sorted(allowed))),
+                msg(
+                    "segment.op_not_for_column",
+                    op=op,
+                    column=column.name,
+                    type_name=_type_name(column.type),
+                    allowed=", ".join(sorted(allowed)),
+                ),
             )
             return exp.true()
         if op in NEGATIVE_TWINS:
@@ -176,21 +179,19 @@ class Compiler:
             lo, hi = self.window(int(value))
             return self.day_range(col, column.type, lo, hi)
         if op in ("in", "between"):
-            coerced = [
-                self.coerce(v, column, f"{path}.values[{i}]") for i, v in enumerate(values or ())
-            ]
+            coerced = [self.coerce(v, column, f"{path}.values[{i}]") for i, v in enumerate(values or ())]
             if any(v is None for v in coerced):
                 return exp.true()
             if op == "between":
                 low, high = coerced
                 if low > high:
-                    self.issue(path + ".values", msg("segment.between_swapped", low=repr(values[0]), high=repr(values[1])))
+                    self.issue(
+                        path + ".values", msg("segment.between_swapped", low=repr(values[0]), high=repr(values[1]))
+                    )
                     return exp.true()
                 if temporal:
                     return self.day_range(col, column.type, low, high + timedelta(days=1))
-                return two_valued(
-                    exp.Between(this=col, low=self.param(low), high=self.param(high))
-                )
+                return two_valued(exp.Between(this=col, low=self.param(low), high=self.param(high)))
             if temporal:
                 if column.type == "timestamp":
                     col = exp.Cast(this=col, to=exp.DataType.build("DATE"))
@@ -212,14 +213,10 @@ class Compiler:
                 return self.day_range(col, column.type, day, nxt)
             bound = {"gt": nxt, "gte": day, "lt": day, "lte": nxt}[op]
             cmp = exp.GTE if op in ("gt", "gte") else exp.LT
-            return two_valued(
-                cmp(this=col, expression=self.param(self.day_bound(bound, column.type)))
-            )
+            return two_valued(cmp(this=col, expression=self.param(self.day_bound(bound, column.type))))
         return two_valued(COMPARE[op](this=col, expression=self.param(v)))
 
-    def day_range(
-        self, col: exp.Expression, column_type: str, lo: date, hi: date
-    ) -> exp.Expression:
+    def day_range(self, col: exp.Expression, column_type: str, lo: date, hi: date) -> exp.Expression:
         """Every moment of the days lo .. hi - 1 day: col >= lo AND col < hi."""
         return two_valued(
             exp.and_(
@@ -256,9 +253,10 @@ class Compiler:
         else:
             want = msg("segment.want.other")
         text = repr(value) if len(repr(value)) <= 60 else repr(value)[:59] + "…"
-        self.issue(path, msg("segment.wrong_value_type", column=column.name, type_name=_type_name(t), value=text, want=want))
+        self.issue(
+            path, msg("segment.wrong_value_type", column=column.name, type_name=_type_name(t), value=text, want=want)
+        )
         return None
-
 
     def event_filter(self, f: EventFilter, path: str) -> exp.Expression:
         column = self.catalog.event_properties.get(f.field)
@@ -271,11 +269,9 @@ class Compiler:
             return exp.true()
         return self.compare(qcol(column.name, EVENTS_ALIAS), column, f.op, f.value, f.values, path)
 
-
     # ---- saved segments
     def lookup(self, segment_id: str) -> object:
         return refs.lookup(self.resolve, segment_id)  # type: ignore[arg-type]
-
 
     @staticmethod
     def parse(raw: object) -> Segment:
@@ -292,8 +288,6 @@ def _run(
     if compiler.issues:
         raise SegmentError(compiler.issues)
     return renumber(expression, compiler.params)
-
-
 
 
 def validate_against(
@@ -323,9 +317,7 @@ def compile_where(
     return Compiled(expression=expression, params=params)
 
 
-def compile_event_rows(
-    event: str | None, where: tuple[EventFilter, ...], catalog: Catalog, path: str = ""
-) -> Compiled:
+def compile_event_rows(event: str | None, where: tuple[EventFilter, ...], catalog: Catalog, path: str = "") -> Compiled:
     """The rows of `event_rows` (alias `ev`) of one event (None = any event) passing every `where` filter.
 
     The same event-name check and property comparisons as an event condition (one compiler for

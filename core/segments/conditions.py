@@ -379,9 +379,7 @@ class Segment:
 
     def to_json(self) -> str:
         """Canonical compact JSON text: equal segments give equal text."""
-        return json.dumps(
-            self.to_dict(), ensure_ascii=False, separators=(",", ":"), allow_nan=False
-        )
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
     def count_conditions(self) -> int:
         """Every condition and group in the tree."""

@@ -54,9 +54,7 @@ def segment_condition(
         compiled = compile_where(segment, ds.catalog, resolve=resolve)
     models.ensure(ds, compiled.expression)  # models at a past day: their tables exist before the query runs
     tree, compiled_params = materialized(ds, compiled.expression), compiled.params
-    mapping = {
-        str(name).lstrip("$"): f"{prefix}{str(name).lstrip('$')}" for name in compiled_params
-    }
+    mapping = {str(name).lstrip("$"): f"{prefix}{str(name).lstrip('$')}" for name in compiled_params}
 
     def rename(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Placeholder) and node.name in mapping:
@@ -214,7 +212,9 @@ def consent_true(ds: Dataset, column: str) -> exp.Expression:
 
 
 @engine_errors
-def reach(ds: Dataset, segment: Segment, resolve: Resolve | None = None, *, bitmaps: bool = True) -> dict[str, ChannelReach]:
+def reach(
+    ds: Dataset, segment: Segment, resolve: Resolve | None = None, *, bitmaps: bool = True
+) -> dict[str, ChannelReach]:
     """Per channel, how many members consented to be contacted there (consent TRUE)."""
     condition, params = segment_condition(ds, segment, resolve)
     channels = ds.config.privacy.consent_columns
@@ -235,7 +235,5 @@ def reach(ds: Dataset, segment: Segment, resolve: Resolve | None = None, *, bitm
     result = {}
     for channel, column in channels.items():
         reachable = reached.get(channel, 0)
-        result[channel] = ChannelReach(
-            channel, column, channel in present, reachable, members - reachable
-        )
+        result[channel] = ChannelReach(channel, column, channel in present, reachable, members - reachable)
     return result

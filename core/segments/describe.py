@@ -30,9 +30,7 @@ _MAX_LISTED = 10  # long lists (pasted ids) are shortened
 class Describer:
     """Words for conditions in one language; each kind's `describe` builds its sentence with these."""
 
-    def __init__(
-        self, catalog: Catalog | None, lang: str, resolve: Callable[[str], object] | None
-    ) -> None:
+    def __init__(self, catalog: Catalog | None, lang: str, resolve: Callable[[str], object] | None) -> None:
         if lang not in WORDS:
             raise ValueError(f"language must be one of {', '.join(WORDS)}, got {lang!r}")
         self.catalog = catalog
@@ -51,10 +49,7 @@ class Describer:
 
     def values(self, vs: tuple | None, labels: dict[str, str] | None = None) -> str:
         items = list(vs or ())
-        shown = [
-            labels.get(v, v) if labels and isinstance(v, str) else self.value(v)
-            for v in items[:_MAX_LISTED]
-        ]
+        shown = [labels.get(v, v) if labels and isinstance(v, str) else self.value(v) for v in items[:_MAX_LISTED]]
         text = self.words["list_sep"].join(shown)
         if len(items) > _MAX_LISTED:
             text += self.words["more"].format(n=len(items))
@@ -71,9 +66,7 @@ class Describer:
         return column.type if column is not None else None
 
     # ---- conditions
-    def compare(
-        self, field: str, op: str, value: object, values: tuple | None, event_property: bool = False
-    ) -> str:
+    def compare(self, field: str, op: str, value: object, values: tuple | None, event_property: bool = False) -> str:
         name = self.field(field)
         w = self.words
         if op in ("is_null", "not_null"):
@@ -88,10 +81,7 @@ class Describer:
         if op in ("in", "not_in"):
             return f"{name} {self.labels[op]} {self.values(values)}"
         label = self.labels[op]
-        if (
-            self.column_type(field, event_property) in ("timestamp", "date")
-            and op in DATE_LABELS[self.lang]
-        ):
+        if self.column_type(field, event_property) in ("timestamp", "date") and op in DATE_LABELS[self.lang]:
             label = DATE_LABELS[self.lang][op]
         return f"{name} {label} {self.value(value)}"
 
@@ -107,9 +97,7 @@ class Describer:
 
     def joined(self, group: Group) -> str:
         w = self.words
-        return (w["and"] if group.match == "all" else w["or"]).join(
-            self.condition(x) for x in group.conditions
-        )
+        return (w["and"] if group.match == "all" else w["or"]).join(self.condition(x) for x in group.conditions)
 
     def positive(self, c: Condition) -> str:
         return kind_of(c).describe(self, c)

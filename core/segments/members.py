@@ -49,9 +49,7 @@ def _member_columns(ds: Dataset, columns: Sequence[str] | None) -> list[tuple[st
             chosen.append((name, catalog.tags[name].column))
         else:
             known = [*catalog.attributes, *MODEL_MEMBER_COLUMNS, *catalog.tags]
-            raise OperationError(
-                f"Unknown column {name!r} for the member list.{did_you_mean(name, known)}"
-            )
+            raise OperationError(f"Unknown column {name!r} for the member list.{did_you_mean(name, known)}")
     return chosen
 
 
@@ -86,12 +84,7 @@ def members(
         ("page", page, 0, None),
         ("page_size", page_size, 1, MAX_PAGE_SIZE),
     ):
-        if (
-            not isinstance(value, int)
-            or isinstance(value, bool)
-            or value < low
-            or (high is not None and value > high)
-        ):
+        if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
             bound = f"between {low} and {high}" if high is not None else f"≥ {low}"
             raise OperationError(f"{label} must be a whole number {bound}, got {value!r}.")
     condition, params = segment_condition(ds, segment, resolve)
@@ -113,9 +106,7 @@ def members(
         ).df()
     finally:
         cur.close()
-    return MemberPage(
-        rows=frame, total=total, page=page, page_size=page_size, masked_columns=masked
-    )
+    return MemberPage(rows=frame, total=total, page=page, page_size=page_size, masked_columns=masked)
 
 
 @engine_errors

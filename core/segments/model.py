@@ -121,7 +121,6 @@ def parse_event_filters(obj: object, path: str = "where") -> tuple[EventFilter, 
     return tuple(filters)
 
 
-
 __all__ = [
     "ATTRIBUTE_OPS",
     "Aipl",

@@ -71,8 +71,13 @@ class Parser:
                 self.misspelt.update((path, k) for k in closest(name, allowed, n=1) if k not in obj)
                 self.issue(
                     join_path(path, name),
-                    msg("segment.unknown_key", key=short(name, 40)[1:-1], where=where,
-                        hint=hint(name, allowed), allowed=", ".join(allowed)),
+                    msg(
+                        "segment.unknown_key",
+                        key=short(name, 40)[1:-1],
+                        where=where,
+                        hint=hint(name, allowed),
+                        allowed=", ".join(allowed),
+                    ),
                 )
 
     def name(self, obj: dict, key: str, path: str, what: str) -> str:
@@ -190,11 +195,7 @@ class Parser:
         return value, None, ok
 
     def whole_days(self, value: object, path: str, what: str) -> bool:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int)
-            or not 1 <= value <= MAX_WINDOW_DAYS
-        ):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WINDOW_DAYS:
             self.issue(path, msg("segment.whole_days", what=what, limit=MAX_WINDOW_DAYS, value=short(value)))
             return False
         return True
@@ -259,7 +260,6 @@ class Parser:
         return EventFilter(field, op, value, values) if ok and field else None
 
 
-
 def decode_json(text: str | bytes) -> object:
     if isinstance(text, (bytes, bytearray, memoryview)):
         if len(text) > MAX_JSON_BYTES:
@@ -278,4 +278,3 @@ def decode_json(text: str | bytes) -> object:
         raise SegmentError(msg("segment.bad_json", error=err.msg, line=err.lineno, column=err.colno)) from None
     except ValueError as err:  # e.g. an integer literal with thousands of digits
         raise SegmentError(msg("segment.bad_json_value", error=str(err))) from None
-

@@ -15,7 +15,6 @@ class OperationError(ValueError):
     """A request that cannot be answered as asked; the message names what is wrong and how to fix it."""
 
 
-
 def share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
@@ -37,9 +36,7 @@ def jsonable(value: Any) -> Any:
 
 
 def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {k: jsonable(v) for k, v in row.items()} for row in frame.astype(object).to_dict("records")
-    ]
+    return [{k: jsonable(v) for k, v in row.items()} for row in frame.astype(object).to_dict("records")]
 
 
 @dataclass(frozen=True)
@@ -110,9 +107,7 @@ class Breakdown:
 class Overlap:
     names: tuple[str, ...]
     sizes: tuple[int, ...]
-    matrix: tuple[
-        tuple[int, ...], ...
-    ]  # matrix[i][j] = users in both i and j; the diagonal = sizes
+    matrix: tuple[tuple[int, ...], ...]  # matrix[i][j] = users in both i and j; the diagonal = sizes
     union: int  # users in at least one of them
     total_users: int
     as_of: date
@@ -168,4 +163,3 @@ class MemberPage:
             "columns": list(self.rows.columns),
             "rows": frame_records(self.rows),
         }
-

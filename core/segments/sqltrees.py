@@ -71,10 +71,7 @@ def qcol(name: str, table: str | None = None) -> exp.Column:
     return exp.column(name, table=table, quoted=True)
 
 
-
-def renumber(
-    expression: exp.Expression, params: dict[str, object]
-) -> tuple[exp.Expression, dict[str, object]]:
+def renumber(expression: exp.Expression, params: dict[str, object]) -> tuple[exp.Expression, dict[str, object]]:
     """Keep only parameters the expression uses, named p0, p1, ... in reading order.
 
     Conditions that fold to TRUE/FALSE (e.g. "at least 0 events") drop their
@@ -88,8 +85,6 @@ def renumber(
                 renamed[old] = f"p{len(renamed)}"
             node.set("this", renamed[old])
     return expression, {new: params[old] for old, new in renamed.items()}
-
-
 
 
 def chain_operands(
@@ -174,11 +169,7 @@ class Compiled:
 
 def count_query(compiled: Compiled) -> tuple[str, dict[str, object]]:
     """`SELECT count(*) FROM profile WHERE <definition>` and its parameters."""
-    query = (
-        exp.select(exp.Count(this=exp.Star()))
-        .from_(exp.to_table(PROFILE))
-        .where(compiled.expression.copy())
-    )
+    query = exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(PROFILE)).where(compiled.expression.copy())
     return query.sql(dialect="duckdb"), dict(compiled.params)
 
 

@@ -73,6 +73,4 @@ def decode_segment(text: str) -> Segment:
     try:
         return parse_segment(data)
     except SegmentError as err:
-        raise SegmentError(
-            tuple(type(i)(i.path, f"{i.message} (in the segment link)") for i in err.issues)
-        ) from None
+        raise SegmentError(tuple(type(i)(i.path, f"{i.message} (in the segment link)") for i in err.issues)) from None

@@ -26,15 +26,11 @@ class StoreConnection:
                 "a data reload could lose it. Put it elsewhere (--db PATH or ADESK_APP_DB)."
             )
         if self.path.exists() and self.path.is_dir():
-            raise StoreError(
-                f"The app database path {str(self.path)!r} is a directory; give a file path."
-            )
+            raise StoreError(f"The app database path {str(self.path)!r} is a directory; give a file path.")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise StoreError(
-                f"Cannot create the folder for the app database {str(self.path)!r}: {err}."
-            ) from err
+            raise StoreError(f"Cannot create the folder for the app database {str(self.path)!r}: {err}.") from err
         self._migrate()
 
     # --- connection and schema ------------------------------------------------
@@ -49,9 +45,7 @@ class StoreConnection:
             raise StoreError(f"Cannot open the app database {str(self.path)!r}: {err}.") from err
         try:
             conn.row_factory = sqlite3.Row
-            conn.execute(
-                "PRAGMA busy_timeout = 30000"
-            )  # = BUSY_TIMEOUT_MS; PRAGMAs take no parameters
+            conn.execute("PRAGMA busy_timeout = 30000")  # = BUSY_TIMEOUT_MS; PRAGMAs take no parameters
             conn.execute("PRAGMA foreign_keys = ON")
             yield conn
         except sqlite3.DatabaseError as err:

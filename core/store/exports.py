@@ -111,7 +111,9 @@ class ExportLog(StoreConnection):
     def holdout_file(self, export_id: str) -> HoldoutFile | None:
         """The export's holdout Parquet file as recorded (None for older exports and exports without a holdout)."""
         with self._connect() as conn:
-            row = conn.execute("SELECT path, sha256, rows FROM export_holdouts WHERE export_id = ?", (export_id,)).fetchone()
+            row = conn.execute(
+                "SELECT path, sha256, rows FROM export_holdouts WHERE export_id = ?", (export_id,)
+            ).fetchone()
         return HoldoutFile(row["path"], row["sha256"], int(row["rows"])) if row is not None else None
 
     def holdout_dir(self) -> Path:
@@ -138,12 +140,20 @@ class ExportLog(StoreConnection):
                     return
                 yield [(r[0], r[1]) for r in batch]
 
-    def log_export_action(self, export_id: str, action: str, who: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    def log_export_action(
+        self, export_id: str, action: str, who: str | None = None, detail: dict[str, Any] | None = None
+    ) -> None:
         """Record a re-creation or download of an export's file."""
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO export_log (export_id, action, at, who, detail) VALUES (?, ?, ?, ?, ?)",
-                (export_id, action, utc_now(), who or current_user(), json.dumps(detail, ensure_ascii=False) if detail else None),
+                (
+                    export_id,
+                    action,
+                    utc_now(),
+                    who or current_user(),
+                    json.dumps(detail, ensure_ascii=False) if detail else None,
+                ),
             )
 
     def export_actions(self, export_id: str) -> list[dict[str, Any]]:
@@ -152,6 +162,11 @@ class ExportLog(StoreConnection):
                 "SELECT action, at, who, detail FROM export_log WHERE export_id = ? ORDER BY seq", (export_id,)
             ).fetchall()
         return [
-            {"action": r["action"], "at": r["at"], "who": r["who"], "detail": json.loads(r["detail"]) if r["detail"] else None}
+            {
+                "action": r["action"],
+                "at": r["at"],
+                "who": r["who"],
+                "detail": json.loads(r["detail"]) if r["detail"] else None,
+            }
             for r in rows
         ]

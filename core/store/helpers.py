@@ -75,9 +75,7 @@ def referenced_ids(definition: Segment | dict[str, Any]) -> set[str]:
 def inside_dataset(path: Path) -> Path | None:
     """The dataset directory that `path` would be inside, if any."""
     for parent in path.parents:
-        if (parent / "users.parquet").is_file() or (
-            (parent / "users").is_dir() and (parent / "events").exists()
-        ):
+        if (parent / "users.parquet").is_file() or ((parent / "users").is_dir() and (parent / "events").exists()):
             return parent
     return None
 
@@ -91,7 +89,5 @@ def clean_name(name: str) -> str:
         raise StoreError("A saved segment needs a name; give a non-empty name.")
     name = " ".join(name.split())
     if len(name) > MAX_NAME_LENGTH:
-        raise StoreError(
-            f"The name is {len(name)} characters long; keep it under {MAX_NAME_LENGTH}."
-        )
+        raise StoreError(f"The name is {len(name)} characters long; keep it under {MAX_NAME_LENGTH}.")
     return name

@@ -23,11 +23,7 @@ class SegmentNotFound(StoreError):
     def __init__(self, segment_id: str, version: int | None = None):
         self.segment_id = segment_id
         self.version = version
-        what = (
-            f"version {version} of saved segment {segment_id!r}"
-            if version
-            else f"saved segment {segment_id!r}"
-        )
+        what = f"version {version} of saved segment {segment_id!r}" if version else f"saved segment {segment_id!r}"
         super().__init__(f"There is no {what}. `adesk segments list` shows the saved segments.")
 
 
@@ -97,7 +93,6 @@ class SegmentResolver:
         return self._store.live_ids()
 
 
-
 @dataclass(frozen=True)
 class HoldoutFile:
     """An export's holdout assignments written as Parquet: where, its SHA-256, and its rows."""
@@ -108,9 +103,28 @@ class HoldoutFile:
 
 
 EXPORT_COLUMNS = (
-    "export_id", "status", "created_at", "created_by", "role", "definition", "segment_id", "segment_version",
-    "segment_refs", "dataset_path", "dataset_fingerprint", "as_of", "channel", "columns", "format", "bom",
-    "pii_mode", "holdout_share", "segment_size", "excluded_by_consent", "holdout_rows", "raw_text",
+    "export_id",
+    "status",
+    "created_at",
+    "created_by",
+    "role",
+    "definition",
+    "segment_id",
+    "segment_version",
+    "segment_refs",
+    "dataset_path",
+    "dataset_fingerprint",
+    "as_of",
+    "channel",
+    "columns",
+    "format",
+    "bom",
+    "pii_mode",
+    "holdout_share",
+    "segment_size",
+    "excluded_by_consent",
+    "holdout_rows",
+    "raw_text",
 )
 # The same columns, in the same order (a test checks they agree).
 INSERT_EXPORT = """
@@ -158,7 +172,11 @@ class ExportRecord:
 
     def to_row(self) -> dict[str, Any]:
         return {
-            **{k: getattr(self, k) for k in EXPORT_COLUMNS if k not in ("definition", "segment_refs", "columns", "bom", "raw_text")},
+            **{
+                k: getattr(self, k)
+                for k in EXPORT_COLUMNS
+                if k not in ("definition", "segment_refs", "columns", "bom", "raw_text")
+            },
             "definition": json.dumps(self.definition, ensure_ascii=False, sort_keys=True),
             "segment_refs": json.dumps(self.segment_refs, ensure_ascii=False, sort_keys=True),
             "columns": json.dumps(list(self.columns), ensure_ascii=False),

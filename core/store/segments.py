@@ -28,10 +28,8 @@ _LATEST_SQL = """
 """
 
 
-
 class SavedSegments(StoreConnection):
     """Saved segments (with every version)."""
-
 
     @staticmethod
     def _row_to_saved(row: sqlite3.Row) -> SavedSegment:
@@ -148,21 +146,15 @@ class SavedSegments(StoreConnection):
         )
         with self._connect() as conn:
             if version is None:
-                row = conn.execute(
-                    query + "ORDER BY v.version DESC LIMIT 1", (segment_id, include_deleted)
-                ).fetchone()
+                row = conn.execute(query + "ORDER BY v.version DESC LIMIT 1", (segment_id, include_deleted)).fetchone()
             else:
-                row = conn.execute(
-                    query + "AND v.version = ?", (segment_id, include_deleted, int(version))
-                ).fetchone()
+                row = conn.execute(query + "AND v.version = ?", (segment_id, include_deleted, int(version))).fetchone()
         return self._row_to_saved(row) if row is not None else None
 
     def list_segments(self) -> list[SavedSegment]:
         """The latest version of every live saved segment, by name."""
         with self._connect() as conn:
-            rows = conn.execute(
-                _LATEST_SQL + " AND s.deleted_at IS NULL ORDER BY lower(s.name), s.id"
-            ).fetchall()
+            rows = conn.execute(_LATEST_SQL + " AND s.deleted_at IS NULL ORDER BY lower(s.name), s.id").fetchall()
         return [self._row_to_saved(row) for row in rows]
 
     def versions(self, segment_id: str) -> list[SavedSegment]:
@@ -177,18 +169,14 @@ class SavedSegments(StoreConnection):
         return [self._row_to_saved(row) for row in rows]
 
     @staticmethod
-    def _rename(
-        conn: sqlite3.Connection, segment_id: str, old: str, new: str, who: str, now: str
-    ) -> None:
+    def _rename(conn: sqlite3.Connection, segment_id: str, old: str, new: str, who: str, now: str) -> None:
         conn.execute("UPDATE segments SET name = ? WHERE id = ?", (new, segment_id))
         conn.execute(
             "INSERT INTO segment_log (segment_id, action, at, who, detail) VALUES (?, 'rename', ?, ?, ?)",
             (segment_id, now, who, json.dumps({"from": old, "to": new}, ensure_ascii=False)),
         )
 
-    def rename_segment(
-        self, segment_id: str, new_name: str, who: str | None = None
-    ) -> SavedSegment:
+    def rename_segment(self, segment_id: str, new_name: str, who: str | None = None) -> SavedSegment:
         """Change a segment's display name; its id (and every link to it) stays the same."""
         new_name = clean_name(new_name)
         with self._write() as conn:
@@ -248,12 +236,7 @@ class SavedSegments(StoreConnection):
     def live_ids(self) -> list[str]:
         """Ids of every live saved segment."""
         with self._connect() as conn:
-            return [
-                row[0]
-                for row in conn.execute(
-                    "SELECT id FROM segments WHERE deleted_at IS NULL ORDER BY id"
-                )
-            ]
+            return [row[0] for row in conn.execute("SELECT id FROM segments WHERE deleted_at IS NULL ORDER BY id")]
 
     def resolver(self) -> SegmentResolver:
         """For the compiler: a saved segment's current definition by id (None when absent or deleted)."""

@@ -23,13 +23,7 @@ class CrossTableChecks(CheckerBase):
         if self.deep and users and events and users.queryable and events.queryable:
             if users.families.get("user_id") == STRING and events.families.get("user_id") == STRING:
                 self.check_unknown_users(users, events)
-        if (
-            self.deep
-            and events
-            and events.queryable
-            and events.families.get("event") == STRING
-            and events.rows
-        ):
+        if self.deep and events and events.queryable and events.families.get("event") == STRING and events.rows:
             self.check_purchase_event(config, events, configured="purchase_event" in raw)
         if users:
             self.check_privacy_columns(config, users, raw.get("privacy", {}))
@@ -77,10 +71,7 @@ class CrossTableChecks(CheckerBase):
         (found,) = self.fetch("validate_event_exists", {"files": events.paths, "event": name})
         if found:
             return
-        names = [
-            r[0]
-            for r in self.con.execute(load_query("validate_event_names"), {"files": events.paths}).fetchall()
-        ]
+        names = [r[0] for r in self.con.execute(load_query("validate_event_names"), {"files": events.paths}).fetchall()]
         source = "set in dataset.toml" if configured else "the default"
         self.add(
             "dataset.toml" if configured else events.label,

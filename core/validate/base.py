@@ -25,7 +25,9 @@ class CheckerBase:
 
     # -- helpers -------------------------------------------------------------
 
-    def add(self, file: str, column: str | None, message: Message | str, fix: Message | str, severity: str = "error") -> None:
+    def add(
+        self, file: str, column: str | None, message: Message | str, fix: Message | str, severity: str = "error"
+    ) -> None:
         if fix == REEXPORT:  # the shared fix (a constant used by every group of checks) has its code
             fix = msg("validate.reexport.fix")
         self.problems.append(Problem.of(file, column, message, fix, severity))

@@ -70,17 +70,24 @@ class ColumnChecks(CheckerBase):
             same_case = [c for c in present if c.lower() == name]
             like = same_case or closest(name, present)
             add = "validate.missing_column.add_text" if family == STRING else "validate.missing_column.add_timestamp"
-            hint = msg("validate.missing_column.rename", found=example_list(like), column=name) if like else msg(add, column=name)
+            hint = (
+                msg("validate.missing_column.rename", found=example_list(like), column=name)
+                if like
+                else msg(add, column=name)
+            )
             self.add(
                 info.label,
                 name,
                 msg("validate.missing_column", column=name, table=spec.name),
-                msg("validate.missing_column.fix", table=spec.name, columns=", ".join(repr(c) for c in spec.columns), hint=hint),
+                msg(
+                    "validate.missing_column.fix",
+                    table=spec.name,
+                    columns=", ".join(repr(c) for c in spec.columns),
+                    hint=hint,
+                ),
             )
 
-    def check_types(
-        self, spec: TableSpec, info: TableInfo, relation: duckdb.DuckDBPyRelation | None
-    ) -> None:
+    def check_types(self, spec: TableSpec, info: TableInfo, relation: duckdb.DuckDBPyRelation | None) -> None:
         expected = {**spec.columns, **spec.optional}
         for name, want in expected.items():
             have = info.families.get(name)
@@ -108,7 +115,11 @@ class ColumnChecks(CheckerBase):
                     info.label,
                     name,
                     msg("validate.must_be_temporal", column=name, type=shown),
-                    msg("validate.must_be_temporal.fix", column=name, epoch=msg("validate.epoch_hint" if have == NUMERIC else "validate.period")),
+                    msg(
+                        "validate.must_be_temporal.fix",
+                        column=name,
+                        epoch=msg("validate.epoch_hint" if have == NUMERIC else "validate.period"),
+                    ),
                 )
 
     @staticmethod
@@ -118,16 +129,12 @@ class ColumnChecks(CheckerBase):
                 return type_label(f.schema.field(name).type)
         return info.families.get(name, "unknown")
 
-    def check_text_timestamps(
-        self, info: TableInfo, name: str, relation: duckdb.DuckDBPyRelation | None
-    ) -> None:
+    def check_text_timestamps(self, info: TableInfo, name: str, relation: duckdb.DuckDBPyRelation | None) -> None:
         if relation is None:
             return
         try:
             projected = relation.select(duckdb.ColumnExpression(name).alias("v"))
-            bad, non_null, examples = projected.query(
-                "_col", load_query("validate_text_timestamps")
-            ).fetchall()[0]
+            bad, non_null, examples = projected.query("_col", load_query("validate_text_timestamps")).fetchall()[0]
         except duckdb.Error as err:
             self.add(info.label, name, msg("validate.unreadable", error=first_line(err)), REEXPORT)
             info.queryable = False  # already reported: cross-table checks skip it
@@ -144,6 +151,12 @@ class ColumnChecks(CheckerBase):
             self.add(
                 info.label,
                 name,
-                msg("validate.bad_text_timestamps", column=name, bad=plural(bad, "value"), non_null=non_null, examples=example_list(examples or [])),
+                msg(
+                    "validate.bad_text_timestamps",
+                    column=name,
+                    bad=plural(bad, "value"),
+                    non_null=non_null,
+                    examples=example_list(examples or []),
+                ),
                 msg("validate.bad_text_timestamps.fix", column=name),
             )

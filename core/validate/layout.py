@@ -52,7 +52,12 @@ class LayoutChecks(CheckerBase):
         for spec in TABLE_SPECS:
             single, folder = self.root / f"{spec.name}.parquet", self.root / spec.name
             if single.exists() and folder.exists():
-                self.add(f"{spec.name}/", None, msg("validate.table_twice", table=spec.name), msg("validate.table_twice.fix", table=spec.name))
+                self.add(
+                    f"{spec.name}/",
+                    None,
+                    msg("validate.table_twice", table=spec.name),
+                    msg("validate.table_twice.fix", table=spec.name),
+                )
             for candidate in (single, folder):
                 if candidate.is_dir() and spec.name not in files:
                     self.add(
@@ -78,7 +83,11 @@ class LayoutChecks(CheckerBase):
                 name,
                 None,
                 msg("validate.stray_file"),
-                msg("validate.stray_file.fix", tables=", ".join(TABLE_NAMES), hint=hint(name.removesuffix(".parquet"), TABLE_NAMES)),
+                msg(
+                    "validate.stray_file.fix",
+                    tables=", ".join(TABLE_NAMES),
+                    hint=hint(name.removesuffix(".parquet"), TABLE_NAMES),
+                ),
                 "warning",
             )
 
@@ -135,7 +144,11 @@ class LayoutChecks(CheckerBase):
         (keys_a, a), (keys_b, b) = list(groups.items())[:2]
 
         def desc(keys: tuple[str, ...]) -> Message:
-            return msg("validate.partition_keys", keys=", ".join(k + "=…" for k in keys)) if keys else msg("validate.no_partitions")
+            return (
+                msg("validate.partition_keys", keys=", ".join(k + "=…" for k in keys))
+                if keys
+                else msg("validate.no_partitions")
+            )
 
         self.add(
             b.rel,
@@ -168,8 +181,15 @@ class LayoutChecks(CheckerBase):
                     self.add(
                         odd[0].rel,
                         name,
-                        msg("validate.types_disagree", column=name, type=odd_type, more=more_files(len(odd) - 1),
-                            other_type=ref_type, other=ref_files[0].rel, other_more=more_files(len(ref_files) - 1)),
+                        msg(
+                            "validate.types_disagree",
+                            column=name,
+                            type=odd_type,
+                            more=more_files(len(odd) - 1),
+                            other_type=ref_type,
+                            other=ref_files[0].rel,
+                            other_more=more_files(len(ref_files) - 1),
+                        ),
                         msg("validate.types_disagree.fix", column=name, other_type=ref_type),
                     )
             else:
@@ -181,8 +201,12 @@ class LayoutChecks(CheckerBase):
                     self.add(
                         lacking[0].rel,
                         name,
-                        msg("validate.column_missing_in_part", column=name, more=more_files(len(lacking) - 1),
-                            other=next(f for f in files if id(f) in having).rel),
+                        msg(
+                            "validate.column_missing_in_part",
+                            column=name,
+                            more=more_files(len(lacking) - 1),
+                            other=next(f for f in files if id(f) in having).rel,
+                        ),
                         msg("validate.column_missing_in_part.fix", table=spec.name, column=name),
                     )
         return families, set(order)

@@ -20,9 +20,7 @@ def format_report(report: ValidationReport, text: Callable[[Problem], tuple[str,
         message, fix = text(p) if text is not None else (p.message, p.fix)
         lines.append(f"{p.severity.upper()}  {where}: {message} Fix: {fix}")
     verdict = "usable" if report.usable else "not usable"
-    lines.append(
-        f"{plural(len(report.errors), 'error')}, {plural(len(report.warnings), 'warning')} — {verdict}"
-    )
+    lines.append(f"{plural(len(report.errors), 'error')}, {plural(len(report.warnings), 'warning')} — {verdict}")
     return "\n".join(lines)
 
 

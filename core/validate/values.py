@@ -59,9 +59,7 @@ class ValueChecks(CheckerBase):
                 continue
             try:
                 projected = relation.select(duckdb.ColumnExpression(name).alias("v"))
-                values = [
-                    r[0] for r in projected.query("_col", load_query("validate_distinct_values")).fetchall()
-                ]
+                values = [r[0] for r in projected.query("_col", load_query("validate_distinct_values")).fetchall()]
             except duckdb.Error as err:
                 self.add(info.label, name, f"could not be read: {first_line(err)}.", REEXPORT)
                 info.queryable = False

@@ -19,7 +19,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--segment", metavar="FILE", help="results within a segment: its JSON definition (- for stdin)")
     p.add_argument("--cuped", action="store_true", help="CUPED: adjust by the same metric before assignment")
     p.add_argument("--sequential", action="store_true", help="sequential testing (confidence sequences)")
-    p.add_argument("--db", metavar="PATH", default=None, help="app database with the exports (default: $ADESK_APP_DB or data/app.db)")
+    p.add_argument(
+        "--db",
+        metavar="PATH",
+        default=None,
+        help="app database with the exports (default: $ADESK_APP_DB or data/app.db)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)
 
@@ -93,9 +98,20 @@ def _one(ds, store, args: argparse.Namespace) -> int:
     for v in result.variants:
         conv, rev = v.metric("conversion"), v.metric("revenue")
         c = conv.comparison
-        lift = "" if c is None else (c.reason if not c.enough_data else
-                                     f"lift {_pct(c.lift, True)} [{_pct(c.ci_low, True)}, {_pct(c.ci_high, True)}] p={c.p_value:.4f}")
-        print(f"  {v.name:<12} users {v.aggregate.users:>9,}  conversion {_pct(conv.mean)}  revenue/user {rev.mean or 0:.2f}  {lift}")
-    print(f"  excluded: {result.excluded_multiple_exposure:,} multiple exposure, {result.excluded_unknown_users:,} unknown users;"
-          f" windows not over: {result.windows_incomplete:,}")
+        lift = (
+            ""
+            if c is None
+            else (
+                c.reason
+                if not c.enough_data
+                else f"lift {_pct(c.lift, True)} [{_pct(c.ci_low, True)}, {_pct(c.ci_high, True)}] p={c.p_value:.4f}"
+            )
+        )
+        print(
+            f"  {v.name:<12} users {v.aggregate.users:>9,}  conversion {_pct(conv.mean)}  revenue/user {rev.mean or 0:.2f}  {lift}"
+        )
+    print(
+        f"  excluded: {result.excluded_multiple_exposure:,} multiple exposure, {result.excluded_unknown_users:,} unknown users;"
+        f" windows not over: {result.windows_incomplete:,}"
+    )
     return 0

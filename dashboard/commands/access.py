@@ -72,7 +72,13 @@ def _list(args: argparse.Namespace) -> int:
         echo("no grants: local mode (the role comes from ADESK_ROLE)")
         return 0
     rows = [
-        [g.subject, g.role, json.dumps(g.scope.to_dict(), ensure_ascii=False) if g.scope else "all members", g.granted_by, g.granted_at]
+        [
+            g.subject,
+            g.role,
+            json.dumps(g.scope.to_dict(), ensure_ascii=False) if g.scope else "all members",
+            g.granted_by,
+            g.granted_at,
+        ]
         for g in found
     ]
     echo(table(["subject", "role", "scope", "granted by", "at"], rows))
@@ -85,7 +91,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g = verbs.add_parser("grant", help="give an e-mail or group:NAME a role (and optionally a data scope)")
     g.add_argument("subject", help="an e-mail address, or group:NAME for an identity-provider group")
     g.add_argument("--role", required=True, choices=ACCESS_ROLES)
-    g.add_argument("--scope", help="a segment definition file (or - for stdin) every count and export of theirs is limited to")
+    g.add_argument(
+        "--scope", help="a segment definition file (or - for stdin) every count and export of theirs is limited to"
+    )
     r = verbs.add_parser("revoke", help="remove a grant")
     r.add_argument("subject")
     l_ = verbs.add_parser("list", help="every grant")

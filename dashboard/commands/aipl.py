@@ -49,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
     elif args.first in MODES:
         mode, directory = args.first, args.dir
     else:
-        raise UsageError(f"unknown aipl view {args.first!r}; use 'adesk aipl DIR', 'adesk aipl trend DIR' or 'adesk aipl flow DIR'.")
+        raise UsageError(
+            f"unknown aipl view {args.first!r}; use 'adesk aipl DIR', 'adesk aipl trend DIR' or 'adesk aipl flow DIR'."
+        )
     segment = read_definition(args.segment) if args.segment else None
     as_of, day_from, day_to = _date(args.as_of, "--as-of"), _date(args.day_from, "--from"), _date(args.day_to, "--to")
     ds = on_engine(open_dataset(directory))  # unusable: main() lists its problems, exit 1
@@ -81,7 +83,9 @@ def render(result) -> str:
         for s in aipl.ALL_STAGES:
             extra = f"   reached {reached[s]:>10,}" if s in reached else ""
             lines.append(f"  {s:<5}{result.in_stage[s]:>12,}{extra}")
-        lines.append("  " + " · ".join(f"{k} {v:.1%}" if v is not None else f"{k} —" for k, v in result.conversion.items()))
+        lines.append(
+            "  " + " · ".join(f"{k} {v:.1%}" if v is not None else f"{k} —" for k, v in result.conversion.items())
+        )
         return "\n".join(lines)
     if isinstance(result, aipl.Trend):
         lines = ["date        " + "".join(f"{s:>11}" for s in aipl.ALL_STAGES)]
@@ -89,7 +93,9 @@ def render(result) -> str:
             lines.append(f"{p.day}  " + "".join(f"{p.in_stage[s]:>11,}" for s in aipl.ALL_STAGES))
         return "\n".join(lines)
     m = result.matrix
-    lines = [f"AIPL flow {result.day_from} → {result.day_to}: {result.base_size:,} members (rows: {result.day_from}, columns: {result.day_to})"]
+    lines = [
+        f"AIPL flow {result.day_from} → {result.day_to}: {result.base_size:,} members (rows: {result.day_from}, columns: {result.day_to})"
+    ]
     lines.append("        " + "".join(f"{s:>11}" for s in aipl.ALL_STAGES))
     for r in aipl.ALL_STAGES:
         lines.append(f"  {r:<5} " + "".join(f"{m[r][c]:>11,}" for c in aipl.ALL_STAGES))

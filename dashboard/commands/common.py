@@ -24,10 +24,7 @@ def segment_problems(err: SegmentError) -> str:
     issues = getattr(err, "issues", ()) or ()
     if not issues:
         return str(err)
-    lines = [
-        f"  {issue.path}: {issue.message}" if issue.path else f"  {issue.message}"
-        for issue in issues
-    ]
+    lines = [f"  {issue.path}: {issue.message}" if issue.path else f"  {issue.message}" for issue in issues]
     return "\n".join(lines)
 
 
@@ -49,9 +46,7 @@ def read_definition(source: str) -> Segment:
             f"segment file {label} does not exist. Give the path of a JSON definition, or - for stdin."
         ) from None
     except IsADirectoryError:
-        raise UsageError(
-            f"segment file {label} is a directory. Give the path of a JSON definition file."
-        ) from None
+        raise UsageError(f"segment file {label} is a directory. Give the path of a JSON definition file.") from None
     except OSError as err:
         raise UsageError(f"cannot read segment file {label}: {err.strerror or err}.") from None
     if len(data) > MAX_DEFINITION_BYTES:
@@ -92,14 +87,11 @@ def pct(share: float | None) -> str:
 
 def table(headers: list[str], rows: list[list[str]], right: set[int] | None = None) -> str:
     right = right or set()
-    widths = [
-        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
-    ]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
 
     def line(cells: list[str]) -> str:
         return "  ".join(
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         ).rstrip()
 
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
@@ -112,9 +104,7 @@ def run_safely(fn, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
     except SegmentError as err:
-        raise UsageError(
-            f"the segment cannot be used on this dataset:\n{segment_problems(err)}"
-        ) from None
+        raise UsageError(f"the segment cannot be used on this dataset:\n{segment_problems(err)}") from None
     except (OperationError, StoreError) as err:
         raise UsageError(str(err)) from None
 

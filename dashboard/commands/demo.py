@@ -28,19 +28,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=DEFAULT_USERS,
         help=f"members to generate (default {DEFAULT_USERS:,})",
     )
-    parser.add_argument(
-        "--seed", type=_seed, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
-    )
-    parser.add_argument(
-        "--out", default=DEFAULT_OUT, help=f"dataset directory to create (default {DEFAULT_OUT})"
-    )
+    parser.add_argument("--seed", type=_seed, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    parser.add_argument("--out", default=DEFAULT_OUT, help=f"dataset directory to create (default {DEFAULT_OUT})")
     parser.add_argument("--force", action="store_true", help="replace an existing dataset in --out")
     parser.add_argument(
-        "--db", metavar="PATH", default=None,
+        "--db",
+        metavar="PATH",
+        default=None,
         help="app database to record the demo's past campaign export in (default: $ADESK_APP_DB or data/app.db)",
     )
     parser.add_argument(
-        "--no-campaign", action="store_true",
+        "--no-campaign",
+        action="store_true",
         help="do not record the demo's past campaign export (data/README.md, story 10)",
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -52,9 +51,7 @@ def _count(text: str) -> int:
     try:
         value = int(text.replace("_", "").replace(",", ""))
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"'{text}' is not a whole number (e.g. --users 200000)"
-        ) from None
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number (e.g. --users 200000)") from None
     if not 1 <= value <= MAX_USERS:
         raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_USERS:,}, got {value:,}")
     return value
@@ -64,9 +61,7 @@ def _seed(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"'{text}' is not a whole number (e.g. --seed 7)"
-        ) from None
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number (e.g. --seed 7)") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value
@@ -78,9 +73,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {message}", file=sys.stderr)  # noqa: T201 - progress goes to stderr, results to stdout
 
     try:
-        summary = generate(
-            args.out, users=args.users, seed=args.seed, progress=progress, overwrite=args.force
-        )
+        summary = generate(args.out, users=args.users, seed=args.seed, progress=progress, overwrite=args.force)
     except DemoError as err:
         raise UsageError(str(err)) from None
     except OSError as err:

@@ -59,7 +59,9 @@ def _segment_source(args: argparse.Namespace, store_needed: bool):
     from dashboard.commands.common import read_definition
 
     if (args.segment is None) == (args.saved is None):
-        raise UsageError("give the audience as --segment FILE (JSON definition, - for stdin) or --saved ID[@VERSION], not both.")
+        raise UsageError(
+            "give the audience as --segment FILE (JSON definition, - for stdin) or --saved ID[@VERSION], not both."
+        )
     store = None
     saved_id = version = None
     if args.saved is not None:
@@ -69,7 +71,9 @@ def _segment_source(args: argparse.Namespace, store_needed: bool):
         store = open_store(args.db)
         saved = store.get_segment(saved_id, int(ver) if ver else None)
         if saved is None:
-            raise UsageError(f"there is no saved segment {args.saved!r}. `adesk segments list` shows the saved segments.")
+            raise UsageError(
+                f"there is no saved segment {args.saved!r}. `adesk segments list` shows the saved segments."
+            )
         segment, version = saved.segment, saved.version
     else:
         segment = read_definition(args.segment)
@@ -93,17 +97,31 @@ def cmd_export(args: argparse.Namespace) -> int:
     segment, saved_id, version, resolver, store = _segment_source(args, store_needed=False)
     columns = tuple(c.strip() for c in (args.columns or "").split(",") if c.strip())
     options = ExportOptions(
-        channel=args.channel, columns=columns, format=args.format, bom=args.bom, holdout=args.holdout, pii_mode=args.pii,
+        channel=args.channel,
+        columns=columns,
+        format=args.format,
+        bom=args.bom,
+        holdout=args.holdout,
+        pii_mode=args.pii,
         raw_text=args.raw_text,
     )
     ds = on_engine(open_dataset(args.dir))  # unusable: main() lists its problems, exit 1
     try:
-        plan = plan_export(ds, segment, options, role=role, resolve=resolver, segment_id=saved_id, segment_version=version)
+        plan = plan_export(
+            ds, segment, options, role=role, resolve=resolver, segment_id=saved_id, segment_version=version
+        )
         reason = plan.empty_reason()
         if reason:
             raise EmptyExport(reason)
         store = store or open_store(args.db)
-        result = write_export(ds, plan, store, out=args.out, overwrite=args.overwrite, progress=_progress(sys.stderr.isatty() and not args.json))
+        result = write_export(
+            ds,
+            plan,
+            store,
+            out=args.out,
+            overwrite=args.overwrite,
+            progress=_progress(sys.stderr.isatty() and not args.json),
+        )
     except SegmentError as err:
         raise UsageError(f"the segment cannot be used on this dataset:\n{segment_problems(err)}") from None
     except EmptyExport as err:
@@ -117,7 +135,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     echo(f"Wrote {result.rows_written:,} rows to {result.path}")
     echo(f"  export id            {result.export_id}")
     echo(f"  members              {result.segment_size:,}")
-    echo(f"  excluded by consent  {result.excluded_by_consent:,}" + (f" (channel {result.channel})" if result.channel else " (no channel: no consent filter)"))
+    echo(
+        f"  excluded by consent  {result.excluded_by_consent:,}"
+        + (f" (channel {result.channel})" if result.channel else " (no channel: no consent filter)")
+    )
     echo(f"  held out             {result.holdout_rows:,}")
     echo(f"  PII                  {result.pii_mode}")
     echo(f"  sha256               {result.sha256}")
@@ -145,11 +166,26 @@ def cmd_list(args: argparse.Namespace) -> int:
         echo("No exports yet. Make one with: adesk export DIR --segment FILE --out PATH")
         return 0
     rows = [
-        [r.export_id, r.created_at[:19].replace("T", " "), r.created_by, r.status, r.channel or "—", r.pii_mode,
-         "—" if r.rows_written is None else f"{r.rows_written:,}", f"{r.excluded_by_consent:,}", f"{r.holdout_rows:,}"]
+        [
+            r.export_id,
+            r.created_at[:19].replace("T", " "),
+            r.created_by,
+            r.status,
+            r.channel or "—",
+            r.pii_mode,
+            "—" if r.rows_written is None else f"{r.rows_written:,}",
+            f"{r.excluded_by_consent:,}",
+            f"{r.holdout_rows:,}",
+        ]
         for r in records
     ]
-    echo(table(["export_id", "created (UTC)", "by", "status", "channel", "pii", "rows", "no consent", "holdout"], rows, right={6, 7, 8}))
+    echo(
+        table(
+            ["export_id", "created (UTC)", "by", "status", "channel", "pii", "rows", "no consent", "holdout"],
+            rows,
+            right={6, 7, 8},
+        )
+    )
     return 0
 
 
@@ -169,9 +205,26 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(data)
         return 0
-    for key in ("export_id", "status", "created_at", "created_by", "role", "dataset_path", "as_of", "channel", "format",
-                "pii_mode", "holdout_share", "segment_size", "excluded_by_consent", "holdout_rows", "rows_written",
-                "file_path", "sha256", "error"):
+    for key in (
+        "export_id",
+        "status",
+        "created_at",
+        "created_by",
+        "role",
+        "dataset_path",
+        "as_of",
+        "channel",
+        "format",
+        "pii_mode",
+        "holdout_share",
+        "segment_size",
+        "excluded_by_consent",
+        "holdout_rows",
+        "rows_written",
+        "file_path",
+        "sha256",
+        "error",
+    ):
         value = data.get(key)
         if value is not None:
             echo(f"{key:20} {value}")
@@ -196,8 +249,14 @@ def cmd_recreate(args: argparse.Namespace) -> int:
     record = _record(store, args.export_id)
     ds = on_engine(open_dataset(args.dir or record.dataset_path))
     try:
-        result = recreate_export(ds, store, record.export_id, role=current_role(), out=args.out,
-                                 progress=_progress(sys.stderr.isatty() and not args.json))
+        result = recreate_export(
+            ds,
+            store,
+            record.export_id,
+            role=current_role(),
+            out=args.out,
+            progress=_progress(sys.stderr.isatty() and not args.json),
+        )
     except (ExportError, StoreError, SegmentError) as err:
         raise UsageError(str(err)) from None
     if args.json:
@@ -212,7 +271,9 @@ def cmd_recreate(args: argparse.Namespace) -> int:
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", metavar="PATH", default=None, help="app database (default: $ADESK_APP_DB or data/app.db)")
+    parser.add_argument(
+        "--db", metavar="PATH", default=None, help="app database (default: $ADESK_APP_DB or data/app.db)"
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -222,10 +283,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("export", help="write a segment's consenting members to CSV or Parquet (audited)")
     p.add_argument("dir", metavar="DIR", help="dataset directory")
     p.add_argument("--segment", metavar="FILE", help="segment definition JSON file, or - for stdin")
-    p.add_argument("--saved", metavar="ID[@VERSION]", help="a saved segment instead of --segment (default: its latest version)")
-    p.add_argument("--out", metavar="PATH", help="output file or folder (default: $ADESK_EXPORT_DIR or data/exports/<export id>.<format>)")
-    p.add_argument("--channel", choices=(*CHANNELS, "none"), default="none", help="keep only members who consented to this channel (default: none = no consent filter)")
-    p.add_argument("--columns", metavar="a,b", help="columns besides user_id: attributes, tag paths, rfm_class, aipl_stage, lifecycle")
+    p.add_argument(
+        "--saved", metavar="ID[@VERSION]", help="a saved segment instead of --segment (default: its latest version)"
+    )
+    p.add_argument(
+        "--out",
+        metavar="PATH",
+        help="output file or folder (default: $ADESK_EXPORT_DIR or data/exports/<export id>.<format>)",
+    )
+    p.add_argument(
+        "--channel",
+        choices=(*CHANNELS, "none"),
+        default="none",
+        help="keep only members who consented to this channel (default: none = no consent filter)",
+    )
+    p.add_argument(
+        "--columns",
+        metavar="a,b",
+        help="columns besides user_id: attributes, tag paths, rfm_class, aipl_stage, lifecycle",
+    )
     p.add_argument("--format", choices=FORMATS, default="csv")
     p.add_argument("--bom", action="store_true", help="CSV: start with a UTF-8 byte-order mark (for Excel)")
     p.add_argument(
@@ -234,8 +310,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="CSV: write text exactly as stored (default: a cell starting with = @ + - tab or CR that is not a "
         "plain number gets a leading ' so spreadsheets do not run it as a formula)",
     )
-    p.add_argument("--holdout", type=_share, default=0.0, metavar="SHARE", help="share held back as a control group, 0 to 0.5 (or 0%%–50%%)")
-    p.add_argument("--pii", choices=PII_MODES, default="masked", help="personal-data columns: masked (default), raw or hashed (SHA-256); raw/hashed need the pii role")
+    p.add_argument(
+        "--holdout",
+        type=_share,
+        default=0.0,
+        metavar="SHARE",
+        help="share held back as a control group, 0 to 0.5 (or 0%%–50%%)",
+    )
+    p.add_argument(
+        "--pii",
+        choices=PII_MODES,
+        default="masked",
+        help="personal-data columns: masked (default), raw or hashed (SHA-256); raw/hashed need the pii role",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing file at --out")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     _add_db(p)
@@ -259,7 +346,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a = actions.add_parser("recreate", help="write a logged export again from the same data and compare its hash")
     a.add_argument("export_id", metavar="EXPORT_ID")
     a.add_argument("dir", metavar="DIR", nargs="?", help="dataset directory (default: the one logged)")
-    a.add_argument("--out", metavar="PATH", help="where to write it (default: next to the original, <id>.recreated.<ext>)")
+    a.add_argument(
+        "--out", metavar="PATH", help="where to write it (default: next to the original, <id>.recreated.<ext>)"
+    )
     a.add_argument("--json", action="store_true", help="print JSON")
     _add_db(a)
     a.set_defaults(func=cmd_recreate)

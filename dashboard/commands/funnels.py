@@ -20,9 +20,16 @@ from dashboard.commands.common import (
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("funnel", help="an event funnel: members per step, conversion, time to convert, breakdown, trend")
+    p = sub.add_parser(
+        "funnel", help="an event funnel: members per step, conversion, time to convert, breakdown, trend"
+    )
     p.add_argument("dir", help="dataset directory")
-    p.add_argument("--funnel", required=True, metavar="FILE", help='funnel JSON file, or - for stdin: {"steps": [{"event", "where"}], "from", "to", "window", "exclusions"}')
+    p.add_argument(
+        "--funnel",
+        required=True,
+        metavar="FILE",
+        help='funnel JSON file, or - for stdin: {"steps": [{"event", "where"}], "from", "to", "window", "exclusions"}',
+    )
     p.add_argument("--segment", metavar="FILE", help="count only this segment's members (a segment JSON file)")
     p.add_argument("--breakdown", metavar="FIELD", help="an attribute, tag:PATH, rfm|aipl|lifecycle, or step1:PROPERTY")
     p.add_argument("--trend", choices=("day", "week"), help="overall conversion by entry day or week")
@@ -39,12 +46,18 @@ def read_funnel(source: str):
     label = "stdin" if source == "-" else repr(source)
     try:
         if source == "-":
-            data = sys.stdin.buffer.read(MAX_DEFINITION_BYTES + 1) if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+            data = (
+                sys.stdin.buffer.read(MAX_DEFINITION_BYTES + 1)
+                if hasattr(sys.stdin, "buffer")
+                else sys.stdin.read().encode()
+            )
         else:
             with open(source, "rb") as fh:
                 data = fh.read(MAX_DEFINITION_BYTES + 1)
     except FileNotFoundError:
-        raise UsageError(f"funnel file {label} does not exist. Give the path of a funnel JSON file, or - for stdin.") from None
+        raise UsageError(
+            f"funnel file {label} does not exist. Give the path of a funnel JSON file, or - for stdin."
+        ) from None
     except OSError as err:
         raise UsageError(f"cannot read funnel file {label}: {err.strerror or err}.") from None
     if len(data) > MAX_DEFINITION_BYTES:
@@ -86,7 +99,13 @@ def run(args: argparse.Namespace) -> int:
          "—" if s.median_seconds_from_previous is None else f"{s.median_seconds_from_previous / 3600:.1f} h", f"{result.dropped[s.step - 1]:,}"]
         for s in result.steps
     ]  # fmt: skip
-    echo(table(["step", "event", "members", "from previous", "from first", "median time", "dropped"], rows, right={2, 3, 4, 5, 6}))
+    echo(
+        table(
+            ["step", "event", "members", "from previous", "from first", "median time", "dropped"],
+            rows,
+            right={2, 3, 4, 5, 6},
+        )
+    )
     for b in result.breakdown:
         echo(f"  {b.value}: " + " → ".join(f"{u:,}" for u in b.users))
     for t in result.trend:

@@ -9,17 +9,42 @@ from dashboard.cli import UsageError, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("retention", help="cohort retention: of the members who started in a week or month, how many came back")
+    p = sub.add_parser(
+        "retention", help="cohort retention: of the members who started in a week or month, how many came back"
+    )
     p.add_argument("dir", help="dataset directory")
-    p.add_argument("--start", required=True, help="signup (signup_at) or an event name: the first such event ever starts a member")
-    p.add_argument("--start-where", default=None, metavar="JSON", help='filters on the start event, e.g. \'[{"field": "channel", "op": "eq", "value": "app"}]\'')
-    p.add_argument("--return", dest="return_event", default="any", help="any (default) or an event name: what counts as coming back")
-    p.add_argument("--return-where", default=None, metavar="JSON", help="filters on the return event (same form as --start-where)")
+    p.add_argument(
+        "--start", required=True, help="signup (signup_at) or an event name: the first such event ever starts a member"
+    )
+    p.add_argument(
+        "--start-where",
+        default=None,
+        metavar="JSON",
+        help='filters on the start event, e.g. \'[{"field": "channel", "op": "eq", "value": "app"}]\'',
+    )
+    p.add_argument(
+        "--return",
+        dest="return_event",
+        default="any",
+        help="any (default) or an event name: what counts as coming back",
+    )
+    p.add_argument(
+        "--return-where", default=None, metavar="JSON", help="filters on the return event (same form as --start-where)"
+    )
     p.add_argument("--period", required=True, help="week (ISO, from Monday) or month")
-    p.add_argument("--from", dest="first", required=True, metavar="D", help="first day of the range of cohorts (YYYY-MM-DD)")
-    p.add_argument("--to", dest="last", required=True, metavar="D", help="last day of the range of cohorts (YYYY-MM-DD)")
+    p.add_argument(
+        "--from", dest="first", required=True, metavar="D", help="first day of the range of cohorts (YYYY-MM-DD)"
+    )
+    p.add_argument(
+        "--to", dest="last", required=True, metavar="D", help="last day of the range of cohorts (YYYY-MM-DD)"
+    )
     p.add_argument("--mode", default="on", help="on (a return in period k) or on_or_after (in k or later); default on")
-    p.add_argument("--segment", default=None, metavar="FILE", help="only the members of this segment (JSON definition; - for stdin)")
+    p.add_argument(
+        "--segment",
+        default=None,
+        metavar="FILE",
+        help="only the members of this segment (JSON definition; - for stdin)",
+    )
     p.add_argument("--db", default=None, help="app database with saved segments (default: ADESK_APP_DB or data/app.db)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)
@@ -72,9 +97,14 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_dict())
         return 0
-    print(f"{result.total:,} members in {len(result.cohorts)} {spec.period} cohorts, as of {result.as_of} (mode {spec.mode}; * = incomplete)")
+    print(
+        f"{result.total:,} members in {len(result.cohorts)} {spec.period} cohorts, as of {result.as_of} (mode {spec.mode}; * = incomplete)"
+    )
     for c in result.cohorts:
-        cells = [f"{s:.0%}" + ("*" if not done else "") if s is not None else "—" for s, done in zip(c.shares, c.complete, strict=True)]
+        cells = [
+            f"{s:.0%}" + ("*" if not done else "") if s is not None else "—"
+            for s, done in zip(c.shares, c.complete, strict=True)
+        ]
         print(f"  {c.start}  {c.size:>9,}  " + " ".join(f"{x:>5}" for x in cells))
     print("  mean        " + " " * 9 + " ".join(f"{m:>5.0%}" if m is not None else "    —" for m in result.mean))
     return 0

@@ -44,9 +44,7 @@ def cmd_count(args: argparse.Namespace) -> int:
         extra = {"engine": engine} if engine != "duckdb" else {}
         print_json({**result.to_dict(), "description": description, **extra})
     else:
-        echo(
-            f"{result.count:,} of {result.total_users:,} users ({pct(result.share)}) as of {result.as_of.isoformat()}"
-        )
+        echo(f"{result.count:,} of {result.total_users:,} users ({pct(result.share)}) as of {result.as_of.isoformat()}")
         echo(description)
     return 0
 
@@ -57,9 +55,7 @@ def cmd_breakdown(args: argparse.Namespace) -> int:
 
     segment = read_definition(args.segment)
     ds = on_engine(open_dataset(args.dir))  # unusable: main() lists its problems, exit 1
-    result = run_safely(
-        breakdown, ds, segment, args.by, resolve=resolver(segment, args.db), limit=args.limit
-    )
+    result = run_safely(breakdown, ds, segment, args.by, resolve=resolver(segment, args.db), limit=args.limit)
     if args.json:
         print_json(result.to_dict())
         return 0
@@ -96,9 +92,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print_json([s.to_dict() for s in saved])
         return 0
     if not saved:
-        echo(
-            "No saved segments yet. Save one with: adesk segments save --name NAME --segment FILE"
-        )
+        echo("No saved segments yet. Save one with: adesk segments save --name NAME --segment FILE")
         return 0
     echo(
         table(
@@ -112,9 +106,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_save(args: argparse.Namespace) -> int:
     if args.id is None and not args.name:
-        raise UsageError(
-            "a new saved segment needs --name NAME (or give --id ID to save a new version)."
-        )
+        raise UsageError("a new saved segment needs --name NAME (or give --id ID to save a new version).")
     segment = read_definition(args.segment)
     store = open_store(args.db)
     saved = run_safely(store.save_segment, args.name, segment, current_user(), segment_id=args.id)
@@ -130,11 +122,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         raise UsageError("--version must be 1 or more.")
     saved = run_safely(open_store(args.db).get_segment, args.id, args.version)
     if saved is None:
-        what = (
-            f"version {args.version} of saved segment {args.id!r}"
-            if args.version
-            else f"saved segment {args.id!r}"
-        )
+        what = f"version {args.version} of saved segment {args.id!r}" if args.version else f"saved segment {args.id!r}"
         raise UsageError(f"there is no {what}. `adesk segments list` shows the saved segments.")
     if args.json:
         print_json(saved.to_dict())
@@ -147,9 +135,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_versions(args: argparse.Namespace) -> int:
     versions = run_safely(open_store(args.db).versions, args.id)
     if not versions:
-        raise UsageError(
-            f"there is no saved segment {args.id!r}. `adesk segments list` shows the saved segments."
-        )
+        raise UsageError(f"there is no saved segment {args.id!r}. `adesk segments list` shows the saved segments.")
     if args.json:
         print_json([v.to_dict() for v in versions])
     else:
@@ -200,16 +186,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="segment definition JSON file, or - for stdin",
     )
     count.add_argument(
-        "--lang", choices=("en", "zh"), default=argparse.SUPPRESS,
+        "--lang",
+        choices=("en", "zh"),
+        default=argparse.SUPPRESS,
         help="language of the description and of any error (same as `adesk --lang`; default en)",
     )
     count.add_argument("--json", action="store_true", help="print JSON")
     _add_db(count)
     count.set_defaults(func=cmd_count)
 
-    brk = subparsers.add_parser(
-        "breakdown", help="a segment's make-up by one attribute, tag, rfm, aipl or lifecycle"
-    )
+    brk = subparsers.add_parser("breakdown", help="a segment's make-up by one attribute, tag, rfm, aipl or lifecycle")
     brk.add_argument("dir", metavar="DIR", help="dataset directory")
     brk.add_argument(
         "--segment",
@@ -223,16 +209,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FIELD",
         help="attribute, tag path, or rfm / aipl / lifecycle",
     )
-    brk.add_argument(
-        "--limit", type=int, default=20, help="values shown before the rest is folded into (other)"
-    )
+    brk.add_argument("--limit", type=int, default=20, help="values shown before the rest is folded into (other)")
     brk.add_argument("--json", action="store_true", help="print JSON")
     _add_db(brk)
     brk.set_defaults(func=cmd_breakdown)
 
-    seg = subparsers.add_parser(
-        "segments", help="saved segments: list, save, show, versions, rename, delete"
-    )
+    seg = subparsers.add_parser("segments", help="saved segments: list, save, show, versions, rename, delete")
     actions = seg.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     p = actions.add_parser("list", help="the saved segments (latest versions)")
@@ -277,9 +259,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_db(p)
     p.set_defaults(func=cmd_rename)
 
-    p = actions.add_parser(
-        "delete", help="delete a saved segment (refused while others refer to it)"
-    )
+    p = actions.add_parser("delete", help="delete a saved segment (refused while others refer to it)")
     p.add_argument("id", metavar="ID")
     _add_db(p)
     p.set_defaults(func=cmd_delete)

@@ -14,7 +14,11 @@ APP = Path(__file__).resolve().parent.parent / "asgi.py"
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="start the dashboard (http://localhost:PORT)")
-    p.add_argument("--data", default=os.environ.get("ADESK_DATA", "data/demo"), help="dataset directory (default: $ADESK_DATA or data/demo)")
+    p.add_argument(
+        "--data",
+        default=os.environ.get("ADESK_DATA", "data/demo"),
+        help="dataset directory (default: $ADESK_DATA or data/demo)",
+    )
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--address", default="localhost")
     p.set_defaults(func=serve)
@@ -33,16 +37,29 @@ def serve(args: argparse.Namespace) -> int:
             print(format_report(err.report), file=sys.stderr)
             print("The dashboard will show these problems.", file=sys.stderr)
     else:
-        print(f"No dataset at {data}: the dashboard will say so. Create one with `adesk demo --out {data}`.", file=sys.stderr)
+        print(
+            f"No dataset at {data}: the dashboard will say so. Create one with `adesk demo --out {data}`.",
+            file=sys.stderr,
+        )
     env = {**os.environ, "ADESK_DATA": str(data)}
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(APP),
-        "--server.port", str(args.port),
-        "--server.address", args.address,
-        "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        "--client.showErrorDetails", "none",
-        "--client.toolbarMode", "minimal",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.port",
+        str(args.port),
+        "--server.address",
+        args.address,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.showErrorDetails",
+        "none",
+        "--client.toolbarMode",
+        "minimal",
     ]
     print(f"Audience Desk on http://{args.address}:{args.port}  (dataset: {data})", file=sys.stderr)
     try:

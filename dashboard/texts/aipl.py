@@ -32,7 +32,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "aipl.working": ("Computing stages on {day}…", "正在计算 {day} 的阶段…"),
     "aipl.flow.from": ("From (d1)", "起始日（d1）"),
     "aipl.flow.to": ("To (d2)", "结束日（d2）"),
-    "aipl.flow.matrix": ("Rows: stage on {d1} · columns: stage on {d2} · click a cell to open its members", "行：{d1} 的阶段 · 列：{d2} 的阶段 · 点击单元格打开对应会员"),
+    "aipl.flow.matrix": (
+        "Rows: stage on {d1} · columns: stage on {d2} · click a cell to open its members",
+        "行：{d1} 的阶段 · 列：{d2} 的阶段 · 点击单元格打开对应会员",
+    ),
     "aipl.flow.sankey": ("Where the members of each stage went", "各阶段会员的去向"),
     "aipl.flow.base": ("Base: {n} members", "基数：{n} 位会员"),
     "aipl.summary.moved_up": ("Moved up", "升级"),
@@ -60,5 +63,8 @@ TEXT: dict[str, tuple[str, str]] = {
         "升级 = 更高阶段，新进入 = 从无阶段进入，保持 = 同一阶段，降级 = 更低阶段，流失 = 变为无阶段，始终无阶段 = 两日均无阶段；"
         "六项之和等于基数。人群按 {as_of} 计算。每个柱形、点和单元格都会以计数相同的定义打开圈选：{example}。",
     ),
-    "overview.aipl_link": ("AIPL over time: trend, flow, segments side by side", "AIPL 随时间变化：趋势、流转、人群对比"),
+    "overview.aipl_link": (
+        "AIPL over time: trend, flow, segments side by side",
+        "AIPL 随时间变化：趋势、流转、人群对比",
+    ),
 }

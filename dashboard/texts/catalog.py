@@ -39,7 +39,10 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "catalog.category": ("Category", "一级类目"),
     "catalog.subcategory": ("Sub-category", "二级类目"),
-    "catalog.no_match": ("No tag matches these filters. Clear the search or pick another category.", "没有符合筛选条件的标签。请清空搜索或更换类目。"),
+    "catalog.no_match": (
+        "No tag matches these filters. Clear the search or pick another category.",
+        "没有符合筛选条件的标签。请清空搜索或更换类目。",
+    ),
     "catalog.table_hint": ("{n} tags shown. Select a row to open its detail.", "显示 {n} 个标签。选中一行查看详情。"),
     "catalog.col.tag": ("Tag", "标签"),
     "catalog.col.description": ("Description", "说明"),
@@ -62,7 +65,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "catalog.detail": ("Tag detail", "标签详情"),
     "catalog.detail_pick": ("Tag", "标签"),
     "catalog.detail_placeholder": ("Search a tag to open it", "搜索并打开一个标签"),
-    "catalog.detail_hint": ("Select a row above or search a tag to see its values and related tags.", "在上表选中一行，或搜索标签，查看取值分布与相关标签。"),
+    "catalog.detail_hint": (
+        "Select a row above or search a tag to see its values and related tags.",
+        "在上表选中一行，或搜索标签，查看取值分布与相关标签。",
+    ),
     "catalog.no_description": ("_No description in the catalog._", "_目录中没有说明。_"),
     "catalog.owner_line": ("Owner: {owner}", "负责人：{owner}"),
     "catalog.deprecated_note": (
@@ -78,13 +84,19 @@ TEXT: dict[str, tuple[str, str]] = {
         "该数据集中没有会员拥有此标签，无法用于圈选。",
     ),
     "catalog.add": ("Add to current segment", "加入当前人群"),
-    "catalog.add_help": ("Adds “has this tag” to the Segment Builder and opens it.", "在人群圈选中添加“拥有此标签”并打开。"),
+    "catalog.add_help": (
+        "Adds “has this tag” to the Segment Builder and opens it.",
+        "在人群圈选中添加“拥有此标签”并打开。",
+    ),
     "catalog.dist_presence": ("Members with and without the tag", "拥有与未拥有该标签的会员"),
     "catalog.dist_values": ("Members by tag value", "按标签取值的会员分布"),
     "catalog.has": ("has the tag", "拥有"),
     "catalog.has_not": ("does not have it", "未拥有"),
     "catalog.other": ("(other)", "（其他）"),
-    "catalog.missing_value": ("{n} members carry the tag without a usable value.", "{n} 名会员拥有该标签但无有效取值。"),
+    "catalog.missing_value": (
+        "{n} members carry the tag without a usable value.",
+        "{n} 名会员拥有该标签但无有效取值。",
+    ),
     "catalog.related": ("Related tags (highest lift)", "相关标签（提升度最高）"),
     "catalog.related_none": (
         "No other tag is shared by at least 10 of this tag's members.",

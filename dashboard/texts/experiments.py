@@ -26,17 +26,23 @@ TEXT: dict[str, tuple[str, str]] = {
     "ab.status.srm": ("⚠ SRM: broken split", "⚠ 样本比例失衡"),
     "ab.status.no_users": ("No members", "无会员"),
     "ab.pick": ("Open an experiment", "查看实验"),
-    "ab.campaign": ("Campaign lift of export {id}: {target} members who received it (target) against {holdout} held back (holdout).",
-                    "导出 {id} 的活动提升：{target} 名收到活动的会员（target）对比 {holdout} 名留出的会员（holdout）。"),
+    "ab.campaign": (
+        "Campaign lift of export {id}: {target} members who received it (target) against {holdout} held back (holdout).",
+        "导出 {id} 的活动提升：{target} 名收到活动的会员（target）对比 {holdout} 名留出的会员（holdout）。",
+    ),
     "ab.mode": ("Statistics", "统计方法"),
     "ab.mode.frequentist": ("Frequentist", "频率学派"),
     "ab.mode.bayesian": ("Bayesian", "贝叶斯"),
     "ab.cuped": ("CUPED", "CUPED"),
-    "ab.cuped.help": ("Adjust each metric by the same metric in the window before assignment: narrower intervals.",
-                      "用分组前同等窗口内的同一指标做调整，区间更窄。"),
+    "ab.cuped.help": (
+        "Adjust each metric by the same metric in the window before assignment: narrower intervals.",
+        "用分组前同等窗口内的同一指标做调整，区间更窄。",
+    ),
     "ab.sequential": ("Sequential", "序贯检验"),
-    "ab.sequential.help": ("Confidence sequences that stay valid however often you look (wider intervals).",
-                           "置信序列：无论查看多少次都有效（区间更宽）。"),
+    "ab.sequential.help": (
+        "Confidence sequences that stay valid however often you look (wider intervals).",
+        "置信序列：无论查看多少次都有效（区间更宽）。",
+    ),
     "ab.holm": ("Holm-adjust p-values ({n} comparisons)", "Holm 校正 p 值（{n} 个比较）"),
     "ab.segment": ("Results within a segment", "在某个人群内查看结果"),
     "ab.segment.all": ("All assigned members", "全部分组会员"),
@@ -54,16 +60,26 @@ TEXT: dict[str, tuple[str, str]] = {
         "样本比例失衡（χ² p = {p}）：各版本人数（{observed}）与计划比例（{expected}）不符。分组已出问题，请勿相信此结果；"
         "请先查明原因（定向、埋点、跳转）。",
     ),
-    "ab.verdict.wins": ("{variant} wins: {lift} {metric}, 95% interval {low} to {high}.",
-                        "{variant} 胜出：{metric}{lift}，95% 区间 {low} 至 {high}。"),
-    "ab.verdict.wins_bayes": ("{variant} wins: {lift} {metric}, {ctw} chance to beat {control}.",
-                              "{variant} 胜出：{metric}{lift}，{ctw} 的概率优于 {control}。"),
-    "ab.verdict.loses": ("{variant} loses: {lift} {metric}, 95% interval {low} to {high}. Keep {control}.",
-                         "{variant} 落后：{metric}{lift}，95% 区间 {low} 至 {high}。保留 {control}。"),
-    "ab.verdict.no_difference": ("No clear difference: {variant} {lift} {metric}, 95% interval {low} to {high} includes 0.",
-                                 "无明显差异：{variant} {metric}{lift}，95% 区间 {low} 至 {high} 包含 0。"),
-    "ab.verdict.no_difference_bayes": ("No clear difference: {variant} has a {ctw} chance to beat {control}.",
-                                       "无明显差异：{variant} 优于 {control} 的概率为 {ctw}。"),
+    "ab.verdict.wins": (
+        "{variant} wins: {lift} {metric}, 95% interval {low} to {high}.",
+        "{variant} 胜出：{metric}{lift}，95% 区间 {low} 至 {high}。",
+    ),
+    "ab.verdict.wins_bayes": (
+        "{variant} wins: {lift} {metric}, {ctw} chance to beat {control}.",
+        "{variant} 胜出：{metric}{lift}，{ctw} 的概率优于 {control}。",
+    ),
+    "ab.verdict.loses": (
+        "{variant} loses: {lift} {metric}, 95% interval {low} to {high}. Keep {control}.",
+        "{variant} 落后：{metric}{lift}，95% 区间 {low} 至 {high}。保留 {control}。",
+    ),
+    "ab.verdict.no_difference": (
+        "No clear difference: {variant} {lift} {metric}, 95% interval {low} to {high} includes 0.",
+        "无明显差异：{variant} {metric}{lift}，95% 区间 {low} 至 {high} 包含 0。",
+    ),
+    "ab.verdict.no_difference_bayes": (
+        "No clear difference: {variant} has a {ctw} chance to beat {control}.",
+        "无明显差异：{variant} 优于 {control} 的概率为 {ctw}。",
+    ),
     "ab.verdict.not_enough_data": ("Not enough data to compare yet.", "数据不足，暂无法比较。"),
     "ab.verdict.srm": ("No verdict: the split is broken (SRM).", "无结论：分组比例失衡（SRM）。"),
     "ab.metric.conversion": ("{event} conversion", "{event} 转化率"),
@@ -84,10 +100,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "ab.table.metric": ("Metric", "指标"),
     "ab.chart.title": ("Lift against {control} with its 95% interval", "相对 {control} 的提升及 95% 区间"),
     "ab.not_enough": ("{variant}, {metric}: {reason}", "{variant}，{metric}：数据不足"),
-    "ab.excluded": ("Left out: {multiple} members in more than one variant, {unknown} not in the member table.",
-                    "已排除：{multiple} 人出现在多个版本，{unknown} 人不在会员表中。"),
-    "ab.windows": ("{n} members' metric windows are not over yet (cut at the end of {as_of}): the numbers can still change.",
-                   "{n} 人的观察窗口尚未结束（截至 {as_of}），数字仍可能变化。"),
+    "ab.excluded": (
+        "Left out: {multiple} members in more than one variant, {unknown} not in the member table.",
+        "已排除：{multiple} 人出现在多个版本，{unknown} 人不在会员表中。",
+    ),
+    "ab.windows": (
+        "{n} members' metric windows are not over yet (cut at the end of {as_of}): the numbers can still change.",
+        "{n} 人的观察窗口尚未结束（截至 {as_of}），数字仍可能变化。",
+    ),
     "ab.after_data": (
         "Every member was assigned on or after {start}, after the data's last day ({as_of}): no behaviour is counted yet. "
         "Load data from after that day and the lift appears.",
@@ -101,8 +121,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "ab.planner.alpha": ("α (two-sided)", "α（双侧）"),
     "ab.planner.power": ("Power", "检验功效"),
     "ab.planner.result": ("{per_arm} members per arm, {total} in all.", "每组 {per_arm} 人，共 {total} 人。"),
-    "ab.planner.days": ("At the current assignment rate ({rate} members a day) that is about {days} days.",
-                        "按当前分组速度（每天 {rate} 人），约需 {days} 天。"),
+    "ab.planner.days": (
+        "At the current assignment rate ({rate} members a day) that is about {days} days.",
+        "按当前分组速度（每天 {rate} 人），约需 {days} 天。",
+    ),
     "ab.planner.bad": ("Cannot plan: {reason}.", "无法规划：{reason}。"),
     "ab.how": ("How this was counted", "计算口径"),
     "ab.how.text": (

@@ -40,8 +40,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "export.pii.hashed": ("SHA-256 hashes (for ad platforms)", "SHA-256 哈希（用于广告平台匹配）"),
     "export.role": ("Your role: {role} ({source}).", "当前角色：{role}（来源：{source}）。"),
     "export.role.none_hint": (
-        "Raw or hashed personal data needs the pii role (ADESK_ROLE=pii, or role = \"pii\" in .streamlit/secrets.toml).",
-        "导出原始或哈希个人信息需要 pii 角色（设置 ADESK_ROLE=pii，或在 .streamlit/secrets.toml 中设置 role = \"pii\"）。",
+        'Raw or hashed personal data needs the pii role (ADESK_ROLE=pii, or role = "pii" in .streamlit/secrets.toml).',
+        '导出原始或哈希个人信息需要 pii 角色（设置 ADESK_ROLE=pii，或在 .streamlit/secrets.toml 中设置 role = "pii"）。',
     ),
     "export.members": ("Members", "人群人数"),
     "export.excluded": ("Excluded: no consent", "无授权排除"),
@@ -73,7 +73,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "None of the {members} members consented to {channel}. Choose another channel.",
         "{members} 位会员均未同意通过{channel}接收消息。请选择其他渠道。",
     ),
-    "export.empty.holdout": ("Every consenting member fell in the holdout; lower the holdout share.", "所有已授权会员都被留作对照组；请降低留出比例。"),
+    "export.empty.holdout": (
+        "Every consenting member fell in the holdout; lower the holdout share.",
+        "所有已授权会员都被留作对照组；请降低留出比例。",
+    ),
     "export.error": ("The export failed: {error}", "导出失败：{error}"),
     # the Exports page
     "exports.title": ("Exports", "导出记录"),
@@ -81,7 +84,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "Every audience file written, by whom, from which definition and data. Re-create a file to prove it matches the log.",
         "每一次导出：谁导出、基于哪个定义和哪份数据。可重新生成文件以核验其与记录一致。",
     ),
-    "exports.none": ("No exports yet. Build a segment and click “Export audience”.", "暂无导出记录。请先圈选人群，再点击“导出人群”。"),
+    "exports.none": (
+        "No exports yet. Build a segment and click “Export audience”.",
+        "暂无导出记录。请先圈选人群，再点击“导出人群”。",
+    ),
     "exports.pick": ("Export", "导出记录"),
     "exports.col.id": ("Export id", "导出编号"),
     "exports.col.created": ("Created (UTC)", "创建时间（UTC）"),
@@ -104,11 +110,17 @@ TEXT: dict[str, tuple[str, str]] = {
     "exports.file_missing": ("The file is no longer on disk; re-create it.", "文件已不在磁盘上；请重新生成。"),
     "exports.error": ("Error: {error}", "错误：{error}"),
     "exports.recreate": ("Re-create and verify", "重新生成并核验"),
-    "exports.recreate_ok": ("Re-created {rows} rows: SHA-256 identical to the log ({sha}).", "已重新生成 {rows} 行：SHA-256 与记录一致（{sha}）。"),
+    "exports.recreate_ok": (
+        "Re-created {rows} rows: SHA-256 identical to the log ({sha}).",
+        "已重新生成 {rows} 行：SHA-256 与记录一致（{sha}）。",
+    ),
     "exports.recreate_bad": (
         "Re-created {rows} rows, but the SHA-256 differs from the log ({sha} ≠ {logged}).",
         "已重新生成 {rows} 行，但 SHA-256 与记录不一致（{sha} ≠ {logged}）。",
     ),
     "exports.history": ("Re-creations and downloads", "重新生成与下载记录"),
-    "exports.assignments": ("Holdout recorded: {target} target, {holdout} holdout (experiment {export_id}).", "已记录对照：目标组 {target}，对照组 {holdout}（实验 {export_id}）。"),
+    "exports.assignments": (
+        "Holdout recorded: {target} target, {holdout} holdout (experiment {export_id}).",
+        "已记录对照：目标组 {target}，对照组 {holdout}（实验 {export_id}）。",
+    ),
 }

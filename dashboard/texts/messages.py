@@ -31,13 +31,13 @@ ZH: dict[str, str] = {
     "segment.missing_op": "缺少 'op'；{kind} 条件可用的运算符：{allowed}。",
     "segment.unknown_op": "{kind} 条件没有运算符 {op}。{hint}请使用：{allowed}。",
     "segment.negate_not_bool": "'negate' 必须是 true 或 false，实际是 {value}。",
-    "segment.bad_match": "'match' 必须是 \"all\"（全部条件）或 \"any\"（任一条件），实际是 {value}。",
+    "segment.bad_match": '\'match\' 必须是 "all"（全部条件）或 "any"（任一条件），实际是 {value}。',
     "segment.not_finite": "{value} 不是有限的数字。",
     "segment.null_value": "取值为 null；要找没有取值的会员，请使用运算符 'is_null'。",
     "segment.bad_scalar": "取值必须是文本、数字或 true/false，实际是{type}。",
     "segment.op_takes_no_value": "'{op}' 不需要取值；请删除 '{key}'。",
     "segment.op_takes_values": "'{op}' 需要 'values'（列表），而不是 'value'。{between}",
-    "segment.between_hint": "请写成 \"values\": [下限, 上限]。",
+    "segment.between_hint": '请写成 "values": [下限, 上限]。',
     "segment.op_only_values": "'{op}' 只接受 'values'；请删除 'value'。",
     "segment.op_needs_values": "'{op}' 需要 'values'（列表）。",
     "segment.values_not_list": "'values' 必须是列表，实际是{type}。",
@@ -65,7 +65,7 @@ ZH: dict[str, str] = {
     "segment.event.missing_count": "缺少 'count'（事件次数；0 表示没有发生）。",
     "segment.event.bad_count": "'count' 必须是 ≥ 0 的整数，实际是 {value}。",
     "segment.event.window_both": "'within_days' 和 'between' 只能二选一。",
-    "segment.event.between_dates": "'between' 必须是两个日期 [\"YYYY-MM-DD\", \"YYYY-MM-DD\"]（含首尾）。",
+    "segment.event.between_dates": '\'between\' 必须是两个日期 ["YYYY-MM-DD", "YYYY-MM-DD"]（含首尾）。',
     "segment.event.dates_swapped": "第一个日期 {first} 晚于第二个日期 {second}；请交换。",
     "segment.event.where_not_list": "'where' 必须是筛选的列表，实际是{type}。",
     "segment.event.too_many": "一个定义中的条件和筛选超过 {limit} 个。",
@@ -129,7 +129,7 @@ ZH: dict[str, str] = {
     "export.role_no_export": "你的角色 {role!r}（{source}）可以查看人数和分析，但不能导出会员。请向管理员申请 operator 角色。",
     "export.role_no_pii": (
         "个人信息模式 {mode!r} 需要 'pii' 角色；你的角色是 {role!r}（{source}）。请导出脱敏值，"
-        "或请管理员设置 ADESK_ROLE=pii（或在 .streamlit/secrets.toml 中设置 role = \"pii\"）。"
+        '或请管理员设置 ADESK_ROLE=pii（或在 .streamlit/secrets.toml 中设置 role = "pii"）。'
     ),
     "export.inside_dataset": (
         "导出文件 {target!r} 会位于数据集目录 {dataset!r} 内；重新加载数据可能删除它，它也会改变数据集。"
@@ -161,7 +161,7 @@ ZH: dict[str, str] = {
         "从 {first} 到截至日期（{as_of}）共 {count:,} 个 {period}；表格最多 {limit} 个：请把范围往后移{by_month}。"
     ),
     "retention.or_by_month": "，或按月统计",
-    "funnel.step_not_object": "步骤是一个对象 {{\"event\": …, \"where\": […]}}。",
+    "funnel.step_not_object": '步骤是一个对象 {{"event": …, "where": […]}}。',
     "funnel.step_keys": "未知的键：{keys}；步骤只有 'event' 和 'where'。",
     "funnel.step_event": "缺少 'event'（事件名称，例如 product_view）。",
     "funnel.not_object": "漏斗是一个带 'steps' 的 JSON 对象。",
@@ -170,7 +170,7 @@ ZH: dict[str, str] = {
     "funnel.exclusions": "'exclusions' 是最多 {limit} 个事件的列表。",
     "funnel.not_a_date": "{value!r} 不是日期；请写成 YYYY-MM-DD。",
     "funnel.range_swapped": "进入范围的开始（{first}）晚于结束（{last}）；请交换。",
-    "funnel.window": "'window' 的格式是 {{\"value\": 大于 0 的整数, \"unit\": \"minute\" | \"hour\" | \"day\"}}。",
+    "funnel.window": '\'window\' 的格式是 {{"value": 大于 0 的整数, "unit": "minute" | "hour" | "day"}}。',
     "funnel.window_unit": "未知的单位 {unit!r}；请使用 minute、hour 或 day。",
     "funnel.window_value": "转化窗口必须是大于 0 的整数，实际是 {value!r}。",
     "funnel.window_long": "转化窗口超过十年。",
@@ -231,10 +231,12 @@ ZH: dict[str, str] = {
 }
 
 TEXT: dict[str, tuple[str, str]] = {f"msg.{code}": (en, ZH.get(code, en)) for code, en in all_templates().items()}
-TEXT.update({
-    # the frame around a definition's issues (English: core.segments.conditions.SegmentError.message)
-    "error.segment.one": ("Invalid segment: {issue}", "分群定义无效：{issue}"),
-    "error.segment.many": ("Invalid segment ({n} problems):\n{issues}", "分群定义无效（{n} 个问题）：\n{issues}"),
-    "error.funnel.one": ("Invalid funnel: {issue}", "漏斗定义无效：{issue}"),
-    "error.funnel.many": ("Invalid funnel ({n} problems):\n{issues}", "漏斗定义无效（{n} 个问题）：\n{issues}"),
-})
+TEXT.update(
+    {
+        # the frame around a definition's issues (English: core.segments.conditions.SegmentError.message)
+        "error.segment.one": ("Invalid segment: {issue}", "分群定义无效：{issue}"),
+        "error.segment.many": ("Invalid segment ({n} problems):\n{issues}", "分群定义无效（{n} 个问题）：\n{issues}"),
+        "error.funnel.one": ("Invalid funnel: {issue}", "漏斗定义无效：{issue}"),
+        "error.funnel.many": ("Invalid funnel ({n} problems):\n{issues}", "漏斗定义无效（{n} 个问题）：\n{issues}"),
+    }
+)

@@ -29,7 +29,9 @@ def main() -> None:
                     {
                         tr("access.col.subject"): g.subject,
                         tr("access.col.role"): g.role,
-                        tr("access.col.scope"): describe(g.scope, None, lang=lang()) if g.scope else tr("auth.unscoped"),
+                        tr("access.col.scope"): describe(g.scope, None, lang=lang())
+                        if g.scope
+                        else tr("auth.unscoped"),
                         tr("access.col.by"): g.granted_by,
                         tr("access.col.at"): g.granted_at.replace("T", " ")[:19],
                     }

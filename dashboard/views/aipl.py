@@ -37,20 +37,34 @@ def main() -> None:
     options = [ALL, CURRENT, *saved]
 
     def label(v: str) -> str:
-        return {ALL: tr("aipl.base.all"), CURRENT: tr("aipl.base.current"), NONE: tr("aipl.base.none")}.get(v) or tr("aipl.base.saved", name=saved.get(v, v))
+        return {ALL: tr("aipl.base.all"), CURRENT: tr("aipl.base.current"), NONE: tr("aipl.base.none")}.get(v) or tr(
+            "aipl.base.saved", name=saved.get(v, v)
+        )
 
     base_pick = left.selectbox(tr("aipl.base"), options, format_func=label, key="aipl_base")
     compare_pick = right.selectbox(tr("aipl.compare"), [NONE, *options], format_func=label, key="aipl_compare")
     wanted = st.query_params.get("view", "funnel")
-    view = view_col.segmented_control(
-        tr("aipl.view"), list(VIEWS), format_func=lambda v: tr(f"aipl.view.{v}"), key="aipl_view", default=wanted if wanted in VIEWS else "funnel"
-    ) or "funnel"
+    view = (
+        view_col.segmented_control(
+            tr("aipl.view"),
+            list(VIEWS),
+            format_func=lambda v: tr(f"aipl.view.{v}"),
+            key="aipl_view",
+            default=wanted if wanted in VIEWS else "funnel",
+        )
+        or "funnel"
+    )
     if view != wanted:
         st.query_params["view"] = view
     base = _base(base_pick)
     try:
         if view == "funnel":
-            _funnel_view(ds, [(base_pick, base)] + ([(compare_pick, _base(compare_pick))] if compare_pick != NONE else []), resolve, label)
+            _funnel_view(
+                ds,
+                [(base_pick, base)] + ([(compare_pick, _base(compare_pick))] if compare_pick != NONE else []),
+                resolve,
+                label,
+            )
         elif view == "trend":
             _trend_view(ds, base, resolve)
         else:
@@ -85,7 +99,14 @@ def _stage_label(stage: str) -> str:
 
 
 def _funnel_view(ds, bases: list[tuple[str, Segment | None]], resolve, label) -> None:
-    day = st.date_input(tr("aipl.day"), value=ds.as_of, max_value=ds.as_of, min_value=date(1900, 1, 1), format="YYYY-MM-DD", key="aipl_funnel_day")
+    day = st.date_input(
+        tr("aipl.day"),
+        value=ds.as_of,
+        max_value=ds.as_of,
+        min_value=date(1900, 1, 1),
+        format="YYYY-MM-DD",
+        key="aipl_funnel_day",
+    )
     day = day if isinstance(day, date) else ds.as_of
     cols = st.columns(len(bases))
     for i, ((pick, base), col) in enumerate(zip(bases, cols, strict=True)):
@@ -94,7 +115,11 @@ def _funnel_view(ds, bases: list[tuple[str, Segment | None]], resolve, label) ->
         with col:
             reached = f.reached
             st.plotly_chart(
-                charts.funnel([_stage_label(s) for s in aipl.STAGES], [reached[s] for s in aipl.STAGES], tr("aipl.funnel.title", base=label(pick), day=day.isoformat())),
+                charts.funnel(
+                    [_stage_label(s) for s in aipl.STAGES],
+                    [reached[s] for s in aipl.STAGES],
+                    tr("aipl.funnel.title", base=label(pick), day=day.isoformat()),
+                ),
                 key=f"aipl_funnel_chart_{i}",
             )
             st.caption(tr("aipl.size", n=fmt_int(f.segment_size)))
@@ -108,7 +133,9 @@ def _funnel_view(ds, bases: list[tuple[str, Segment | None]], resolve, label) ->
                 day_arg = None if day == ds.as_of else day
                 if row[1].button(fmt_int(f.in_stage[stage]), key=f"aipl-in-{i}-{stage}", help=tr("aipl.open_help")):
                     _open_in_builder(aipl.stage_definition([stage], day_arg, base))
-                if stage in reached and row[2].button(fmt_int(reached[stage]), key=f"aipl-reached-{i}-{stage}", help=tr("aipl.open_help")):
+                if stage in reached and row[2].button(
+                    fmt_int(reached[stage]), key=f"aipl-reached-{i}-{stage}", help=tr("aipl.open_help")
+                ):
                     _open_in_builder(aipl.stage_definition(aipl.reached_stages(stage), day_arg, base))
                 if j > 0 and stage in reached:
                     rate = conv[f"{aipl.STAGES[j - 1]}_to_{stage}"]
@@ -121,23 +148,46 @@ def _funnel_view(ds, bases: list[tuple[str, Segment | None]], resolve, label) ->
 def _trend_view(ds, base: Segment | None, resolve) -> None:
     months = st.number_input(tr("aipl.trend.months"), min_value=1, max_value=120, value=12, step=1, key="aipl_months")
     bar = st.progress(0.0)
-    t = aipl.trend(ds, int(months), base, resolve, progress=lambda share, day: bar.progress(share, text=tr("aipl.working", day=day)))
+    t = aipl.trend(
+        ds,
+        int(months),
+        base,
+        resolve,
+        progress=lambda share, day: bar.progress(share, text=tr("aipl.working", day=day)),
+    )
     bar.empty()
     days = [p.day.isoformat() for p in t.points]
     fig = go.Figure()
     for k, stage in enumerate(aipl.ALL_STAGES):
-        fig.add_bar(x=days, y=[p.in_stage[stage] for p in t.points], name=_stage_label(stage), marker_color=charts.PALETTE[k], hovertemplate="%{x}: %{y:,}<extra>" + _stage_label(stage) + "</extra>")
-    fig.update_layout(barmode="stack", title=tr("aipl.trend.title"), height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10}, separators=".,", xaxis={"type": "category"})
+        fig.add_bar(
+            x=days,
+            y=[p.in_stage[stage] for p in t.points],
+            name=_stage_label(stage),
+            marker_color=charts.PALETTE[k],
+            hovertemplate="%{x}: %{y:,}<extra>" + _stage_label(stage) + "</extra>",
+        )
+    fig.update_layout(
+        barmode="stack",
+        title=tr("aipl.trend.title"),
+        height=380,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        separators=".,",
+        xaxis={"type": "category"},
+    )
     event = st.plotly_chart(fig, key="aipl_trend_chart", on_select="rerun", selection_mode="points")
     st.caption(tr("aipl.trend.click"))
-    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) or hasattr(event, "get") else []
+    points = (
+        (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) or hasattr(event, "get") else []
+    )
     if points:
         p = points[0]
         stage = aipl.ALL_STAGES[int(p.get("curve_number", 0))]
         _open_in_builder(aipl.stage_definition([stage], date.fromisoformat(str(p["x"])), base))
     cols = st.columns([3, 3, 2], vertical_alignment="bottom")
     picked_day = cols[0].selectbox(tr("aipl.trend.pick"), days[::-1], key="aipl_trend_day")
-    picked_stage = cols[1].selectbox(tr("aipl.trend.stage"), list(aipl.ALL_STAGES), format_func=_stage_label, key="aipl_trend_stage")
+    picked_stage = cols[1].selectbox(
+        tr("aipl.trend.stage"), list(aipl.ALL_STAGES), format_func=_stage_label, key="aipl_trend_stage"
+    )
     if cols[2].button(tr("aipl.trend.open"), key="aipl-trend-open", icon=":material/open_in_new:"):
         _open_in_builder(aipl.stage_definition([picked_stage], date.fromisoformat(picked_day), base))
 
@@ -148,8 +198,22 @@ def _trend_view(ds, base: Segment | None, resolve) -> None:
 def _flow_view(ds, base: Segment | None, resolve) -> None:
     d1_default, d2_default = aipl.default_flow_days(ds.as_of)
     cols = st.columns(2)
-    d1 = cols[0].date_input(tr("aipl.flow.from"), value=d1_default, max_value=ds.as_of, min_value=date(1900, 1, 1), format="YYYY-MM-DD", key="aipl_d1")
-    d2 = cols[1].date_input(tr("aipl.flow.to"), value=d2_default, max_value=ds.as_of, min_value=date(1900, 1, 1), format="YYYY-MM-DD", key="aipl_d2")
+    d1 = cols[0].date_input(
+        tr("aipl.flow.from"),
+        value=d1_default,
+        max_value=ds.as_of,
+        min_value=date(1900, 1, 1),
+        format="YYYY-MM-DD",
+        key="aipl_d1",
+    )
+    d2 = cols[1].date_input(
+        tr("aipl.flow.to"),
+        value=d2_default,
+        max_value=ds.as_of,
+        min_value=date(1900, 1, 1),
+        format="YYYY-MM-DD",
+        key="aipl_d2",
+    )
     d1 = d1 if isinstance(d1, date) else d1_default
     d2 = d2 if isinstance(d2, date) else d2_default
     with st.spinner(tr("aipl.working", day=f"{d1} → {d2}")):
@@ -177,7 +241,9 @@ def _flow_view(ds, base: Segment | None, resolve) -> None:
 
 def _sankey(f: aipl.Flow, d1: date, d2: date) -> go.Figure:
     n = len(aipl.ALL_STAGES)
-    labels = [f"{_stage_label(s)} · {d1}" for s in aipl.ALL_STAGES] + [f"{_stage_label(s)} · {d2}" for s in aipl.ALL_STAGES]
+    labels = [f"{_stage_label(s)} · {d1}" for s in aipl.ALL_STAGES] + [
+        f"{_stage_label(s)} · {d2}" for s in aipl.ALL_STAGES
+    ]
     source, target, value = [], [], []
     for i, r in enumerate(aipl.ALL_STAGES):
         for j, c in enumerate(aipl.ALL_STAGES):
@@ -186,8 +252,15 @@ def _sankey(f: aipl.Flow, d1: date, d2: date) -> go.Figure:
                 target.append(n + j)
                 value.append(f.matrix[r][c])
     colors = charts.PALETTE[:n] * 2
-    fig = go.Figure(go.Sankey(node={"label": labels, "color": colors, "pad": 12}, link={"source": source, "target": target, "value": value}))
-    fig.update_layout(title=tr("aipl.flow.sankey"), height=420, margin={"l": 10, "r": 10, "t": 40, "b": 10}, separators=".,")
+    fig = go.Figure(
+        go.Sankey(
+            node={"label": labels, "color": colors, "pad": 12},
+            link={"source": source, "target": target, "value": value},
+        )
+    )
+    fig.update_layout(
+        title=tr("aipl.flow.sankey"), height=420, margin={"l": 10, "r": 10, "t": 40, "b": 10}, separators=".,"
+    )
     return fig
 
 
@@ -196,8 +269,11 @@ def _how(ds) -> None:
     with st.expander(tr("aipl.how")):
         st.markdown(
             tr(
-                "aipl.how.text", days=ds.config.aipl.lookback_days, min=ds.config.aipl.loyalty_min_purchases,
-                as_of=ds.as_of.isoformat(), example=example,
+                "aipl.how.text",
+                days=ds.config.aipl.lookback_days,
+                min=ds.config.aipl.loyalty_min_purchases,
+                as_of=ds.as_of.isoformat(),
+                example=example,
             )  # fmt: skip
         )
         auth.render_scope_note(ds)

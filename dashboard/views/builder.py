@@ -111,7 +111,11 @@ def _segment(state: bs.BuilderState) -> tuple[Segment, int]:
 
 def _details(ctx: Ctx, segment: Segment, refs: str, store: AppStore | None, saved_id: str | None) -> None:
     """Breakdown, overlap and the JSON definition; only the open tab is computed."""
-    tabs = st.tabs([tr("builder.tab.breakdown"), tr("builder.tab.overlap"), tr("builder.tab.json")], key=TABS_KEY, on_change="rerun")
+    tabs = st.tabs(
+        [tr("builder.tab.breakdown"), tr("builder.tab.overlap"), tr("builder.tab.json")],
+        key=TABS_KEY,
+        on_change="rerun",
+    )
     with tabs[0]:
         if tabs[0].open:
             panels.render_breakdown(ctx, segment, refs, store)

@@ -46,7 +46,11 @@ def _summary(entries: tuple[TagEntry, ...]) -> None:
     cols[1].metric(tr("catalog.n_active"), fmt_int(sum(e.status == "active" for e in entries)))
     cols[2].metric(tr("catalog.n_deprecated"), fmt_int(sum(e.status == "deprecated" for e in entries)))
     cols[3].metric(tr("catalog.n_stale"), fmt_int(sum(bool(e.stale) for e in entries)), help=tr("catalog.stale_rule"))
-    cols[4].metric(tr("catalog.n_uncatalogued"), fmt_int(sum(not e.in_catalog for e in entries)), help=tr("catalog.uncatalogued_help"))
+    cols[4].metric(
+        tr("catalog.n_uncatalogued"),
+        fmt_int(sum(not e.in_catalog for e in entries)),
+        help=tr("catalog.uncatalogued_help"),
+    )
 
 
 def _filters(entries: tuple[TagEntry, ...]) -> tuple[TagEntry, ...]:
@@ -54,7 +58,17 @@ def _filters(entries: tuple[TagEntry, ...]) -> tuple[TagEntry, ...]:
     tree = hierarchy(entries)
     bar = st.container(horizontal=True, vertical_alignment="bottom")
     with bar:
-        text = st.text_input(tr("catalog.search"), key=SEARCH_KEY, placeholder=tr("catalog.search_placeholder"), type="search", live="300ms", width=360) or ""
+        text = (
+            st.text_input(
+                tr("catalog.search"),
+                key=SEARCH_KEY,
+                placeholder=tr("catalog.search_placeholder"),
+                type="search",
+                live="300ms",
+                width=360,
+            )
+            or ""
+        )
         statuses = st.multiselect(
             tr("catalog.status"), list(STATUSES), default=None, key=STATUS_KEY, format_func=lambda s: tr(f"catalog.status.{s}"), placeholder=tr("catalog.status_any"), width=360,
         )  # fmt: skip
@@ -68,7 +82,9 @@ def _filters(entries: tuple[TagEntry, ...]) -> tuple[TagEntry, ...]:
         if subs:
             if st.session_state.get(SUBCATEGORY_KEY) not in (None, *subs):
                 st.session_state[SUBCATEGORY_KEY] = None  # the category changed
-            subcategory = st.pills(tr("catalog.subcategory"), subs, key=SUBCATEGORY_KEY, format_func=lambda s: f"{s} ({tree[category][s]})")
+            subcategory = st.pills(
+                tr("catalog.subcategory"), subs, key=SUBCATEGORY_KEY, format_func=lambda s: f"{s} ({tree[category][s]})"
+            )
     return filter_tags(entries, text, category, subcategory, statuses or None, attention)
 
 
@@ -107,7 +123,9 @@ def _table(shown: tuple[TagEntry, ...]) -> None:
         "cycle": st.column_config.TextColumn(tr("catalog.col.cycle")),
         "status": st.column_config.TextColumn(tr("catalog.col.status")),
         "refreshed": st.column_config.DatetimeColumn(tr("catalog.col.refreshed"), format="YYYY-MM-DD HH:mm"),
-        "coverage": st.column_config.ProgressColumn(tr("catalog.col.coverage"), format="percent", min_value=0.0, max_value=1.0),
+        "coverage": st.column_config.ProgressColumn(
+            tr("catalog.col.coverage"), format="percent", min_value=0.0, max_value=1.0
+        ),
         "users": st.column_config.NumberColumn(tr("catalog.col.users"), format="localized"),
         "stale": st.column_config.CheckboxColumn(tr("catalog.col.stale"), help=tr("catalog.stale_rule")),
     }

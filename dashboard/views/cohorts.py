@@ -38,6 +38,7 @@ def main() -> None:
     saved = store.list_segments() if store is not None else []
     link, problems = view.link_segments(dict(st.query_params))
     current = _current_segment()
+
     def words(segment: Segment) -> str:
         try:
             return describe(segment, ds.catalog, lang(), store.resolver() if store is not None else None)

@@ -49,7 +49,9 @@ def _segment_choices(ds, store) -> dict[str, dict | None]:
         choices[tr("ab.segment.old")] = {"conditions": [{"kind": "group", "negate": True, "conditions": [new]}]}
     if store is not None:
         for saved in store.list_segments():
-            choices[tr("ab.segment.saved", name=saved.name)] = {"conditions": [{"kind": "segment", "segment": saved.id, "op": "in"}]}
+            choices[tr("ab.segment.saved", name=saved.name)] = {
+                "conditions": [{"kind": "segment", "segment": saved.id, "op": "in"}]
+            }
     return choices
 
 
@@ -57,7 +59,11 @@ def _controls(summary, ds, store) -> tuple[ABSpec, bool, bool]:
     """The switches: (spec, bayesian, holm)."""
     cols = st.columns([1.2, 1, 1, 1.6])
     mode = cols[0].segmented_control(
-        tr("ab.mode"), ["frequentist", "bayesian"], format_func=lambda m: tr(f"ab.mode.{m}"), default="frequentist", key="ab_mode"
+        tr("ab.mode"),
+        ["frequentist", "bayesian"],
+        format_func=lambda m: tr(f"ab.mode.{m}"),
+        default="frequentist",
+        key="ab_mode",
     )
     cuped = cols[1].toggle(tr("ab.cuped"), help=tr("ab.cuped.help"), key="ab_cuped")
     sequential = cols[2].toggle(tr("ab.sequential"), help=tr("ab.sequential.help"), key="ab_sequential")
@@ -91,13 +97,24 @@ def main() -> None:
     summary = summaries[names.index(chosen)]
     if summary.experiment.kind == "export":
         counts = dict(summary.variants)
-        st.info(tr("ab.campaign", id=chosen, target=fmt_int(counts.get("target", 0)), holdout=fmt_int(counts.get("holdout", 0))))
+        st.info(
+            tr(
+                "ab.campaign",
+                id=chosen,
+                target=fmt_int(counts.get("target", 0)),
+                holdout=fmt_int(counts.get("holdout", 0)),
+            )
+        )
     spec, bayesian, holm = _controls(summary, ds, store)
     if spec.segment is not None:
         st.warning(tr("ab.segment.caution"))
-    refs = json.dumps([s.id + str(s.version) for s in store.list_segments()]) if store is not None and spec.segment else ""
-    spec_json = json.dumps({"experiment": spec.experiment, "segment": spec.segment, "cuped": spec.cuped, "sequential": spec.sequential},
-                           sort_keys=True)
+    refs = (
+        json.dumps([s.id + str(s.version) for s in store.list_segments()]) if store is not None and spec.segment else ""
+    )
+    spec_json = json.dumps(
+        {"experiment": spec.experiment, "segment": spec.segment, "cuped": spec.cuped, "sequential": spec.sequential},
+        sort_keys=True,
+    )
     try:
         result = data_access.ab_result(ds, ds.fingerprint, spec_json, exports, refs, _store=store)
     except (UnknownExperiment, SegmentError, ValueError) as err:

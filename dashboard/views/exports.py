@@ -58,7 +58,9 @@ def _recreate(record: ExportRecord, store) -> None:
         bar.progress(min(1.0, max(0.0, fraction or 0.0)), text=tr(f"export.stage.{stage}"))
 
     try:
-        result = recreate_export(ds, store, record.export_id, role=auth.current_access().role, progress=progress, who=auth.who())
+        result = recreate_export(
+            ds, store, record.export_id, role=auth.current_access().role, progress=progress, who=auth.who()
+        )
     except (ExportError, StoreError, SegmentError) as err:
         bar.empty()
         st.error(tr("export.error", error=say(err)))
@@ -85,7 +87,14 @@ def _details(record: ExportRecord, store) -> None:
         st.json(record.definition)
     counts = store.assignment_counts(record.export_id)
     if counts:
-        st.caption(tr("exports.assignments", target=fmt_int(counts.get("target", 0)), holdout=fmt_int(counts.get("holdout", 0)), export_id=record.export_id))
+        st.caption(
+            tr(
+                "exports.assignments",
+                target=fmt_int(counts.get("target", 0)),
+                holdout=fmt_int(counts.get("holdout", 0)),
+                export_id=record.export_id,
+            )
+        )
         if record.status == "succeeded":
             # a plain link: the Experiments page opens the export's holdout from its `experiment` parameter
             st.markdown(f"📈 [{tr('exports.campaign_lift')}](experiments?experiment={record.export_id}&lang={lang()})")
@@ -97,7 +106,12 @@ def _details(record: ExportRecord, store) -> None:
     with left:
         if file_here:
             st.caption(tr("exports.file", path=record.file_path))
-            download_link(record.file_path, record.export_id, tr("export.download", name=Path(record.file_path).name), key=f"exports_dl_{record.export_id}")
+            download_link(
+                record.file_path,
+                record.export_id,
+                tr("export.download", name=Path(record.file_path).name),
+                key=f"exports_dl_{record.export_id}",
+            )
         else:
             st.info(tr("exports.file_missing"))
     with right:
@@ -108,8 +122,20 @@ def _details(record: ExportRecord, store) -> None:
             if result.matches:
                 st.success(tr("exports.recreate_ok", rows=fmt_int(result.rows_written), sha=result.sha256))
             else:
-                st.error(tr("exports.recreate_bad", rows=fmt_int(result.rows_written), sha=result.sha256, logged=result.logged_sha256))
-            download_link(result.path, record.export_id, tr("export.download", name=Path(result.path).name), key=f"exports_dl_re_{record.export_id}")
+                st.error(
+                    tr(
+                        "exports.recreate_bad",
+                        rows=fmt_int(result.rows_written),
+                        sha=result.sha256,
+                        logged=result.logged_sha256,
+                    )
+                )
+            download_link(
+                result.path,
+                record.export_id,
+                tr("export.download", name=Path(result.path).name),
+                key=f"exports_dl_re_{record.export_id}",
+            )
     history = store.export_actions(record.export_id)
     if history:
         with st.expander(tr("exports.history")):

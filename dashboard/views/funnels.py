@@ -60,7 +60,10 @@ def _load_link(ds: Dataset) -> None:
     try:
         spec = decode_funnel(text)
     except SegmentError as err:
-        st.session_state[NOTICE] = ("error", tr("funnels.bad_link", error=" ".join(render(i.detail, i.message, lang()) for i in err.issues)))
+        st.session_state[NOTICE] = (
+            "error",
+            tr("funnels.bad_link", error=" ".join(render(i.detail, i.message, lang()) for i in err.issues)),
+        )
         return
     problems = funnel_problems(ds, spec)  # names checked against this dataset (events, properties)
     if problems:
@@ -116,7 +119,12 @@ def _saved_picker() -> None:
     if not saved:
         return
     names = {f.id: f"{f.name} · v{f.version}" for f in saved}
-    pick = st.selectbox(tr("funnels.saved.pick"), ["", *names], format_func=lambda i: names.get(i, tr("funnels.saved.new")), key="funnels.saved_pick")
+    pick = st.selectbox(
+        tr("funnels.saved.pick"),
+        ["", *names],
+        format_func=lambda i: names.get(i, tr("funnels.saved.new")),
+        key="funnels.saved_pick",
+    )
     if pick and pick != st.session_state.get("funnels.saved_id"):
         st.session_state["funnels.saved_id"] = pick
         st.session_state["funnels.saved_name"] = next(f.name for f in saved if f.id == pick)
@@ -128,7 +136,9 @@ def _save_controls(spec) -> None:
     if funnels is None:
         return
     with st.expander(tr("funnels.saved")):
-        name = st.text_input(tr("funnels.saved.name"), st.session_state.get("funnels.saved_name", ""), key="funnels.name_box")
+        name = st.text_input(
+            tr("funnels.saved.name"), st.session_state.get("funnels.saved_name", ""), key="funnels.name_box"
+        )
         if st.button(tr("funnels.saved.save"), key="funnels.save", icon=":material/save:"):
             if not name.strip():
                 st.warning(tr("funnels.saved.need_name"))
@@ -150,15 +160,30 @@ def _editor(ds: Dataset) -> dict:
     events = list(ds.catalog.events)
     for i, step in enumerate(steps):
         cols = st.columns([3, 1, 1, 1, 2], vertical_alignment="bottom")
-        chosen = cols[0].selectbox(tr("funnels.step", k=i + 1), events, index=events.index(step["event"]) if step["event"] in events else None, key=_key("ev", i))
+        chosen = cols[0].selectbox(
+            tr("funnels.step", k=i + 1),
+            events,
+            index=events.index(step["event"]) if step["event"] in events else None,
+            key=_key("ev", i),
+        )
         step["event"] = chosen or step["event"]
-        if cols[1].button("", key=_key("up", i), icon=":material/arrow_upward:", help=tr("funnels.up"), disabled=i == 0):
+        if cols[1].button(
+            "", key=_key("up", i), icon=":material/arrow_upward:", help=tr("funnels.up"), disabled=i == 0
+        ):
             steps[i - 1], steps[i] = steps[i], steps[i - 1]
             return _restart(spec)
-        if cols[2].button("", key=_key("down", i), icon=":material/arrow_downward:", help=tr("funnels.down"), disabled=i == len(steps) - 1):
+        if cols[2].button(
+            "",
+            key=_key("down", i),
+            icon=":material/arrow_downward:",
+            help=tr("funnels.down"),
+            disabled=i == len(steps) - 1,
+        ):
             steps[i + 1], steps[i] = steps[i], steps[i + 1]
             return _restart(spec)
-        if cols[3].button("", key=_key("rm", i), icon=":material/delete:", help=tr("funnels.remove"), disabled=len(steps) <= MIN_STEPS):
+        if cols[3].button(
+            "", key=_key("rm", i), icon=":material/delete:", help=tr("funnels.remove"), disabled=len(steps) <= MIN_STEPS
+        ):
             steps.pop(i)
             return _restart(spec)
         if cols[4].button(tr("funnels.add_filter"), key=_key("addf", i), icon=":material/filter_alt:"):
@@ -172,16 +197,27 @@ def _editor(ds: Dataset) -> dict:
         steps.append({"event": steps[-1]["event"]})
         return _restart(spec)
     cols = st.columns([2, 1, 1, 3])
-    start, end = pd.Timestamp(spec.get("from") or ds.as_of - timedelta(days=29)).date(), pd.Timestamp(spec.get("to") or ds.as_of).date()
+    start, end = (
+        pd.Timestamp(spec.get("from") or ds.as_of - timedelta(days=29)).date(),
+        pd.Timestamp(spec.get("to") or ds.as_of).date(),
+    )
     picked = cols[0].date_input(tr("funnels.entry"), (start, end), key=_key("range"))
     if isinstance(picked, tuple | list) and len(picked) == 2:
         spec["from"], spec["to"] = picked[0].isoformat(), picked[1].isoformat()
     window = spec.get("window") or {"value": 7, "unit": "day"}
     value = cols[1].number_input(tr("funnels.window"), min_value=1, step=1, value=int(window["value"]), key=_key("wv"))
-    unit = cols[2].selectbox(" ", list(UNITS), index=list(UNITS).index(window["unit"]), format_func=lambda u: tr(f"funnels.unit.{u}"), key=_key("wu"))
+    unit = cols[2].selectbox(
+        " ",
+        list(UNITS),
+        index=list(UNITS).index(window["unit"]),
+        format_func=lambda u: tr(f"funnels.unit.{u}"),
+        key=_key("wu"),
+    )
     spec["window"] = {"value": int(value), "unit": unit}
     current = [e["event"] for e in spec.get("exclusions", [])]
-    excluded = cols[3].multiselect(tr("funnels.exclusions"), events, default=[e for e in current if e in events], key=_key("ex"))
+    excluded = cols[3].multiselect(
+        tr("funnels.exclusions"), events, default=[e for e in current if e in events], key=_key("ex")
+    )
     spec["exclusions"] = [{"event": e} for e in excluded]
     if not spec["exclusions"]:
         spec.pop("exclusions")
@@ -199,9 +235,19 @@ def _filter(ds: Dataset, i: int, j: int, f: dict) -> dict | None:
     """One property filter of step i: property, operator, value (the event-condition grammar)."""
     cols = st.columns([0.4, 2, 2, 3, 0.6], vertical_alignment="bottom")
     props = list(ds.catalog.event_properties)
-    field = cols[1].selectbox(tr("funnels.filter_field"), props, index=props.index(f["field"]) if f.get("field") in props else None, key=_key("ff", i, j))
+    field = cols[1].selectbox(
+        tr("funnels.filter_field"),
+        props,
+        index=props.index(f["field"]) if f.get("field") in props else None,
+        key=_key("ff", i, j),
+    )
     ops = list(bs.filter_ops(ds.catalog, bs.FilterRow("f", field))) if field else []
-    op = cols[2].selectbox(tr("funnels.filter_op"), ops, index=ops.index(f["op"]) if f.get("op") in ops else (0 if ops else None), key=_key("fo", i, j))
+    op = cols[2].selectbox(
+        tr("funnels.filter_op"),
+        ops,
+        index=ops.index(f["op"]) if f.get("op") in ops else (0 if ops else None),
+        key=_key("fo", i, j),
+    )
     shown = f.get("values") if f.get("values") is not None else f.get("value")
     text = cols[3].text_input(tr("funnels.filter_value"), "" if shown is None else ", ".join(map(str, shown)) if isinstance(shown, list) else str(shown),
                               key=_key("fv", i, j), help=tr("funnels.filter_value_help"), disabled=op in ("is_null", "not_null"))  # fmt: skip
@@ -232,7 +278,9 @@ def _typed(text: str, kind: str) -> object:
 
 def _base(store) -> tuple[dict | None, object]:
     options = ["all", "saved", "builder"]
-    choice = st.radio(tr("funnels.base"), options, format_func=lambda o: tr(f"funnels.base.{o}"), horizontal=True, key="funnels.base")
+    choice = st.radio(
+        tr("funnels.base"), options, format_func=lambda o: tr(f"funnels.base.{o}"), horizontal=True, key="funnels.base"
+    )
     resolve = store.resolver() if store is not None else None
     if choice == "saved":
         saved = store.list_segments() if store is not None else []
@@ -250,7 +298,13 @@ def _base(store) -> tuple[dict | None, object]:
 
 def _options(ds: Dataset) -> tuple[str, str]:
     cat = ds.catalog
-    fields = ["", *cat.attributes, *MODEL_COLUMNS, *[f"tag:{t}" for t in sorted(cat.tags)], *[f"step1:{p}" for p in cat.event_properties]]
+    fields = [
+        "",
+        *cat.attributes,
+        *MODEL_COLUMNS,
+        *[f"tag:{t}" for t in sorted(cat.tags)],
+        *[f"step1:{p}" for p in cat.event_properties],
+    ]
 
     def label(f: str) -> str:
         if not f:
@@ -259,7 +313,13 @@ def _options(ds: Dataset) -> tuple[str, str]:
 
     cols = st.columns(2)
     wanted = st.session_state.get("funnels.by", "")
-    by = cols[0].selectbox(tr("funnels.breakdown"), fields, index=fields.index(wanted) if wanted in fields else 0, format_func=label, key="funnels.by_pick")
+    by = cols[0].selectbox(
+        tr("funnels.breakdown"),
+        fields,
+        index=fields.index(wanted) if wanted in fields else 0,
+        format_func=label,
+        key="funnels.by_pick",
+    )
     st.session_state["funnels.by"] = by
     trend = cols[1].segmented_control(tr("funnels.trend"), ["day", "week"], default=st.session_state.get("funnels.trend") or "week",
                                       format_func=lambda u: tr(f"funnels.trend.{u}"), key="funnels.trend_pick")  # fmt: skip
@@ -302,7 +362,9 @@ def _results(ds: Dataset, r: FunnelResult, spec, base_def: dict | None) -> None:
         cols = st.columns([1, 1, 3])
         if cols[0].button(f"{tr('funnels.reached', k=s.step)} · {fmt_int(s.users)}", key=f"funnels-reached-{s.step}"):
             _open_builder(spec, "reached", s.step, base_def)
-        if s.step < len(r.steps) and cols[1].button(f"{tr('funnels.dropped', k=s.step)} · {fmt_int(r.dropped[s.step - 1])}", key=f"funnels-dropped-{s.step}"):
+        if s.step < len(r.steps) and cols[1].button(
+            f"{tr('funnels.dropped', k=s.step)} · {fmt_int(r.dropped[s.step - 1])}", key=f"funnels-dropped-{s.step}"
+        ):
             _open_builder(spec, "dropped_after", s.step, base_def)
     _time_to_convert(r)
     if r.breakdown_field:
@@ -327,12 +389,24 @@ def _time_to_convert(r: FunnelResult) -> None:
         return
     st.subheader(tr("funnels.time"))
     later = [s for s in r.steps if s.step > 1]
-    pick = st.selectbox(tr("funnels.time_step"), [s.step for s in later], format_func=lambda k: f"{k}. {r.steps[k - 1].event}", key="funnels-time-step")
+    pick = st.selectbox(
+        tr("funnels.time_step"),
+        [s.step for s in later],
+        format_func=lambda k: f"{k}. {r.steps[k - 1].event}",
+        key="funnels-time-step",
+    )
     step = r.steps[(pick or 2) - 1]
     counts = dict(step.histogram)
     edges = list(BIN_EDGES)
-    names = [f"{_duration(lo) if lo else '0'}–{_duration(hi)}" for lo, hi in zip(edges, edges[1:], strict=False)] + [f"≥ {_duration(edges[-1])}"]
-    st.plotly_chart(charts.bar(names, [counts.get(float(e), 0) for e in edges], tr("funnels.time_bin"), value_label=tr("chart.users")), key="funnels-hist")
+    names = [f"{_duration(lo) if lo else '0'}–{_duration(hi)}" for lo, hi in zip(edges, edges[1:], strict=False)] + [
+        f"≥ {_duration(edges[-1])}"
+    ]
+    st.plotly_chart(
+        charts.bar(
+            names, [counts.get(float(e), 0) for e in edges], tr("funnels.time_bin"), value_label=tr("chart.users")
+        ),
+        key="funnels-hist",
+    )
     st.caption(f"{tr('funnels.col.median')}: {_duration(step.median_seconds_from_previous)}")
 
 

@@ -28,7 +28,11 @@ def main() -> None:
     stages = ov.aipl_reached
     with left:
         st.plotly_chart(
-            charts.funnel([tr(f"aipl.{v}") for v, _ in stages], [n for _, n in stages], tr("overview.aipl", days=ds.config.aipl.lookback_days)),
+            charts.funnel(
+                [tr(f"aipl.{v}") for v, _ in stages],
+                [n for _, n in stages],
+                tr("overview.aipl", days=ds.config.aipl.lookback_days),
+            ),
             key="chart_aipl",
         )
         conv = " · ".join(f"{step} {fmt_pct(rate)}" for step, rate in ov.aipl_conversion)
@@ -37,12 +41,23 @@ def main() -> None:
     lifecycle = ov.distribution("lifecycle")
     with right:
         st.plotly_chart(
-            charts.bar([tr(f"lifecycle.{v}") for v, _ in lifecycle.values], [n for _, n in lifecycle.values], tr("overview.lifecycle"), value_label=tr("chart.users")),
+            charts.bar(
+                [tr(f"lifecycle.{v}") for v, _ in lifecycle.values],
+                [n for _, n in lifecycle.values],
+                tr("overview.lifecycle"),
+                value_label=tr("chart.users"),
+            ),
             key="chart_lifecycle",
         )
     rfm = ov.distribution("rfm")
     st.plotly_chart(
-        charts.bar([tr(f"rfm.{v}") for v, _ in rfm.values], [n for _, n in rfm.values], tr("overview.rfm", days=ds.config.rfm_window_days), horizontal=True, value_label=tr("chart.users")),
+        charts.bar(
+            [tr(f"rfm.{v}") for v, _ in rfm.values],
+            [n for _, n in rfm.values],
+            tr("overview.rfm", days=ds.config.rfm_window_days),
+            horizontal=True,
+            value_label=tr("chart.users"),
+        ),
         key="chart_rfm",
     )
     with st.expander(tr("overview.health"), expanded=bool(ov.health)):

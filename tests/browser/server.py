@@ -16,7 +16,14 @@ REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "dashboard" / "app.py"
 ASGI = REPO / "dashboard" / "asgi.py"  # app.py plus the streamed export-download route (what `adesk serve` runs)
 CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-quic", "--no-first-run"]
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 ARTIFACTS = REPO / "tests" / "artifacts"
 
@@ -29,16 +36,35 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def streamlit_server(
-    data: Path, env: dict[str, str] | None = None, timeout: float = 60, app: Path = APP, *, cwd: Path = REPO, port: int | None = None
+    data: Path,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+    app: Path = APP,
+    *,
+    cwd: Path = REPO,
+    port: int | None = None,
 ) -> Iterator[str]:
     """Start the dashboard on `data` (from `cwd`, whose .streamlit/ it reads); yield its base URL; stop it afterwards."""
     port = port or free_port()
     full_env = {**os.environ, "ADESK_DATA": str(data), **(env or {})}
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(app),
-        "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--client.showErrorDetails", "none",
-        "--server.fileWatcherType", "none",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.showErrorDetails",
+        "none",
+        "--server.fileWatcherType",
+        "none",
     ]
     log = open(Path(full_env.get("ADESK_SERVER_LOG", os.devnull)), "w")  # noqa: SIM115
     proc = subprocess.Popen(cmd, env=full_env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)

@@ -56,7 +56,7 @@ def compile(c: Compiler, cond: Attribute, path: str) -> exp.Expression:  # noqa:
 
 
 def describe(d: Describer, cond: Attribute) -> str:
-    """"age is between 25 and 35"."""
+    """ "age is between 25 and 35"."""
     return d.compare(cond.field, cond.op, cond.value, cond.values)
 
 

@@ -61,5 +61,9 @@ def missing_parts(kind: Kind) -> list[str]:
         if not kind.no_row_reason:
             missing.append("builder_row (or no_row_reason)")
     else:
-        missing += [f"builder_row.{p}" for p in ("to_row", "from_row", "ops", "default_op") if not callable(getattr(row, p, None))]
+        missing += [
+            f"builder_row.{p}"
+            for p in ("to_row", "from_row", "ops", "default_op")
+            if not callable(getattr(row, p, None))
+        ]
     return missing

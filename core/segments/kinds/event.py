@@ -40,17 +40,11 @@ def parse(p: Parser, obj: dict, path: str, negate: bool, depth: int) -> Event | 
         if (path, "count") not in p.misspelt:
             p.issue(join_path(path, "count"), msg("segment.event.missing_count"))
         ok = False
-    elif (
-        isinstance(count, bool)
-        or not isinstance(count, int)
-        or not 0 <= count <= MAX_EVENT_COUNT
-    ):
+    elif isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_EVENT_COUNT:
         p.issue(join_path(path, "count"), msg("segment.event.bad_count", value=short(count)))
         ok = False
     within = obj.get("within_days")
-    if within is not None and not p.whole_days(
-        within, join_path(path, "within_days"), "within_days"
-    ):
+    if within is not None and not p.whole_days(within, join_path(path, "within_days"), "within_days"):
         ok = False
     between: tuple[str, str] | None = None
     if obj.get("between") is not None:
@@ -102,7 +96,9 @@ def parse(p: Parser, obj: dict, path: str, negate: bool, depth: int) -> Event | 
 def compile(c: Compiler, cond: Event, path: str) -> exp.Expression:  # noqa: A001 - the Kind's part
     """A precomputed counter when one fits, else a count over `event_rows` (every operator through ">= k")."""
     if cond.event not in c.catalog.events:
-        c.issue(path + ".event", msg("segment.unknown_event", event=cond.event, hint=hint(cond.event, c.catalog.events)))
+        c.issue(
+            path + ".event", msg("segment.unknown_event", event=cond.event, hint=hint(cond.event, c.catalog.events))
+        )
         return exp.true()
     counter = None
     if not cond.where and cond.between is None:
@@ -124,20 +120,12 @@ def compile(c: Compiler, cond: Event, path: str) -> exp.Expression:  # noqa: A00
         last = min(end + timedelta(days=1), c.catalog.as_of + timedelta(days=1))
         window = (start, last)
     if window is not None:
-        conditions.append(
-            exp.GTE(this=ts, expression=c.param(c.day_bound(window[0], "timestamp")))
-        )
-        conditions.append(
-            exp.LT(
-                this=ts.copy(), expression=c.param(c.day_bound(window[1], "timestamp"))
-            )
-        )
+        conditions.append(exp.GTE(this=ts, expression=c.param(c.day_bound(window[0], "timestamp"))))
+        conditions.append(exp.LT(this=ts.copy(), expression=c.param(c.day_bound(window[1], "timestamp"))))
     else:
         # All time ends with as_of too.
         end = c.catalog.as_of + timedelta(days=1)
-        conditions.append(
-            exp.LT(this=ts, expression=c.param(c.day_bound(end, "timestamp")))
-        )
+        conditions.append(exp.LT(this=ts, expression=c.param(c.day_bound(end, "timestamp"))))
     for i, f in enumerate(cond.where):
         conditions.append(c.event_filter(f, f"{path}.where[{i}]"))
     # `event_rows` holds only members' events (never a NULL `_uid`, which would make NOT IN unknown)
@@ -168,7 +156,7 @@ def compile(c: Compiler, cond: Event, path: str) -> exp.Expression:  # noqa: A00
 
 
 def describe(d: Describer, cond: Event) -> str:
-    """"did purchase at least 2 times in the last 90 days (where ...)"."""
+    """ "did purchase at least 2 times in the last 90 days (where ...)"."""
     w = d.words
     window = ""
     if cond.within_days is not None:
@@ -185,10 +173,7 @@ def describe(d: Describer, cond: Event) -> str:
             text = w["ev_not"].format(event=cond.event) + window
         else:
             times = w["time"] if cond.count == 1 else w["times"]
-            text = (
-                w["ev_did"].format(event=cond.event, op=d.labels[cond.op], n=cond.count, times=times)
-                + window
-            )
+            text = w["ev_did"].format(event=cond.event, op=d.labels[cond.op], n=cond.count, times=times) + window
     elif did_not:
         text = w["ev_not"].format(window=window, event=cond.event)
     else:

@@ -49,7 +49,7 @@ def compile(c: Compiler, cond: FunnelCondition, path: str) -> exp.Expression:  #
 
 
 def describe(d: Describer, cond: FunnelCondition) -> str:
-    """"reached step 2 (purchase) of the funnel view → purchase (entry ...; converting within 7 days)"."""
+    """ "reached step 2 (purchase) of the funnel view → purchase (entry ...; converting within 7 days)"."""
     fw, spec = FUNNEL_WORDS[d.lang], cond.funnel
 
     def named(item) -> str:
@@ -66,7 +66,12 @@ def describe(d: Describer, cond: FunnelCondition) -> str:
         details.append(fw["excluding"].format(events=d.words["list_sep"].join(named(e) for e in spec.exclusions)))
     sep = "; " if d.lang == "en" else "；"
     wrap = " ({})" if d.lang == "en" else "（{}）"
-    text = fw[cond.op].format(k=cond.step, next=cond.step + 1, event=spec.steps[cond.step - 1].event, steps=steps + wrap.format(sep.join(details)))
+    text = fw[cond.op].format(
+        k=cond.step,
+        next=cond.step + 1,
+        event=spec.steps[cond.step - 1].event,
+        steps=steps + wrap.format(sep.join(details)),
+    )
     return text
 
 

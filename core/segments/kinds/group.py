@@ -32,7 +32,7 @@ def compile(c: Compiler, cond: Group, path: str) -> exp.Expression:  # noqa: A00
 
 
 def describe(d: Describer, cond: Group) -> str:
-    """"(A AND B)", "any of (A OR B)"; one condition reads as itself."""
+    """ "(A AND B)", "any of (A OR B)"; one condition reads as itself."""
     if not cond.conditions:
         return d.words["all_users"]
     if len(cond.conditions) == 1:

@@ -58,7 +58,10 @@ def parse_stage(p: Parser, obj: dict, kind: str, cls: type, path: str, negate: b
     for i, v in enumerate(raw[:MAX_VALUES]):
         if not isinstance(v, str) or v not in allowed:
             near = hint(v, allowed) if isinstance(v, str) else ""
-            p.issue(join_path(at, i), msg("segment.model.bad_value", value=short(v), kind=kind, hint=near, allowed=", ".join(allowed)))
+            p.issue(
+                join_path(at, i),
+                msg("segment.model.bad_value", value=short(v), kind=kind, hint=near, allowed=", ".join(allowed)),
+            )
             ok = False
     if len(raw) > MAX_VALUES:
         p.issue(at, msg("segment.model.too_many", limit=MAX_VALUES))
@@ -88,18 +91,21 @@ def compile(c: Compiler, cond: StageCondition, path: str) -> exp.Expression:  # 
         member = two_valued(exp.In(this=qcol(UID), query=exp.Subquery(this=inner)))
     return member if cond.op == "in" else not_(member)
 
+
 # ---- saved segments
 
 
 def describe(d: Describer, cond: StageCondition) -> str:
-    """"AIPL stage is one of I, P"; at a past date "AIPL stage on 2026-07-31 is Interest"."""
+    """ "AIPL stage is one of I, P"; at a past date "AIPL stage on 2026-07-31 is Interest"."""
     labels = model_labels(cond.kind, d.lang) if cond.kind in _LABELLED[d.lang] else None
     if cond.as_of is None:
         return f"{d.words[cond.kind]} {d.labels[cond.op]} {d.values(cond.values, labels)}"
     if cond.kind == "aipl":
         labels = model_labels("aipl", d.lang)
     one = len(cond.values) == 1
-    op = {("in", True): "is", ("not_in", True): "is_not", ("in", False): "in", ("not_in", False): "not_in"}[(cond.op, one)]
+    op = {("in", True): "is", ("not_in", True): "is_not", ("in", False): "in", ("not_in", False): "not_in"}[
+        (cond.op, one)
+    ]
     return DATED_WORDS[d.lang][op].format(model=d.words[cond.kind], day=cond.as_of, v=d.values(cond.values, labels))
 
 

@@ -73,7 +73,7 @@ def compile(c: Compiler, cond: SegmentRef, path: str) -> exp.Expression:  # noqa
 
 
 def describe(d: Describer, cond: SegmentRef) -> str:
-    """"is in saved segment s1" (saved segments are named by id)."""
+    """ "is in saved segment s1" (saved segments are named by id)."""
     return d.words["seg_in" if cond.op == "in" else "seg_not_in"].format(id=cond.segment)
 
 

@@ -31,11 +31,7 @@ def parse(p: Parser, obj: dict, path: str, negate: bool, depth: int) -> Tag | No
         return None
     value, values, ok = p.operands(obj, op, path)
     if ok and op in ("eq", "in"):
-        items = (
-            [("value", value)]
-            if op == "eq"
-            else [(join_path("values", i), v) for i, v in enumerate(values or ())]
-        )
+        items = [("value", value)] if op == "eq" else [(join_path("values", i), v) for i, v in enumerate(values or ())]
         for key, v in items:
             if not isinstance(v, str):
                 p.issue(join_path(path, key), msg("segment.tag.value_text", value=short(v)))
@@ -76,7 +72,7 @@ def compile(c: Compiler, cond: Tag, path: str) -> exp.Expression:  # noqa: A001 
 
 
 def describe(d: Describer, cond: Tag) -> str:
-    """"has tag identity/kol", "has tag level/score with value at least 3"."""
+    """ "has tag identity/kol", "has tag level/score with value at least 3"."""
     if cond.op in ("has", "has_not"):
         return d.words["tag_has" if cond.op == "has" else "tag_has_not"].format(tag=cond.tag)
     shown = d.values(cond.values) if cond.op == "in" else d.value(cond.value)
