@@ -12,10 +12,10 @@ from sqlglot import exp
 
 from core.config import DatasetConfig
 from core.dataset.build_assignments import build_assignments
+from core.dataset.build_counters import build_user_events
 from core.dataset.build_events import (
     build_event_rows,
     build_uids,
-    build_user_events,
     create_table,
     event_properties,
 )
