@@ -21,6 +21,7 @@ from core.dataset.build_events import (
 )
 from core.dataset.build_tables import build_metadata, build_profile, build_tags
 from core.dataset.connection import connect, register_parquet_views
+from core.messages import msg
 from core.models.aipl import stage_rule
 from core.models.rfm import class_rule
 from core.problems import DatasetError, Problem, ValidationReport
@@ -65,14 +66,7 @@ def build_cache(
             raise DatasetError(
                 ValidationReport(
                     str(root),
-                    (
-                        Problem(
-                            "events",
-                            "ts",
-                            "there are no events with a timestamp.",
-                            "Add events, or set as_of in dataset.toml.",
-                        ),
-                    ),
+                    (Problem.of("events", "ts", msg("dataset.no_events"), msg("dataset.no_events.fix")),),
                 )
             )
         as_of_end = datetime.combine(as_of + timedelta(days=1), datetime.min.time())

@@ -11,6 +11,7 @@ from core.catalog import COUNTER_WINDOWS, EI, UID, event_codes
 from core.config import DatasetConfig
 from core.dataset.build_events import create_table
 from core.dataset.connection import SLOT_BITS
+from core.messages import msg
 from core.problems import DatasetError, Problem, ValidationReport
 
 
@@ -196,11 +197,11 @@ def build_user_events(
             ValidationReport(
                 "events",
                 (
-                    Problem(
+                    Problem.of(
                         "events",
                         "user_id",
-                        f"some members have {1 << SLOT_BITS:,} or more events of one kind; the per-member counters cannot hold that.",
-                        "Remove bot or test accounts from events (or ask the developers to widen SLOT_BITS).",
+                        msg("dataset.counter_overflow", limit=1 << SLOT_BITS),
+                        msg("dataset.counter_overflow.fix"),
                     ),
                 ),
             )

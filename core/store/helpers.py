@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.messages import msg
 from core.segments.model import Segment
 from core.store.records import StoreError
 from core.store.schema import (
@@ -86,8 +87,8 @@ def utc_now() -> str:
 
 def clean_name(name: str) -> str:
     if not isinstance(name, str) or not name.strip():
-        raise StoreError("A saved segment needs a name; give a non-empty name.")
+        raise StoreError(msg("store.name_empty"))
     name = " ".join(name.split())
     if len(name) > MAX_NAME_LENGTH:
-        raise StoreError(f"The name is {len(name)} characters long; keep it under {MAX_NAME_LENGTH}.")
+        raise StoreError(msg("store.name_too_long", n=len(name), limit=MAX_NAME_LENGTH))
     return name

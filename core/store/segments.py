@@ -6,6 +6,7 @@ import json
 import sqlite3
 from typing import Any
 
+from core.messages import msg
 from core.segments import refs
 from core.segments.model import Segment, SegmentError, parse_segment
 from core.store.connection import StoreConnection
@@ -37,7 +38,7 @@ class SavedSegments(StoreConnection):
             segment = parse_segment(row["definition"])
         except SegmentError as err:
             raise StoreError(
-                f"Saved segment {row['id']!r} version {row['version']} no longer reads as a valid definition: {err}."
+                msg("store.segment_unreadable", id=row["id"], version=row["version"], error=str(err))
             ) from err
         return SavedSegment(
             id=row["id"],
