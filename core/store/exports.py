@@ -9,7 +9,7 @@ from typing import Any
 
 from core.messages import msg
 from core.store.connection import StoreConnection
-from core.store.helpers import current_user, utc_now
+from core.store.helpers import current_user, log_entries, utc_now
 from core.store.records import EXPORT_COLUMNS, INSERT_EXPORT, ExportRecord, HoldoutFile, StoreError
 
 
@@ -162,12 +162,4 @@ class ExportLog(StoreConnection):
             rows = conn.execute(
                 "SELECT action, at, who, detail FROM export_log WHERE export_id = ? ORDER BY seq", (export_id,)
             ).fetchall()
-        return [
-            {
-                "action": r["action"],
-                "at": r["at"],
-                "who": r["who"],
-                "detail": json.loads(r["detail"]) if r["detail"] else None,
-            }
-            for r in rows
-        ]
+        return log_entries(rows)

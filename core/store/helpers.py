@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import re
 import unicodedata
@@ -79,6 +80,19 @@ def inside_dataset(path: Path) -> Path | None:
         if (parent / "users.parquet").is_file() or ((parent / "users").is_dir() and (parent / "events").exists()):
             return parent
     return None
+
+
+def log_entries(rows) -> list[dict[str, Any]]:
+    """A log's rows (action, at, who, detail as JSON text) as dicts, the detail parsed."""
+    return [
+        {
+            "action": r["action"],
+            "at": r["at"],
+            "who": r["who"],
+            "detail": json.loads(r["detail"]) if r["detail"] else None,
+        }
+        for r in rows
+    ]
 
 
 def utc_now() -> str:
