@@ -176,3 +176,12 @@ def test_a_dataset_toml_problem_and_a_store_refusal_in_chinese(tmp_path):
         str(err.value) == "There is no saved segment 'no-such-segment'. `adesk segments list` shows the saved segments."
     )
     assert error_text(err.value, "zh") == "没有已保存分群 'no-such-segment'。`adesk segments list` 列出全部已保存分群。"
+
+
+def test_an_access_refusal_in_chinese():
+    from core.access import AccessError, subject_of
+
+    with pytest.raises(AccessError) as err:
+        subject_of("ann.brand.com")
+    assert str(err.value) == "'ann.brand.com' is neither an e-mail address nor 'group:NAME'."
+    assert error_text(err.value, "zh") == "'ann.brand.com' 既不是电子邮件地址，也不是 'group:名称'。"

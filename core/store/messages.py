@@ -1,4 +1,4 @@
-"""The store's refusals: codes and English templates (see core/messages.py); Chinese: dashboard/texts/messages.py.
+"""The store's refusals (with team access and the tag catalog's): codes and English templates (see core/messages.py); Chinese: dashboard/texts/messages.py.
 
 The cycle and unknown-reference refusals are the compiler's words (`segment.ref.*`, core/segments/refs.py).
 """
@@ -41,5 +41,16 @@ TEMPLATES: dict[str, str] = {
     # saved funnels
     "store.funnel_name": "A saved funnel needs a name of 1 to {limit} characters.",
     "store.funnel_not_found": "No saved funnel '{id}'; save it without an id to create it.",
+    # team access: the grants in the app database (core/access.py)
+    "access.not_subject": "{text!r} is neither an e-mail address nor 'group:NAME'.",
+    "access.names_nobody": "{text!r} names nobody: write an e-mail address or 'group:NAME'.",
+    "access.not_email": "{name!r} is not an e-mail address.",
+    "access.bad_scope": "The scope is not a valid segment definition: {error}",
+    "access.scope_refs": "A scope cannot refer to saved segments; write its conditions out.",
+    "access.unknown_role": "Unknown role {role!r}; use one of: {roles}.",
+    "access.unknown_policy": "Unknown policy {policy!r} for people without a grant; use viewer or refuse.",
+    "access.no_access": "{who} has no access to Audience Desk. Ask an admin: adesk access grant {who} --role viewer",
+    # the tag catalog (core/tags.py)
+    "tags.unknown_tag": "no member carries tag {tag!r} in this dataset.{hint}",
 }
 register(TEMPLATES)

@@ -316,6 +316,16 @@ ZH: dict[str, str] = {
     "store.export_not_running": "导出 {id!r} 不在进行中；无法完成。",
     "store.funnel_name": "已保存漏斗需要 1 到 {limit} 个字符的名称。",
     "store.funnel_not_found": "没有已保存漏斗 '{id}'；不带 ID 保存即可新建。",
+    # team access and the tag catalog
+    "access.not_subject": "{text!r} 既不是电子邮件地址，也不是 'group:名称'。",
+    "access.names_nobody": "{text!r} 没有指明任何人：请写电子邮件地址或 'group:名称'。",
+    "access.not_email": "{name!r} 不是电子邮件地址。",
+    "access.bad_scope": "数据范围不是有效的分群定义：{error}",
+    "access.scope_refs": "数据范围不能引用已保存分群；请直接写出条件。",
+    "access.unknown_role": "未知的角色 {role!r}；请使用：{roles}。",
+    "access.unknown_policy": "未知的无授权人员策略 {policy!r}；请使用 viewer 或 refuse。",
+    "access.no_access": "{who} 没有 Audience Desk 的访问权限。请联系管理员：adesk access grant {who} --role viewer",
+    "tags.unknown_tag": "本数据集中没有会员带有标签 {tag!r}。{hint}",
 }
 
 TEXT: dict[str, tuple[str, str]] = {f"msg.{code}": (en, ZH.get(code, en)) for code, en in all_templates().items()}
