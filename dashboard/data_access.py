@@ -93,7 +93,7 @@ def problems_frame(report: ValidationReport) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                tr("problem.severity"): p.severity,
+                tr("problem.severity"): tr(f"problem.{p.severity}"),
                 tr("problem.file"): p.file,
                 tr("problem.column"): p.column or "",
                 tr("problem.message"): texts[0],
@@ -133,7 +133,7 @@ def _app_database(kind: str):
     try:
         return _open_store(kind, str(default_db_path().absolute()))
     except StoreError as err:
-        st.error(tr("store.unusable", error=str(err)))
+        st.error(tr("store.unusable", error=say(err)))
         return None
 
 

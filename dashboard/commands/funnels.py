@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from dashboard.cli import UsageError, print_json
 from dashboard.commands.common import (
@@ -12,6 +11,7 @@ from dashboard.commands.common import (
     echo,
     pct,
     read_definition,
+    read_source,
     resolver,
     run_safely,
     segment_problems,
@@ -45,15 +45,7 @@ def read_funnel(source: str):
 
     label = "stdin" if source == "-" else repr(source)
     try:
-        if source == "-":
-            data = (
-                sys.stdin.buffer.read(MAX_DEFINITION_BYTES + 1)
-                if hasattr(sys.stdin, "buffer")
-                else sys.stdin.read().encode()
-            )
-        else:
-            with open(source, "rb") as fh:
-                data = fh.read(MAX_DEFINITION_BYTES + 1)
+        data = read_source(source)
     except FileNotFoundError:
         raise UsageError(
             f"funnel file {label} does not exist. Give the path of a funnel JSON file, or - for stdin."
