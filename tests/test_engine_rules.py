@@ -63,6 +63,25 @@ def test_list_position_miss_is_null(spark):
     same(spark, "select list_position($l, 20), list_position($l, 99)", {"l": [10, 20]}, want=[(2, None)])
 
 
+def test_list_index_by_a_column_is_one_based(spark):
+    """`[a, b, c][i]` (the funnel's step times by the deepest step): 1-based, NULL out of range, as DuckDB."""
+    same(
+        spark,
+        "select [10, 20, 30][i], [10, 20, 30][i + 1], [10, 20, 30][2] from (values (1), (3), (4), (0)) t(i) order by i",
+        want=[(None, 10, 20), (10, 20, 20), (30, None, 20), (None, None, 20)],
+    )
+
+
+def test_unnests_in_one_select_are_zipped(spark):
+    """Two `unnest` in one SELECT (the funnel histogram's bins) pair up element by element, NULL-padded."""
+    same(
+        spark,
+        "select * from (select unnest($lo) as lo, unnest($hi) as hi) order by lo",
+        {"lo": [0.0, 60.0, 300.0], "hi": [60.0, 300.0]},
+        want=[(0.0, 60.0), (60.0, 300.0), (300.0, None)],
+    )
+
+
 def test_len_of_list_and_of_text(spark):
     same(spark, "select len($l), len([1, 2, 3]), len('héllo')", {"l": ["a", "b"]}, want=[(2, 3, 5)])
 
