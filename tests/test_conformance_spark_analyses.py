@@ -10,6 +10,7 @@ plain-Python computation written here.
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pandas as pd
 import pytest
@@ -95,3 +96,62 @@ def test_funnel_tables_and_conditions_are_the_same_on_edge_cases(edge_pair, inde
             assert n == len(users) - sum(m["deepest"] >= step for m in counted.values())
         else:
             assert n == sum(m["deepest"] == step for m in counted.values())
+
+
+@pytest.fixture(scope="module")
+def demo_pair(tmp_path_factory, spark):
+    """A 1,500-member demo (the generator of `adesk demo`) on both engines."""
+    from core.demo import generate
+
+    root = tmp_path_factory.mktemp("demo_small") / "demo"
+    generate(root, users=1_500, seed=11)
+    ds = open_dataset(root, cache_dir=root.parent / "cache")
+    yield ds, on_spark(ds, spark)
+    ds.close()
+
+
+def test_funnels_on_the_demo_are_the_same(demo_pair):
+    """The page's table (breakdown, trend, base segment) and counts with funnel conditions, on the demo."""
+    ds, sd = demo_pair
+    start = (ds.as_of - pd.Timedelta(days=59)).isoformat()
+    spec = {
+        "steps": [
+            {"event": "product_view", "where": [{"field": "channel", "op": "in", "values": ["wechat", "app"]}]},
+            {"event": "add_to_cart"},
+            {"event": "purchase"},
+        ],
+        "from": start,
+        "to": ds.as_of.isoformat(),
+        "window": {"value": 3, "unit": "day"},
+        "exclusions": [{"event": "review"}],
+    }
+    base = Segment(conditions=(Attribute("city", "in", values=("Shanghai", "Beijing", "Hangzhou"), negate=True),))
+    got = funnel(sd, spec, segment=base, breakdown="city", trend="week")
+    assert got.to_dict() == funnel(ds, spec, segment=base, breakdown="city", trend="week").to_dict()
+    assert got.steps == funnel(ds, spec, segment=base).steps
+    # the steps read plainly: the oracle over the demo's events, limited to the base's members
+    events = pd.read_parquet(ds.path / "events")
+    users = pd.read_parquet(ds.path / "users.parquet")
+    inside = set(users.loc[~users["city"].isin(["Shanghai", "Beijing", "Hangzhou"]), "user_id"])
+    plain = oracle(events, users, spec, ds.as_of, base=inside)
+    assert [s.users for s in got.steps] == plain["users"] and plain["users"][2] > 0
+    for op, step in (("reached", 3), ("dropped_after", 2)):
+        seg = Segment(conditions=(*_funnel_condition(spec, op, step).conditions, Attribute("age", "gte", 30)))
+        assert ops.size(sd, seg) == ops.size(ds, seg, bitmaps=False)
+
+
+def test_adesk_funnel_prints_the_same_on_spark(edge_pair, tmp_path, monkeypatch, capsys):
+    """`adesk funnel … --json` with ADESK_ENGINE=spark prints DuckDB's JSON."""
+    from dashboard.cli import main
+    from tests.test_funnels import SPECS
+
+    ds = edge_pair[0]
+    spec = tmp_path / "funnel.json"
+    spec.write_text(json.dumps(SPECS[0]), encoding="utf-8")
+    printed = {}
+    for engine in ("duckdb", "spark"):
+        monkeypatch.setenv("ADESK_ENGINE", engine)
+        command = ["funnel", str(ds.path), "--funnel", str(spec), "--breakdown", "city", "--json"]
+        assert main(command) == 0
+        printed[engine] = json.loads(capsys.readouterr().out)
+    assert printed["spark"] == printed["duckdb"] and printed["duckdb"]["excluded"] == 1

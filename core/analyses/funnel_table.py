@@ -193,6 +193,10 @@ def members_table(
 
 def clear(ds: Dataset) -> None:
     """Drop every stored members table of this process's in-memory database (benchmarks time a fresh computation)."""
+    if ds.engine != "duckdb":
+        from core.engine.spark_funnels import clear as on_engine
+
+        return on_engine(ds)
     with _LOCK:
         cur = ds.cursor()
         try:

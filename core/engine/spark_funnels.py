@@ -100,3 +100,11 @@ def members_table(
             _evict(ds, name)
         _USED[key] = time.monotonic()
     return exp.to_table(name, quoted=True)
+
+
+def clear(ds: SparkDataset) -> None:
+    """Drop this session's members views (benchmarks time a fresh computation)."""
+    with _LOCK:
+        for key in [k for k in _USED if k[0] == id(ds.spark)]:
+            ds.spark.catalog.dropTempView(key[1])
+            _USED.pop(key, None)
