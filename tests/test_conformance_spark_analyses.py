@@ -199,3 +199,58 @@ def test_experiment_aggregates_are_the_same(demo_pair):
     per = a.groupby("user_id")["variant"].agg(["nunique", "min"])
     plain = per[per["nunique"] == 1]["min"].value_counts().to_dict()
     assert {v.name: v.users for v in aggregates(sd, known[0]).variants} == plain
+
+
+# --- the pages on Spark (`adesk serve --engine spark`) ---------------------------------------------
+
+
+def _pages_app(page: str) -> None:
+    """The pages with `page` as the landing page (AppTest runs this function's source as the script)."""
+    import streamlit as st
+
+    from dashboard import data_access
+    from dashboard.views import builder, experiments, exports, funnels, overview
+
+    data_access.lang()
+    views = {
+        "overview": overview,
+        "builder": builder,
+        "exports": exports,
+        "funnels": funnels,
+        "experiments": experiments,
+    }
+    st.navigation([st.Page(v.main, title=k, url_path=k, default=k == page) for k, v in views.items()]).run()
+
+
+def test_pages_run_on_spark(demo_pair, monkeypatch):
+    """Overview, the builder's count, Exports, Funnels and Experiments load without error with ADESK_ENGINE=spark,
+    and the builder's audience size is DuckDB's."""
+    from streamlit.testing.v1 import AppTest
+
+    from core.analyses.funnel_spec import encode_funnel, parse_funnel
+    from core.segments.urlcodec import encode_segment
+    from tests.apptest_harness import metric
+
+    ds, _sd = demo_pair
+    monkeypatch.setenv("ADESK_DATA", str(ds.path))
+    monkeypatch.setenv("ADESK_ENGINE", "spark")
+    seg = Segment(conditions=(Attribute("age", "gte", 30), Attribute("city", "is_null", negate=True)))
+    spec = {"steps": [{"event": "product_view"}, {"event": "purchase"}], "window": {"value": 3, "unit": "day"}}
+    queries = {
+        "overview": {},
+        "builder": {"s": encode_segment(seg)},
+        "exports": {},
+        "funnels": {"f": encode_funnel(parse_funnel(spec))},
+        "experiments": {"experiment": "coupon_copy_test"},
+    }
+    for page, query in queries.items():
+        at = AppTest.from_function(_pages_app, args=(page,), default_timeout=300)
+        for key, value in query.items():
+            at.query_params[key] = value
+        at = at.run()
+        assert not at.exception, (page, [e.stack_trace for e in at.exception])
+        assert not [e.value for e in at.error], (page, [e.value for e in at.error])
+        if page == "builder":
+            assert metric(at, "Audience size") == f"{ops.size(ds, seg, bitmaps=False).count:,}"
+        if page == "funnels":
+            assert metric(at, "Entered") == f"{funnel(ds, spec).entered:,}"

@@ -133,6 +133,17 @@ def create_view(spark: SparkSession, create: exp.Create, params: dict[str, objec
         frame.localCheckpoint().createOrReplaceTempView(name)
 
 
+# what the app server reads of a dataset besides the member data Spark holds: the tag catalog file and
+# the tags' refresh times (the Tag Catalog page's metadata), and DuckDB's column lists of them
+LOCAL_TABLES = frozenset({"tag_catalog", "tags"})
+
+
+def reads_local(tree: exp.Expression) -> bool:
+    """Whether the statement reads only the app server's metadata (LOCAL_TABLES, information_schema)."""
+    tables = list(tree.find_all(exp.Table))
+    return bool(tables) and all(t.name in LOCAL_TABLES or t.db == "information_schema" for t in tables)
+
+
 class SparkCursor:
     """A DuckDB-cursor look-alike for the calls core makes: execute, fetchone, fetchall, df, description."""
 
@@ -140,10 +151,19 @@ class SparkCursor:
         self.ds = ds
         self._rows: list[tuple] | None = None
         self._frame: Any = None
+        self._local: Any = None  # a DuckDB cursor for metadata (reads_local)
         self.description: list[tuple] | None = None
 
     def execute(self, sql: str, params: Any = None) -> SparkCursor:
         tree = sqlglot.parse_one(sql, read="duckdb")
+        if reads_local(tree) and self.ds.base is not None:
+            # metadata of the app server's own catalog (tag catalog, column lists): DuckDB reads it,
+            # as it built the dataset's catalog that this dataset shares
+            self._local = self.ds.base.cursor()
+            self._local.execute(sql, params)
+            self._rows = self._local.fetchall()
+            self.description = self._local.description
+            return self
         if isinstance(tree, exp.Copy):
             with spark_errors():
                 self._rows = [(copy_from_spark(self.ds, tree, dict(params or {})),)]
@@ -200,6 +220,9 @@ class SparkCursor:
 
     def close(self) -> None:
         self._frame = None
+        if self._local is not None:
+            self._local.close()
+            self._local = None
 
 
 def copy_from_spark(ds: SparkDataset, copy: exp.Copy, params: dict[str, object]) -> int:
