@@ -15,6 +15,7 @@ import json
 
 import pandas as pd
 import pytest
+from sqlglot import exp
 
 from core.analyses.funnels import funnel, funnel_members
 from core.dataset import open_dataset
@@ -254,3 +255,37 @@ def test_pages_run_on_spark(demo_pair, monkeypatch):
             assert metric(at, "Audience size") == f"{ops.size(ds, seg, bitmaps=False).count:,}"
         if page == "funnels":
             assert metric(at, "Entered") == f"{funnel(ds, spec).entered:,}"
+
+
+# --- data scopes (team access) ---------------------------------------------------------------------
+
+
+def test_a_scoped_count_is_the_same(pair):
+    """Under a data scope Spark reads only the scope's members: counts, breakdowns and a model at a past day."""
+    from core.access import scoped_dataset
+    from core.engine import EngineError
+    from core.segments import Aipl, Event
+
+    ds, _sd = pair
+    scope = Segment(conditions=(Attribute("city", "in", values=("Shanghai", "上海", "Beijing")),))
+    scoped = scoped_dataset(ds, scope)
+    ss = on_spark(scoped)
+    segs = [
+        Segment(conditions=(Attribute("age", "gte", 30),)),
+        Segment(
+            match="any",
+            conditions=(Event("purchase", ">=", 1, within_days=90), Aipl("in", ("I", "P"), as_of="2026-03-31")),
+        ),
+    ]
+    for seg in segs:
+        assert ops.size(ss, seg) == ops.size(scoped, seg, bitmaps=False)
+    assert ops.breakdown(ss, segs[1], "vip") == ops.breakdown(scoped, segs[1], "vip", bitmaps=False)
+    # read plainly: members of the scope aged 30 or more
+    users = pd.read_parquet(ds.path / "users.parquet")
+    inside = users["city"].isin(["Shanghai", "上海", "Beijing"])
+    assert ops.size(ss, segs[0]).count == int((inside & (users["age"] >= 30).fillna(False)).sum())
+    assert ops.size(ss, segs[0]).total_users == int(inside.sum()) < len(users)
+    # the whole dataset on the same session is untouched by the scope's views
+    assert ops.size(_sd, segs[1]) == ops.size(ds, segs[1], bitmaps=False)
+    with pytest.raises(EngineError, match="scope"):
+        ss.run(exp.select(exp.Count(this=exp.Star())).from_("events"))

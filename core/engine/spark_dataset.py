@@ -101,9 +101,17 @@ class SparkDataset(Dataset):
     def run(self, query: exp.Expression, params: dict[str, object] | None = None) -> list[tuple]:
         with spark_errors():
             if isinstance(query, exp.Create):
-                create_view(self.activate(), query, params or {})
+                create_view(self.activate(), self.local(query), params or {})
                 return []
-            return spark_engine.run(self.activate(), query, params)
+            return spark_engine.run(self.activate(), self.local(query), params)
+
+    def local(self, tree: exp.Expression) -> exp.Expression:
+        """The tree as this dataset reads it: under a data scope, the scope's views (core/engine/spark_scope.py)."""
+        if self.schema is None:
+            return tree
+        from core.engine.spark_scope import scoped_tree
+
+        return scoped_tree(tree, self.schema)
 
     def bitmap_index(self) -> NoBitmaps:  # type: ignore[override]
         return _NO_BITMAPS
@@ -175,6 +183,7 @@ class SparkCursor:
             return self._run_tree(tree, params)
 
     def _run_tree(self, tree: exp.Expression, params: dict[str, object]) -> SparkCursor:
+        tree = self.ds.local(tree)
         if isinstance(tree, exp.Create):
             create_view(self.ds.activate(), tree, params)
             self._rows = []
@@ -236,7 +245,7 @@ def copy_from_spark(ds: SparkDataset, copy: exp.Copy, params: dict[str, object])
     import duckdb
 
     select = copy.this.this if isinstance(copy.this, exp.Subquery) else copy.this
-    table = spark_engine.arrow(ds.activate(), select, params)
+    table = spark_engine.arrow(ds.activate(), ds.local(select), params)
     required = _required_outputs(ds, select)
     con = duckdb.connect()
     try:
@@ -279,8 +288,10 @@ def _required_outputs(ds: SparkDataset, select: exp.Expression) -> set[str]:
 
 def on_spark(ds: Dataset, spark: SparkSession | None = None) -> SparkDataset:
     """The dataset with its queries answered by Spark (the session: this process's, or `spark`)."""
-    if ds.schema is not None:
-        raise EngineError("A data scope (team access) is not applied on Spark yet; open the whole dataset.")
+    if ds.schema is not None:  # a data scope (team access): its own views on Spark
+        from core.engine.spark_scope import on_spark_scoped
+
+        return on_spark_scoped(ds, spark or spark_engine.spark_session())
     session = spark or spark_engine.spark_session()
     folder = spark_engine.derived_parquet(ds)
     spark_engine.register(session, folder)

@@ -60,11 +60,11 @@ def _compute(ds: SparkDataset, spec: FunnelSpec, name: str, base, base_params: d
     select = _renamed(walked_select(ctx, spec, parts), WALKED, walk_view)
     select, select_params = renumber(select, {**ctx.params, **base_params})
     spark = ds.activate()
-    got = spark_engine.arrow(spark, rows, rows_params)
+    got = spark_engine.arrow(spark, ds.local(rows), rows_params)
     spark.createDataFrame(walked(spec, parts, got)).createOrReplaceTempView(walk_view)
     del got
     try:
-        sql, args = spark_engine.to_spark(select, select_params)
+        sql, args = spark_engine.to_spark(ds.local(select), select_params)
         # computed once and kept (as DuckDB keeps its in-memory table; dropping it changes no answer)
         spark.sql(sql, args=args or None).localCheckpoint().createOrReplaceTempView(name)
     finally:
