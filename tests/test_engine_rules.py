@@ -184,6 +184,13 @@ def test_engine_hash_is_refused():
         to_spark(sqlglot.parse_one("select hash(user_id) from profile", read="duckdb"))
 
 
+def test_local_files_are_refused_with_the_reason():
+    """An export's holdout file (beside the app store) is not read on Spark: refused, saying what runs instead."""
+    for sql in ("select * from read_parquet($a_files)", "select hash(variant) from read_parquet($a_files)"):
+        with pytest.raises(EngineError, match="ADESK_ENGINE=duckdb"):
+            to_spark(sqlglot.parse_one(sql, read="duckdb"), {"a_files": ["/tmp/x.parquet"]})
+
+
 def test_parameters_stay_bound(spark):
     sql = "select $t >= cast('2026-01-01 23:00:00' as timestamp), $d, $s, $n"
     params = {"t": datetime(2026, 1, 2, 0, 0), "d": date(2026, 5, 1), "s": "'; drop table x; --", "n": 2**40}

@@ -377,6 +377,13 @@ def to_spark(tree: exp.Expression, params: dict[str, Any] | None = None) -> tupl
     for node in tree.find_all(exp.Placeholder):
         if not node.name or node.name.isdigit():
             raise EngineError("positional parameters ($1, ?) have no Spark form; name them ($p0).")
+    if tree.find(exp.ReadParquet) is not None or any(
+        isinstance(f, exp.Anonymous) and f.name.lower() == "read_parquet" for f in tree.find_all(exp.Anonymous)
+    ):
+        raise EngineError(
+            "files named in a query (an export's holdout assignments beside the app store) are not read on "
+            "Spark: experiments from exports with a holdout run with ADESK_ENGINE=duckdb."
+        )
     rewritten = tree.copy()
     # children before parents (a rule copies its arguments already rewritten); iterative, since
     # a chain of conditions is one tree level per link
