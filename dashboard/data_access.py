@@ -72,10 +72,13 @@ def get_dataset() -> Dataset | None:
     scope = current_access().scope
     # a scoped person's every count, analysis and export reads only their scope's members (core/access.py)
     ds = _scoped(ds, ds.fingerprint, scope.to_json()) if scope is not None else ds
+    engine = (os.environ.get("ADESK_ENGINE") or "duckdb").strip().lower()
+    if engine == "duckdb":
+        return ds
     from core.engine import EngineError
 
     try:
-        return _on_engine(ds, ds.fingerprint, os.environ.get("ADESK_ENGINE") or "duckdb")
+        return _on_engine(ds, ds.fingerprint, engine)
     except EngineError as err:  # a bad engine setting, or no pyspark: the reason, no traceback
         st.error(str(err))
         return None
