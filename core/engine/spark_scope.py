@@ -73,6 +73,8 @@ def on_spark_scoped(ds, spark) -> SparkDataset:
     """A scoped dataset (core.access.scoped_dataset) answered by Spark through its scope's views."""
     from core.engine.spark_dataset import on_spark
 
-    whole = on_spark(replace(ds, schema=None), spark)  # the tables as written (never the scoped DuckDB views)
+    # the tables as written (never the scoped DuckDB views), with a fingerprint of its own: the model
+    # tables it makes for the scope's definition are the whole dataset's, not the scope's views
+    whole = on_spark(replace(ds, schema=None, fingerprint=f"{ds.fingerprint}+whole"), spark)
     scope_views(whole, ds.schema)
-    return replace(whole, schema=ds.schema, base=ds)
+    return replace(whole, schema=ds.schema, fingerprint=ds.fingerprint, base=ds)
