@@ -289,3 +289,6 @@ def test_a_scoped_count_is_the_same(pair):
     assert ops.size(_sd, segs[1]) == ops.size(ds, segs[1], bitmaps=False)
     with pytest.raises(EngineError, match="scope"):
         ss.run(exp.select(exp.Count(this=exp.Star())).from_("events"))
+    # a scope defined by a model at a past day (its table is the whole dataset's; the scope's views hold its members)
+    dated = scoped_dataset(ds, Segment(conditions=(Aipl("in", ("I", "P", "L"), as_of="2026-03-31"),)))
+    assert ops.size(on_spark(dated), segs[1]) == ops.size(dated, segs[1], bitmaps=False)
