@@ -23,10 +23,18 @@ if TYPE_CHECKING:
 
     from core.dataset import Dataset
 
-DERIVED_TABLES = ("profile", "event_rows", "events")
+DERIVED_TABLES = ("profile", "event_rows", "events", "ab_members", "ab_unknown")
 # the columns Spark gets of each table (None: all); of the contract's `events` only the time,
-# which is all the Overview reads (its count, first and last day)
-COLUMNS: dict[str, tuple[str, ...] | None] = {"profile": None, "event_rows": None, "events": ("ts",)}
+# which is all the Overview reads (its count, first and last day); `ab_members` / `ab_unknown`: the
+# contract's assignments resolved per member by the cache build (their variant key `v` is only
+# compared for equality, so DuckDB's hash values serve Spark as they are)
+COLUMNS: dict[str, tuple[str, ...] | None] = {
+    "profile": None,
+    "event_rows": None,
+    "events": ("ts",),
+    "ab_members": None,
+    "ab_unknown": None,
+}
 _LOCK = threading.Lock()
 _SESSION: SparkSession | None = None
 _REGISTERED: dict[str, Path] = {}

@@ -9,6 +9,7 @@ from dashboard.cli import UsageError, print_json
 from dashboard.commands.common import (
     MAX_DEFINITION_BYTES,
     echo,
+    on_engine,
     pct,
     read_definition,
     read_source,
@@ -72,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     spec = read_funnel(args.funnel)
     segment = read_definition(args.segment) if args.segment else None
     ds = open_dataset(args.dir)  # a dataset that cannot be used: main() lists its problems, exit 1
+    ds = on_engine(ds)  # ADESK_ENGINE=spark: computed by Spark (core/engine/spark_funnels.py)
     resolve = resolver(segment, args.db) if segment is not None else None
 
     def counted():
