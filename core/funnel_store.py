@@ -92,7 +92,8 @@ class FunnelStore:
                     version = last + 1
                 saved = SavedFunnel(funnel_id, name, version, spec, utc_now(), who or current_user())
                 conn.execute(
-                    "insert into funnel_versions (id, version, name, definition, created_at, created_by) values (?, ?, ?, ?, ?, ?)",
+                    "insert into funnel_versions (id, version, name, definition, created_at, created_by) "
+                    "values (?, ?, ?, ?, ?, ?)",
                     (saved.id, saved.version, saved.name, text, saved.created_at, saved.created_by),
                 )
                 conn.execute("COMMIT")
@@ -118,7 +119,8 @@ class FunnelStore:
         """The latest version of every saved funnel, by name."""
         with self._connect() as conn:
             rows = conn.execute(
-                "select f.* from funnel_versions f join (select id, max(version) as v from funnel_versions group by id) m"
+                "select f.* from funnel_versions f"
+                " join (select id, max(version) as v from funnel_versions group by id) m"
                 " on f.id = m.id and f.version = m.v order by f.name, f.id"
             ).fetchall()
         return [_saved(r) for r in rows]

@@ -115,7 +115,8 @@ def _columns(ds: Dataset, view: str) -> set[str]:
     cur = ds.cursor()
     try:
         rows = cur.execute(
-            "select column_name from information_schema.columns where table_name = ? and table_catalog = current_database()",
+            "select column_name from information_schema.columns "
+            "where table_name = ? and table_catalog = current_database()",
             [view],
         ).fetchall()
     finally:

@@ -188,8 +188,8 @@ def render_toolbar(ctx: Ctx, store: AppStore | None, segment: Segment) -> None:
             if st.session_state.get(PICK_KEY) not in ("", *names):
                 st.session_state[PICK_KEY] = ""  # deleted elsewhere
             st.selectbox(
-                tr("builder.saved.pick"), ["", *names], key=PICK_KEY, on_change=_on_pick, args=(store, catalog), width=300,
-                format_func=lambda sid: names.get(sid, sid) if sid else tr("builder.saved.new"),
+                tr("builder.saved.pick"), ["", *names], key=PICK_KEY, on_change=_on_pick, args=(store, catalog),
+                width=300, format_func=lambda sid: names.get(sid, sid) if sid else tr("builder.saved.new"),
             )  # fmt: skip
             unchanged = current is not None and current.segment == segment
             st.button(

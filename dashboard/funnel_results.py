@@ -55,13 +55,15 @@ def show_results(ds: Dataset, r: FunnelResult, spec, base_def: dict | None) -> N
     if r.breakdown_field:
         st.subheader(tr("funnels.breakdown_title", field=r.breakdown_field))
         rows = [{tr("funnels.col.value"): b.value, **{labels[i]: n for i, n in enumerate(b.users)},
-                 tr("funnels.overall"): fmt_pct(b.users[-1] / b.users[0] if b.users[0] else None)} for b in r.breakdown]  # fmt: skip
+                 tr("funnels.overall"): fmt_pct(b.users[-1] / b.users[0] if b.users[0] else None)}
+                for b in r.breakdown]  # fmt: skip
         st.dataframe(pd.DataFrame(rows), hide_index=True, key="funnels-breakdown")
     if r.trend:
         unit = tr(f"funnels.trend.{r.trend_unit}")
         periods = [t.period.isoformat() for t in r.trend]
-        st.plotly_chart(charts.trend(periods, [t.conversion for t in r.trend], [t.complete for t in r.trend], tr("funnels.trend_title", unit=unit),
-                                     tr("funnels.incomplete")), key="funnels-trend")  # fmt: skip
+        st.plotly_chart(charts.trend(periods, [t.conversion for t in r.trend], [t.complete for t in r.trend],
+                                     tr("funnels.trend_title", unit=unit), tr("funnels.incomplete")),
+                        key="funnels-trend")  # fmt: skip
     start, end = r.start, r.end
     with st.expander(tr("funnels.how")):
         window = f"{spec.window_value} {tr(f'funnels.unit.{spec.window_unit}')}"

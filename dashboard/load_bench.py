@@ -75,8 +75,10 @@ def _server_dir(tmp: Path, port: int, idp_port: int) -> Path:
     (cwd / ".streamlit").mkdir(parents=True)
     shutil.copy(repo / ".streamlit" / "config.toml", cwd / ".streamlit" / "config.toml")
     (cwd / ".streamlit" / "secrets.toml").write_text(
-        f'[auth]\nredirect_uri = "http://127.0.0.1:{port}/oauth2callback"\ncookie_secret = "load-bench-secret-0123456789abcdef"\n'
-        f'client_id = "audience-desk"\nclient_secret = "x"\nserver_metadata_url = "http://localhost:{idp_port}/.well-known/openid-configuration"\n'
+        f'[auth]\nredirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
+        'cookie_secret = "load-bench-secret-0123456789abcdef"\n'
+        'client_id = "audience-desk"\nclient_secret = "x"\n'
+        f'server_metadata_url = "http://localhost:{idp_port}/.well-known/openid-configuration"\n'
     )
     return cwd
 
@@ -244,8 +246,9 @@ def _start_server(cwd: Path, env: dict, port: int, log_path: Path):
     import urllib.request
 
     app = Path(__file__).resolve().parent / "asgi.py"
-    cmd = [sys.executable, "-m", "dashboard.load_probe", "run", str(app), "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]  # fmt: skip
+    cmd = [sys.executable, "-m", "dashboard.load_probe", "run", str(app), "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none"]  # fmt: skip
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 120

@@ -38,7 +38,8 @@ SHOWN = """(since) => {
   const metric = [...document.querySelectorAll("[data-testid='stMetric']")]
     .find(m => (m.querySelector("[data-testid='stMetricLabel']")?.innerText || '').trim() === 'Audience size');
   const value = metric?.querySelector("[data-testid='stMetricValue']")?.innerText || '';
-  const caption = [...document.querySelectorAll("[data-testid='stCaptionContainer']")].find(c => c.innerText.includes('(server time)'));
+  const caption = [...document.querySelectorAll("[data-testid='stCaptionContainer']")]\
+.find(c => c.innerText.includes('(server time)'));
   const ms = caption ? caption.innerText.match(/([\\d,.]+) ms/) : null;
   return {
     state: app ? app.getAttribute('data-test-script-state') : null,
@@ -90,7 +91,7 @@ def open_person(browser, url: str, person: str, link: str, timeout_s: float, pla
 def run_rounds(
     pages: dict, city: dict, expected: dict, args: argparse.Namespace
 ) -> tuple[dict[str, list[float]], list[str]]:
-    """Every person edits at (nearly) the same moment; each edit's time is read in their page: edit to last change on screen."""
+    """Every person edits at (nearly) the same moment; each edit is timed in its page: edit to last change on screen."""
     times: list[float] = []
     builder: list[float] = []
     errors: list[str] = []
@@ -130,8 +131,8 @@ def run_rounds(
             for person in pending
         ]
         done = times[-(len(pages) - len(pending)) :] if len(pages) > len(pending) else []
-        say(f"round {r - 1}/{args.rounds}: {len(pages) - len(pending)}/{len(pages)} reruns, slowest {max(done, default=0):.0f} ms, "
-             f"{time.monotonic() - t0:.1f} s in all")  # fmt: skip
+        say(f"round {r - 1}/{args.rounds}: {len(pages) - len(pending)}/{len(pages)} reruns, "
+            f"slowest {max(done, default=0):.0f} ms, {time.monotonic() - t0:.1f} s in all")  # fmt: skip
         if len(pending) == len(pages):
             raise LoadStalled(
                 f"round {r - 1}: no session finished a rerun within {args.timeout:.0f} s: " + "; ".join(errors[-3:])

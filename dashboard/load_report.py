@@ -46,14 +46,17 @@ def summary(
 def render(result: dict) -> str:
     t = result["rerun_ms"]
     lines = [
-        f"{result['sessions']} signed-in sessions x {result['rounds']} builder edits on {result['dataset']} ({result['users']:,} users)",
-        f"rerun as each person saw it: p50 {t['p50']:.0f} ms, p95 {t['p95']:.0f} ms, max {t['max']:.0f} ms (target p95 <= {result['target_p95_ms']:.0f} ms)",
+        f"{result['sessions']} signed-in sessions x {result['rounds']} builder edits on {result['dataset']} "
+        f"({result['users']:,} users)",
+        f"rerun as each person saw it: p50 {t['p50']:.0f} ms, p95 {t['p95']:.0f} ms, max {t['max']:.0f} ms "
+        f"(target p95 <= {result['target_p95_ms']:.0f} ms)",
         "CPU over the timed rounds: {server:.0f} s server, {browsers:.0f} s browsers, in {wall:.0f} s wall time".format(
             **result["cpu_s"]
         ),
-        "the server's answer (request in to the run's last message out, server clock): p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {max:.0f} ms".format(
-            **result["server_ms"]
-        ),
+        (
+            "the server's answer (request in to the run's last message out, server clock): "
+            "p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {max:.0f} ms"
+        ).format(**result["server_ms"]),
         "the builder's own run in the server: p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {max:.0f} ms".format(
             **result["builder_ms"]
         ),

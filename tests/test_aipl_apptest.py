@@ -1,4 +1,4 @@
-"""The AIPL page in AppTest: its numbers equal plain pandas, a cell opens the builder with the same count, Chinese labels."""
+"""The AIPL page in AppTest: numbers equal plain pandas, a cell opens the builder at the same count, Chinese labels."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`adesk aipl`, `aipl trend`, `aipl flow` and `adesk count` with a dated condition: JSON against pandas, bad input exits 2."""
+"""`adesk aipl`, `aipl trend`, `aipl flow`, `adesk count` with a dated condition: JSON vs pandas, bad input exits 2."""
 
 from __future__ import annotations
 

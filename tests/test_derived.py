@@ -19,7 +19,8 @@ def actual_models(ds) -> pd.DataFrame:
     return (
         ds.cursor()
         .execute(
-            "select user_id, _recency_days, _frequency, _monetary, _rfm_class, _r_score, _f_score, _m_score, _aipl_stage, _lifecycle from profile"
+            "select user_id, _recency_days, _frequency, _monetary, _rfm_class, _r_score, _f_score, _m_score, "
+            "_aipl_stage, _lifecycle from profile"
         )
         .df()
         .set_index("user_id")
@@ -41,7 +42,8 @@ def assert_models_match(ds, users, events, as_of):
     assert act.loc[~buyers, "_frequency"].eq(0).all() and act.loc[~buyers, "_r_score"].isna().all()
     bad = act.index[act["_aipl_stage"] != exp_["aipl"]]
     assert bad.empty, (
-        f"AIPL differs for {list(bad[:5])}: {act.loc[bad[:5], '_aipl_stage'].tolist()} vs {exp_.loc[bad[:5], 'aipl'].tolist()}"
+        f"AIPL differs for {list(bad[:5])}: {act.loc[bad[:5], '_aipl_stage'].tolist()} "
+        f"vs {exp_.loc[bad[:5], 'aipl'].tolist()}"
     )
     bad = act.index[act["_lifecycle"] != exp_["lifecycle"]]
     assert bad.empty, f"lifecycle differs for {list(bad[:5])}"
@@ -355,7 +357,8 @@ def test_profile_column_storage(random_ds):
     compression = dict(
         ds.cursor()
         .execute(
-            "select column_name, any_value(compression) from pragma_storage_info('cache.profile') where segment_type = 'BOOLEAN' group by 1"
+            "select column_name, any_value(compression) from pragma_storage_info('cache.profile') "
+            "where segment_type = 'BOOLEAN' group by 1"
         )
         .fetchall()
     )
@@ -365,7 +368,8 @@ def test_profile_column_storage(random_ds):
     (user_id,) = (
         ds.cursor()
         .execute(
-            "select distinct compression from pragma_storage_info('cache.profile') where column_name = 'user_id' and segment_type = 'VARCHAR'"
+            "select distinct compression from pragma_storage_info('cache.profile') "
+            "where column_name = 'user_id' and segment_type = 'VARCHAR'"
         )
         .fetchall()
     )

@@ -25,7 +25,8 @@ from tests.oracles import open_random, segment_members
 AS_OF = date(2026, 6, 30)
 FUNNELS = [
     {"steps": [{"event": "product_view"}, {"event": "add_to_cart"}, {"event": "purchase"}],
-     "from": "2026-01-01", "to": "2026-06-30", "window": {"value": 30, "unit": "day"}, "exclusions": [{"event": "review"}]},
+     "from": "2026-01-01", "to": "2026-06-30", "window": {"value": 30, "unit": "day"},
+     "exclusions": [{"event": "review"}]},
     {"steps": [{"event": "purchase", "where": [{"field": "product_category", "op": "eq", "value": "cake"}]},
                {"event": "purchase"}], "window": {"value": 60, "unit": "day"}},
 ]  # fmt: skip

@@ -96,7 +96,8 @@ class ExportLog(StoreConnection):
         """The latest exports first."""
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT * FROM exports WHERE (? IS NULL OR status = ?) ORDER BY created_at DESC, export_id DESC LIMIT ?",
+                "SELECT * FROM exports WHERE (? IS NULL OR status = ?) "
+                "ORDER BY created_at DESC, export_id DESC LIMIT ?",
                 (status, status, int(limit)),
             ).fetchall()
         return [ExportRecord.from_row(r) for r in rows]

@@ -45,8 +45,8 @@ def _default(ds: Dataset) -> dict:
     events = [e for e in DEFAULT_STEPS if e in ds.catalog.events] or list(ds.catalog.events[:2])
     if len(events) < MIN_STEPS:
         events = (events * 2)[:MIN_STEPS]
-    return {"steps": [{"event": e} for e in events], "from": (ds.as_of - timedelta(days=29)).isoformat(), "to": ds.as_of.isoformat(),
-            "window": {"value": 7, "unit": "day"}}  # fmt: skip
+    return {"steps": [{"event": e} for e in events], "from": (ds.as_of - timedelta(days=29)).isoformat(),
+            "to": ds.as_of.isoformat(), "window": {"value": 7, "unit": "day"}}  # fmt: skip
 
 
 def _load_link(ds: Dataset) -> None:
@@ -95,8 +95,10 @@ def main() -> None:
     try:
         parsed = parse_funnel(spec)
         with st.spinner(tr("funnels.counting")):
-            result = funnel_result(ds, ds.fingerprint, json.dumps(parsed.to_dict(), sort_keys=True), json.dumps(base_def) if base_def else "",
-                                   saved_refs_token(store, parse_segment(base_def)) if base_def else "", by, trend, _resolve=resolve)  # fmt: skip
+            result = funnel_result(ds, ds.fingerprint, json.dumps(parsed.to_dict(), sort_keys=True),
+                                   json.dumps(base_def) if base_def else "",
+                                   saved_refs_token(store, parse_segment(base_def)) if base_def else "", by, trend,
+                                   _resolve=resolve)  # fmt: skip
     except SegmentError as err:
         st.error(tr("funnels.invalid", error="; ".join(issue_text(i, lang()) for i in err.issues)))
         return
@@ -247,8 +249,9 @@ def _filter(ds: Dataset, i: int, j: int, f: dict) -> dict | None:
         key=_key("fo", i, j),
     )
     shown = f.get("values") if f.get("values") is not None else f.get("value")
-    text = cols[3].text_input(tr("funnels.filter_value"), "" if shown is None else ", ".join(map(str, shown)) if isinstance(shown, list) else str(shown),
-                              key=_key("fv", i, j), help=tr("funnels.filter_value_help"), disabled=op in ("is_null", "not_null"))  # fmt: skip
+    shown_text = "" if shown is None else ", ".join(map(str, shown)) if isinstance(shown, list) else str(shown)
+    text = cols[3].text_input(tr("funnels.filter_value"), shown_text, key=_key("fv", i, j),
+                              help=tr("funnels.filter_value_help"), disabled=op in ("is_null", "not_null"))  # fmt: skip
     if cols[4].button("", key=_key("frm", i, j), icon=":material/close:"):
         return None
     out: dict = {"field": field, "op": op}
@@ -319,7 +322,9 @@ def _options(ds: Dataset) -> tuple[str, str]:
         key="funnels.by_pick",
     )
     st.session_state["funnels.by"] = by
-    trend = cols[1].segmented_control(tr("funnels.trend"), ["day", "week"], default=st.session_state.get("funnels.trend") or "week",
-                                      format_func=lambda u: tr(f"funnels.trend.{u}"), key="funnels.trend_pick")  # fmt: skip
+    trend = cols[1].segmented_control(tr("funnels.trend"), ["day", "week"],
+                                      default=st.session_state.get("funnels.trend") or "week",
+                                      format_func=lambda u: tr(f"funnels.trend.{u}"),
+                                      key="funnels.trend_pick")  # fmt: skip
     st.session_state["funnels.trend"] = trend or "week"
     return by, trend or "week"

@@ -52,7 +52,7 @@ def streamlit_server(
     cwd: Path = REPO,
     port: int | None = None,
 ) -> Iterator[str]:
-    """Start the dashboard on `data` (from `cwd`, whose .streamlit/ it reads); yield its base URL; stop it afterwards."""
+    """Start the dashboard on `data` (from `cwd`, reading its .streamlit/); yield its base URL; stop it afterwards."""
     port = port or free_port()
     full_env = {**os.environ, "ADESK_DATA": str(data), **(env or {})}
     cmd = [
