@@ -94,6 +94,7 @@ def _pandas_stages(ev: pd.DataFrame, ds, day: date) -> pd.Series:
 def run(args: argparse.Namespace) -> dict:
     from core.analyses import aipl
     from core.dataset import open_dataset
+
     ds = open_dataset(args.data, cache_dir=args.cache_dir)
     as_of = ds.as_of
     result: dict = {

@@ -51,6 +51,9 @@ def parse_key(name: str) -> tuple[str, date] | None:
     return model, date.fromisoformat(day)
 
 
+_PARTS = {"expressions", "from_", "where"}  # SELECT _uid FROM t WHERE …, nothing more (sqlglot ≥ 28 names FROM "from_")
+
+
 def leaf(node: exp.Expression) -> tuple[str, exp.Expression] | None:
     """(key, the condition on `value`) when `node` is `_uid IN (SELECT _uid FROM <model at a day> WHERE …)`."""
     if not isinstance(node, exp.In) or node.args.get("expressions") or node.args.get("unnest"):
@@ -60,7 +63,7 @@ def leaf(node: exp.Expression) -> tuple[str, exp.Expression] | None:
         return None
     query = node.args.get("query")
     select = query.unnest() if query is not None else None
-    if not isinstance(select, exp.Select) or {k for k, v in select.args.items() if v} != {"expressions", "from_", "where"}:
+    if not isinstance(select, exp.Select) or {k for k, v in select.args.items() if v} != _PARTS:
         return None
     (projected, *more) = select.expressions
     if more or not isinstance(projected, exp.Column) or projected.table or projected.name != UID:
