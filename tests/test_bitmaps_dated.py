@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from sqlglot import exp
 
 from core.bitmaps import plan
-from core.bitmaps.dated import DATED_KEPT, key
+from core.bitmaps.dated import DATED_KEPT, from_mask, key
 from core.bitmaps.plans import Leaf
 from core.dataset import open_dataset
 from core.dataset.caches import dataset_cache
@@ -242,3 +243,14 @@ def test_the_plan_takes_only_the_dated_shape(ds):
     assert plan(dated_in("_aipl_at_20260501")).column == key("aipl", date(2026, 5, 1))
     assert plan(dated_in("some_other_table")) is None  # only a model's table at a day
     assert plan(dated_in("_aipl_at_20260501", limit=True)) is None  # nothing but a WHERE on the value
+
+
+@pytest.mark.parametrize("n", [0, 1, 65_536, 65_537, 300_001])
+@pytest.mark.parametrize("density", [0.0, 0.01, 0.07, 0.5, 1.0])
+def test_a_mask_becomes_the_bitmap_of_its_true_positions(n, density):
+    """Sparse chunks (array containers), dense ones (bitsets), empty and partial last chunks."""
+    rng = np.random.default_rng(n + int(density * 100))
+    mask = rng.random(n) < density
+    mask[: n // 3] &= rng.random(n // 3) < 0.02  # the first chunks sparser than the rest
+    got = from_mask(mask)
+    assert list(got) == np.flatnonzero(mask).tolist()

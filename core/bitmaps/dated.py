@@ -16,7 +16,6 @@ At most `DATED_KEPT` days are held (least recently used dropped first), inside t
 
 from __future__ import annotations
 
-import array
 import hashlib
 import time
 from datetime import date
@@ -107,17 +106,47 @@ def build(ds: Dataset, name: str, everyone: BitMap, from_table) -> ColumnIndex |
         cur.execute(exp.Create(this=table, kind="TABLE", replace=True, expression=values).sql("duckdb"))
     finally:
         cur.close()
-    bitmaps = []
-    for label in AIPL_STAGES:
-        chunk = array.array("I")
-        chunk.frombytes(np.flatnonzero(stages == aipl_history.CODES.index(label)).astype(np.uint32).tobytes())
-        bm = BitMap(chunk)
-        bm.run_optimize()
-        bitmaps.append(bm)
+    bitmaps = [from_mask(stages == aipl_history.CODES.index(label)) for label in AIPL_STAGES]
     if sum(len(b) for b in bitmaps) != len(everyone) or BitMap.union(*bitmaps) != everyone:
         return "its values did not place every member exactly once"
     nbytes = sum(_bytes(b) for b in bitmaps)
     return ColumnIndex(name, table, AIPL_STAGES, tuple(bitmaps), nbytes, time.perf_counter() - started)
+
+
+_NO_RUNS = 12346  # the portable format's cookie without run containers (RoaringFormatSpec)
+_CHUNK = 1 << 16  # a container holds the members sharing the high 16 bits
+_ARRAY_MAX = 4096  # up to this many members a container is a sorted uint16 array, else a 65,536-bit bitset
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)  # set bits of a byte
+
+
+def from_mask(mask: np.ndarray) -> BitMap:
+    """The bitmap of the positions where `mask` is True, written in Roaring's portable format by numpy.
+
+    Adding 6M sorted members one by one takes ~0.3 s at 10M members; this packs the mask's bits
+    (a bitset container is 65,536 of them, little-endian) and lets Roaring read them back.
+    """
+    chunks = -(-len(mask) // _CHUNK)
+    packed = np.zeros(chunks * (_CHUNK // 8), dtype=np.uint8)
+    bits = np.packbits(mask, bitorder="little")
+    packed[: len(bits)] = bits
+    rows = packed.reshape(chunks, _CHUNK // 8)
+    cards = _POPCOUNT[rows].sum(axis=1, dtype=np.int64)
+    keys = np.flatnonzero(cards)
+    bodies = [
+        rows[k].tobytes()
+        if cards[k] > _ARRAY_MAX
+        else np.flatnonzero(mask[k * _CHUNK : (k + 1) * _CHUNK]).astype("<u2").tobytes()
+        for k in keys
+    ]
+    header = np.empty(2 * len(keys), dtype="<u2")
+    header[0::2], header[1::2] = keys, cards[keys] - 1
+    # cookie, container count, (key, cardinality - 1) per container, then each container's offset
+    sizes = np.array([len(b) for b in bodies], dtype=np.int64)
+    offsets = (8 + 8 * len(keys) + np.cumsum(sizes) - sizes).astype("<u4")
+    head = np.array([_NO_RUNS, len(keys)], dtype="<u4").tobytes() + header.tobytes() + offsets.tobytes()
+    bm = BitMap.deserialize(head + b"".join(bodies))
+    bm.run_optimize()
+    return bm
 
 
 def _bytes(bm: BitMap) -> int:
