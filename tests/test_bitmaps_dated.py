@@ -234,15 +234,16 @@ def test_the_plan_takes_only_the_dated_shape(ds):
     leaves = [n for n in [plan(tree)] if n is not None]
     assert leaves and str(leaves[0]).count("dated:aipl:2026-05-01") == 1
 
-    def dated_in(table: str, limit: bool = False) -> exp.Expression:
+    def dated_in(table: str, limit: bool = False, column: str = "value") -> exp.Expression:
         inner = exp.select(exp.column("_uid", quoted=True)).from_(exp.to_table(table, quoted=True))
-        inner = inner.where(exp.column("value", quoted=True).eq(exp.Literal.string("I")))
+        inner = inner.where(exp.column(column, quoted=True).eq(exp.Literal.string("I")))
         return exp.In(this=exp.column("_uid", quoted=True), query=exp.Subquery(this=inner.limit(1) if limit else inner))
 
     assert isinstance(plan(dated_in("_aipl_at_20260501")), Leaf)
     assert plan(dated_in("_aipl_at_20260501")).column == key("aipl", date(2026, 5, 1))
     assert plan(dated_in("some_other_table")) is None  # only a model's table at a day
     assert plan(dated_in("_aipl_at_20260501", limit=True)) is None  # nothing but a WHERE on the value
+    assert plan(dated_in("_aipl_at_20260501", column="_uid")) is None  # … on the value only
 
 
 @pytest.mark.parametrize("n", [0, 1, 65_536, 65_537, 300_001])

@@ -6,8 +6,8 @@ virtual column, `dated:aipl:2026-07-31`, whose values are the model's values on 
 leaf's WHERE is evaluated, as for any column, over a small table of those values of the same
 type. Its bitmaps (one per value, together every member once) come:
 
-- for AIPL, from the stage array of the day (core/models/aipl_history.py, `stages_at`): a few
-  `flatnonzero` passes over one byte a member, no DuckDB table at all (10M members: ~0.1-0.2 s);
+- for AIPL, from the stage array of the day (core/models/aipl_history.py, `stages_at`): each
+  stage's mask packed into Roaring's portable format (`from_mask`), no DuckDB table at all;
 - for RFM, lifecycle, or AIPL without a history, from the model's table at that day (core/models
   `at`), read like a `profile` column.
 
@@ -47,7 +47,10 @@ def parse_key(name: str) -> tuple[str, date] | None:
     if not name.startswith(PREFIX):
         return None
     model, _, day = name[len(PREFIX) :].partition(":")
-    return model, date.fromisoformat(day)
+    try:
+        return model, date.fromisoformat(day)
+    except ValueError:
+        return None
 
 
 _PARTS = {"expressions", "from_", "where"}  # SELECT _uid FROM t WHERE …, nothing more (sqlglot ≥ 28 names FROM "from_")

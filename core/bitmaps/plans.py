@@ -9,6 +9,7 @@ from sqlglot import exp
 
 from core.bitmaps import dated
 from core.catalog import UID
+from core.models import VALUE
 from core.segments.compile import chain_operands, two_valued_inner
 
 # --- the condition as a plan over single-column parts -----------------------------------------
@@ -57,7 +58,8 @@ def plan(node: exp.Expression) -> Plan | None:
         return Leaf(column, node)
     node = node.unnest()
     if (found := dated.leaf(node)) is not None:  # a model at a past day: its day's values, like a column's
-        return Leaf(*found)
+        name, where = found
+        return Leaf(name, where) if _single_column(where) == VALUE else None
     if isinstance(node, exp.Boolean):
         return Const(bool(node.this))
     if isinstance(node, exp.And | exp.Or):
