@@ -16,6 +16,11 @@ that index for our profile table, kept exact by construction:
   part carries the set where it is TRUE and the set where it is FALSE; a member in
   neither is NULL. `NOT x` swaps them; `x AND y` is TRUE on both TRUE sets and FALSE
   on either FALSE set; `COALESCE(x, FALSE)` makes the FALSE set the rest.
+- **A model at a past day** (`aipl` / `rfm` / `lifecycle` with `as_of`, compiled as
+  `_uid IN (SELECT _uid FROM _aipl_at_20260731 WHERE value IN …)`) is one more column,
+  `dated:aipl:2026-07-31`: its WHERE runs over that day's few values, its bitmaps come
+  from the day's AIPL stage array (no per-member table) or the model's table at that day
+  (core/bitmaps/dated.py). At most a few days are held, least recently used dropped first.
 - Anything else (event subqueries, several columns in one comparison, a column with
   too many distinct values) is not answered here: the caller runs the SQL instead.
 

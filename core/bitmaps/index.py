@@ -17,6 +17,7 @@ import numpy as np
 from pyroaring import BitMap
 from sqlglot import exp
 
+from core.bitmaps import dated
 from core.bitmaps.plans import Leaf, Plan, plan, plan_leaves
 from core.bitmaps.sets import CODE, ColumnIndex, Sets
 from core.catalog import UID
@@ -109,9 +110,9 @@ class BitmapIndex:
                     self._ready.move_to_end(c)
                 return {c: self._ready[c] for c in columns}
         self._request(missing)
-        if self.mode != "now":
+        if self.mode == "off":
             return None
-        with self._lock:  # built just now (or refused, or evicted by a small budget)
+        with self._lock:  # built just now (or refused, or evicted by a small budget); queued ones are not yet
             if all(c in self._ready for c in columns):
                 return {c: self._ready[c] for c in columns}
         return None
@@ -176,6 +177,11 @@ class BitmapIndex:
         if self.mode == "now":
             self.build(columns)
             return
+        if self.mode == "background":
+            # a past day's AIPL from the stage history takes less than the scan it spares: build it now
+            now = [c for c in columns if dated.cheap(self.ds, c)]
+            self.build(now)
+            columns = [c for c in columns if c not in now]
         with self._lock:
             if self._closed or self.mode != "background":
                 return
@@ -243,18 +249,24 @@ class BitmapIndex:
                     self._evict(keep=column)
 
     def _build(self, column: str) -> ColumnIndex | str:
+        if dated.parse_key(column) is not None:  # a model at a past day (core/bitmaps/dated.py)
+            return dated.build(self.ds, column, self._everyone, self._build_from)
+        return self._build_from(exp.to_table("profile"), column, column)
+
+    def _build_from(self, source: exp.Table, column: str, key: str) -> ColumnIndex | str:
+        """The index `key` of `column` in `source` (one row per member): `profile`, or a model's table at a day."""
         started = time.perf_counter()
         col = exp.column(column, quoted=True)
         cur = self.ds.cursor()
         try:
             approx = cur.execute(
-                exp.select(exp.func("approx_count_distinct", col)).from_("profile").sql("duckdb")
+                exp.select(exp.func("approx_count_distinct", col)).from_(source.copy()).sql("duckdb")
             ).fetchone()[0]
             if approx > self.max_values * 1.1:
                 return f"about {approx:,} distinct values (more than {self.max_values:,})"
             # one table per column, named after it: a rebuild (after eviction, or by another index
             # of the same dataset) replaces it with the same rows and codes
-            table = f"memory.main._bitmap_values_{hashlib.sha1(column.encode()).hexdigest()[:16]}"
+            table = f"memory.main._bitmap_values_{hashlib.sha1(key.encode()).hexdigest()[:16]}"
             distinct = exp.select(
                 exp.alias_(
                     exp.Cast(
@@ -271,7 +283,7 @@ class BitmapIndex:
                     quoted=True,
                 ),
                 col.copy(),
-            ).from_(exp.select(col.copy()).from_("profile").group_by(col.copy()).subquery("v"))
+            ).from_(exp.select(col.copy()).from_(source.copy()).group_by(col.copy()).subquery("v"))
             cur.execute(
                 exp.Create(this=exp.to_table(table), kind="TABLE", replace=True, expression=distinct).sql("duckdb")
             )
@@ -288,7 +300,7 @@ class BitmapIndex:
             # every member's code: the join on IS NOT DISTINCT FROM puts NULL with its code
             pairs = (
                 exp.select(exp.column(CODE, table="v", quoted=True), exp.column(UID, table="p", quoted=True))
-                .from_(exp.to_table("profile").as_("p"))
+                .from_(source.copy().as_("p"))
                 .join(
                     exp.to_table(table).as_("v"),
                     on=exp.NullSafeEQ(
@@ -320,10 +332,16 @@ class BitmapIndex:
         if bitmaps and BitMap.union(*bitmaps) != self._everyone:
             return "its values did not place every member exactly once"
         nbytes = sum(_bitmap_bytes(b) for b in bitmaps)
-        return ColumnIndex(column, exp.to_table(table), values, tuple(bitmaps), nbytes, time.perf_counter() - started)
+        return ColumnIndex(key, exp.to_table(table), values, tuple(bitmaps), nbytes, time.perf_counter() - started)
 
     def _evict(self, keep: str) -> None:
-        """Drop least recently used indexes until within the budget (called with the lock held)."""
+        """Drop least recently used indexes until within the budget, and past days beyond the last
+        `DATED_KEPT` used (called with the lock held)."""
+        days = [c for c in self._ready if dated.parse_key(c) is not None]  # least recently used first
+        for column in days[: max(0, len(days) - dated.DATED_KEPT)]:
+            if column != keep:
+                del self._ready[column]
+                self._evicted[column] = time.monotonic()
         for column in list(self._ready):
             if sum(ix.nbytes for ix in self._ready.values()) <= self.budget:
                 return

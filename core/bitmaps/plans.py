@@ -1,4 +1,4 @@
-"""A compiled condition as a plan: AND / OR / NOT / COALESCE(…, FALSE) over single-column parts."""
+"""A compiled condition as a plan: AND / OR / NOT / COALESCE(…, FALSE) over single-column parts (or a model at a day)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from core.bitmaps import dated
 from core.catalog import UID
+from core.models import VALUE
 from core.segments.compile import chain_operands, two_valued_inner
 
 # --- the condition as a plan over single-column parts -----------------------------------------
@@ -43,7 +45,7 @@ def _single_column(node: exp.Expression) -> str | None:
     if len(names) != 1:
         return None
     for select in node.find_all(exp.Select):
-        if select.find(exp.Column) or select.args.get("from"):
+        if select.find(exp.Column) or select.args.get("from_") or select.args.get("from"):  # sqlglot ≥ 28: "from_"
             return None  # only `IN (SELECT UNNEST($p))`, a bound list, is a subquery of one column
     name = names.pop()
     return None if name == UID else name
@@ -55,6 +57,9 @@ def plan(node: exp.Expression) -> Plan | None:
     if column is not None:
         return Leaf(column, node)
     node = node.unnest()
+    if (found := dated.leaf(node)) is not None:  # a model at a past day: its day's values, like a column's
+        name, where = found
+        return Leaf(name, where) if _single_column(where) == VALUE else None
     if isinstance(node, exp.Boolean):
         return Const(bool(node.this))
     if isinstance(node, exp.And | exp.Or):

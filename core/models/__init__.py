@@ -110,13 +110,16 @@ def source(ds: Dataset, model: str, day: date | None) -> tuple[exp.Table, str]:
 _TABLE = re.compile(r"^_(rfm|aipl|lifecycle)_at_(\d{8})$")
 
 
+def parse_table_name(name: str) -> tuple[str, date] | None:
+    """(model, day) of a model-at-a-day table's name (`table_name`'s inverse), or None for any other name."""
+    if m := _TABLE.match(name):
+        return m.group(1), datetime.strptime(m.group(2), "%Y%m%d").date()
+    return None
+
+
 def needed(tree: exp.Expression) -> list[tuple[str, date]]:
     """The (model, day) tables a compiled definition reads, in a fixed order."""
-    found = set()
-    for table in tree.find_all(exp.Table):
-        if m := _TABLE.match(table.name):
-            found.add((m.group(1), datetime.strptime(m.group(2), "%Y%m%d").date()))
-    return sorted(found)
+    return sorted({found for table in tree.find_all(exp.Table) if (found := parse_table_name(table.name))})
 
 
 def ensure(ds: Dataset, tree: exp.Expression) -> None:
@@ -125,4 +128,4 @@ def ensure(ds: Dataset, tree: exp.Expression) -> None:
         at(ds, model, day)
 
 
-__all__ = ["MODELS", "UID", "Model", "at", "ensure", "needed", "source", "table_name"]
+__all__ = ["MODELS", "UID", "Model", "at", "ensure", "needed", "parse_table_name", "source", "table_name"]

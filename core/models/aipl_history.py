@@ -235,6 +235,16 @@ def members(ds: Dataset, where: exp.Expression | None = None, params: dict[str, 
         cur.close()
 
 
+def stage_enum() -> exp.DataType:
+    """The type of a dated AIPL table's `value`: one byte, the stages in `AIPL_STAGES` order (constants, not input)."""
+    return exp.DataType.build("ENUM(" + ", ".join(f"'{v}'" for v in AIPL_STAGES) + ")", dialect="duckdb")
+
+
+def loaded(ds: Dataset) -> History | None:
+    """The history if this opened dataset already holds it in memory (never computes or reads it)."""
+    return _kept(ds).get("aipl_history") if supported(ds) else None
+
+
 def create_table(ds: Dataset, h: History, day: date, table: exp.Table) -> None:
     """CREATE TABLE `table` (`_uid`, `value` ENUM) of every member's stage at `day`: the table a dated condition reads."""
     import pandas as pd
@@ -250,10 +260,9 @@ def create_table(ds: Dataset, h: History, day: date, table: exp.Table) -> None:
         }
     )
     name = f"_aipl_stages_{threading.get_ident()}"
-    enum = exp.DataType.build("ENUM(" + ", ".join(f"'{v}'" for v in AIPL_STAGES) + ")", dialect="duckdb")
     select = exp.select(
         exp.column(UID, quoted=True),
-        exp.alias_(exp.Cast(this=exp.column("value", quoted=True), to=enum), "value", quoted=True),
+        exp.alias_(exp.Cast(this=exp.column("value", quoted=True), to=stage_enum()), "value", quoted=True),
     ).from_(exp.to_table(name, quoted=True))
     cur = ds.cursor()
     try:

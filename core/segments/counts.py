@@ -40,19 +40,22 @@ def count_all() -> exp.Expression:
 
 
 def segment_condition(
-    ds: Dataset, segment: Segment, resolve: Resolve | None, prefix: str = "s_"
+    ds: Dataset, segment: Segment, resolve: Resolve | None, prefix: str = "s_", *, tables: bool = True
 ) -> tuple[exp.Expression, dict[str, object]]:
     """The compiled segment with its placeholders renamed `<prefix><name>`.
 
     Renaming lets several segments (overlap) and our own parameters share one
-    query without two values claiming the same `$p0`.
+    query without two values claiming the same `$p0`. `tables=False` leaves the models'
+    tables at past days unmade: for a caller that tries the bitmaps first and calls
+    `models.ensure` only before it scans.
     """
     # funnel conditions read their stored members tables (imported here: that module builds on this package)
     from core.analyses.funnel_table import deferred, materialized
 
     with deferred():
         compiled = compile_where(segment, ds.catalog, resolve=resolve)
-    models.ensure(ds, compiled.expression)  # models at a past day: their tables exist before the query runs
+    if tables:
+        models.ensure(ds, compiled.expression)  # models at a past day: their tables exist before the query runs
     tree, compiled_params = materialized(ds, compiled.expression), compiled.params
     mapping = {str(name).lstrip("$"): f"{prefix}{str(name).lstrip('$')}" for name in compiled_params}
 
@@ -131,9 +134,11 @@ def size(ds: Dataset, segment: Segment, resolve: Resolve | None = None, *, bitma
     (core/bitmaps/); anything else, a column whose index is still being built, or
     `bitmaps=False`, by a scan of `profile`. Both count the same members.
     """
-    condition, params = segment_condition(ds, segment, resolve)
+    # a dated model condition's table is made only if the bitmaps cannot answer (a past day's AIPL: they can)
+    condition, params = segment_condition(ds, segment, resolve, tables=False)
     count = ds.bitmap_index().count(condition, params) if bitmaps else None
     if count is None:
+        models.ensure(ds, condition)
         ((count,),) = ds.run(size_query(ds, where_form(condition)), params)
     total = ds.total_users
     return SegmentSize(int(count), int(total), share(int(count), int(total)), ds.as_of)
@@ -142,7 +147,7 @@ def size(ds: Dataset, segment: Segment, resolve: Resolve | None = None, *, bitma
 @engine_errors
 def counted_by(ds: Dataset, segment: Segment, resolve: Resolve | None = None) -> Literal["bitmaps", "scan"]:
     """How `size()` (and `reach()`, `overlap()`) count this segment right now: from the bitmap indexes, or by a scan."""
-    condition, _ = segment_condition(ds, segment, resolve)
+    condition, _ = segment_condition(ds, segment, resolve, tables=False)
     return "bitmaps" if ds.bitmap_index().answers(condition) else "scan"
 
 
@@ -164,7 +169,7 @@ def overlap(
     conditions: list[exp.Expression] = []
     params: dict[str, object] = {}
     for i, (_name, segment) in enumerate(segments):
-        condition, seg_params = segment_condition(ds, segment, resolve, prefix=f"s{i}_")
+        condition, seg_params = segment_condition(ds, segment, resolve, prefix=f"s{i}_", tables=False)
         conditions.append(condition)
         params.update(seg_params)
     n = len(conditions)
@@ -179,6 +184,8 @@ def overlap(
             total_users=ds.total_users,
             as_of=ds.as_of,
         )
+    for condition in conditions:
+        models.ensure(ds, condition)
     selects: list[exp.Expression] = [exp.alias_(count_all(), "total_users")]
     pairs = [(i, j) for i in range(n) for j in range(i, n)]
     for i, j in pairs:
@@ -216,7 +223,7 @@ def reach(
     ds: Dataset, segment: Segment, resolve: Resolve | None = None, *, bitmaps: bool = True
 ) -> dict[str, ChannelReach]:
     """Per channel, how many members consented to be contacted there (consent TRUE)."""
-    condition, params = segment_condition(ds, segment, resolve)
+    condition, params = segment_condition(ds, segment, resolve, tables=False)
     channels = ds.config.privacy.consent_columns
     present = {ch: col for ch, col in channels.items() if col in ds.catalog.attributes}
     consents = [consent_true(ds, column) for column in present.values()]
@@ -225,6 +232,7 @@ def reach(
         members = len(sets[0])
         reached = {ch: sets[0].intersection_cardinality(s) for ch, s in zip(present, sets[1:], strict=True)}
     else:
+        models.ensure(ds, condition)
         selects: list[exp.Expression] = [exp.alias_(count_all(), "members")]
         selects += [exp.alias_(count_filter(c), f"reach_{i}") for i, c in enumerate(consents)]
         # the members as a WHERE (pushed into the scan, as in size()), consent counted among them
