@@ -1,6 +1,6 @@
 """Dated model conditions from the bitmap index (core/bitmaps/dated.py): the same count as the scan and as pandas.
 
-The oracle is `tests.test_aipl.pandas_models`: AIPL, RFM and lifecycle of every user at the end of a
+The oracle is `tests.oracles.expected_models`: AIPL, RFM and lifecycle of every user at the end of a
 day, straight from the contract over the raw rows. Each definition is counted three ways — bitmaps
 (checked to be the path taken), the DuckDB scan, and a pandas mask written here.
 """
@@ -25,7 +25,7 @@ from core.models import aipl_history
 from core.segments import compile_where, parse_segment
 from core.segments.operations import counted_by, overlap, reach, size
 from tests.datasets import random_dataset
-from tests.test_aipl import pandas_models
+from tests.oracles import expected_models as pandas_models
 
 AS_OF = date(2026, 6, 30)
 STAGES = ["A", "I", "P", "L", "none"]
