@@ -60,10 +60,11 @@ def test_sample_gives_the_same_members_on_both_engines(pair):
 @pytest.fixture(scope="module")
 def edge_pair(tmp_path_factory, spark):
     """The funnel edge cases of tests/test_funnels.py (rows at one moment, window edges, exclusions)."""
-    from tests.test_funnels import AS_OF, _edge_events, _users
+    from tests.oracles import funnel_users
+    from tests.test_funnels import AS_OF, _edge_events
 
     events = _edge_events()
-    users = _users([f"m{i:02d}" for i in range(1, 14)])
+    users = funnel_users([f"m{i:02d}" for i in range(1, 14)])
     root = write_dataset(tmp_path_factory.mktemp("funnel_edge"), users, events, toml=f'as_of = "{AS_OF}"\n')
     ds = open_dataset(root, tmp_path_factory.mktemp("cache"))
     yield ds, on_spark(ds, spark), events, users
