@@ -84,6 +84,8 @@ def derived_parquet(ds: Dataset) -> Path:
     try:
         for table in DERIVED_TABLES:
             target = out / f"{table}.parquet"
+            if target.exists():  # written by Spark's own build (core/engine/spark_build.py) or before
+                continue
             tmp = target.with_suffix(f".{os.getpid()}.tmp")
             rel = cur.table(table)
             if COLUMNS[table] is not None:

@@ -258,8 +258,10 @@ def on_spark(ds: Dataset, spark: SparkSession | None = None) -> SparkDataset:
     """The dataset with its queries answered by Spark (the session: this process's, or `spark`)."""
     if ds.schema is not None:
         raise EngineError("A data scope (team access) is not applied on Spark yet; open the whole dataset.")
+    from core.engine.spark_build import spark_tables
+
     session = spark or spark_engine.spark_session()
-    folder = spark_engine.derived_parquet(ds)
+    folder = spark_tables(ds, session)  # built by Spark (core/engine/spark_build.py)
     spark_engine.register(session, folder)
     values = {f.name: getattr(ds, f.name) for f in fields(Dataset) if f.name not in ("memo", "_bitmaps")}
     return SparkDataset(**values, base=ds, spark=session, folder=folder)
