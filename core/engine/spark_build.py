@@ -184,7 +184,10 @@ def _build(con: BuildConnection, ds: Dataset, files: dict[str, list[Path]], fold
     con.put("events", events_frame)
     if files.get("tags"):
         con.put("tags", _read(spark, ds, files["tags"], "tags"))
-    listed = con.execute("select distinct event from events where event is not null order by event")
+    event = exp.column("event")
+    listed = con.execute(
+        exp.select(event).distinct().from_("events").where(event.is_(exp.null()).not_()).order_by(event.copy())
+    )
     events = [r[0] for r in listed.fetchall()]
     _same(events, list(ds.catalog.events), "event names")
     reserved = {"user_id", "event", "ts", UID, EI}
