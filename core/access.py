@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Literal
 
 from sqlglot import exp
 
+from core.messages import CodedError, msg
 from core.queries import load_query
 from core.roles import RoleInfo
 from core.segments.model import Segment, SegmentError, parse_segment, referenced_segments
@@ -44,7 +45,7 @@ SCOPED_BY_UID = ("profile", "event_rows", "ab_members")
 SCOPED_BY_USER_ID = ("users", "events", "tags", "assignments")
 
 
-class AccessError(Exception):
+class AccessError(CodedError):
     """A person without the access asked for; the message says who and what to ask an admin for."""
 
 
@@ -96,14 +97,14 @@ def subject_of(text: str) -> str:
     kind, _, name = raw.partition(":") if raw.startswith(("email:", "group:")) else ("", "", raw)
     if not kind:
         if "@" not in raw:
-            raise AccessError(f"{text!r} is neither an e-mail address nor 'group:NAME'.")
+            raise AccessError(msg("access.not_subject", text=text))
         kind, name = "email", raw
     name = name.strip()
     if not name or len(name) > 320:
-        raise AccessError(f"{text!r} names nobody: write an e-mail address or 'group:NAME'.")
+        raise AccessError(msg("access.names_nobody", text=text))
     if kind == "email":
         if name.count("@") != 1 or name.startswith("@") or name.endswith("@"):
-            raise AccessError(f"{name!r} is not an e-mail address.")
+            raise AccessError(msg("access.not_email", name=name))
         name = name.lower()
     return f"{kind}:{name}"
 
@@ -114,10 +115,10 @@ def _check_scope(scope: Segment | dict | str | None) -> Segment | None:
     try:
         segment = parse_segment(scope)
     except SegmentError as err:
-        raise AccessError(f"The scope is not a valid segment definition: {err}") from None
+        raise AccessError(msg("access.bad_scope", error=str(err))) from None
     if referenced_segments(segment):
         # a saved segment can be edited by others: a scope must not change unless an admin changes it
-        raise AccessError("A scope cannot refer to saved segments; write its conditions out.")
+        raise AccessError(msg("access.scope_refs"))
     if not segment.conditions:
         return None  # every member: no scope
     return segment
@@ -127,7 +128,7 @@ def grant(store: AppStore, subject: str, role: str, scope: Segment | dict | str 
     """Give (or replace) a subject's role and scope; logged with who did it."""
     key = subject_of(subject)
     if role not in ACCESS_ROLES:
-        raise AccessError(f"Unknown role {role!r}; use one of: {', '.join(ACCESS_ROLES)}.")
+        raise AccessError(msg("access.unknown_role", role=role, roles=", ".join(ACCESS_ROLES)))
     checked = _check_scope(scope)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     scope_json = checked.to_json() if checked is not None else None
@@ -204,7 +205,7 @@ def role_info(role: AccessRole, source: str) -> RoleInfo:
 def access_for(store: AppStore, email: str, groups: tuple[str, ...] = (), unknown: str = "viewer") -> Access:
     """The access of a signed-in person (see the module doc for which grant applies)."""
     if unknown not in UNKNOWN_POLICIES:
-        raise AccessError(f"Unknown policy {unknown!r} for people without a grant; use viewer or refuse.")
+        raise AccessError(msg("access.unknown_policy", policy=unknown))
     who = subject_of(email).partition(":")[2]
     by_subject = _grants_by_subject(store)
     chosen = by_subject.get(f"email:{who}")
@@ -214,9 +215,7 @@ def access_for(store: AppStore, email: str, groups: tuple[str, ...] = (), unknow
             chosen = max(candidates, key=lambda g: (ACCESS_ROLES.index(g.role), [-ord(c) for c in g.subject]))
     if chosen is None:
         if unknown == "refuse":
-            raise AccessError(
-                f"{who} has no access to Audience Desk. Ask an admin: adesk access grant {who} --role viewer"
-            )
+            raise AccessError(msg("access.no_access", who=who))
         return Access(who, role_info("viewer", "no grant (unknown people are viewers)"), None, None, "team")
     return Access(who, role_info(chosen.role, f"grant {chosen.subject}"), chosen.scope, chosen.subject, "team")
 

@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from core.messages import Message, hint, msg
 from core.problems import Problem
 
 DEFAULT_AWARENESS = ("ad_impression", "article_view", "live_view")
@@ -93,13 +94,15 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "experiments.*": {"control": str, "metric_window_days": int, "expected_split": dict, "conversion_event": str},
 }
 
-_TYPE_NAMES = {str: "a string", int: "a whole number", list: "a list", dict: "a table", date: "a date"}
 
-
-def _type_name(t: type | tuple[type, ...]) -> str:
-    if isinstance(t, tuple):
-        return " or ".join(_TYPE_NAMES.get(x, x.__name__) for x in t)
-    return _TYPE_NAMES.get(t, t.__name__)
+def _type_name(t: type | tuple[type, ...]) -> Message:
+    """'a string', 'a string or a date': the expected type in words."""
+    if not isinstance(t, tuple):
+        return msg(f"validate.config.type.{t.__name__}")
+    out = _type_name(t[0])
+    for other in t[1:]:
+        out = msg("validate.config.type.either", first=out, second=_type_name(other))
+    return out
 
 
 def closest(name: str, candidates: list[str] | tuple[str, ...] | set[str], n: int = 3) -> list[str]:
@@ -124,51 +127,51 @@ def _check_table(path: str, table: dict[str, Any], problems: list[Problem]) -> N
         where = f"{path}.{key}" if path else key
         if key not in schema:
             problems.append(
-                Problem(
-                    file="dataset.toml",
-                    column=where,
-                    message=f"unknown key '{where}'.",
-                    fix=(f"Remove it or correct the spelling.{did_you_mean(key, schema)}").strip(),
+                Problem.of(
+                    "dataset.toml",
+                    where,
+                    msg("validate.config.unknown_key", key=where),
+                    msg("validate.config.unknown_key.fix", hint=hint(key, schema)),
                 )
             )
             continue
         expected = schema[key]
         if isinstance(value, bool) or not isinstance(value, expected):
             problems.append(
-                Problem(
-                    file="dataset.toml",
-                    column=where,
-                    message=f"'{where}' is {value!r}, expected {_type_name(expected)}.",
-                    fix=f"Write '{where}' as {_type_name(expected)}.",
+                Problem.of(
+                    "dataset.toml",
+                    where,
+                    msg("validate.config.wrong_type", key=where, value=repr(value), type=_type_name(expected)),
+                    msg("validate.config.wrong_type.fix", key=where, type=_type_name(expected)),
                 )
             )
             continue
         if isinstance(value, int) and key.endswith("_days") and value <= 0:
             problems.append(
-                Problem(
-                    "dataset.toml", where, f"'{where}' must be a positive number of days.", "Use a whole number ≥ 1."
+                Problem.of(
+                    "dataset.toml", where, msg("validate.config.days", key=where), msg("validate.config.days.fix")
                 )
             )
         if key == "expected_split":
             for variant, share in value.items():
                 if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
                     problems.append(
-                        Problem(
+                        Problem.of(
                             "dataset.toml",
                             f"{where}.{variant}",
-                            f"share {share!r} is not a number between 0 and 1.",
-                            "Write each variant's expected share as a number, e.g. { A = 0.5, B = 0.5 }.",
+                            msg("validate.config.share", value=repr(share)),
+                            msg("validate.config.share.fix"),
                         )
                     )
         if key == "experiments":
             for name, sub in value.items():
                 if not isinstance(sub, dict):
                     problems.append(
-                        Problem(
+                        Problem.of(
                             "dataset.toml",
                             f"experiments.{name}",
-                            "expected a table.",
-                            f"Write it as [experiments.{name}].",
+                            msg("validate.config.not_table"),
+                            msg("validate.config.not_table.fix", name=name),
                         )
                     )
                 else:
@@ -190,11 +193,11 @@ def load_config(dataset_dir: str | Path) -> tuple[DatasetConfig, list[Problem]]:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         problems.append(
-            Problem(
+            Problem.of(
                 "dataset.toml",
                 None,
-                f"cannot be read as TOML: {err}.",
-                "Fix the syntax (see DATA_CONTRACT.md for an example).",
+                msg("validate.config.bad_toml", error=str(err)),
+                msg("validate.config.bad_toml.fix"),
             )
         )
         return DatasetConfig(), problems
@@ -222,7 +225,11 @@ def _build(raw: dict[str, Any], problems: list[Problem]) -> DatasetConfig:
         try:
             as_of = date.fromisoformat(as_of)
         except ValueError:
-            problems.append(Problem("dataset.toml", "as_of", f"'{as_of}' is not a date.", "Write as_of as YYYY-MM-DD."))
+            problems.append(
+                Problem.of(
+                    "dataset.toml", "as_of", msg("validate.config.as_of", value=as_of), msg("validate.config.as_of.fix")
+                )
+            )
             as_of = None
     aipl_raw = raw.get("aipl", {})
     aipl = AiplConfig(
@@ -255,11 +262,11 @@ def _build(raw: dict[str, Any], problems: list[Problem]) -> DatasetConfig:
     timezone = raw.get("timezone", "UTC")
     if "timezone" in raw and not _known_timezone(timezone):  # the list is only loaded for a zone someone set
         problems.append(
-            Problem(
+            Problem.of(
                 "dataset.toml",
                 "timezone",
-                f"'{timezone}' is not a time zone.{did_you_mean(str(timezone), _timezones())}",
-                "Use an IANA time zone name such as Asia/Shanghai, or UTC.",
+                msg("validate.config.timezone", value=str(timezone), hint=hint(str(timezone), _timezones())),
+                msg("validate.config.timezone.fix"),
             )
         )
         timezone = "UTC"

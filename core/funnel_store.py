@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.analyses.funnel_spec import FunnelSpec, parse_funnel
+from core.messages import msg
 from core.store import StoreError, current_user, default_db_path, slugify, utc_now
 
 MAX_NAME = 200
@@ -54,12 +55,12 @@ class FunnelStore:
         try:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         except sqlite3.Error as err:
-            raise StoreError(f"Cannot open the app database {str(self.path)!r}: {err}.") from err
+            raise StoreError(msg("store.cannot_open", path=str(self.path), error=str(err))) from err
         try:
             conn.row_factory = sqlite3.Row
             yield conn
         except sqlite3.Error as err:
-            raise StoreError(f"The app database {str(self.path)!r} could not be used: {err}.") from err
+            raise StoreError(msg("store.not_usable", path=str(self.path), error=str(err))) from err
         finally:
             conn.close()
 
@@ -69,7 +70,7 @@ class FunnelStore:
         """A new funnel (an id from its name) or, with `funnel_id`, a new version of it; checked before writing."""
         spec = parse_funnel(funnel)  # a bad definition is refused before anything is written
         if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
-            raise StoreError(f"A saved funnel needs a name of 1 to {MAX_NAME} characters.")
+            raise StoreError(msg("store.funnel_name", limit=MAX_NAME))
         name = " ".join(name.split())
         text = json.dumps(spec.to_dict(), ensure_ascii=False, sort_keys=True)
         with self._connect() as conn:
@@ -87,11 +88,12 @@ class FunnelStore:
                         "select max(version) from funnel_versions where id = ?", (funnel_id,)
                     ).fetchone()[0]
                     if last is None:
-                        raise StoreError(f"No saved funnel '{funnel_id}'; save it without an id to create it.")
+                        raise StoreError(msg("store.funnel_not_found", id=funnel_id))
                     version = last + 1
                 saved = SavedFunnel(funnel_id, name, version, spec, utc_now(), who or current_user())
                 conn.execute(
-                    "insert into funnel_versions (id, version, name, definition, created_at, created_by) values (?, ?, ?, ?, ?, ?)",
+                    "insert into funnel_versions (id, version, name, definition, created_at, created_by) "
+                    "values (?, ?, ?, ?, ?, ?)",
                     (saved.id, saved.version, saved.name, text, saved.created_at, saved.created_by),
                 )
                 conn.execute("COMMIT")
@@ -117,7 +119,8 @@ class FunnelStore:
         """The latest version of every saved funnel, by name."""
         with self._connect() as conn:
             rows = conn.execute(
-                "select f.* from funnel_versions f join (select id, max(version) as v from funnel_versions group by id) m"
+                "select f.* from funnel_versions f"
+                " join (select id, max(version) as v from funnel_versions group by id) m"
                 " on f.id = m.id and f.version = m.v order by f.name, f.id"
             ).fetchall()
         return [_saved(r) for r in rows]

@@ -8,21 +8,29 @@ keeps the Chinese ones in `dashboard/texts/messages*.py`, and a code without a t
 to English. A parameter may itself be a message (a hint, a type's name), rendered in the same language.
 
 Each area keeps its templates in its own `messages.py` (core/segments, core/validate, core/export,
-core/analyses) and registers them here; `all_templates()` imports every area.
+core/analyses, core/dataset, core/store) and registers them here; `all_templates()` imports every area.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 # The modules holding templates; `all_templates()` imports each so that the registry is complete.
-AREAS = ("core.segments.messages", "core.validate.messages", "core.export.messages", "core.analyses.messages")
+AREAS = (
+    "core.segments.messages",
+    "core.validate.messages",
+    "core.export.messages",
+    "core.analyses.messages",
+    "core.dataset.messages",
+    "core.store.messages",
+)
 
-ENGLISH: dict[str, str] = {"hint.did_you_mean": " Did you mean {names}?"}
+ENGLISH: dict[str, str] = {"hint.did_you_mean": " Did you mean {names}?", "text.concat": "{first}{rest}"}
 
 
 def register(templates: Mapping[str, str]) -> None:
@@ -68,6 +76,29 @@ class Message:
         }
 
 
+def _plain(m: Message) -> dict[str, Any]:
+    """A message as JSON-ready data, a nested message as {"code", "params"} (`load_message` reads it back)."""
+    return {"code": m.code, "params": {k: _plain(v) if isinstance(v, Message) else v for k, v in m.params.items()}}
+
+
+def _from_plain(data: dict[str, Any]) -> Message:
+    params = {k: _from_plain(v) if isinstance(v, dict) else v for k, v in data["params"].items()}
+    return Message(data["code"], params)
+
+
+def dump_message(m: Message | None) -> str | None:
+    """The message as JSON text, nested messages kept as messages (for storing it, e.g. the cache's health)."""
+    return None if m is None else json.dumps(_plain(m), default=str, ensure_ascii=False)
+
+
+def load_message(text: str | None) -> Message | None:
+    """The message `dump_message` wrote; None for none, or for a code this program no longer has."""
+    if not text:
+        return None
+    m = _from_plain(json.loads(text))
+    return m if m.code in all_templates() else None
+
+
 def msg(code: str, **params: Any) -> Message:
     """A message; the code must have an English template (a typo fails at once, not on screen)."""
     if code not in ENGLISH:
@@ -83,6 +114,14 @@ def hint(name: str, candidates) -> Message | str:
 
     found = closest(name, candidates)
     return msg("hint.did_you_mean", names=", ".join(repr(f) for f in found)) if found else ""
+
+
+def join_messages(parts) -> Message | str:
+    """Messages (or strings) said one after the other, as one message; "" for none."""
+    out: Message | str = ""
+    for part in reversed([p for p in parts if p]):
+        out = msg("text.concat", first=part, rest=out)
+    return out
 
 
 class CodedError(Exception):

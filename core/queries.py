@@ -16,8 +16,9 @@ User values never become slots: slots are trees built from catalog identifiers; 
 `$name` parameters bound at execution.
 
 >>> from sqlglot import exp
->>> named_query("breakdown_edges", value=exp.column("age", quoted=True)).sql("duckdb")
-'/* The breakdown bin edges ... */ SELECT QUANTILE_DISC("age", [0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875]) FROM profile'
+>>> named_query("breakdown_edges", value=exp.column("age", quoted=True)).sql("duckdb")  # doctest: +NORMALIZE_WHITESPACE
+'/* The breakdown bin edges ... */ SELECT QUANTILE_DISC("age",
+ [0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875]) FROM profile'
 >>> named_query("breakdown_edges")
 Traceback (most recent call last):
 ...

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 from sqlglot import exp
 
-from core.config import did_you_mean
+from core.messages import CodedError, hint, msg
 from core.queries import named_query
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ NUMERIC_SHARE = 0.95  # a value column whose values are (almost) all numbers is 
 NUMERIC_MIN_DISTINCT = 13  # ... when it has more distinct values than a month tag (01-12)
 
 
-class TagError(ValueError):
+class TagError(CodedError, ValueError):
     """A tag that is not in this dataset; the message names it and the closest tags."""
 
 
@@ -115,7 +115,8 @@ def _columns(ds: Dataset, view: str) -> set[str]:
     cur = ds.cursor()
     try:
         rows = cur.execute(
-            "select column_name from information_schema.columns where table_name = ? and table_catalog = current_database()",
+            "select column_name from information_schema.columns "
+            "where table_name = ? and table_catalog = current_database()",
             [view],
         ).fetchall()
     finally:
@@ -208,7 +209,7 @@ def _text(value: object) -> str | None:
 def _info(ds: Dataset, tag: str):
     info = ds.catalog.tags.get(tag)
     if info is None:
-        raise TagError(f"no member carries tag {tag!r} in this dataset.{did_you_mean(tag, list(ds.catalog.tags))}")
+        raise TagError(msg("tags.unknown_tag", tag=tag, hint=hint(tag, list(ds.catalog.tags))))
     return info
 
 

@@ -14,7 +14,7 @@ import streamlit as st
 from core.access import Access, AccessError, access_for
 from core.roles import current_role
 from core.store import current_user
-from dashboard.data_access import get_store, tr
+from dashboard.data_access import get_store, say, tr
 
 
 def _secrets() -> dict:
@@ -44,7 +44,7 @@ def current_access() -> Access:
             raise AccessError(tr("auth.no_email") if not email else tr("store.unusable", error=""))
         return access_for(store, email, tuple(str(g) for g in groups), unknown=policy)
     except AccessError as err:
-        st.error(tr("auth.refused", error=str(err)))
+        st.error(tr("auth.refused", error=say(err)))
         st.button(tr("auth.sign_out"), on_click=st.logout, key="auth-sign-out-refused")
         st.stop()
         raise  # unreachable: st.stop() ends the run

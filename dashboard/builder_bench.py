@@ -134,7 +134,8 @@ def run(args: argparse.Namespace) -> dict:
 
 def render(result: dict) -> str:
     lines = [
-        f"Segment Builder reruns on {result['dataset']} ({result['users']:,} users); target p50 < {result['target_ms']:.0f} ms",
+        f"Segment Builder reruns on {result['dataset']} ({result['users']:,} users); "
+        f"target p50 < {result['target_ms']:.0f} ms",
         f"{'scenario':<32} {'server p50':>11} {'p90':>8} {'max':>8} {'AppTest run p50':>16}",
     ]
     for name in ("edit_with_breakdown", "edit_with_overlap_of_2_saved"):

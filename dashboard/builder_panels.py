@@ -143,16 +143,19 @@ def render_breakdown(ctx: Ctx, segment: Segment, refs: str, store: AppStore | No
     title = tr("builder.bd.title", by=_dimension_label(ctx, by))
     fig = go.Figure()
     fig.add_bar(
-        y=labels, x=[r.share_in_segment or 0 for r in result.rows], orientation="h", name=tr("builder.bd.in_segment"), marker_color=PALETTE[0],
-        customdata=[r.count_in_segment for r in result.rows], hovertemplate="%{y}: %{x:.1%} (%{customdata:,})<extra></extra>",
+        y=labels, x=[r.share_in_segment or 0 for r in result.rows], orientation="h", name=tr("builder.bd.in_segment"),
+        marker_color=PALETTE[0], customdata=[r.count_in_segment for r in result.rows],
+        hovertemplate="%{y}: %{x:.1%} (%{customdata:,})<extra></extra>",
     )  # fmt: skip
     fig.add_bar(
-        y=labels, x=[r.share_in_base or 0 for r in result.rows], orientation="h", name=tr("builder.bd.in_base"), marker_color="#adb5bd",
-        customdata=[r.count_in_base for r in result.rows], hovertemplate="%{y}: %{x:.1%} (%{customdata:,})<extra></extra>",
+        y=labels, x=[r.share_in_base or 0 for r in result.rows], orientation="h", name=tr("builder.bd.in_base"),
+        marker_color="#adb5bd", customdata=[r.count_in_base for r in result.rows],
+        hovertemplate="%{y}: %{x:.1%} (%{customdata:,})<extra></extra>",
     )  # fmt: skip
     fig.update_layout(
-        title=title, barmode="group", height=max(260, 38 * len(labels) + 90), margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        xaxis={"tickformat": ".0%"}, yaxis={"autorange": "reversed"}, legend={"orientation": "h", "y": -0.12}, separators=".,",
+        title=title, barmode="group", height=max(260, 38 * len(labels) + 90),
+        margin={"l": 10, "r": 10, "t": 40, "b": 10}, xaxis={"tickformat": ".0%"}, yaxis={"autorange": "reversed"},
+        legend={"orientation": "h", "y": -0.12}, separators=".,",
     )  # fmt: skip
     st.plotly_chart(fig, key="builder-bd-chart")
     frame = pd.DataFrame(

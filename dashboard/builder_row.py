@@ -122,7 +122,8 @@ def _target_widget(ctx: Ctx, row: bs.Row) -> str | None:
         names = {s.id: s.name for s in ctx.saved}
         return select(
             row.id, "target", label, list(names), row.target,
-            fmt=lambda sid: names.get(sid, tr("builder.segment.missing", id=sid)), placeholder=tr("builder.choose.segment"),
+            fmt=lambda sid: names.get(sid, tr("builder.segment.missing", id=sid)),
+            placeholder=tr("builder.choose.segment"),
         )  # fmt: skip
     st.markdown(tr(f"builder.target.{row.kind}"))
     return row.target
@@ -169,7 +170,8 @@ def _row_operands(ctx: Ctx, row: bs.Row) -> bs.Row:
         seed(k, list(row.values))
         chosen = st.multiselect(
             tr(f"builder.target.{row.kind}"), list(bs.stage_values(row.kind)), key=k,
-            format_func=lambda v: stage_label(row.kind, v), label_visibility="collapsed", placeholder=tr("builder.choose.values"),
+            format_func=lambda v: stage_label(row.kind, v), label_visibility="collapsed",
+            placeholder=tr("builder.choose.values"),
         )  # fmt: skip
         return replace(row, values=tuple(chosen))
     return row

@@ -128,7 +128,7 @@ def load_from_url(catalog: Catalog, store: AppStore | None, params: dict[str, st
             saved = store.get_segment(saved_id) if store is not None else None
         except StoreError as err:
             replace_state(None)
-            return Notice("error", lang_tr("builder.load.store_error", error=str(err)))
+            return Notice("error", lang_tr("builder.load.store_error", error=data_access.say(err)))
         if saved is None:
             if not encoded:
                 replace_state(None)

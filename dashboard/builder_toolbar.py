@@ -57,7 +57,7 @@ def _on_pick(store: AppStore, catalog: Catalog) -> None:
     try:
         saved = store.get_segment(sid)
     except StoreError as err:
-        notify("error", tr("builder.load.store_error", error=str(err)))
+        notify("error", tr("builder.load.store_error", error=data_access.say(err)))
         return
     if saved is None:
         replace_state(None)
@@ -132,7 +132,7 @@ def _on_delete(store: AppStore) -> None:
     try:
         store.delete_segment(current.id, who=auth.who())
     except StoreError as err:
-        notify("error", tr("builder.delete.failed", error=str(err)))
+        notify("error", tr("builder.delete.failed", error=data_access.say(err)))
         return
     set_saved_context(None)  # the rows stay: a mistaken delete can be undone with "Save as"
     notify("success", tr("builder.deleted", name=current.name))
@@ -188,8 +188,8 @@ def render_toolbar(ctx: Ctx, store: AppStore | None, segment: Segment) -> None:
             if st.session_state.get(PICK_KEY) not in ("", *names):
                 st.session_state[PICK_KEY] = ""  # deleted elsewhere
             st.selectbox(
-                tr("builder.saved.pick"), ["", *names], key=PICK_KEY, on_change=_on_pick, args=(store, catalog), width=300,
-                format_func=lambda sid: names.get(sid, sid) if sid else tr("builder.saved.new"),
+                tr("builder.saved.pick"), ["", *names], key=PICK_KEY, on_change=_on_pick, args=(store, catalog),
+                width=300, format_func=lambda sid: names.get(sid, sid) if sid else tr("builder.saved.new"),
             )  # fmt: skip
             unchanged = current is not None and current.segment == segment
             st.button(

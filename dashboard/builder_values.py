@@ -189,8 +189,9 @@ def _number_operands(
     k = key(node_id, "multi")
     seed(k, [v for v in values])
     chosen = st.multiselect(
-        tr("builder.values"), sorted(set(options) | {v for v in values if not isinstance(v, str)}), key=k, accept_new_options=True,
-        format_func=lambda v: f"{v} · {fmt_int(counts[v])}" if v in counts else str(v), label_visibility="collapsed", placeholder=tr("builder.type_numbers"),
+        tr("builder.values"), sorted(set(options) | {v for v in values if not isinstance(v, str)}), key=k,
+        accept_new_options=True, format_func=lambda v: f"{v} · {fmt_int(counts[v])}" if v in counts else str(v),
+        label_visibility="collapsed", placeholder=tr("builder.type_numbers"),
     )  # fmt: skip
     numbers = [_number(v, whole) for v in chosen]
     if any(n is None for n in numbers):

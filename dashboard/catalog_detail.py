@@ -11,7 +11,7 @@ from core.tags import TagEntry, TagError
 from dashboard import data_access
 from dashboard.builder_session import append_tag
 from dashboard.charts import PALETTE
-from dashboard.data_access import lang, tag_distribution, tr
+from dashboard.data_access import lang, say, tag_distribution, tr
 from dashboard.i18n import fmt_int, fmt_pct
 
 TAG_KEY = "catalog-tag"
@@ -101,7 +101,7 @@ def _distribution(ds: Dataset, entry: TagEntry) -> None:
     try:
         dist = tag_distribution(ds, ds.fingerprint, entry.tag)
     except TagError as err:
-        st.error(str(err))
+        st.error(say(err))
         return
     labels = [
         tr("catalog.has")

@@ -153,13 +153,18 @@ def heatmap_html(result: Retention, name: str, tr, links: list[str], table_id: s
         hover = tr("cohorts.mean_hover", k=k, n=n)
         value = "" if share is None else repr(share)
         mean_cells.append(
-            f'<td style="{_cell_style(share)}" title="{e(hover)}" data-k="{k}" data-share="{value}">{fmt_pct(share)}</td>'
+            f'<td style="{_cell_style(share)}" title="{e(hover)}" data-k="{k}" data-share="{value}">'
+            f"{fmt_pct(share)}</td>"
         )
-    mean_row = f'<tr class="mean"><th>{e(tr("cohorts.mean"))}</th><td class="size">{fmt_int(result.total)}</td>{"".join(mean_cells)}</tr>'
+    mean_row = (
+        f'<tr class="mean"><th>{e(tr("cohorts.mean"))}</th><td class="size">{fmt_int(result.total)}</td>'
+        f"{''.join(mean_cells)}</tr>"
+    )
     style = (
         "<style>"
         ".cohort-heatmap{border-collapse:collapse;font-size:0.85rem;font-variant-numeric:tabular-nums}"
-        ".cohort-heatmap th,.cohort-heatmap td{padding:4px 8px;border:1px solid #e9ecef;text-align:right;white-space:nowrap}"
+        ".cohort-heatmap th,.cohort-heatmap td{padding:4px 8px;border:1px solid #e9ecef;"
+        "text-align:right;white-space:nowrap}"
         ".cohort-heatmap tr.mean th,.cohort-heatmap tr.mean td{border-top:2px solid #495057;font-weight:600}"
         ".cohort-heatmap td.future{background:#fff}"
         "</style>"

@@ -71,7 +71,25 @@ def get_dataset() -> Dataset | None:
 
     scope = current_access().scope
     # a scoped person's every count, analysis and export reads only their scope's members (core/access.py)
-    return _scoped(ds, ds.fingerprint, scope.to_json()) if scope is not None else ds
+    ds = _scoped(ds, ds.fingerprint, scope.to_json()) if scope is not None else ds
+    engine = (os.environ.get("ADESK_ENGINE") or "duckdb").strip().lower()
+    if engine == "duckdb":
+        return ds
+    from core.engine import EngineError
+
+    try:
+        return _on_engine(ds, ds.fingerprint, engine)
+    except EngineError as err:  # a bad engine setting, or no pyspark: the reason, no traceback
+        st.error(str(err))
+        return None
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _on_engine(_ds: Dataset, fp: str, engine: str) -> Dataset:
+    """The dataset answered by ADESK_ENGINE's engine (`adesk serve --engine spark`: core/engine/spark_dataset.py)."""
+    from core.engine import engine_dataset
+
+    return engine_dataset(_ds)
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -93,7 +111,7 @@ def problems_frame(report: ValidationReport) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                tr("problem.severity"): p.severity,
+                tr("problem.severity"): tr(f"problem.{p.severity}"),
                 tr("problem.file"): p.file,
                 tr("problem.column"): p.column or "",
                 tr("problem.message"): texts[0],
@@ -133,7 +151,7 @@ def _app_database(kind: str):
     try:
         return _open_store(kind, str(default_db_path().absolute()))
     except StoreError as err:
-        st.error(tr("store.unusable", error=str(err)))
+        st.error(tr("store.unusable", error=say(err)))
         return None
 
 

@@ -1,4 +1,4 @@
-"""The Experiments page's panels: verdict, SRM banner, per-variant table, lift chart, CSV, planner, how it was counted."""
+"""The Experiments page's panels: verdict, SRM banner, variant table, lift chart, CSV, planner, how it was counted."""
 
 from __future__ import annotations
 

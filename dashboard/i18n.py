@@ -35,6 +35,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "problem.message": ("Problem", "问题"),
     "problem.fix": ("How to fix", "修复方法"),
     "problem.severity": ("Severity", "级别"),
+    "problem.error": ("error", "错误"),
+    "problem.warning": ("warning", "警告"),
     "overview.title": ("Overview", "总览"),
     "overview.users": ("Members", "会员数"),
     "overview.buyers": ("Buyers (last {days} days)", "购买用户（近 {days} 天）"),

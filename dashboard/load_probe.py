@@ -1,4 +1,4 @@
-"""`python -m dashboard.load_probe run APP …`: `streamlit run` that also times each rerun in the server, for `adesk bench load`.
+"""`python -m dashboard.load_probe run APP …`: `streamlit run` timing each rerun in the server, for `adesk bench load`.
 
 Every line appended to the file named by $ADESK_LOAD_PROBE is one rerun: the milliseconds from its
 request's arrival at the server to the sending of that run's last message ("script finished"), in

@@ -17,7 +17,7 @@ def _app(page: str) -> None:
     import streamlit as st
 
     from dashboard import data_access
-    from dashboard.views import aipl, builder, catalog, funnels
+    from dashboard.views import aipl, builder, catalog, funnels, overview
 
     st.set_page_config(page_title="Audience Desk", layout="wide")
     data_access.lang()
@@ -27,6 +27,7 @@ def _app(page: str) -> None:
             st.Page(catalog.main, title="catalog", url_path="catalog", default=page == "catalog"),
             st.Page(aipl.main, title="aipl", url_path="aipl", default=page == "aipl"),
             st.Page(funnels.main, title="funnels", url_path="funnels", default=page == "funnels"),
+            st.Page(overview.main, title="overview", url_path="overview", default=page == "overview"),
         ]
     ).run()
 

@@ -17,58 +17,9 @@ from core.segments.model import SegmentError
 from core.segments.operations import size
 from core.segments.urlcodec import decode_segment, encode_segment
 from tests.datasets import random_dataset, write_dataset
+from tests.oracles import expected_models
 
-AWARE = {"ad_impression", "article_view", "live_view"}
-INTEREST = {"product_view", "add_to_cart", "favorite", "follow", "coupon_claim"}
-LOYAL = {"review", "share", "member_join"}
 AS_OF = "2026-06-30"
-
-
-def pandas_models(users: pd.DataFrame, events: pd.DataFrame, day: date) -> pd.DataFrame:
-    """AIPL stage, RFM class and lifecycle of every user at the end of `day`, straight from the contract."""
-    end = pd.Timestamp(day) + pd.Timedelta(days=1)
-    ev = events[(events["ts"] < end) & events["user_id"].isin(users["user_id"])]
-    out = pd.DataFrame(index=pd.Index(users["user_id"], name="user_id"))
-    stage = {}
-    for uid, g in ev[ev["ts"] >= end - pd.Timedelta(days=180)].groupby("user_id"):
-        buys = g[g["event"] == "purchase"]
-        if len(buys) >= 2 or (len(buys) == 1 and (g.loc[g["event"].isin(LOYAL), "ts"] > buys["ts"].min()).any()):
-            stage[uid] = "L"
-        elif len(buys) == 1:
-            stage[uid] = "P"
-        elif g["event"].isin(INTEREST).any():
-            stage[uid] = "I"
-        elif g["event"].isin(AWARE).any():
-            stage[uid] = "A"
-    out["aipl"] = pd.Series(stage, dtype=object).reindex(out.index).fillna("none")
-    buys = ev[(ev["event"] == "purchase") & (ev["ts"] >= end - pd.Timedelta(days=365))]
-    g = buys.groupby("user_id")
-    r = (pd.Timestamp(day) - g["ts"].max().dt.normalize()).dt.days
-    f = g.size()
-    m = g["amount"].apply(lambda s: s.fillna(0).sum())
-    names = {(True, True, True): "important_value", (True, False, True): "important_development",
-             (False, True, True): "important_retention", (False, False, True): "important_recovery",
-             (True, True, False): "general_value", (True, False, False): "general_development",
-             (False, True, False): "general_retention", (False, False, False): "general_recovery"}  # fmt: skip
-    cls = {u: names[(r[u] < r.mean(), f[u] > f.mean(), m[u] > m.mean())] for u in r.index}
-    out["rfm"] = pd.Series(cls, dtype=object).reindex(out.index).fillna("none")
-    last = ev.groupby("user_id")["ts"].max().reindex(out.index)
-    signup = users.set_index("user_id")["signup_at"]
-    life = []
-    for uid in out.index:
-        s, t = signup.get(uid), last.get(uid)
-        if pd.notna(s) and end - pd.Timedelta(days=30) <= s < end:
-            life.append("new")
-        elif pd.notna(t) and t >= end - pd.Timedelta(days=30):
-            life.append("active")
-        elif pd.notna(t) and t >= end - pd.Timedelta(days=90):
-            life.append("dormant")
-        elif pd.notna(t):
-            life.append("churned")
-        else:
-            life.append("never_active")
-    out["lifecycle"] = life
-    return out
 
 
 def models_at(ds, model: str, day: date) -> pd.Series:
@@ -131,7 +82,7 @@ def edge(tmp_path_factory):
 )
 def test_models_at_a_date_equal_pandas_on_the_edges(edge, day):
     ds, users, events = edge
-    want = pandas_models(users, events, day)
+    want = expected_models(users, events, day)
     for model in ("aipl", "rfm", "lifecycle"):
         got = models_at(ds, model, day).reindex(want.index)
         assert got.tolist() == want[model].tolist(), (model, day, got.to_dict(), want[model].to_dict())
@@ -140,7 +91,7 @@ def test_models_at_a_date_equal_pandas_on_the_edges(edge, day):
 def test_the_edges_say_what_they_should(edge):
     """Guards the fixture: the edge cases really land where the definitions put them."""
     ds, users, events = edge
-    at_d1 = pandas_models(users, events, D1)
+    at_d1 = expected_models(users, events, D1)
     assert not (events["ts"].dt.date == D1).any()  # d1 is a day with no events
     assert (
         at_d1.loc["edge_in", "aipl"] == "I" and at_d1.loc["edge_out", "aipl"] == "A"
@@ -148,15 +99,15 @@ def test_the_edges_say_what_they_should(edge):
     assert at_d1.loc["late_signup", "aipl"] == "none" and at_d1.loc["late_signup", "lifecycle"] == "never_active"
     assert at_d1.loc["buyer", "aipl"] == "I" and at_d1.loc["loyal", "aipl"] == "P"
     assert at_d1.loc["edge_out", "lifecycle"] == "dormant" and at_d1.loc["new", "lifecycle"] == "new"
-    later = pandas_models(users, events, date(2026, 4, 2))
+    later = expected_models(users, events, date(2026, 4, 2))
     assert later.loc["loyal", "aipl"] == "L" and later.loc["buyer", "aipl"] == "P"
 
 
 def test_flow_cells_and_summary(edge):
     ds, users, events = edge
     f = aipl.flow(ds, D1, date(2026, 6, 30))
-    a = pandas_models(users, events, D1)["aipl"]
-    b = pandas_models(users, events, date(2026, 6, 30))["aipl"]
+    a = expected_models(users, events, D1)["aipl"]
+    b = expected_models(users, events, date(2026, 6, 30))["aipl"]
     want = pd.crosstab(a, b).reindex(index=aipl.ALL_STAGES, columns=aipl.ALL_STAGES, fill_value=0)
     assert f.matrix == {r: {c: int(want.loc[r, c]) for c in aipl.ALL_STAGES} for r in aipl.ALL_STAGES}
     assert sum(f.summary.values()) == f.base_size == len(users)
@@ -183,7 +134,7 @@ def test_funnel_of_a_segment_at_a_date(rand):
     day = date(2026, 2, 28)
     seg = parse_segment({"conditions": [CITY]})
     f = aipl.funnel(ds, day, seg)
-    stages = pandas_models(users, events, day)["aipl"]
+    stages = expected_models(users, events, day)["aipl"]
     in_city = users.set_index("user_id")["city"].isin(["Shanghai", "Hangzhou"])
     counts = stages[in_city.reindex(stages.index)].value_counts()
     assert f.in_stage == {s: int(counts.get(s, 0)) for s in aipl.ALL_STAGES}
@@ -202,7 +153,7 @@ def test_trend_points_are_month_ends_and_equal_pandas(rand):
     t = aipl.trend(ds, 4)
     assert [p.day for p in t.points] == [date(2026, 3, 31), date(2026, 4, 30), date(2026, 5, 31), date(2026, 6, 30)]
     for p in t.points:
-        counts = pandas_models(users, events, p.day)["aipl"].value_counts()
+        counts = expected_models(users, events, p.day)["aipl"].value_counts()
         assert p.in_stage == {s: int(counts.get(s, 0)) for s in aipl.ALL_STAGES}
         assert size(ds, aipl.stage_definition(["I"], p.day)).count == p.in_stage["I"]
 
@@ -212,7 +163,7 @@ def test_all_25_cells_count_what_they_say(rand):
     seg = parse_segment({"conditions": [CITY]})
     d1, d2 = date(2025, 12, 31), date(2026, 5, 31)
     f = aipl.flow(ds, d1, d2, seg)
-    a, b = pandas_models(users, events, d1)["aipl"], pandas_models(users, events, d2)["aipl"]
+    a, b = expected_models(users, events, d1)["aipl"], expected_models(users, events, d2)["aipl"]
     in_city = users.set_index("user_id")["city"].isin(["Shanghai", "Hangzhou"]).reindex(a.index)
     want = pd.crosstab(a[in_city], b[in_city]).reindex(index=aipl.ALL_STAGES, columns=aipl.ALL_STAGES, fill_value=0)
     assert sum(f.summary.values()) == f.base_size == int(in_city.sum())
@@ -240,7 +191,7 @@ def test_all_25_cells_count_what_they_say(rand):
 def test_property_aipl_at_a_random_day(rand, back, values, negate):
     ds, users, events = rand
     day = date(2026, 6, 30) - timedelta(days=back)
-    stages = pandas_models(users, events, day)["aipl"]
+    stages = expected_models(users, events, day)["aipl"]
     want = int(stages.isin(values).sum())
     op = "not_in" if negate else "in"
     cond = {"kind": "aipl", "op": op, "values": sorted(values), "as_of": day.isoformat()}
@@ -254,7 +205,7 @@ def test_property_aipl_at_a_random_day(rand, back, values, negate):
 def test_rfm_and_lifecycle_conditions_at_a_date(rand):
     ds, users, events = rand
     day = date(2026, 1, 15)
-    want = pandas_models(users, events, day)
+    want = expected_models(users, events, day)
     for kind, value in (("rfm", "important_value"), ("lifecycle", "dormant"), ("lifecycle", "never_active")):
         seg = parse_segment({"conditions": [{"kind": kind, "op": "in", "values": [value], "as_of": day.isoformat()}]})
         assert size(ds, seg).count == int((want[kind] == value).sum()), (kind, value)

@@ -1,4 +1,4 @@
-"""The AIPL page in AppTest: its numbers equal plain pandas, a cell opens the builder with the same count, Chinese labels."""
+"""The AIPL page in AppTest: numbers equal plain pandas, a cell opens the builder at the same count, Chinese labels."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from core.segments.urlcodec import decode_segment
 from tests.apptest_harness import metric, open_page, texts
 from tests.datasets import random_dataset
-from tests.test_aipl import pandas_models
+from tests.oracles import expected_models
 
 D1, D2 = date(2026, 5, 31), date(2026, 6, 30)  # the default flow: the last month end before as_of -> as_of
 
@@ -19,7 +19,7 @@ D1, D2 = date(2026, 5, 31), date(2026, 6, 30)  # the default flow: the last mont
 def shop(tmp_path_factory):
     root = random_dataset(tmp_path_factory.mktemp("page") / "shop", n_users=250, n_events=4000, seed=11)
     users, events = pd.read_parquet(root / "users.parquet"), pd.read_parquet(root / "events")
-    a, b = pandas_models(users, events, D1)["aipl"], pandas_models(users, events, D2)["aipl"]
+    a, b = expected_models(users, events, D1)["aipl"], expected_models(users, events, D2)["aipl"]
     return root, a, b
 
 

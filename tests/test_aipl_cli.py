@@ -1,4 +1,4 @@
-"""`adesk aipl`, `aipl trend`, `aipl flow` and `adesk count` with a dated condition: JSON against pandas, bad input exits 2."""
+"""`adesk aipl`, `aipl trend`, `aipl flow`, `adesk count` with a dated condition: JSON vs pandas, bad input exits 2."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from dashboard.cli import main
 from tests.datasets import random_dataset
-from tests.test_aipl import pandas_models
+from tests.oracles import expected_models
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def stage_counts(users, events, day: date, mask=None) -> dict[str, int]:
-    s = pandas_models(users, events, day)["aipl"]
+    s = expected_models(users, events, day)["aipl"]
     if mask is not None:
         s = s[mask.reindex(s.index)]
     c = s.value_counts()
@@ -58,8 +58,8 @@ def test_trend_and_flow_json(capsys, shop):
     code, out, err = run(capsys, "aipl", "flow", str(root), "--from", "2026-02-28", "--to", "2026-06-30", "--json")
     assert code == 0, err
     r = json.loads(out)
-    a = pandas_models(users, events, date(2026, 2, 28))["aipl"]
-    b = pandas_models(users, events, date(2026, 6, 30))["aipl"]
+    a = expected_models(users, events, date(2026, 2, 28))["aipl"]
+    b = expected_models(users, events, date(2026, 6, 30))["aipl"]
     assert r["from"] == "2026-02-28" and r["to"] == "2026-06-30" and r["base_size"] == len(users)
     assert r["matrix"]["I"]["P"] == int(((a == "I") & (b == "P")).sum())
     assert r["matrix"]["none"]["none"] == r["summary"]["absent"] == int(((a == "none") & (b == "none")).sum())
@@ -101,7 +101,7 @@ def test_export_and_saved_segment_with_a_dated_condition(capsys, tmp_path, shop,
     root, users, events = shop
     monkeypatch.setenv("ADESK_EXPORT_DIR", str(tmp_path / "exports"))
     dated = {"conditions": [{"kind": "aipl", "op": "in", "values": ["P", "L"], "as_of": "2026-01-31"}]}
-    want = pandas_models(users, events, date(2026, 1, 31))["aipl"].isin(["P", "L"])
+    want = expected_models(users, events, date(2026, 1, 31))["aipl"].isin(["P", "L"])
     seg = tmp_path / "s.json"
     seg.write_text(json.dumps(dated))
     out = tmp_path / "out.csv"

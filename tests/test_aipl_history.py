@@ -89,7 +89,8 @@ def edge_events(lookback: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         ("u33", "purchase", d), ("u33", "review", d),  # loyalty at the purchase's moment: not after it
         ("u33", "share", d + pd.Timedelta(microseconds=1)),  # one microsecond later: after it
         ("u34", "purchase", d), ("u34", "purchase", d),  # two purchases at one moment
-        ("u35", "ad_impression", d - pd.Timedelta(days=lookback)), ("u35", "ad_impression", d),  # a gap of exactly the lookback
+        # a gap of exactly the lookback
+        ("u35", "ad_impression", d - pd.Timedelta(days=lookback)), ("u35", "ad_impression", d),
         ("u36", "ad_impression", d - pd.Timedelta(days=lookback + 1)), ("u36", "add_to_cart", d),  # one day more
         ("u37", "review", d), ("u37", "purchase", d + pd.Timedelta(days=3)),  # loyalty before the purchase only
         ("u38", "purchase", d - pd.Timedelta(days=lookback - 1)), ("u38", "share", d + pd.Timedelta(days=2)),
@@ -106,7 +107,8 @@ def edge_events(lookback: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 def toml_for(cfg: dict) -> str:
     q = lambda xs: "[" + ", ".join(f'"{x}"' for x in xs) + "]"  # noqa: E731
     return (
-        f'as_of = "{AS_OF}"\npurchase_event = "purchase"\n[aipl]\nawareness = {q(cfg["awareness"])}\ninterest = {q(cfg["interest"])}\n'
+        f'as_of = "{AS_OF}"\npurchase_event = "purchase"\n[aipl]\n'
+        f"awareness = {q(cfg['awareness'])}\ninterest = {q(cfg['interest'])}\n"
         f"loyalty_events = {q(cfg['loyalty'])}\nloyalty_min_purchases = {cfg['k']}\nlookback_days = {cfg['lookback']}\n"
     )
 

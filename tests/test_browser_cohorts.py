@@ -1,4 +1,4 @@
-"""End to end in Chromium: compare two saved segments on the Cohorts page; both curves drawn, cells equal to the CLI's."""
+"""End to end in Chromium: compare two saved segments on the Cohorts page; both curves drawn, cells equal the CLI's."""
 
 from __future__ import annotations
 

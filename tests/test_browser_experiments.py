@@ -1,4 +1,8 @@
-"""End to end in Chromium: the broken experiment warns of SRM; the winning one says who wins; an export's campaign lift opens from the Exports page; the demo's past campaign shows its lift."""
+"""End to end in Chromium: the experiment pages' verdicts, SRM warning and campaign lifts.
+
+The broken experiment warns of SRM; the winning one says who wins; an export's campaign lift opens
+from the Exports page; the demo's past campaign shows its lift.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ HOLDOUT = 0.1
 
 
 def _demo_counts(demo_dir, variant_of: str) -> dict[str, int]:
-    """Users per variant of a demo experiment, from assignments.parquet by the definition (no one is excluded in the demo)."""
+    """Users per variant of a demo experiment, from assignments.parquet by the definition (the demo excludes no one)."""
     a = pd.read_parquet(demo_dir / "assignments.parquet")
     a = a[a["experiment"] == variant_of]
     return a.groupby("variant")["user_id"].nunique().to_dict()

@@ -1,4 +1,4 @@
-"""End to end: build a segment, export it by clicking, download the file, check it row by row; then verify it on the Exports page.
+"""End to end: build a segment, export it by clicking, download it, check it row by row, verify it on the Exports page.
 
 The server runs dashboard/asgi.py (what `adesk serve` runs), so the download goes
 through the streamed route. Expected rows are computed here with pandas and

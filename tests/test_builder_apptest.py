@@ -291,7 +291,8 @@ def test_the_stale_saved_segment_loads_with_a_warning_not_a_crash() -> None:
     store = AppStore(default_db_path())
     stale = store.save_segment("Made on another dataset", parse_segment({"conditions": [
         {"kind": "tag", "tag": "interest/food/gone", "op": "eq", "value": "x"},
-        {"kind": "event", "event": "purchase", "op": ">=", "count": 1, "where": [{"field": "colour", "op": "eq", "value": "red"}]},
+        {"kind": "event", "event": "purchase", "op": ">=", "count": 1,
+         "where": [{"field": "colour", "op": "eq", "value": "red"}]},
     ]}))  # fmt: skip
     at = open_page("builder")
     at.selectbox(key="builder-saved-pick").select(stale.id).run()

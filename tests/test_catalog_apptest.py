@@ -1,4 +1,4 @@
-"""Tag Catalog in AppTest: numbers recomputed from the Parquet files; detail and "add to segment" agree with `adesk count`."""
+"""Tag Catalog in AppTest: numbers recomputed from Parquet; detail and "add to segment" agree with `adesk count`."""
 
 from __future__ import annotations
 
@@ -61,7 +61,8 @@ def test_search_category_and_attention_filters(files) -> None:
     meta = catalog.set_index("tag")
     expected = {
         t for t in set(catalog["tag"]) | set(tags["tag"])
-        if "food" in t or "food" in str(meta["description"].get(t, "")).lower() or "food" in str(meta["owner"].get(t, "")).lower()
+        if "food" in t or "food" in str(meta["description"].get(t, "")).lower()
+        or "food" in str(meta["owner"].get(t, "")).lower()
     }  # fmt: skip
     assert set(shown["tag"]) == expected
     at.text_input(key="catalog-q").input("").run()

@@ -398,13 +398,12 @@ def test_cli_commands_answer_the_same_on_spark(pair, tmp_path, monkeypatch, caps
 
 
 def test_what_spark_cannot_answer_says_why(pair):
-    """A sample (DuckDB's hash order) is refused with the reason; a Spark failure is core's EngineError."""
+    """DuckDB's hash() is refused with the reason; a Spark failure is core's EngineError."""
     from core.engine import EngineError as RuleError
     from core.problems import EngineError as QueryError
 
     ds, sd = pair
     with pytest.raises(RuleError, match="SHA-256"):
-        ops.sample(sd, SEGMENTS[0], n=5)
-    assert len(ops.sample(ds, SEGMENTS[0], n=5)) == 5
+        sd.run(exp.select(exp.func("hash", exp.column("user_id"))).from_("profile"))
     with pytest.raises(QueryError, match="Spark could not answer"):
         sd.run(exp.select("*").from_("no_such_table"))

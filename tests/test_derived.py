@@ -12,84 +12,15 @@ import pytest
 import core.dataset.build_events as dataset_module  # CODED_MAX lives with the event steps of the build
 from core.dataset import open_dataset
 from tests.datasets import random_dataset, write_dataset
-
-AWARE = {"ad_impression", "article_view", "live_view"}
-INTEREST = {"product_view", "add_to_cart", "favorite", "follow", "coupon_claim"}
-LOYAL = {"review", "share", "member_join"}
-CLASSES = {
-    (True, True, True): "important_value",
-    (True, False, True): "important_development",
-    (False, True, True): "important_retention",
-    (False, False, True): "important_recovery",
-    (True, True, False): "general_value",
-    (True, False, False): "general_development",
-    (False, True, False): "general_retention",
-    (False, False, False): "general_recovery",
-}
-
-
-def expected_models(users: pd.DataFrame, events: pd.DataFrame, as_of: str) -> pd.DataFrame:
-    """DATA_CONTRACT.md's definitions, written directly in pandas with the default settings."""
-    end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
-    ev = events[events["ts"] < end]
-    out = pd.DataFrame(index=pd.Index(users["user_id"], name="user_id"))
-
-    buys = ev[(ev["event"] == "purchase") & (ev["ts"] >= end - pd.Timedelta(days=365))]
-    g = buys.groupby("user_id")
-    rec = (pd.Timestamp(as_of) - g["ts"].max().dt.normalize()).dt.days
-    freq = g.size()
-    mon = g["amount"].apply(lambda s: s.fillna(0).sum())
-    rfm = pd.DataFrame({"recency": rec, "frequency": freq, "monetary": mon})
-    rfm["cls"] = [
-        CLASSES[(r < rfm["recency"].mean(), f > rfm["frequency"].mean(), m > rfm["monetary"].mean())]
-        for r, f, m in zip(rfm["recency"], rfm["frequency"], rfm["monetary"], strict=True)
-    ]
-    rfm["r_score"] = (6 - np.ceil(5 * rfm["recency"].rank(method="max", pct=True))).clip(lower=1)
-    rfm["f_score"] = np.ceil(5 * rfm["frequency"].rank(method="max", pct=True))
-    rfm["m_score"] = np.ceil(5 * rfm["monetary"].rank(method="max", pct=True))
-    out = out.join(rfm)
-    out["cls"] = out["cls"].fillna("none")
-
-    stages = {}
-    win = ev[ev["ts"] >= end - pd.Timedelta(days=180)]
-    for uid, grp in win.groupby("user_id"):
-        p = grp[grp["event"] == "purchase"]
-        if len(p) >= 2:
-            stages[uid] = "L"
-        elif len(p) == 1 and (grp[grp["event"].isin(LOYAL)]["ts"] > p["ts"].min()).any():
-            stages[uid] = "L"
-        elif len(p) == 1:
-            stages[uid] = "P"
-        elif grp["event"].isin(INTEREST).any():
-            stages[uid] = "I"
-        elif grp["event"].isin(AWARE).any():
-            stages[uid] = "A"
-    out["stage"] = pd.Series(stages).reindex(out.index).fillna("none")
-
-    last = ev.groupby("user_id")["ts"].max().reindex(out.index)
-    signup = users.set_index("user_id")["signup_at"] if "signup_at" in users else pd.Series(pd.NaT, index=out.index)
-    states = []
-    for uid in out.index:
-        s, t = signup.get(uid), last.get(uid)
-        if pd.notna(s) and end - pd.Timedelta(days=30) <= s < end:
-            states.append("new")
-        elif pd.notna(t) and t >= end - pd.Timedelta(days=30):
-            states.append("active")
-        elif pd.notna(t) and t >= end - pd.Timedelta(days=90):
-            states.append("dormant")
-        elif pd.notna(t):
-            states.append("churned")
-        else:
-            states.append("never_active")
-    out["lifecycle"] = states
-    return out
+from tests.oracles import expected_models
 
 
 def actual_models(ds) -> pd.DataFrame:
     return (
         ds.cursor()
         .execute(
-            "select user_id, _recency_days, _frequency, _monetary, _rfm_class, _r_score, _f_score, _m_score, _aipl_stage, _lifecycle from profile"
+            "select user_id, _recency_days, _frequency, _monetary, _rfm_class, _r_score, _f_score, _m_score, "
+            "_aipl_stage, _lifecycle from profile"
         )
         .df()
         .set_index("user_id")
@@ -100,7 +31,7 @@ def assert_models_match(ds, users, events, as_of):
     exp_ = expected_models(users, events, as_of)
     act = actual_models(ds).reindex(exp_.index)
     assert list(act.index) == list(exp_.index)
-    mismatched = act.index[act["_rfm_class"] != exp_["cls"]]
+    mismatched = act.index[act["_rfm_class"] != exp_["rfm"]]
     assert mismatched.empty, f"RFM class differs for {list(mismatched[:5])}"
     buyers = exp_["recency"].notna()
     assert (act.loc[buyers, "_recency_days"] == exp_.loc[buyers, "recency"]).all()
@@ -109,9 +40,10 @@ def assert_models_match(ds, users, events, as_of):
     for s in ("r_score", "f_score", "m_score"):
         assert (act.loc[buyers, f"_{s}"] == exp_.loc[buyers, s]).all(), s
     assert act.loc[~buyers, "_frequency"].eq(0).all() and act.loc[~buyers, "_r_score"].isna().all()
-    bad = act.index[act["_aipl_stage"] != exp_["stage"]]
+    bad = act.index[act["_aipl_stage"] != exp_["aipl"]]
     assert bad.empty, (
-        f"AIPL differs for {list(bad[:5])}: {act.loc[bad[:5], '_aipl_stage'].tolist()} vs {exp_.loc[bad[:5], 'stage'].tolist()}"
+        f"AIPL differs for {list(bad[:5])}: {act.loc[bad[:5], '_aipl_stage'].tolist()} "
+        f"vs {exp_.loc[bad[:5], 'aipl'].tolist()}"
     )
     bad = act.index[act["_lifecycle"] != exp_["lifecycle"]]
     assert bad.empty, f"lifecycle differs for {list(bad[:5])}"
@@ -425,7 +357,8 @@ def test_profile_column_storage(random_ds):
     compression = dict(
         ds.cursor()
         .execute(
-            "select column_name, any_value(compression) from pragma_storage_info('cache.profile') where segment_type = 'BOOLEAN' group by 1"
+            "select column_name, any_value(compression) from pragma_storage_info('cache.profile') "
+            "where segment_type = 'BOOLEAN' group by 1"
         )
         .fetchall()
     )
@@ -435,7 +368,8 @@ def test_profile_column_storage(random_ds):
     (user_id,) = (
         ds.cursor()
         .execute(
-            "select distinct compression from pragma_storage_info('cache.profile') where column_name = 'user_id' and segment_type = 'VARCHAR'"
+            "select distinct compression from pragma_storage_info('cache.profile') "
+            "where column_name = 'user_id' and segment_type = 'VARCHAR'"
         )
         .fetchall()
     )

@@ -63,6 +63,25 @@ def test_list_position_miss_is_null(spark):
     same(spark, "select list_position($l, 20), list_position($l, 99)", {"l": [10, 20]}, want=[(2, None)])
 
 
+def test_list_index_by_a_column_is_one_based(spark):
+    """`[a, b, c][i]` (the funnel's step times by the deepest step): 1-based, NULL out of range, as DuckDB."""
+    same(
+        spark,
+        "select [10, 20, 30][i], [10, 20, 30][i + 1], [10, 20, 30][2] from (values (1), (3), (4), (0)) t(i) order by i",
+        want=[(None, 10, 20), (10, 20, 20), (30, None, 20), (None, None, 20)],
+    )
+
+
+def test_unnests_in_one_select_are_zipped(spark):
+    """Two `unnest` in one SELECT (the funnel histogram's bins) pair up element by element, NULL-padded."""
+    same(
+        spark,
+        "select * from (select unnest($lo) as lo, unnest($hi) as hi) order by lo",
+        {"lo": [0.0, 60.0, 300.0], "hi": [60.0, 300.0]},
+        want=[(0.0, 60.0), (60.0, 300.0), (300.0, None)],
+    )
+
+
 def test_len_of_list_and_of_text(spark):
     same(spark, "select len($l), len([1, 2, 3]), len('héllo')", {"l": ["a", "b"]}, want=[(2, 3, 5)])
 
@@ -163,6 +182,13 @@ def test_sha256_and_the_holdout_rule(spark):
 def test_engine_hash_is_refused():
     with pytest.raises(EngineError, match="SHA-256"):
         to_spark(sqlglot.parse_one("select hash(user_id) from profile", read="duckdb"))
+
+
+def test_local_files_are_refused_with_the_reason():
+    """An export's holdout file (beside the app store) is not read on Spark: refused, saying what runs instead."""
+    for sql in ("select * from read_parquet($a_files)", "select hash(variant) from read_parquet($a_files)"):
+        with pytest.raises(EngineError, match="ADESK_ENGINE=duckdb"):
+            to_spark(sqlglot.parse_one(sql, read="duckdb"), {"a_files": ["/tmp/x.parquet"]})
 
 
 def test_parameters_stay_bound(spark):

@@ -20,11 +20,13 @@ from core.store import AppStore
 from dashboard.cli import main
 from tests.datasets import random_dataset
 from tests.funnel_oracle import oracle
+from tests.oracles import open_random, segment_members
 
 AS_OF = date(2026, 6, 30)
 FUNNELS = [
     {"steps": [{"event": "product_view"}, {"event": "add_to_cart"}, {"event": "purchase"}],
-     "from": "2026-01-01", "to": "2026-06-30", "window": {"value": 30, "unit": "day"}, "exclusions": [{"event": "review"}]},
+     "from": "2026-01-01", "to": "2026-06-30", "window": {"value": 30, "unit": "day"},
+     "exclusions": [{"event": "review"}]},
     {"steps": [{"event": "purchase", "where": [{"field": "product_category", "op": "eq", "value": "cake"}]},
                {"event": "purchase"}], "window": {"value": 60, "unit": "day"}},
 ]  # fmt: skip
@@ -32,23 +34,9 @@ FUNNELS = [
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    root = random_dataset(tmp_path_factory.mktemp("funnel_seg"), n_users=150, n_events=1800, seed=11)
-    ds = open_dataset(root, tmp_path_factory.mktemp("cache"))
-    users = pd.read_parquet(root / "users.parquet")
-    events = pd.read_parquet(root / "events")
+    ds, users, events = open_random(tmp_path_factory, "funnel_seg", seed=11)
     yield ds, users, events
     ds.close()
-
-
-def _members(ds, definition) -> set[str]:
-    from core.segments.compile import compile_where, members_query
-
-    sql, params = members_query(compile_where(parse_segment(definition), ds.catalog))
-    cur = ds.cursor()
-    try:
-        return {r[0] for r in cur.execute(sql, params).fetchall()}
-    finally:
-        cur.close()
 
 
 @pytest.mark.parametrize("funnel", FUNNELS)
@@ -60,14 +48,14 @@ def test_reached_not_reached_dropped_after_against_the_oracle(data, funnel):
     for step in range(1, k + 1):
         reached = {u for u, m in want.items() if not m["excluded"] and m["deepest"] >= step}
         cond = {"kind": "funnel", "funnel": funnel, "step": step}
-        got_reached = _members(ds, {"conditions": [{**cond, "op": "reached"}]})
-        got_not = _members(ds, {"conditions": [{**cond, "op": "not_reached"}]})
+        got_reached = segment_members(ds, {"conditions": [{**cond, "op": "reached"}]})
+        got_not = segment_members(ds, {"conditions": [{**cond, "op": "not_reached"}]})
         assert got_reached == reached
         assert got_not == everyone - reached  # the exact complement, members with no events included
         assert len(got_reached) + len(got_not) == len(everyone) == ds.total_users
         if step < k:
             dropped = {u for u, m in want.items() if not m["excluded"] and m["deepest"] == step}
-            assert _members(ds, {"conditions": [{**cond, "op": "dropped_after"}]}) == dropped
+            assert segment_members(ds, {"conditions": [{**cond, "op": "dropped_after"}]}) == dropped
 
 
 def test_combined_with_other_conditions_and_counted(data):
@@ -88,7 +76,7 @@ def test_combined_with_other_conditions_and_counted(data):
     dropped1 = {u for u, m in want.items() if not m["excluded"] and m["deepest"] == 1}
     expected = reached2 & shanghai & ((set(users["user_id"]) - reached_b) | dropped1)
     assert size(ds, parse_segment(definition)).count == len(expected)
-    assert _members(ds, definition) == expected
+    assert segment_members(ds, definition) == expected
 
 
 def test_count_and_export_from_the_command_line_and_core(data, tmp_path, capsys, monkeypatch):
@@ -160,6 +148,6 @@ def test_live_on_current_data(tmp_path):
                 for u, m in oracle(events, users, funnel, date.fromisoformat(as_of))["members"].items()
                 if m["deepest"] >= 2
             }
-            assert _members(ds, definition) == want
+            assert segment_members(ds, definition) == want
         finally:
             ds.close()

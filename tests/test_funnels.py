@@ -14,6 +14,7 @@ from core.dataset import open_dataset
 from core.segments.model import SegmentError
 from tests.datasets import write_dataset
 from tests.funnel_oracle import oracle
+from tests.oracles import FUNNEL_EVENTS, assert_members_match, funnel_rows, funnel_specs, funnel_users, segment_members
 
 AS_OF = date(2026, 6, 30)
 T = pd.Timestamp
@@ -73,14 +74,10 @@ def _edge_events() -> pd.DataFrame:
     return df
 
 
-def _users(ids: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({"user_id": ids, "city": [["Shanghai", "Beijing", None][i % 3] for i in range(len(ids))]})
-
-
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory):
     events = _edge_events()
-    users = _users([f"m{i:02d}" for i in range(1, 14)])
+    users = funnel_users([f"m{i:02d}" for i in range(1, 14)])
     root = write_dataset(tmp_path_factory.mktemp("funnel_edge"), users, events, toml=f'as_of = "{AS_OF}"\n')
     ds = open_dataset(root, tmp_path_factory.mktemp("cache"))
     yield ds, events, users
@@ -105,13 +102,7 @@ SPECS = [
 def _check(ds, events, users, spec, step1_property=None):
     want = oracle(events, users, spec, ds.as_of, step1_property=step1_property)
     got = funnel_members(ds, spec, start_property=step1_property)
-    assert set(got) == set(want["members"])
-    for uid, m in want["members"].items():
-        g = got[uid]
-        assert (g["deepest"], g["excluded"], g["open"]) == (m["deepest"], m["excluded"], m["open"]), uid
-        assert [pd.Timestamp(t) for t in g["times"]] == [pd.Timestamp(t) for t in m["times"]], uid
-        if step1_property:
-            assert g["start_value"] == m["start_value"], uid
+    assert_members_match(got, want["members"], start_value=bool(step1_property))
     result = funnel(ds, spec)
     assert result.entered == want["entered"]
     assert result.excluded == want["excluded"]
@@ -221,66 +212,30 @@ def test_bad_funnels_are_refused_with_the_reason(edge, spec, words):
 
 # ---- property test: random funnels and data, SQL = oracle
 
-EVENTS = ["a", "b", "c"]
-CATS = ["x", "y", None]
-
-
-@st.composite
-def _data(draw):
-    n_users = draw(st.integers(3, 8))
-    rows = []
-    for u in range(n_users):
-        for _ in range(draw(st.integers(0, 7))):
-            minute = draw(st.sampled_from([0, 0, 1, 30, 59, 60, 61, 120, 1439, 1440, 1441, 2880]))
-            day = draw(st.integers(0, 4))
-            rows.append(
-                (
-                    f"u{u}",
-                    draw(st.sampled_from(EVENTS)),
-                    T("2026-06-26") + pd.Timedelta(days=day, minutes=minute),
-                    draw(st.sampled_from(CATS)),
-                )
-            )
-    return n_users, rows
-
-
-_step = st.fixed_dictionaries(
-    {"event": st.sampled_from(EVENTS)},
-    optional={
-        "where": st.lists(
-            st.fixed_dictionaries({"field": st.just("cat"), "op": st.just("eq"), "value": st.sampled_from(["x", "y"])}),
-            max_size=1,
-        )
-    },
-)
-_spec = st.fixed_dictionaries(
-    {
-        "steps": st.lists(_step, min_size=2, max_size=4),
-        "from": st.sampled_from(["2026-06-26", "2026-06-27"]),
-        "to": st.sampled_from(["2026-06-27", "2026-06-29"]),
-        "window": st.sampled_from(
-            [
-                {"value": 1, "unit": "minute"},
-                {"value": 1, "unit": "hour"},
-                {"value": 1, "unit": "day"},
-                {"value": 2, "unit": "day"},
-            ]
-        ),
-        "exclusions": st.lists(_step, max_size=1),
-    }
+RANDOM_ROWS = funnel_rows((3, 8), [0, 0, 1, 30, 59, 60, 61, 120, 1439, 1440, 1441, 2880], 4, "2026-06-26")
+RANDOM_SPECS = funnel_specs(
+    4,
+    ["2026-06-26", "2026-06-27"],
+    ["2026-06-27", "2026-06-29"],
+    [
+        {"value": 1, "unit": "minute"},
+        {"value": 1, "unit": "hour"},
+        {"value": 1, "unit": "day"},
+        {"value": 2, "unit": "day"},
+    ],
 )
 
 
 @settings(
     max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
-@given(data=_data(), specs=st.lists(_spec, min_size=3, max_size=3))
+@given(data=RANDOM_ROWS, specs=st.lists(RANDOM_SPECS, min_size=3, max_size=3))
 def test_random_funnels_match_the_oracle(tmp_path_factory, data, specs):
     n_users, rows = data
     # every event name exists (rows of a user who is not a member: in the catalog, in no funnel)
-    ghost = [("ghost", e, T("2026-06-26"), "x") for e in EVENTS]
+    ghost = [("ghost", e, T("2026-06-26"), "x") for e in FUNNEL_EVENTS]
     events = pd.DataFrame(rows + ghost, columns=["user_id", "event", "ts", "cat"])
-    users = _users([f"u{i}" for i in range(n_users)])
+    users = funnel_users([f"u{i}" for i in range(n_users)])
     root = write_dataset(tmp_path_factory.mktemp("fr"), users, events, toml=f'as_of = "{AS_OF}"\n')
     ds = open_dataset(root, tmp_path_factory.mktemp("frc"))
     try:
@@ -289,21 +244,9 @@ def test_random_funnels_match_the_oracle(tmp_path_factory, data, specs):
             # as a segment condition: reached = the oracle's members, not_reached its exact complement
             for step in range(1, len(spec["steps"]) + 1):
                 cond = {"kind": "funnel", "funnel": spec, "step": step}
-                reached = _segment_members(ds, {**cond, "op": "reached"})
-                not_reached = _segment_members(ds, {**cond, "op": "not_reached"})
+                reached = segment_members(ds, {"conditions": [{**cond, "op": "reached"}]})
+                not_reached = segment_members(ds, {"conditions": [{**cond, "op": "not_reached"}]})
                 assert reached == {u for u, m in want["members"].items() if not m["excluded"] and m["deepest"] >= step}
                 assert reached | not_reached == set(users["user_id"]) and not reached & not_reached
     finally:
         ds.close()
-
-
-def _segment_members(ds, condition: dict) -> set[str]:
-    from core.segments.compile import compile_where, members_query
-    from core.segments.model import parse_segment
-
-    sql, params = members_query(compile_where(parse_segment({"conditions": [condition]}), ds.catalog))
-    cur = ds.cursor()
-    try:
-        return {r[0] for r in cur.execute(sql, params).fetchall()}
-    finally:
-        cur.close()

@@ -390,7 +390,10 @@ def test_params_are_numbered_in_reading_order_without_gaps():
 
 
 def test_same_definition_gives_same_sql_and_params():
-    text = '{"conditions": [{"kind": "attribute", "field": "city", "op": "in", "values": ["b", "a"]}, {"kind": "event", "event": "purchase", "op": ">", "count": 1, "within_days": 45}]}'
+    text = (
+        '{"conditions": [{"kind": "attribute", "field": "city", "op": "in", "values": ["b", "a"]}, '
+        '{"kind": "event", "event": "purchase", "op": ">", "count": 1, "within_days": 45}]}'
+    )
     first, second = (
         compile_where(parse_segment(text), CATALOG),
         compile_where(parse_segment(text), CATALOG),

@@ -173,7 +173,9 @@ SEGMENTS: dict[str, dict] = {
     "age_missing": {"conditions": [{"kind": "attribute", "field": "age", "op": "is_null"}]},
     "sms_yes": {"conditions": [{"kind": "attribute", "field": "sms_opt_in", "op": "eq", "value": True}]},
     "shanghai": {"conditions": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Shanghai"}]},
-    "no_recent_buyer": {"conditions": [{"kind": "event", "event": "purchase", "op": "=", "count": 0, "within_days": 30}]},
+    "no_recent_buyer": {
+        "conditions": [{"kind": "event", "event": "purchase", "op": "=", "count": 0, "within_days": 30}]
+    },
     "baker_or_no_sms": {"match": "any", "conditions": [
         {"kind": "tag", "tag": "interest/food/baking", "op": "has"},
         {"kind": "attribute", "field": "sms_opt_in", "op": "eq", "value": False},

@@ -182,7 +182,7 @@ def members_tree(
 
 
 def reached_tree(ctx, spec: FunnelSpec, op: str, step: int, path: str) -> exp.Expression:
-    """Members for the segment kind `funnel`: `_uid IN (…)` for reached / dropped_after; NOT of reached for not_reached."""
+    """Members for the segment kind `funnel`: `_uid IN (…)` (reached, dropped_after), NOT of reached (not_reached)."""
     alias = exp.TableAlias(this=exp.to_identifier("fm"))
     members: exp.Expression
     if DEFERRED.get():

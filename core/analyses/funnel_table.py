@@ -10,8 +10,9 @@ the builder's `funnel` condition reuse it; the least recently used are dropped p
 
 A `funnel` condition compiled inside `deferred()` (core.segments.counts.segment_condition does)
 is a stand-in table that `materialized(ds, tree)` swaps for that table; compiled elsewhere it is
-the plain-SQL members subquery (core.analyses.funnel_sql.reached_tree), self-contained. With
-`ADESK_ENGINE=spark` nothing is deferred (see the README: Spark cannot run its ASOF JOIN).
+the plain-SQL members subquery (core.analyses.funnel_sql.reached_tree), self-contained. On a Spark
+dataset (`ds.engine == "spark"`) the table is a Spark view made by core/engine/spark_funnels.py from
+the same walk (Spark cannot run the plain plan's ASOF JOIN).
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ def _qualified(ds: Dataset, name: str) -> exp.Table:
     return exp.table_(name, db=ds.schema or "main", catalog="memory", quoted=True)
 
 
-def _walked_select(ctx, spec: FunnelSpec, parts) -> exp.Expression:
-    """The statement turning the registered walk into the members table's rows."""
+def walked_select(ctx, spec: FunnelSpec, parts) -> exp.Expression:
+    """The statement turning the registered walk (`funnel_walked`) into the members table's rows."""
     excluded: exp.Expression = exp.false()
     if spec.exclusions:
         excluded = named_query("funnel_walked_excluded", exclusion=parts.exclusion).selects[0]
@@ -69,6 +70,13 @@ def _walked_select(ctx, spec: FunnelSpec, parts) -> exp.Expression:
         start = exp.Subquery(this=named_query("funnel_walked_start", value=parts.start_value, step1=parts.steps[0]))
     tree = named_query("funnel_walked", excluded=excluded, start_value=start)
     return bind_file_params(tree, parts.values, ctx)
+
+
+def candidates_query(ctx, parts) -> exp.Expression:
+    """The named query reading the candidate rows (`_uid, ts` in microseconds, `mask`)."""
+    return bind_file_params(
+        named_query("funnel_candidates", mask=mask(parts.steps), candidate=parts.candidate), parts.values, ctx
+    )
 
 
 def _walked_arrow(paths, k: int) -> pa.Table:
@@ -87,6 +95,20 @@ def _walked_arrow(paths, k: int) -> pa.Table:
     return pa.table(cols)
 
 
+def walked(spec: FunnelSpec, parts, got: pa.Table) -> pa.Table:
+    """The one-pass walk over the candidate rows `got` (any order): the rows `funnel_walked` stands for."""
+    uid, ts, bits = (got[c].to_numpy() for c in ("_uid", "ts", "mask"))
+    del got
+    order = member_time_order(uid, ts)
+    v = parts.values
+    paths = walk(
+        uid[order], ts[order], bits[order], k=len(spec.steps),
+        from_us=_us(v["from_ts"]), to_end_us=_us(v["to_end"]), window_us=int(spec.window.total_seconds() * 1_000_000),
+        as_of_end_us=_us(v["as_of_end"]),
+    )  # fmt: skip
+    return _walked_arrow(paths, len(spec.steps))
+
+
 def _compute(
     ds: Dataset,
     spec: FunnelSpec,
@@ -102,26 +124,14 @@ def _compute(
     parts = funnel_parts(ctx, spec, base=base, start_property=start_property)
     if ctx.issues:
         raise FunnelError(ctx.issues)
-    rows = bind_file_params(
-        named_query("funnel_candidates", mask=mask(parts.steps), candidate=parts.candidate), parts.values, ctx
-    )
-    rows, rows_params = renumber(rows, {**ctx.params, **base_params})
-    select, select_params = renumber(_walked_select(ctx, spec, parts), {**ctx.params, **base_params})
+    rows, rows_params = renumber(candidates_query(ctx, parts), {**ctx.params, **base_params})
+    select, select_params = renumber(walked_select(ctx, spec, parts), {**ctx.params, **base_params})
     create = exp.Create(this=target, kind="TABLE", replace=True, expression=select)
-    v = parts.values
     cur = ds.cursor()
     try:
         got = cur.sql(rows.sql("duckdb"), params=rows_params).to_arrow_table()
-        uid, ts, bits = (got[c].to_numpy() for c in ("_uid", "ts", "mask"))
+        cur.register(WALKED, walked(spec, parts, got))
         del got
-        order = member_time_order(uid, ts)
-        paths = walk(
-            uid[order], ts[order], bits[order], k=len(spec.steps),
-            from_us=_us(v["from_ts"]), to_end_us=_us(v["to_end"]), window_us=int(spec.window.total_seconds() * 1_000_000),
-            as_of_end_us=_us(v["as_of_end"]),
-        )  # fmt: skip
-        del uid, ts, bits, order
-        cur.register(WALKED, _walked_arrow(paths, len(spec.steps)))
         try:
             cur.execute(create.sql("duckdb"), select_params)
         finally:
@@ -162,6 +172,10 @@ def members_table(
     base_params = base_params or {}
     base_key = "" if base is None else base.sql("duckdb") + repr(sorted((k, repr(v)) for k, v in base_params.items()))
     name = table_key(ds, spec, base_key, start_property)
+    if ds.engine != "duckdb":  # the engine seam: Spark keeps its members tables as its own views
+        from core.engine.spark_funnels import members_table as on_engine
+
+        return on_engine(ds, spec, name, base=base, base_params=base_params, start_property=start_property)
     target = _qualified(ds, name)
     with _LOCK:
         cur = ds.cursor()
@@ -179,6 +193,10 @@ def members_table(
 
 def clear(ds: Dataset) -> None:
     """Drop every stored members table of this process's in-memory database (benchmarks time a fresh computation)."""
+    if ds.engine != "duckdb":
+        from core.engine.spark_funnels import clear as on_engine
+
+        return on_engine(ds)
     with _LOCK:
         cur = ds.cursor()
         try:
@@ -189,20 +207,11 @@ def clear(ds: Dataset) -> None:
             cur.close()
 
 
-def _duckdb_runs_it() -> bool:
-    from core.engine import EngineError, engine_settings
-
-    try:
-        return engine_settings().engine == "duckdb"
-    except EngineError:  # reported where the engine is chosen; the default engine runs this
-        return True
-
-
 @contextmanager
 def deferred() -> Iterator[None]:
     """While compiling inside this block, `funnel` conditions compile to stand-ins for `materialized`
-    (with the default engine; Spark keeps the plain tree)."""
-    token = DEFERRED.set(_duckdb_runs_it())
+    (on either engine: `members_table` gives Spark its own table)."""
+    token = DEFERRED.set(True)
     try:
         yield
     finally:

@@ -44,7 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--raw-text", action="store_true",
         help="CSV: time only raw text cells (no formula escaping), like for like with the code before issue 16; "
-        "by default each size runs both, interleaved: escaped (the product default, `seconds`) and raw (`raw_text_seconds`)",
+        "by default each size runs both, interleaved: escaped (the product default, `seconds`) "
+        "and raw (`raw_text_seconds`)",
     )  # fmt: skip
 
 
@@ -138,6 +139,7 @@ def render(r: dict) -> str:
             ok = seconds <= TARGET_SECONDS_1M and s["peak_mb_above_baseline"] <= TARGET_MB
             target = f"≤ {TARGET_SECONDS_1M} s, ≤ {TARGET_MB} MB: {'met' if ok else 'NOT met'}"
         lines.append(
-            f"  {s['rows']:>11,}  {s['columns']:>4}  {seconds:>8.3f}  {raw}  {plan:>7.3f}  {s['peak_mb_above_baseline']:>8,}  {target}"
+            f"  {s['rows']:>11,}  {s['columns']:>4}  {seconds:>8.3f}  {raw}  {plan:>7.3f}  "
+            f"{s['peak_mb_above_baseline']:>8,}  {target}"
         )
     return "\n".join(lines)

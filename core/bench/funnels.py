@@ -35,7 +35,8 @@ def _cases(as_of: date) -> list[tuple[str, dict, dict]]:
     four = {"steps": [{"event": "product_view"}, {"event": "add_to_cart"}, {"event": "purchase"}, {"event": "review"}],
             "from": start, "to": as_of.isoformat(), "window": {"value": 7, "unit": "day"}}  # fmt: skip
     filtered = {**four, "steps": [{"event": "product_view", "where": [ONLINE]}, {"event": "add_to_cart"},
-                                  {"event": "purchase", "where": [{"field": "amount", "op": "gte", "value": 50}]}, {"event": "review"}]}  # fmt: skip
+                                  {"event": "purchase", "where": [{"field": "amount", "op": "gte", "value": 50}]},
+                                  {"event": "review"}]}  # fmt: skip
     # ~11% of the demo's members (~1.1M of 10M): the "1M-member segment"
     segment = {"conditions": [{"kind": "attribute", "field": "city", "op": "in", "values": ["Shanghai", "Ningbo"]}]}
     return [

@@ -186,6 +186,7 @@ def render(r: dict) -> str:
         target = s["target_seconds"]
         verdict = "" if target is None else f"≤ {target} s: {'met' if s['seconds_p50'] <= target else 'NOT met'}"
         lines.append(
-            f"  {s['name']:<38} {s['cohorts']:>3}×{s['columns']:<3} {s['members']:>11,} {s['seconds_p50']:>7.3f} {s['pandas_seconds_p50']:>9.3f} {s['speedup']:>8}×  {verdict}"
+            f"  {s['name']:<38} {s['cohorts']:>3}×{s['columns']:<3} {s['members']:>11,} {s['seconds_p50']:>7.3f} "
+            f"{s['pandas_seconds_p50']:>9.3f} {s['speedup']:>8}×  {verdict}"
         )
     return "\n".join(lines)

@@ -178,7 +178,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--contract-pandas",
         action="store_true",
-        help="also time pandas over the data-contract tables (users, long tags, raw events) without our cache: contract_pandas_p50_ms",
+        help="also time pandas over the data-contract tables (users, long tags, raw events) without our cache: "
+        "contract_pandas_p50_ms",
     )
 
 
@@ -274,7 +275,8 @@ def render(r: dict) -> str:
     ix = r.get("bitmap_index") or {}
     lines = [
         f"{r['users']:,} users, {r['events']:,} events, {r['cores']} cores (warm)",
-        f"bitmap indexes: {ix.get('columns', 0)} columns, {ix.get('megabytes', 0)} MB, built in {ix.get('build_seconds_total', 0)} s"
+        f"bitmap indexes: {ix.get('columns', 0)} columns, {ix.get('megabytes', 0)} MB, "
+        f"built in {ix.get('build_seconds_total', 0)} s"
         f" (slowest column {ix.get('build_seconds_max', 0)} s; warm-up {ix.get('warm_up_seconds', 0)} s)",
         head + (f" {'contract pandas':>15} {'speed-up':>8}" if contract else ""),
     ]

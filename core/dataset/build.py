@@ -12,15 +12,16 @@ from sqlglot import exp
 
 from core.config import DatasetConfig
 from core.dataset.build_assignments import build_assignments
+from core.dataset.build_counters import build_user_events
 from core.dataset.build_events import (
     build_event_rows,
     build_uids,
-    build_user_events,
     create_table,
     event_properties,
 )
 from core.dataset.build_tables import build_metadata, build_profile, build_tags
 from core.dataset.connection import connect, register_parquet_views
+from core.messages import msg
 from core.models.aipl import stage_rule
 from core.models.rfm import class_rule
 from core.problems import DatasetError, Problem, ValidationReport
@@ -65,14 +66,7 @@ def build_cache(
             raise DatasetError(
                 ValidationReport(
                     str(root),
-                    (
-                        Problem(
-                            "events",
-                            "ts",
-                            "there are no events with a timestamp.",
-                            "Add events, or set as_of in dataset.toml.",
-                        ),
-                    ),
+                    (Problem.of("events", "ts", msg("dataset.no_events"), msg("dataset.no_events.fix")),),
                 )
             )
         as_of_end = datetime.combine(as_of + timedelta(days=1), datetime.min.time())

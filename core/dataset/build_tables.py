@@ -14,8 +14,10 @@ from sqlglot.dialects.duckdb import DuckDB
 
 from core.catalog import COUNTER_WINDOWS, UID, event_codes
 from core.config import DatasetConfig
-from core.dataset.build_events import counter, create_table
+from core.dataset.build_counters import counter
+from core.dataset.build_events import create_table
 from core.dataset.connection import type_of
+from core.messages import dump_message, msg
 from core.models.lifecycle import bounds as lifecycle_bounds
 from core.models.lifecycle import state_case
 from core.problems import Problem
@@ -316,20 +318,27 @@ def build_metadata(
             "insert into _event_properties values (?, ?, ?)",
             [[n, type_of(t), d] for (n, t), d in zip(props, distinct, strict=True)],
         )
-    con.execute("create table _health (file varchar, col varchar, message varchar, fix varchar, severity varchar)")
-    if warnings:
-        con.executemany(
-            "insert into _health values (?, ?, ?, ?, ?)",
-            [[w.file, w.column, w.message, w.fix, w.severity] for w in warnings],
-        )
+    # the English texts, and their codes (JSON, core.messages.dump_message) for the other languages
+    con.execute(
+        "create table _health (file varchar, col varchar, message varchar, fix varchar, severity varchar,"
+        " detail varchar, fix_detail varchar)"
+    )
+    health = list(warnings)
     if unknown:
-        con.execute(
-            "insert into _health values (?, ?, ?, ?, ?)",
-            [
+        health.append(
+            Problem.of(
                 "events",
                 "user_id",
-                f"{unknown:,} event{'s' if unknown != 1 else ''} (up to as_of) belong{'' if unknown != 1 else 's'} to users not in users.",
-                "Add those users to users, or drop their events; they are ignored.",
+                msg("dataset.unknown_users.one" if unknown == 1 else "dataset.unknown_users", n=unknown),
+                msg("dataset.unknown_users.fix"),
                 "warning",
+            )
+        )
+    if health:
+        con.executemany(
+            "insert into _health values (?, ?, ?, ?, ?, ?, ?)",
+            [
+                [w.file, w.column, w.message, w.fix, w.severity, dump_message(w.detail), dump_message(w.fix_detail)]
+                for w in health
             ],
         )

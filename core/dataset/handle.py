@@ -31,6 +31,7 @@ from core.dataset.connection import (
     set_search_path_sql,
     settings,
 )
+from core.messages import load_message
 from core.problems import DatasetError, Problem, ValidationReport
 from core.queries import load_query
 
@@ -169,7 +170,10 @@ def open_dataset(
     as_of = date.fromisoformat(meta["as_of"])
     catalog = read_catalog(con, as_of, config)
     health = tuple(
-        Problem(*row) for row in con.execute("select file, col, message, fix, severity from cache._health").fetchall()
+        Problem(*row[:5], load_message(row[5]), load_message(row[6]))  # type: ignore[arg-type]
+        for row in con.execute(
+            "select file, col, message, fix, severity, detail, fix_detail from cache._health"
+        ).fetchall()
     )
     ds = Dataset(root, config, fp, cache_path, as_of, catalog, ValidationReport(str(root), health), built_in, con)
     from core.access import process_access, scoped_dataset  # a command line run by a scoped person

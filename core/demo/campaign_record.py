@@ -94,7 +94,8 @@ def _existing(record: Any, here: str, store: AppStore) -> CampaignRecord:
         return CampaignRecord(
             export_id,
             SKIPPED,
-            f"The campaign export {export_id} is logged as {record.status!r} in the app database and was left as it is.",
+            f"The campaign export {export_id} is logged as {record.status!r} in the app database "
+            "and was left as it is.",
         )
     holdout = store.holdout_file(export_id)
     if holdout is not None and not Path(holdout.path).exists():

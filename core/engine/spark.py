@@ -23,10 +23,18 @@ if TYPE_CHECKING:
 
     from core.dataset import Dataset
 
-DERIVED_TABLES = ("profile", "event_rows", "events")
+DERIVED_TABLES = ("profile", "event_rows", "events", "ab_members", "ab_unknown")
 # the columns Spark gets of each table (None: all); of the contract's `events` only the time,
-# which is all the Overview reads (its count, first and last day)
-COLUMNS: dict[str, tuple[str, ...] | None] = {"profile": None, "event_rows": None, "events": ("ts",)}
+# which is all the Overview reads (its count, first and last day); `ab_members` / `ab_unknown`: the
+# contract's assignments resolved per member by the cache build (their variant key `v` is only
+# compared for equality, so DuckDB's hash values serve Spark as they are)
+COLUMNS: dict[str, tuple[str, ...] | None] = {
+    "profile": None,
+    "event_rows": None,
+    "events": ("ts",),
+    "ab_members": None,
+    "ab_unknown": None,
+}
 _LOCK = threading.Lock()
 _SESSION: SparkSession | None = None
 _REGISTERED: dict[str, Path] = {}
@@ -74,9 +82,9 @@ def use_session(session: SparkSession) -> None:
         _REGISTERED.clear()
 
 
-def derived_parquet(ds: Dataset) -> Path:
-    """The dataset's derived tables as Parquet files next to its cache (written once per cache)."""
-    out = ds.cache_path.with_suffix(".spark")
+def derived_parquet(ds: Dataset, folder: Path | None = None) -> Path:
+    """The dataset's derived tables as Parquet files next to its cache, or in `folder` (written once per cache)."""
+    out = folder or ds.cache_path.with_suffix(".spark")
     if all((out / f"{t}.parquet").exists() for t in DERIVED_TABLES):
         return out
     out.mkdir(parents=True, exist_ok=True)

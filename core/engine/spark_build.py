@@ -83,9 +83,8 @@ def spark_tables(ds: Dataset, spark: Any) -> Path:
     folder = spark_folder(ds)
     if not all(is_built(folder, t) for t in BUILT):
         build_tables(ds, spark, folder)
-    if folder == ds.cache_path.with_suffix(".spark"):
-        spark_engine.derived_parquet(ds)  # any table not built here (none today)
-    return folder
+    # the tables not built here (the resolved assignments `ab_members`, `ab_unknown`): DuckDB's, copied
+    return spark_engine.derived_parquet(ds, folder)
 
 
 @contextlib.contextmanager

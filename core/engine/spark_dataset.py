@@ -101,9 +101,17 @@ class SparkDataset(Dataset):
     def run(self, query: exp.Expression, params: dict[str, object] | None = None) -> list[tuple]:
         with spark_errors():
             if isinstance(query, exp.Create):
-                create_view(self.activate(), query, params or {})
+                create_view(self.activate(), self.local(query), params or {})
                 return []
-            return spark_engine.run(self.activate(), query, params)
+            return spark_engine.run(self.activate(), self.local(query), params)
+
+    def local(self, tree: exp.Expression) -> exp.Expression:
+        """The tree as this dataset reads it: under a data scope, the scope's views (core/engine/spark_scope.py)."""
+        if self.schema is None:
+            return tree
+        from core.engine.spark_scope import scoped_tree
+
+        return scoped_tree(tree, self.schema)
 
     def bitmap_index(self) -> NoBitmaps:  # type: ignore[override]
         return _NO_BITMAPS
@@ -133,6 +141,17 @@ def create_view(spark: SparkSession, create: exp.Create, params: dict[str, objec
         frame.localCheckpoint().createOrReplaceTempView(name)
 
 
+# what the app server reads of a dataset besides the member data Spark holds: the tag catalog file and
+# the tags' refresh times (the Tag Catalog page's metadata), and DuckDB's column lists of them
+LOCAL_TABLES = frozenset({"tag_catalog", "tags"})
+
+
+def reads_local(tree: exp.Expression) -> bool:
+    """Whether the statement reads only the app server's metadata (LOCAL_TABLES, information_schema)."""
+    tables = list(tree.find_all(exp.Table))
+    return bool(tables) and all(t.name in LOCAL_TABLES or t.db == "information_schema" for t in tables)
+
+
 class SparkCursor:
     """A DuckDB-cursor look-alike for the calls core makes: execute, fetchone, fetchall, df, description."""
 
@@ -140,10 +159,19 @@ class SparkCursor:
         self.ds = ds
         self._rows: list[tuple] | None = None
         self._frame: Any = None
+        self._local: Any = None  # a DuckDB cursor for metadata (reads_local)
         self.description: list[tuple] | None = None
 
     def execute(self, sql: str, params: Any = None) -> SparkCursor:
         tree = sqlglot.parse_one(sql, read="duckdb")
+        if reads_local(tree) and self.ds.base is not None:
+            # metadata of the app server's own catalog (tag catalog, column lists): DuckDB reads it,
+            # as it built the dataset's catalog that this dataset shares
+            self._local = self.ds.base.cursor()
+            self._local.execute(sql, params)
+            self._rows = self._local.fetchall()
+            self.description = self._local.description
+            return self
         if isinstance(tree, exp.Copy):
             with spark_errors():
                 self._rows = [(copy_from_spark(self.ds, tree, dict(params or {})),)]
@@ -155,6 +183,7 @@ class SparkCursor:
             return self._run_tree(tree, params)
 
     def _run_tree(self, tree: exp.Expression, params: dict[str, object]) -> SparkCursor:
+        tree = self.ds.local(tree)
         if isinstance(tree, exp.Create):
             create_view(self.ds.activate(), tree, params)
             self._rows = []
@@ -200,6 +229,9 @@ class SparkCursor:
 
     def close(self) -> None:
         self._frame = None
+        if self._local is not None:
+            self._local.close()
+            self._local = None
 
 
 def copy_from_spark(ds: SparkDataset, copy: exp.Copy, params: dict[str, object]) -> int:
@@ -213,7 +245,7 @@ def copy_from_spark(ds: SparkDataset, copy: exp.Copy, params: dict[str, object])
     import duckdb
 
     select = copy.this.this if isinstance(copy.this, exp.Subquery) else copy.this
-    table = spark_engine.arrow(ds.activate(), select, params)
+    table = spark_engine.arrow(ds.activate(), ds.local(select), params)
     required = _required_outputs(ds, select)
     con = duckdb.connect()
     try:
@@ -256,8 +288,10 @@ def _required_outputs(ds: SparkDataset, select: exp.Expression) -> set[str]:
 
 def on_spark(ds: Dataset, spark: SparkSession | None = None) -> SparkDataset:
     """The dataset with its queries answered by Spark (the session: this process's, or `spark`)."""
-    if ds.schema is not None:
-        raise EngineError("A data scope (team access) is not applied on Spark yet; open the whole dataset.")
+    if ds.schema is not None:  # a data scope (team access): its own views on Spark
+        from core.engine.spark_scope import on_spark_scoped
+
+        return on_spark_scoped(ds, spark or spark_engine.spark_session())
     from core.engine.spark_build import spark_tables
 
     session = spark or spark_engine.spark_session()

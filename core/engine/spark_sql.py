@@ -18,6 +18,11 @@ the same spelling, a rule below rewrites the tree so Spark computes what DuckDB 
 - `epoch_us(ts)`: microseconds since 1970 of the wall-clock time -> unix_micros (session zone UTC).
 - `range(a, b) AS t(k)` as a table (DuckDB's column is `range`): Spark's range(a, b) with the same
   alias (Spark's column is `id`, so a bare range gets the alias `range_rows(range)`).
+- `[a, b, …][i]` with a computed index (DuckDB 1-based; sqlglot shifts only literal indexes, so
+  Spark's 0-based `[i]` would read the next element) -> try_element_at(array(…), nullif(i, 0)): 1-based,
+  NULL out of range and for 0 as DuckDB.
+- `SELECT unnest(a) AS x, unnest(b) AS y`: DuckDB zips the lists, Spark's two generators would give
+  their cross product -> `SELECT inline(arrays_zip(a, b)) AS (x, y)` (NULL-padded, as DuckDB).
 - `regexp_matches(x, p)` (a search in both) -> `x RLIKE p`.
 - `TRY_CAST(text AS BOOLEAN)` (consent columns stored as text): DuckDB reads t/true/y/yes/1 and
   f/false/n/no/0 in any case but never trims, Spark trims -> the same words on the untrimmed
@@ -264,6 +269,11 @@ def _rule(node: exp.Expression, params: dict[str, Any]) -> exp.Expression:
             return _epoch(node.expressions[0])
         if name == "epoch_us":
             return _f("unix_micros", exp.Cast(this=node.expressions[0].copy(), to=exp.DataType.build("TIMESTAMP")))
+    if isinstance(node, exp.Select) and _parallel_unnests(node):
+        return _zipped_unnest(node)
+    if isinstance(node, exp.Bracket) and isinstance(node.this, exp.Array) and _is_column_index(node):
+        # index 0 raises in Spark even under try_: NULL as DuckDB
+        return _f("try_element_at", node.this.copy(), _f("nullif", node.expressions[0].copy(), _num(0)))
     if isinstance(node, exp.Table) and isinstance(node.this, exp.GenerateSeries):
         return _range_table(node)
     if isinstance(node, exp.TryCast) and node.to.this == exp.DataType.Type.BOOLEAN:
@@ -300,6 +310,27 @@ def _rule(node: exp.Expression, params: dict[str, Any]) -> exp.Expression:
     if isinstance(node, exp.Div):
         return _ieee_divide(node)
     return node
+
+
+def _parallel_unnests(node: exp.Select) -> bool:
+    """A SELECT of two or more `unnest(list) AS name` and nothing else (DuckDB zips them)."""
+    items = node.expressions
+    return len(items) > 1 and all(isinstance(i, exp.Alias) and isinstance(i.this, exp.Explode) for i in items)
+
+
+def _zipped_unnest(node: exp.Select) -> exp.Expression:
+    """`SELECT unnest(a) AS x, unnest(b) AS y`: DuckDB zips the lists (NULL-padded), Spark would
+    take the cross product of two generators -> `SELECT inline(arrays_zip(a, b)) AS (x, y)`."""
+    zipped = _f("arrays_zip", *[i.this.this.copy() for i in node.expressions])
+    names = [exp.to_identifier(i.alias) for i in node.expressions]
+    out = node.copy()
+    out.set("expressions", [exp.Aliases(this=_f("inline", zipped), expressions=names)])
+    return out
+
+
+def _is_column_index(node: exp.Bracket) -> bool:
+    """`[a, b, …][i]` with a computed index: sqlglot shifts literal indexes only, so this one is still 1-based."""
+    return len(node.expressions) == 1 and not isinstance(node.expressions[0], exp.Literal)
 
 
 def _epoch(ts: exp.Expression) -> exp.Expression:
@@ -346,6 +377,13 @@ def to_spark(tree: exp.Expression, params: dict[str, Any] | None = None) -> tupl
     for node in tree.find_all(exp.Placeholder):
         if not node.name or node.name.isdigit():
             raise EngineError("positional parameters ($1, ?) have no Spark form; name them ($p0).")
+    if tree.find(exp.ReadParquet) is not None or any(
+        isinstance(f, exp.Anonymous) and f.name.lower() == "read_parquet" for f in tree.find_all(exp.Anonymous)
+    ):
+        raise EngineError(
+            "files named in a query (an export's holdout assignments beside the app store) are not read on "
+            "Spark: experiments from exports with a holdout run with ADESK_ENGINE=duckdb."
+        )
     rewritten = tree.copy()
     # children before parents (a rule copies its arguments already rewritten); iterative, since
     # a chain of conditions is one tree level per link

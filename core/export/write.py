@@ -180,8 +180,6 @@ def target_path(ds: Dataset, plan: ExportPlan, out: str | Path | None) -> Path:
 
 def write_file(ds: Dataset, plan: ExportPlan, target: Path, progress: Progress | None) -> tuple[Path, int, str, int]:
     """COPY into a temporary name next to `target`; (tmp path, rows, sha256, bytes). Removes it on failure."""
-    import duckdb
-
     rows_select, _assign, params = _select(ds, plan)
     tmp = target.with_name(f".{target.name}.{plan.export_id}.partial")
     try:
@@ -190,22 +188,42 @@ def write_file(ds: Dataset, plan: ExportPlan, target: Path, progress: Progress |
         raise ExportError(
             msg("export.cannot_create_folder", folder=str(target.parent), error=err.strerror or err)
         ) from err
+    rows, sha, size = copy_hashed(ds, rows_select, params, tmp, plan.options.format, "export.write_failed", progress)
+    return tmp, rows, sha, size
+
+
+def copy_hashed(
+    ds: Dataset,
+    select: exp.Expression,
+    params: dict[str, object],
+    tmp: Path,
+    fmt: str,
+    failed: str,
+    progress: Progress | None = None,
+    errors: tuple[type[Exception], ...] = (),
+) -> tuple[int, str, int]:
+    """COPY `select` into `tmp` and hash it: (rows, sha256, bytes).
+
+    On any failure `tmp` is removed; an engine error (or one of `errors`) becomes ExportError(`failed`).
+    """
+    import duckdb
+
     cur = ds.cursor()
     try:
-        rows = _run_with_progress(cur, copy_statement(rows_select, tmp, plan.options.format), params, progress)
+        rows = _run_with_progress(cur, copy_statement(select, tmp, fmt), params, progress)
         if progress is not None:
             progress("writing", 1.0)
         size = tmp.stat().st_size
         sha = file_sha256(tmp, progress)
-    except duckdb.Error as err:
+    except (duckdb.Error, *errors) as err:
         tmp.unlink(missing_ok=True)
-        raise ExportError(msg("export.write_failed", error=err)) from err
+        raise ExportError(msg(failed, error=err)) from err
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     finally:
         cur.close()
-    return tmp, rows, sha, size
+    return rows, sha, size
 
 
 def _write_holdout(
@@ -217,8 +235,6 @@ def _write_holdout(
     the data contract's `assignments` columns (experiment = export id, assigned_at = the export's
     time as a UTC instant), so the A/B engine reads it beside the contract's assignments.
     """
-    import duckdb
-
     _rows, assignments, params = _select(ds, plan)
     select = exp.select(
         exp.alias_(exp.Placeholder(this="x_experiment"), "experiment"),
@@ -233,22 +249,12 @@ def _write_holdout(
     tmp = folder / f".{plan.export_id}.parquet.partial"
     if progress is not None:
         progress("assignments", 0.0)
-    cur = ds.cursor()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        sql = copy_statement(select, tmp, "parquet")
-        rows = _run_with_progress(
-            cur, sql, {**params, "x_experiment": plan.export_id, "x_assigned_at": assigned_at}, None
-        )
-        sha = file_sha256(tmp)
-    except (duckdb.Error, OSError) as err:
-        tmp.unlink(missing_ok=True)
+    except OSError as err:
         raise ExportError(msg("export.holdout_failed", error=err)) from err
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    finally:
-        cur.close()
+    params = {**params, "x_experiment": plan.export_id, "x_assigned_at": assigned_at}
+    rows, sha, _size = copy_hashed(ds, select, params, tmp, "parquet", "export.holdout_failed", errors=(OSError,))
     if progress is not None:
         progress("assignments", 1.0)
     return tmp, final, sha, rows

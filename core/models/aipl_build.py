@@ -29,7 +29,7 @@ def _codes(ds: Dataset, names) -> list[int]:
 
 
 def _by_member(uid: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """The order by (member, first day) of rows made of a few runs already in that order: timsort merges runs in linear time."""
+    """The order by (member, first day) of rows made of a few sorted runs: timsort merges them in linear time."""
     key = (uid.astype(np.int64) << 32) | (first.astype(np.int64) + (1 << 31))
     return np.argsort(key, kind="stable")
 
@@ -184,7 +184,7 @@ def _loyal_ranges(ds: Dataset, origin_us: int, lookback: int) -> tuple[np.ndarra
 def build_ranges(
     ds: Dataset, progress: Progress | None = None
 ) -> tuple[date, int, np.ndarray, np.ndarray, np.ndarray, tuple[int, ...]]:
-    """(origin, size, uid, first, last, bounds) of `History`, from `event_rows`: one pass over the events in blocks, one over the purchases."""
+    """(origin, size, uid, first, last, bounds) of `History`: `event_rows` read once in blocks, purchases once."""
     say = progress or (lambda _f, _m: None)
     lookback = ds.config.aipl.lookback_days
     cur = ds.cursor()

@@ -8,7 +8,8 @@ bound as parameters `$p0, $p1, ...`; identifiers come only from the catalog.
 >>> from datetime import date
 >>> from core.catalog import Catalog, Column
 >>> cat = Catalog(as_of=date(2026, 6, 30), total_users=0, attributes={"city": Column("city", "string")})
->>> c = compile_where(parse_segment({"conditions": [{"kind": "attribute", "field": "city", "op": "ne", "value": "Shanghai"}]}), cat)
+>>> segment = parse_segment({"conditions": [{"kind": "attribute", "field": "city", "op": "ne", "value": "Shanghai"}]})
+>>> c = compile_where(segment, cat)
 >>> c.sql, c.params
 ('NOT COALESCE("city" = $p0, FALSE)', {'p0': 'Shanghai'})
 """

@@ -121,7 +121,8 @@ def sample(
 ) -> pd.DataFrame:
     """Up to `n` members picked at random, the same ones for the same seed on the same data.
 
-    Order is by hash(user_id | seed), so the pick does not depend on file order or threads.
+    Order is by sha256(user_id | seed) (then user_id), so the pick does not depend on file order,
+    threads or the engine: DuckDB and Spark compute the same digests and pick the same members.
     """
     if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= MAX_SAMPLE:
         raise OperationError(f"n must be a whole number between 0 and {MAX_SAMPLE}, got {n!r}.")
@@ -130,7 +131,7 @@ def sample(
     condition, params = segment_condition(ds, segment, resolve)
     selects, _masked = _member_select(ds, columns, reveal_pii)
     shuffle = exp.func(
-        "hash",
+        "sha256",
         exp.DPipe(
             this=exp.DPipe(this=col("user_id"), expression=exp.Literal.string("|")),
             expression=exp.cast(exp.Placeholder(this="x_seed"), "VARCHAR"),

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from core.messages import msg
 from core.store.helpers import default_db_path, inside_dataset
 from core.store.records import StoreError
 from core.store.schema import BUSY_TIMEOUT_MS, MIGRATIONS, SCHEMA_VERSION
@@ -21,16 +22,13 @@ class StoreConnection:
         self.path = Path(path) if path is not None else default_db_path()
         dataset_dir = inside_dataset(self.path.absolute())
         if dataset_dir is not None:
-            raise StoreError(
-                f"The app database {str(self.path)!r} would be inside the dataset directory {str(dataset_dir)!r}; "
-                "a data reload could lose it. Put it elsewhere (--db PATH or ADESK_APP_DB)."
-            )
+            raise StoreError(msg("store.inside_dataset", path=str(self.path), dataset=str(dataset_dir)))
         if self.path.exists() and self.path.is_dir():
-            raise StoreError(f"The app database path {str(self.path)!r} is a directory; give a file path.")
+            raise StoreError(msg("store.is_directory", path=str(self.path)))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise StoreError(f"Cannot create the folder for the app database {str(self.path)!r}: {err}.") from err
+            raise StoreError(msg("store.cannot_create_folder", path=str(self.path), error=str(err))) from err
         self._migrate()
 
     # --- connection and schema ------------------------------------------------
@@ -42,14 +40,14 @@ class StoreConnection:
             # exactly one transaction and reads run in autocommit.
             conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         except sqlite3.Error as err:
-            raise StoreError(f"Cannot open the app database {str(self.path)!r}: {err}.") from err
+            raise StoreError(msg("store.cannot_open", path=str(self.path), error=str(err))) from err
         try:
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA busy_timeout = 30000")  # = BUSY_TIMEOUT_MS; PRAGMAs take no parameters
             conn.execute("PRAGMA foreign_keys = ON")
             yield conn
         except sqlite3.DatabaseError as err:
-            raise StoreError(f"The app database {str(self.path)!r} cannot be used: {err}.") from err
+            raise StoreError(msg("store.unusable", path=str(self.path), error=str(err))) from err
         finally:
             conn.close()
 
@@ -79,10 +77,7 @@ class StoreConnection:
             conn.execute("PRAGMA journal_mode = WAL")
             current = conn.execute("PRAGMA user_version").fetchone()[0]
         if current > SCHEMA_VERSION:
-            raise StoreError(
-                f"The app database {str(self.path)!r} has schema version {current}, newer than this "
-                f"program knows ({SCHEMA_VERSION}). Upgrade Audience Desk, or use another --db."
-            )
+            raise StoreError(msg("store.newer_schema", path=str(self.path), current=current, known=SCHEMA_VERSION))
         if current == SCHEMA_VERSION:
             return
         with self._write() as conn:

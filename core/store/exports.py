@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from core.messages import msg
 from core.store.connection import StoreConnection
-from core.store.helpers import current_user, utc_now
+from core.store.helpers import current_user, log_entries, utc_now
 from core.store.records import EXPORT_COLUMNS, INSERT_EXPORT, ExportRecord, HoldoutFile, StoreError
 
 
@@ -33,7 +34,7 @@ class ExportLog(StoreConnection):
         fields["status"] = "running"
         with self._write() as conn:
             if conn.execute("SELECT 1 FROM exports WHERE export_id = ?", (record.export_id,)).fetchone():
-                raise StoreError(f"An export with id {record.export_id!r} is already logged; start a new export.")
+                raise StoreError(msg("store.export_logged", id=record.export_id))
             conn.execute(INSERT_EXPORT, [fields[c] for c in EXPORT_COLUMNS])
 
     def complete_export(
@@ -58,7 +59,7 @@ class ExportLog(StoreConnection):
         with self._write() as conn:
             row = conn.execute("SELECT status FROM exports WHERE export_id = ?", (export_id,)).fetchone()
             if row is None or row["status"] != "running":
-                raise StoreError(f"Export {export_id!r} is not running; it cannot be completed.")
+                raise StoreError(msg("store.export_not_running", id=export_id))
             for batch in assignments:
                 conn.executemany(
                     "INSERT INTO experiment_assignments (experiment, user_id, variant) VALUES (?, ?, ?)",
@@ -95,7 +96,8 @@ class ExportLog(StoreConnection):
         """The latest exports first."""
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT * FROM exports WHERE (? IS NULL OR status = ?) ORDER BY created_at DESC, export_id DESC LIMIT ?",
+                "SELECT * FROM exports WHERE (? IS NULL OR status = ?) "
+                "ORDER BY created_at DESC, export_id DESC LIMIT ?",
                 (status, status, int(limit)),
             ).fetchall()
         return [ExportRecord.from_row(r) for r in rows]
@@ -161,12 +163,4 @@ class ExportLog(StoreConnection):
             rows = conn.execute(
                 "SELECT action, at, who, detail FROM export_log WHERE export_id = ? ORDER BY seq", (export_id,)
             ).fetchall()
-        return [
-            {
-                "action": r["action"],
-                "at": r["at"],
-                "who": r["who"],
-                "detail": json.loads(r["detail"]) if r["detail"] else None,
-            }
-            for r in rows
-        ]
+        return log_entries(rows)

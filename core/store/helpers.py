@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import re
 import unicodedata
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from core.messages import msg
 from core.segments.model import Segment
 from core.store.records import StoreError
 from core.store.schema import (
@@ -80,14 +82,27 @@ def inside_dataset(path: Path) -> Path | None:
     return None
 
 
+def log_entries(rows) -> list[dict[str, Any]]:
+    """A log's rows (action, at, who, detail as JSON text) as dicts, the detail parsed."""
+    return [
+        {
+            "action": r["action"],
+            "at": r["at"],
+            "who": r["who"],
+            "detail": json.loads(r["detail"]) if r["detail"] else None,
+        }
+        for r in rows
+    ]
+
+
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def clean_name(name: str) -> str:
     if not isinstance(name, str) or not name.strip():
-        raise StoreError("A saved segment needs a name; give a non-empty name.")
+        raise StoreError(msg("store.name_empty"))
     name = " ".join(name.split())
     if len(name) > MAX_NAME_LENGTH:
-        raise StoreError(f"The name is {len(name)} characters long; keep it under {MAX_NAME_LENGTH}.")
+        raise StoreError(msg("store.name_too_long", n=len(name), limit=MAX_NAME_LENGTH))
     return name

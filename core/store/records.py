@@ -7,7 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core.messages import Message
+from core.messages import CodedError, Message, msg
 from core.segments import refs
 from core.segments.model import Segment
 
@@ -15,16 +15,19 @@ if TYPE_CHECKING:
     from core.store import AppStore
 
 
-class StoreError(Exception):
-    """A store operation that cannot be done; the message says why and what to do."""
+class StoreError(CodedError):
+    """A store operation that cannot be done; the message (coded: `message_obj`) says why and what to do."""
 
 
 class SegmentNotFound(StoreError):
     def __init__(self, segment_id: str, version: int | None = None):
         self.segment_id = segment_id
         self.version = version
-        what = f"version {version} of saved segment {segment_id!r}" if version else f"saved segment {segment_id!r}"
-        super().__init__(f"There is no {what}. `adesk segments list` shows the saved segments.")
+        super().__init__(
+            msg("store.version_not_found", version=version, id=segment_id)
+            if version
+            else msg("store.segment_not_found", id=segment_id)
+        )
 
 
 class SegmentInUse(StoreError):
@@ -34,10 +37,7 @@ class SegmentInUse(StoreError):
         self.segment_id = segment_id
         self.referrers = referrers  # (id, name) of each live segment that refers to it
         names = ", ".join(f"{rid!r} ({name})" for rid, name in referrers)
-        super().__init__(
-            f"Saved segment {segment_id!r} is used by {names}. "
-            "Remove the reference from those segments (or delete them) first."
-        )
+        super().__init__(msg("store.segment_in_use", id=segment_id, names=names))
 
 
 class SegmentCycle(StoreError):
@@ -45,15 +45,13 @@ class SegmentCycle(StoreError):
 
     def __init__(self, path: tuple[str, ...]):
         self.path = path
-        self.message_obj: Message = refs.cycle_message(path)  # the compiler's words (core.segments.refs)
-        super().__init__(str(self.message_obj))
+        super().__init__(refs.cycle_message(path))  # the compiler's words (core.segments.refs)
 
 
 class UnknownSegmentRef(StoreError):
     def __init__(self, segment_id: str, message: Message):
         self.segment_id = segment_id
-        self.message_obj = message  # the compiler's words (core.segments.refs.unknown)
-        super().__init__(str(message))
+        super().__init__(message)  # the compiler's words (core.segments.refs.unknown)
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,11 @@ import json
 import sqlite3
 from typing import Any
 
+from core.messages import msg
 from core.segments import refs
 from core.segments.model import Segment, SegmentError, parse_segment
 from core.store.connection import StoreConnection
-from core.store.helpers import clean_name, current_user, referenced_ids, slugify, utc_now
+from core.store.helpers import clean_name, current_user, log_entries, referenced_ids, slugify, utc_now
 from core.store.records import (
     SavedSegment,
     SegmentCycle,
@@ -37,7 +38,7 @@ class SavedSegments(StoreConnection):
             segment = parse_segment(row["definition"])
         except SegmentError as err:
             raise StoreError(
-                f"Saved segment {row['id']!r} version {row['version']} no longer reads as a valid definition: {err}."
+                msg("store.segment_unreadable", id=row["id"], version=row["version"], error=str(err))
             ) from err
         return SavedSegment(
             id=row["id"],
@@ -223,15 +224,7 @@ class SavedSegments(StoreConnection):
                 "SELECT action, at, who, detail FROM segment_log WHERE segment_id = ? ORDER BY seq",
                 (segment_id,),
             ).fetchall()
-        return [
-            {
-                "action": r["action"],
-                "at": r["at"],
-                "who": r["who"],
-                "detail": json.loads(r["detail"]) if r["detail"] else None,
-            }
-            for r in rows
-        ]
+        return log_entries(rows)
 
     def live_ids(self) -> list[str]:
         """Ids of every live saved segment."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import tomllib
 from typing import Any
 
-from core.config import DatasetConfig, did_you_mean
+from core.config import DatasetConfig
+from core.messages import hint, join_messages, msg
 from core.queries import load_query
 from core.validate.base import CheckerBase
-from core.validate.files import TableInfo, example_list, plural, verb
+from core.validate.files import TableInfo, example_list
+from core.validate.messages import counted
 from core.validate.tables import STRING
 
 
@@ -31,8 +33,8 @@ class CrossTableChecks(CheckerBase):
             self.add(
                 "dataset.toml",
                 "experiments",
-                f"experiments are configured ({', '.join(e.name for e in config.experiments)}) but there is no assignments table.",
-                "Add assignments.parquet (experiment, user_id, variant, assigned_at) or remove the [experiments] tables.",
+                msg("validate.no_assignments", names=", ".join(e.name for e in config.experiments)),
+                msg("validate.no_assignments.fix"),
                 "warning",
             )
 
@@ -52,17 +54,21 @@ class CrossTableChecks(CheckerBase):
             self.add(
                 events.label,
                 "user_id",
-                f"{plural(unknown_rows, 'event')} {verb(unknown_rows, 'belongs', 'belong')} to {plural(unknown_ids, 'user_id')} not in users "
-                f"(e.g. {example_list(sorted(set(examples or [])))}); they will not count for any audience.",
-                "Add those members to users, or drop their events.",
+                msg(
+                    "validate.unknown_users.one" if unknown_rows == 1 else "validate.unknown_users",
+                    n=unknown_rows,
+                    ids=counted("validate.n_user_ids", unknown_ids),
+                    examples=example_list(sorted(set(examples or []))),
+                ),
+                msg("validate.unknown_users.fix"),
                 "warning",
             )
         if null_rows:
             self.add(
                 events.label,
                 "user_id",
-                f"{plural(null_rows, 'event')} {verb(null_rows, 'has', 'have')} no user_id (null) and will be ignored.",
-                "Fill in user_id, or drop those rows.",
+                msg("validate.null_event_users.one" if null_rows == 1 else "validate.null_event_users", n=null_rows),
+                msg("validate.null_event_users.fix"),
                 "warning",
             )
 
@@ -72,12 +78,12 @@ class CrossTableChecks(CheckerBase):
         if found:
             return
         names = [r[0] for r in self.con.execute(load_query("validate_event_names"), {"files": events.paths}).fetchall()]
-        source = "set in dataset.toml" if configured else "the default"
+        source = msg("validate.purchase_event.configured" if configured else "validate.purchase_event.default")
         self.add(
             "dataset.toml" if configured else events.label,
             "purchase_event",
-            f"purchase_event '{name}' ({source}) never occurs in events, so RFM, revenue and AIPL purchases will be empty.",
-            f"Set purchase_event in dataset.toml to the name of your purchase event.{did_you_mean(name, names)}",
+            msg("validate.purchase_event", name=name, source=source),
+            msg("validate.purchase_event.fix", hint=hint(name, names)),
             "warning",
         )
 
@@ -94,12 +100,12 @@ class CrossTableChecks(CheckerBase):
             absent = [c for c in wanted if c not in columns]
             if not absent:
                 continue
-            hints = "".join(did_you_mean(c, columns) for c in absent)
-            what = "PII columns" if key.endswith("pii_columns") else "consent columns"
+            hints = join_messages([hint(c, columns) for c in absent])
+            what = "validate.privacy_pii" if key.endswith("pii_columns") else "validate.privacy_consent"
             self.add(
                 "dataset.toml",
                 key,
-                f"{what} {example_list(absent)} named in dataset.toml are not columns of users.",
-                f"Correct the names in dataset.toml or add the columns to users.{hints}",
+                msg(what, columns=example_list(absent)),
+                msg("validate.privacy.fix", hints=hints),
                 "warning",
             )

@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 
 from core.config import DatasetConfig, load_config
+from core.messages import msg
 from core.problems import Problem, ValidationReport
 from core.validate.across import CrossTableChecks
 from core.validate.columns import ColumnChecks
@@ -28,11 +29,11 @@ class Checker(LayoutChecks, ColumnChecks, ValueChecks, CrossTableChecks):
             config, config_problems = (
                 DatasetConfig(),
                 [
-                    Problem(
+                    Problem.of(
                         "dataset.toml",
                         None,
-                        f"could not be read: {first_line(err)}.",
-                        "Fix the value (see DATA_CONTRACT.md).",
+                        msg("validate.unreadable", error=first_line(err)),
+                        msg("validate.config_value.fix"),
                     )
                 ],
             )
@@ -49,7 +50,7 @@ class Checker(LayoutChecks, ColumnChecks, ValueChecks, CrossTableChecks):
                 self.add(
                     self.table_label(spec.name, files[spec.name]),
                     None,
-                    f"could not be checked: {type(err).__name__}: {first_line(err)}.",
+                    msg("validate.uncheckable", kind=type(err).__name__, error=first_line(err)),
                     REEXPORT,
                 )
                 continue
@@ -59,7 +60,7 @@ class Checker(LayoutChecks, ColumnChecks, ValueChecks, CrossTableChecks):
             self.check_across(config, tables)
         except duckdb.Error as err:  # e.g. a damaged data page that only a full read of events meets
             label = tables["events"].label if "events" in tables else "events"
-            self.add(label, None, f"could not be read: {first_line(err)}.", REEXPORT)
+            self.add(label, None, msg("validate.unreadable", error=first_line(err)), REEXPORT)
 
 
 def validate_dataset(path: str | Path, *, deep: bool = True) -> ValidationReport:
@@ -72,26 +73,12 @@ def validate_dataset(path: str | Path, *, deep: bool = True) -> ValidationReport
     if not root.exists():
         return ValidationReport(
             str(path),
-            (
-                Problem(
-                    str(path),
-                    None,
-                    "dataset directory not found.",
-                    "Check the path; a dataset is a folder holding users.parquet and events.parquet (see DATA_CONTRACT.md).",
-                ),
-            ),
+            (Problem.of(str(path), None, msg("validate.no_directory"), msg("validate.no_directory.fix")),),
         )
     if not root.is_dir():
         return ValidationReport(
             str(path),
-            (
-                Problem(
-                    str(path),
-                    None,
-                    "is a file, not a dataset directory.",
-                    "Pass the folder that holds users.parquet and events.parquet.",
-                ),
-            ),
+            (Problem.of(str(path), None, msg("validate.not_a_directory"), msg("validate.not_a_directory.fix")),),
         )
     checker = Checker(root, deep)
     try:

@@ -15,10 +15,10 @@ from core.validate.files import (
     TableInfo,
     example_list,
     first_line,
-    plural,
     snake_suggestion,
     type_label,
 )
+from core.validate.messages import counted
 from core.validate.tables import NUMERIC, STRING, TEMPORAL, TableSpec
 
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -154,7 +154,7 @@ class ColumnChecks(CheckerBase):
                 msg(
                     "validate.bad_text_timestamps",
                     column=name,
-                    bad=plural(bad, "value"),
+                    bad=counted("validate.n_values", bad),
                     non_null=non_null,
                     examples=example_list(examples or []),
                 ),

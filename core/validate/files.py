@@ -100,10 +100,6 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
-def verb(n: int, one: str, many: str) -> str:
-    return one if n == 1 else many
-
-
 def type_label(t: pa.DataType) -> str:
     """How a Parquet column type is shown in messages (pandas' large_string is just string)."""
     if pa.types.is_dictionary(t):

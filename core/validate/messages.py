@@ -1,8 +1,9 @@
 """Validation problems' codes and English templates (see core/messages.py); Chinese: dashboard/texts/messages.py.
 
 A problem has two texts, what is wrong and how to fix it: `validate.<name>` and `validate.<name>.fix`.
-Coded so far: the layout of the files and the columns (core/validate/layout.py, columns.py); the value,
-cross-table and dataset.toml checks still give English only (their Chinese falls back to English).
+Every check is coded: the layout of the files and the columns (core/validate/layout.py, columns.py), the
+values (values.py), across tables (across.py), the checker's own (checker.py) and dataset.toml
+(`validate.config.*`, core/config.py). A count that English says in the singular has a `.one` code.
 """
 
 from __future__ import annotations
@@ -73,8 +74,95 @@ TEMPLATES: dict[str, str] = {
     "validate.bad_text_timestamps.fix": (
         "Fix or remove those values, and write '{column}' as a timestamp ('YYYY-MM-DD HH:MM:SS' as text also works)."
     ),
+    # counts inside other messages
+    "validate.n_values.one": "{n:,} value",
+    "validate.n_values": "{n:,} values",
+    "validate.n_user_ids.one": "{n:,} user_id",
+    "validate.n_user_ids": "{n:,} user_ids",
+    "validate.and_more": " and {n} more",
+    # the values (core/validate/values.py)
+    "validate.no_rows": "has no rows.",
+    "validate.no_rows.fix": "Export at least one member.",
+    "validate.no_events": "has no rows: behaviour filters and RFM/AIPL/lifecycle will be empty.",
+    "validate.no_events.fix": "Export the events table with its rows.",
+    "validate.null_user_ids.one": "{n:,} row has no user_id (null).",
+    "validate.null_user_ids": "{n:,} rows have no user_id (null).",
+    "validate.null_user_ids.fix": "Give every member a user_id, or drop those rows.",
+    "validate.duplicate_user_ids.one": (
+        "{n:,} user_id appears more than once ({rows:,} rows), e.g. {examples}; users must have one row per member."
+    ),
+    "validate.duplicate_user_ids": (
+        "{n:,} user_ids appear more than once ({rows:,} rows), e.g. {examples}; users must have one row per member."
+    ),
+    "validate.duplicate_user_ids.fix": "Keep one row per user_id (e.g. the latest), then re-export.",
+    "validate.unknown_catalog_value": "unknown {column} value {examples}{more}; expected one of {allowed}.",
+    "validate.unknown_catalog_values": "unknown {column} values {examples}{more}; expected one of {allowed}.",
+    "validate.unknown_catalog_value.fix": "Use one of {allowed}.",
+    # across tables and against dataset.toml (core/validate/across.py)
+    "validate.no_assignments": "experiments are configured ({names}) but there is no assignments table.",
+    "validate.no_assignments.fix": (
+        "Add assignments.parquet (experiment, user_id, variant, assigned_at) or remove the [experiments] tables."
+    ),
+    "validate.unknown_users.one": (
+        "{n:,} event belongs to {ids} not in users (e.g. {examples}); they will not count for any audience."
+    ),
+    "validate.unknown_users": (
+        "{n:,} events belong to {ids} not in users (e.g. {examples}); they will not count for any audience."
+    ),
+    "validate.unknown_users.fix": "Add those members to users, or drop their events.",
+    "validate.null_event_users.one": "{n:,} event has no user_id (null) and will be ignored.",
+    "validate.null_event_users": "{n:,} events have no user_id (null) and will be ignored.",
+    "validate.null_event_users.fix": "Fill in user_id, or drop those rows.",
+    "validate.purchase_event": (
+        "purchase_event '{name}' ({source}) never occurs in events, so RFM, revenue and AIPL purchases will be empty."
+    ),
+    "validate.purchase_event.configured": "set in dataset.toml",
+    "validate.purchase_event.default": "the default",
+    "validate.purchase_event.fix": "Set purchase_event in dataset.toml to the name of your purchase event.{hint}",
+    "validate.privacy_pii": "PII columns {columns} named in dataset.toml are not columns of users.",
+    "validate.privacy_consent": "consent columns {columns} named in dataset.toml are not columns of users.",
+    "validate.privacy.fix": "Correct the names in dataset.toml or add the columns to users.{hints}",
+    # the checker itself (core/validate/checker.py)
+    "validate.uncheckable": "could not be checked: {kind}: {error}.",
+    "validate.config_value.fix": "Fix the value (see DATA_CONTRACT.md).",
+    "validate.no_directory": "dataset directory not found.",
+    "validate.no_directory.fix": (
+        "Check the path; a dataset is a folder holding users.parquet and events.parquet (see DATA_CONTRACT.md)."
+    ),
+    "validate.not_a_directory": "is a file, not a dataset directory.",
+    "validate.not_a_directory.fix": "Pass the folder that holds users.parquet and events.parquet.",
+    # dataset.toml (core/config.py)
+    "validate.config.unknown_key": "unknown key '{key}'.",
+    "validate.config.unknown_key.fix": "Remove it or correct the spelling.{hint}",
+    "validate.config.wrong_type": "'{key}' is {value}, expected {type}.",
+    "validate.config.wrong_type.fix": "Write '{key}' as {type}.",
+    "validate.config.type.str": "a string",
+    "validate.config.type.int": "a whole number",
+    "validate.config.type.list": "a list",
+    "validate.config.type.dict": "a table",
+    "validate.config.type.date": "a date",
+    "validate.config.type.either": "{first} or {second}",
+    "validate.config.days": "'{key}' must be a positive number of days.",
+    "validate.config.days.fix": "Use a whole number ≥ 1.",
+    "validate.config.share": "share {value} is not a number between 0 and 1.",
+    "validate.config.share.fix": "Write each variant's expected share as a number, e.g. {{ A = 0.5, B = 0.5 }}.",
+    "validate.config.not_table": "expected a table.",
+    "validate.config.not_table.fix": "Write it as [experiments.{name}].",
+    "validate.config.bad_toml": "cannot be read as TOML: {error}.",
+    "validate.config.bad_toml.fix": "Fix the syntax (see DATA_CONTRACT.md for an example).",
+    "validate.config.as_of": "'{value}' is not a date.",
+    "validate.config.as_of.fix": "Write as_of as YYYY-MM-DD.",
+    "validate.config.timezone": "'{value}' is not a time zone.{hint}",
+    "validate.config.timezone.fix": "Use an IANA time zone name such as Asia/Shanghai, or UTC.",
 }
 register(TEMPLATES)
+
+
+def counted(code: str, n: int):
+    """`{n} thing(s)` as a message: `code.one` for one, `code` for more (English says them differently)."""
+    from core.messages import msg
+
+    return msg(f"{code}.one" if n == 1 else code, n=n)
 
 
 def more_files(n: int):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import duckdb
 
+from core.messages import msg
 from core.queries import load_query
 from core.validate.base import CheckerBase
-from core.validate.files import REEXPORT, TableInfo, example_list, first_line, plural, verb
+from core.validate.files import REEXPORT, TableInfo, example_list, first_line
 from core.validate.tables import STRING, TAG_CATALOG_VALUES, TableSpec
 
 
@@ -16,15 +17,15 @@ class ValueChecks(CheckerBase):
     def check_data(self, spec: TableSpec, info: TableInfo, relation: duckdb.DuckDBPyRelation) -> None:
         if spec.name == "users":
             if info.rows == 0:
-                self.add(info.label, None, "has no rows.", "Export at least one member.")
+                self.add(info.label, None, msg("validate.no_rows"), msg("validate.no_rows.fix"))
             if "user_id" in info.families:
                 self.check_user_ids(info)
         elif spec.name == "events" and info.rows == 0:
             self.add(
                 info.label,
                 None,
-                "has no rows: behaviour filters and RFM/AIPL/lifecycle will be empty.",
-                "Export the events table with its rows.",
+                msg("validate.no_events"),
+                msg("validate.no_events.fix"),
                 "warning",
             )
         elif spec.name == "tag_catalog":
@@ -34,23 +35,27 @@ class ValueChecks(CheckerBase):
         try:
             nulls, dup_ids, dup_rows, examples = self.fetch("validate_user_ids", {"files": info.paths})
         except duckdb.Error as err:
-            self.add(info.label, "user_id", f"could not be read: {first_line(err)}.", REEXPORT)
+            self.add(info.label, "user_id", msg("validate.unreadable", error=first_line(err)), REEXPORT)
             info.queryable = False  # already reported: cross-table checks skip it
             return
         if nulls:
             self.add(
                 info.label,
                 "user_id",
-                f"{plural(nulls, 'row')} {verb(nulls, 'has', 'have')} no user_id (null).",
-                "Give every member a user_id, or drop those rows.",
+                msg("validate.null_user_ids.one" if nulls == 1 else "validate.null_user_ids", n=nulls),
+                msg("validate.null_user_ids.fix"),
             )
         if dup_ids:
             self.add(
                 info.label,
                 "user_id",
-                f"{plural(dup_ids, 'user_id')} {verb(dup_ids, 'appears', 'appear')} more than once ({dup_rows:,} rows), e.g. {example_list(examples or [])}; "
-                "users must have one row per member.",
-                "Keep one row per user_id (e.g. the latest), then re-export.",
+                msg(
+                    "validate.duplicate_user_ids.one" if dup_ids == 1 else "validate.duplicate_user_ids",
+                    n=dup_ids,
+                    rows=dup_rows,
+                    examples=example_list(examples or []),
+                ),
+                msg("validate.duplicate_user_ids.fix"),
             )
 
     def check_catalog_values(self, info: TableInfo, relation: duckdb.DuckDBPyRelation) -> None:
@@ -61,7 +66,7 @@ class ValueChecks(CheckerBase):
                 projected = relation.select(duckdb.ColumnExpression(name).alias("v"))
                 values = [r[0] for r in projected.query("_col", load_query("validate_distinct_values")).fetchall()]
             except duckdb.Error as err:
-                self.add(info.label, name, f"could not be read: {first_line(err)}.", REEXPORT)
+                self.add(info.label, name, msg("validate.unreadable", error=first_line(err)), REEXPORT)
                 info.queryable = False
                 return
             unknown = [v for v in values if v not in allowed]
@@ -69,9 +74,13 @@ class ValueChecks(CheckerBase):
                 self.add(
                     info.label,
                     name,
-                    f"unknown {name} value{'s' if len(unknown) > 1 else ''} {example_list(unknown[:3])}"
-                    + (f" and {len(unknown) - 3} more" if len(unknown) > 3 else "")
-                    + f"; expected one of {', '.join(allowed)}.",
-                    f"Use one of {', '.join(allowed)}.",
+                    msg(
+                        "validate.unknown_catalog_values" if len(unknown) > 1 else "validate.unknown_catalog_value",
+                        column=name,
+                        examples=example_list(unknown[:3]),
+                        more=msg("validate.and_more", n=len(unknown) - 3) if len(unknown) > 3 else "",
+                        allowed=", ".join(allowed),
+                    ),
+                    msg("validate.unknown_catalog_value.fix", allowed=", ".join(allowed)),
                     "warning",
                 )

@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "ab",
         help="A/B results: `ab list DIR` lists experiments; `ab DIR --experiment X` reads one",
-        description="adesk ab list DIR [--json]  |  adesk ab DIR --experiment X [--segment FILE] [--cuped] [--sequential] [--json]",
+        description="adesk ab list DIR [--json]  |  "
+        "adesk ab DIR --experiment X [--segment FILE] [--cuped] [--sequential] [--json]",
     )
     p.add_argument("target", nargs="+", metavar="DIR", help="`list DIR`, or the dataset directory")
     p.add_argument("--experiment", help="the experiment's name (an export id for an export's holdout)")
@@ -108,10 +109,12 @@ def _one(ds, store, args: argparse.Namespace) -> int:
             )
         )
         print(
-            f"  {v.name:<12} users {v.aggregate.users:>9,}  conversion {_pct(conv.mean)}  revenue/user {rev.mean or 0:.2f}  {lift}"
+            f"  {v.name:<12} users {v.aggregate.users:>9,}  conversion {_pct(conv.mean)}  "
+            f"revenue/user {rev.mean or 0:.2f}  {lift}"
         )
     print(
-        f"  excluded: {result.excluded_multiple_exposure:,} multiple exposure, {result.excluded_unknown_users:,} unknown users;"
+        f"  excluded: {result.excluded_multiple_exposure:,} multiple exposure, "
+        f"{result.excluded_unknown_users:,} unknown users;"
         f" windows not over: {result.windows_incomplete:,}"
     )
     return 0

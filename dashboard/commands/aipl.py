@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "aipl",
         help="AIPL funnel at a date; 'aipl trend DIR' by month end; 'aipl flow DIR --from D1 --to D2' who moved",
-        description="adesk aipl DIR [--as-of DATE] | adesk aipl trend DIR [--months 12] | adesk aipl flow DIR --from D1 --to D2",
+        description="adesk aipl DIR [--as-of DATE] | adesk aipl trend DIR [--months 12] | "
+        "adesk aipl flow DIR --from D1 --to D2",
     )
     p.add_argument("first", metavar="[trend|flow] DIR", help="the dataset directory, after 'trend' or 'flow' for those")
     p.add_argument("dir", nargs="?", help=argparse.SUPPRESS)
@@ -94,7 +95,8 @@ def render(result) -> str:
         return "\n".join(lines)
     m = result.matrix
     lines = [
-        f"AIPL flow {result.day_from} → {result.day_to}: {result.base_size:,} members (rows: {result.day_from}, columns: {result.day_to})"
+        f"AIPL flow {result.day_from} → {result.day_to}: {result.base_size:,} members "
+        f"(rows: {result.day_from}, columns: {result.day_to})"
     ]
     lines.append("        " + "".join(f"{s:>11}" for s in aipl.ALL_STAGES))
     for r in aipl.ALL_STAGES:

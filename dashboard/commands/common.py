@@ -28,19 +28,21 @@ def segment_problems(err: SegmentError) -> str:
     return "\n".join(lines)
 
 
+def read_source(source: str) -> bytes:
+    """The bytes of a file (or stdin for '-'), at most one past MAX_DEFINITION_BYTES: a larger one shows as such."""
+    if source == "-":
+        if hasattr(sys.stdin, "buffer"):
+            return sys.stdin.buffer.read(MAX_DEFINITION_BYTES + 1)
+        return sys.stdin.read(MAX_DEFINITION_BYTES + 1).encode()
+    with open(source, "rb") as fh:
+        return fh.read(MAX_DEFINITION_BYTES + 1)
+
+
 def read_definition(source: str) -> Segment:
     """The segment in a file (or stdin for '-'); UsageError naming what is wrong."""
     label = "stdin" if source == "-" else repr(source)
     try:
-        if source == "-":
-            data = (
-                sys.stdin.buffer.read(MAX_DEFINITION_BYTES + 1)
-                if hasattr(sys.stdin, "buffer")
-                else sys.stdin.read(MAX_DEFINITION_BYTES + 1).encode()
-            )
-        else:
-            with open(source, "rb") as fh:
-                data = fh.read(MAX_DEFINITION_BYTES + 1)
+        data = read_source(source)
     except FileNotFoundError:
         raise UsageError(
             f"segment file {label} does not exist. Give the path of a JSON definition, or - for stdin."

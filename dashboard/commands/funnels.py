@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from dashboard.cli import UsageError, print_json
 from dashboard.commands.common import (
     MAX_DEFINITION_BYTES,
     echo,
+    on_engine,
     pct,
     read_definition,
+    read_source,
     resolver,
     run_safely,
     segment_problems,
@@ -45,15 +46,7 @@ def read_funnel(source: str):
 
     label = "stdin" if source == "-" else repr(source)
     try:
-        if source == "-":
-            data = (
-                sys.stdin.buffer.read(MAX_DEFINITION_BYTES + 1)
-                if hasattr(sys.stdin, "buffer")
-                else sys.stdin.read().encode()
-            )
-        else:
-            with open(source, "rb") as fh:
-                data = fh.read(MAX_DEFINITION_BYTES + 1)
+        data = read_source(source)
     except FileNotFoundError:
         raise UsageError(
             f"funnel file {label} does not exist. Give the path of a funnel JSON file, or - for stdin."
@@ -80,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     spec = read_funnel(args.funnel)
     segment = read_definition(args.segment) if args.segment else None
     ds = open_dataset(args.dir)  # a dataset that cannot be used: main() lists its problems, exit 1
+    ds = on_engine(ds)  # ADESK_ENGINE=spark: computed by Spark (core/engine/spark_funnels.py)
     resolve = resolver(segment, args.db) if segment is not None else None
 
     def counted():

@@ -98,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
         print_json(result.to_dict())
         return 0
     print(
-        f"{result.total:,} members in {len(result.cohorts)} {spec.period} cohorts, as of {result.as_of} (mode {spec.mode}; * = incomplete)"
+        f"{result.total:,} members in {len(result.cohorts)} {spec.period} cohorts, as of {result.as_of} "
+        f"(mode {spec.mode}; * = incomplete)"
     )
     for c in result.cohorts:
         cells = [

@@ -60,7 +60,8 @@ def cmd_breakdown(args: argparse.Namespace) -> int:
         print_json(result.to_dict())
         return 0
     echo(
-        f"{result.by} ({result.by_kind}): {result.segment_size:,} in segment, {result.total_users:,} users, as of {result.as_of.isoformat()}"
+        f"{result.by} ({result.by_kind}): {result.segment_size:,} in segment, {result.total_users:,} users, "
+        f"as of {result.as_of.isoformat()}"
     )
     rows = [
         [

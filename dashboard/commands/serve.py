@@ -21,6 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--address", default="localhost")
+    p.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default=None,
+        help="the engine answering the pages' queries (default: $ADESK_ENGINE or duckdb; spark: see ADESK_SPARK_REMOTE)",
+    )
     p.set_defaults(func=serve)
 
 
@@ -42,6 +48,8 @@ def serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     env = {**os.environ, "ADESK_DATA": str(data)}
+    if args.engine is not None:
+        env["ADESK_ENGINE"] = args.engine
     cmd = [
         sys.executable,
         "-m",

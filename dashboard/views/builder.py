@@ -94,7 +94,7 @@ def _context(ds: Dataset, store: AppStore | None) -> Ctx:
         try:
             saved = tuple(store.list_segments())
         except StoreError as err:
-            st.error(tr("store.unusable", error=str(err)))
+            st.error(tr("store.unusable", error=say(err)))
     tags = {entry.tag: entry for entry in tag_entries(ds, ds.fingerprint)}
     return Ctx(ds, lang(), saved, tags)
 

@@ -70,7 +70,8 @@ def _filters(entries: tuple[TagEntry, ...]) -> tuple[TagEntry, ...]:
             or ""
         )
         statuses = st.multiselect(
-            tr("catalog.status"), list(STATUSES), default=None, key=STATUS_KEY, format_func=lambda s: tr(f"catalog.status.{s}"), placeholder=tr("catalog.status_any"), width=360,
+            tr("catalog.status"), list(STATUSES), default=None, key=STATUS_KEY,
+            format_func=lambda s: tr(f"catalog.status.{s}"), placeholder=tr("catalog.status_any"), width=360,
         )  # fmt: skip
         attention = st.toggle(tr("catalog.attention"), key=ATTENTION_KEY, help=tr("catalog.attention_help"))
     category = st.pills(
@@ -131,6 +132,6 @@ def _table(shown: tuple[TagEntry, ...]) -> None:
     }
     st.caption(tr("catalog.table_hint", n=fmt_int(len(shown))))
     st.dataframe(
-        frame, column_config=config, hide_index=True, width="stretch", key=TABLE_KEY, on_select=_on_select, selection_mode="single-row",
-        height=min(420, 38 + 35 * len(shown)),
+        frame, column_config=config, hide_index=True, width="stretch", key=TABLE_KEY, on_select=_on_select,
+        selection_mode="single-row", height=min(420, 38 + 35 * len(shown)),
     )  # fmt: skip

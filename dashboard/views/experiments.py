@@ -83,7 +83,11 @@ def main() -> None:
         return
     store = get_store()
     exports = data_access.exports_key(store)
-    summaries = data_access.experiment_list(ds, ds.fingerprint, exports, _store=store)
+    try:
+        summaries = data_access.experiment_list(ds, ds.fingerprint, exports, _store=store)
+    except ValueError as err:  # an engine's refusal (Spark: exports with a holdout): the reason, no traceback
+        st.error(data_access.say(err))
+        return
     st.caption(tr("dataset.as_of", as_of=ds.as_of.isoformat()) + " · " + ds.name)
     if not summaries:
         st.info(tr("ab.none"))

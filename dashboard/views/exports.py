@@ -155,7 +155,7 @@ def main() -> None:
     try:
         records = store.list_exports()
     except StoreError as err:
-        st.error(str(err))
+        st.error(say(err))
         return
     if access.mode == "team" and not access.role.manages_access:
         records = [r for r in records if r.created_by == access.who]  # one's own exports; admins see all

@@ -13,19 +13,17 @@ from core.analyses.funnel_spec import (
     MIN_STEPS,
     UNITS,
     decode_funnel,
-    drop_off_definition,
     encode_funnel,
     parse_funnel,
 )
-from core.analyses.funnels import BIN_EDGES, FunnelResult, funnel_problems
+from core.analyses.funnels import funnel_problems
 from core.catalog import MODEL_COLUMNS
 from core.dataset import Dataset
 from core.segments import builder_state as bs
 from core.segments.model import SegmentError, parse_segment
-from dashboard import charts
-from dashboard.builder_session import get_state, replace_state, saved_refs_token
+from dashboard.builder_session import get_state, saved_refs_token
 from dashboard.data_access import funnel_result, get_dataset, get_funnel_store, get_store, lang, tr
-from dashboard.i18n import fmt_int, fmt_pct
+from dashboard.funnel_results import show_results
 from dashboard.messages import issue_text, render
 
 SPEC = "funnels.spec"  # the funnel being edited, as its JSON dict
@@ -47,8 +45,8 @@ def _default(ds: Dataset) -> dict:
     events = [e for e in DEFAULT_STEPS if e in ds.catalog.events] or list(ds.catalog.events[:2])
     if len(events) < MIN_STEPS:
         events = (events * 2)[:MIN_STEPS]
-    return {"steps": [{"event": e} for e in events], "from": (ds.as_of - timedelta(days=29)).isoformat(), "to": ds.as_of.isoformat(),
-            "window": {"value": 7, "unit": "day"}}  # fmt: skip
+    return {"steps": [{"event": e} for e in events], "from": (ds.as_of - timedelta(days=29)).isoformat(),
+            "to": ds.as_of.isoformat(), "window": {"value": 7, "unit": "day"}}  # fmt: skip
 
 
 def _load_link(ds: Dataset) -> None:
@@ -97,8 +95,10 @@ def main() -> None:
     try:
         parsed = parse_funnel(spec)
         with st.spinner(tr("funnels.counting")):
-            result = funnel_result(ds, ds.fingerprint, json.dumps(parsed.to_dict(), sort_keys=True), json.dumps(base_def) if base_def else "",
-                                   saved_refs_token(store, parse_segment(base_def)) if base_def else "", by, trend, _resolve=resolve)  # fmt: skip
+            result = funnel_result(ds, ds.fingerprint, json.dumps(parsed.to_dict(), sort_keys=True),
+                                   json.dumps(base_def) if base_def else "",
+                                   saved_refs_token(store, parse_segment(base_def)) if base_def else "", by, trend,
+                                   _resolve=resolve)  # fmt: skip
     except SegmentError as err:
         st.error(tr("funnels.invalid", error="; ".join(issue_text(i, lang()) for i in err.issues)))
         return
@@ -108,7 +108,7 @@ def main() -> None:
             st.query_params[name] = value
         elif name in st.query_params:
             del st.query_params[name]
-    _results(ds, result, parsed, base_def)
+    show_results(ds, result, parsed, base_def)
     _save_controls(parsed)
 
 
@@ -249,8 +249,9 @@ def _filter(ds: Dataset, i: int, j: int, f: dict) -> dict | None:
         key=_key("fo", i, j),
     )
     shown = f.get("values") if f.get("values") is not None else f.get("value")
-    text = cols[3].text_input(tr("funnels.filter_value"), "" if shown is None else ", ".join(map(str, shown)) if isinstance(shown, list) else str(shown),
-                              key=_key("fv", i, j), help=tr("funnels.filter_value_help"), disabled=op in ("is_null", "not_null"))  # fmt: skip
+    shown_text = "" if shown is None else ", ".join(map(str, shown)) if isinstance(shown, list) else str(shown)
+    text = cols[3].text_input(tr("funnels.filter_value"), shown_text, key=_key("fv", i, j),
+                              help=tr("funnels.filter_value_help"), disabled=op in ("is_null", "not_null"))  # fmt: skip
     if cols[4].button("", key=_key("frm", i, j), icon=":material/close:"):
         return None
     out: dict = {"field": field, "op": op}
@@ -321,98 +322,9 @@ def _options(ds: Dataset) -> tuple[str, str]:
         key="funnels.by_pick",
     )
     st.session_state["funnels.by"] = by
-    trend = cols[1].segmented_control(tr("funnels.trend"), ["day", "week"], default=st.session_state.get("funnels.trend") or "week",
-                                      format_func=lambda u: tr(f"funnels.trend.{u}"), key="funnels.trend_pick")  # fmt: skip
+    trend = cols[1].segmented_control(tr("funnels.trend"), ["day", "week"],
+                                      default=st.session_state.get("funnels.trend") or "week",
+                                      format_func=lambda u: tr(f"funnels.trend.{u}"),
+                                      key="funnels.trend_pick")  # fmt: skip
     st.session_state["funnels.trend"] = trend or "week"
     return by, trend or "week"
-
-
-# --------------------------------------------------------------------------- results
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
-        if seconds >= size:
-            return f"{seconds / size:.1f} {unit}"
-    return f"{seconds:.0f} s"
-
-
-def _results(ds: Dataset, r: FunnelResult, spec, base_def: dict | None) -> None:
-    cols = st.columns(4)
-    cols[0].metric(tr("funnels.entered"), fmt_int(r.entered))
-    cols[1].metric(tr("funnels.excluded"), fmt_int(r.excluded))
-    cols[2].metric(tr("funnels.open"), fmt_int(r.open), help=tr("funnels.open_help"))
-    cols[3].metric(tr("funnels.overall"), fmt_pct(r.overall_conversion))
-    labels = [f"{s.step}. {s.event}" for s in r.steps]
-    st.plotly_chart(charts.funnel(labels, [s.users for s in r.steps], tr("funnels.chart")), key="funnels-chart")
-    table = pd.DataFrame({
-        tr("funnels.col.step"): [s.step for s in r.steps],
-        tr("funnels.col.event"): [s.event for s in r.steps],
-        tr("funnels.col.users"): [s.users for s in r.steps],
-        tr("funnels.col.from_previous"): [fmt_pct(r.conversion_from_previous(s.step)) for s in r.steps],
-        tr("funnels.col.from_first"): [fmt_pct(r.conversion_from_first(s.step)) for s in r.steps],
-        tr("funnels.col.median"): [_duration(s.median_seconds_from_previous) for s in r.steps],
-        tr("funnels.col.dropped"): list(r.dropped),
-    })  # fmt: skip
-    st.dataframe(table, hide_index=True, key="funnels-table")
-    st.markdown(f"**{tr('funnels.audiences')}**")
-    for s in r.steps:
-        cols = st.columns([1, 1, 3])
-        if cols[0].button(f"{tr('funnels.reached', k=s.step)} · {fmt_int(s.users)}", key=f"funnels-reached-{s.step}"):
-            _open_builder(spec, "reached", s.step, base_def)
-        if s.step < len(r.steps) and cols[1].button(
-            f"{tr('funnels.dropped', k=s.step)} · {fmt_int(r.dropped[s.step - 1])}", key=f"funnels-dropped-{s.step}"
-        ):
-            _open_builder(spec, "dropped_after", s.step, base_def)
-    _time_to_convert(r)
-    if r.breakdown_field:
-        st.subheader(tr("funnels.breakdown_title", field=r.breakdown_field))
-        rows = [{tr("funnels.col.value"): b.value, **{labels[i]: n for i, n in enumerate(b.users)},
-                 tr("funnels.overall"): fmt_pct(b.users[-1] / b.users[0] if b.users[0] else None)} for b in r.breakdown]  # fmt: skip
-        st.dataframe(pd.DataFrame(rows), hide_index=True, key="funnels-breakdown")
-    if r.trend:
-        unit = tr(f"funnels.trend.{r.trend_unit}")
-        periods = [t.period.isoformat() for t in r.trend]
-        st.plotly_chart(charts.trend(periods, [t.conversion for t in r.trend], [t.complete for t in r.trend], tr("funnels.trend_title", unit=unit),
-                                     tr("funnels.incomplete")), key="funnels-trend")  # fmt: skip
-    start, end = r.start, r.end
-    with st.expander(tr("funnels.how")):
-        window = f"{spec.window_value} {tr(f'funnels.unit.{spec.window_unit}')}"
-        st.markdown(tr("funnels.how_text", start=start, end=end, window=window, as_of=r.as_of, open=fmt_int(r.open)))
-    st.text_input(tr("funnels.share"), f"?f={encode_funnel(spec)}", help=tr("funnels.share_help"), key="funnels-share")
-
-
-def _time_to_convert(r: FunnelResult) -> None:
-    if len(r.steps) < 2:
-        return
-    st.subheader(tr("funnels.time"))
-    later = [s for s in r.steps if s.step > 1]
-    pick = st.selectbox(
-        tr("funnels.time_step"),
-        [s.step for s in later],
-        format_func=lambda k: f"{k}. {r.steps[k - 1].event}",
-        key="funnels-time-step",
-    )
-    step = r.steps[(pick or 2) - 1]
-    counts = dict(step.histogram)
-    edges = list(BIN_EDGES)
-    names = [f"{_duration(lo) if lo else '0'}–{_duration(hi)}" for lo, hi in zip(edges, edges[1:], strict=False)] + [
-        f"≥ {_duration(edges[-1])}"
-    ]
-    st.plotly_chart(
-        charts.bar(
-            names, [counts.get(float(e), 0) for e in edges], tr("funnels.time_bin"), value_label=tr("chart.users")
-        ),
-        key="funnels-hist",
-    )
-    st.caption(f"{tr('funnels.col.median')}: {_duration(step.median_seconds_from_previous)}")
-
-
-def _open_builder(spec, op: str, step: int, base_def: dict | None) -> None:
-    """The step's audience as a live `funnel` condition in the builder (with the base as a group)."""
-    from dashboard.views import builder
-
-    replace_state(parse_segment(drop_off_definition(spec, op, step, base_def)))
-    st.switch_page(st.Page(builder.main, url_path="builder"), query_params={"lang": lang()})

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.analyses.overview import overview
 from dashboard import charts
-from dashboard.data_access import get_dataset, problems_frame, tr
+from dashboard.data_access import get_dataset, problems_frame, say, tr
 from dashboard.i18n import fmt_int, fmt_pct
 
 
@@ -15,7 +15,14 @@ def main() -> None:
     ds = get_dataset()
     if ds is None:
         return
-    ov = overview(ds)
+    from core.engine import EngineError as RuleError
+    from core.problems import EngineError
+
+    try:
+        ov = overview(ds)
+    except (EngineError, RuleError) as err:  # the engine could not answer (e.g. Spark under a data scope): why
+        st.error(say(err))
+        return
     st.caption(tr("dataset.as_of", as_of=ov.as_of.isoformat()) + " · " + ds.name)
     cols = st.columns(4)
     cols[0].metric(tr("overview.users"), fmt_int(ov.users))

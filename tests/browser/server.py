@@ -12,19 +12,27 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+# the same Chromium, flags and idle mark as `adesk bench load`
+from dashboard.load_browser import CHROMIUM, IDLE, LAUNCH_ARGS
+
+__all__ = [
+    "APP",
+    "ARTIFACTS",
+    "ASGI",
+    "CHROMIUM",
+    "IDLE",
+    "LAUNCH_ARGS",
+    "REPO",
+    "free_port",
+    "metric_value",
+    "screenshot",
+    "streamlit_server",
+    "wait_idle",
+]
+
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "dashboard" / "app.py"
 ASGI = REPO / "dashboard" / "asgi.py"  # app.py plus the streamed export-download route (what `adesk serve` runs)
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-first-run",
-]
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 ARTIFACTS = REPO / "tests" / "artifacts"
 
 
@@ -44,7 +52,7 @@ def streamlit_server(
     cwd: Path = REPO,
     port: int | None = None,
 ) -> Iterator[str]:
-    """Start the dashboard on `data` (from `cwd`, whose .streamlit/ it reads); yield its base URL; stop it afterwards."""
+    """Start the dashboard on `data` (from `cwd`, reading its .streamlit/); yield its base URL; stop it afterwards."""
     port = port or free_port()
     full_env = {**os.environ, "ADESK_DATA": str(data), **(env or {})}
     cmd = [
