@@ -40,7 +40,10 @@ def both(tmp_path_factory, spark):
     write_sample_dataset(root, sample_tables())
     ds = open_dataset(root, cache_dir=root.parent / "cache")
     spark_engine.register(spark, spark_engine.derived_parquet(ds))
-    yield ds, spark
+    with pytest.MonkeyPatch.context() as mp:
+        # on_spark here reads DuckDB's copies too (tests/test_conformance_spark_build.py tests Spark's own build)
+        mp.setenv("ADESK_SPARK_BUILD", "duckdb")
+        yield ds, spark
     ds.close()
 
 

@@ -82,9 +82,9 @@ def use_session(session: SparkSession) -> None:
         _REGISTERED.clear()
 
 
-def derived_parquet(ds: Dataset) -> Path:
-    """The dataset's derived tables as Parquet files next to its cache (written once per cache)."""
-    out = ds.cache_path.with_suffix(".spark")
+def derived_parquet(ds: Dataset, folder: Path | None = None) -> Path:
+    """The dataset's derived tables as Parquet files next to its cache, or in `folder` (written once per cache)."""
+    out = folder or ds.cache_path.with_suffix(".spark")
     if all((out / f"{t}.parquet").exists() for t in DERIVED_TABLES):
         return out
     out.mkdir(parents=True, exist_ok=True)
@@ -92,6 +92,8 @@ def derived_parquet(ds: Dataset) -> Path:
     try:
         for table in DERIVED_TABLES:
             target = out / f"{table}.parquet"
+            if target.exists():  # written by Spark's own build (core/engine/spark_build.py) or before
+                continue
             tmp = target.with_suffix(f".{os.getpid()}.tmp")
             rel = cur.table(table)
             if COLUMNS[table] is not None:

@@ -292,8 +292,10 @@ def on_spark(ds: Dataset, spark: SparkSession | None = None) -> SparkDataset:
         from core.engine.spark_scope import on_spark_scoped
 
         return on_spark_scoped(ds, spark or spark_engine.spark_session())
+    from core.engine.spark_build import spark_tables
+
     session = spark or spark_engine.spark_session()
-    folder = spark_engine.derived_parquet(ds)
+    folder = spark_tables(ds, session)  # built by Spark (core/engine/spark_build.py)
     spark_engine.register(session, folder)
     values = {f.name: getattr(ds, f.name) for f in fields(Dataset) if f.name not in ("memo", "_bitmaps")}
     return SparkDataset(**values, base=ds, spark=session, folder=folder)

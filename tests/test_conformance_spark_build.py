@@ -1,0 +1,218 @@
+"""The derived tables built by Spark (core/engine/spark_build.py) are DuckDB's, row for row.
+
+The same dataset is built by the DuckDB build (open_dataset) and by the Spark build; every
+table Spark writes (`profile` with RFM, AIPL, lifecycle, counters and tags; `event_rows`; the
+Overview's `events`) must hold the same rows, column names and types as DuckDB's. The sample
+dataset (NULL-heavy, midnight and late-evening events, hostile text), then hypothesis-generated
+awkward data: window edges to the microsecond, NULL / NaN / ±inf amounts, NULL event names,
+events of unknown members and after as_of, users split over two files with time-zone-aware
+signups in a non-UTC dataset. Counters and tag flags are also read plainly with pandas.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlglot import exp
+
+from core.catalog import COUNTER_WINDOWS
+from core.dataset import open_dataset
+from core.engine import spark as spark_engine
+from core.engine.spark_build import BUILT, build_tables, is_built, spark_tables
+from core.engine.spark_dataset import on_spark
+from core.segments import Attribute, Segment
+from core.segments import operations as ops
+from tests.segment_oracle import AS_OF, sample_tables, write_sample_dataset
+
+pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
+
+MONETARY = "_monetary"  # a sum of DOUBLEs: equal up to its last bit (README: the Spark build)
+
+
+def _norm(v):
+    if isinstance(v, float) and math.isnan(v):
+        return "NaN"
+    return v
+
+
+def _sorted(rows) -> list[tuple]:
+    return sorted((tuple(_norm(x) for x in r) for r in rows), key=repr)
+
+
+def _duck_rows(ds, table: str) -> tuple[list[str], list[tuple]]:
+    query = exp.select("ts").from_("events") if table == "events" else exp.select("*").from_(table)
+    cur = ds.cursor()
+    try:
+        cur.execute(query.sql("duckdb"))
+        return [d[0] for d in cur.description], cur.fetchall()
+    finally:
+        cur.close()
+
+
+def assert_same_tables(ds, spark, folder) -> None:
+    """Every table Spark built equals DuckDB's: names, rows (`_monetary` to 1e-12), and types (via DuckDB's Parquet copy)."""
+    copies = spark_engine.derived_parquet(ds)
+    assert copies != folder
+    for table in BUILT:
+        built = spark.read.parquet(str(folder / f"{table}.parquet"))
+        names, duck = _duck_rows(ds, table)
+        assert built.columns == names, table
+        assert built.schema == spark.read.parquet(str(copies / f"{table}.parquet")).schema, table
+        rows = built.collect()
+        assert len(rows) == len(duck), table
+        if MONETARY in names:
+            at = names.index(MONETARY)
+            want = {r[names.index("_uid")]: r[at] for r in duck}
+            for r in rows:
+                got, expected = r[at], want[r["_uid"]]
+                assert got == expected or math.isclose(got, expected, rel_tol=1e-12) or _norm(got) == _norm(expected)
+            keep = [i for i in range(len(names)) if i != at]
+            rows = [tuple(r[i] for i in keep) for r in rows]
+            duck = [tuple(r[i] for i in keep) for r in duck]
+        assert _sorted(rows) == _sorted(duck), table
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory, spark):
+    """(DuckDB dataset, session, the folder of its Spark tables) — built by `on_spark` in the Spark cache folder."""
+    root = tmp_path_factory.mktemp("spark-build") / "shop"
+    write_sample_dataset(root, sample_tables())
+    ds = open_dataset(root, cache_dir=root.parent / "cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ADESK_SPARK_CACHE_DIR", str(root.parent / "spark-cache"))
+        sd = on_spark(ds, spark)
+        assert spark_tables(ds, spark) == sd.folder  # built once: the second call finds it
+    yield ds, sd, sd.folder
+    ds.close()
+
+
+def test_the_sample_builds_the_same_on_spark(sample):
+    ds, sd, folder = sample
+    assert folder.parent.name == "spark-cache" and all(is_built(folder, t) for t in BUILT)
+    assert_same_tables(ds, sd.spark, folder)
+    profile = pd.read_parquet(folder / "profile.parquet")
+    assert profile["_rfm_class"].nunique() >= 4 and {"L", "P", "none"} <= set(profile["_aipl_stage"])
+
+
+def test_the_spark_dataset_counts_what_spark_built(sample):
+    ds, sd, _folder = sample
+    seg = Segment(conditions=(Attribute("age", "gte", 30),))
+    assert ops.size(sd, seg) == ops.size(ds, seg, bitmaps=False)
+    assert ops.size(sd, seg).count == int((pd.read_parquet(ds.path / "users.parquet")["age"] >= 30).sum())
+
+
+def test_counters_and_tags_read_plainly(sample):
+    """Counters per (event, window) and tag flags of Spark's profile against pandas over the dataset's files."""
+    ds, _sd, folder = sample
+    profile = pd.read_parquet(folder / "profile.parquet").set_index("user_id")
+    events = pd.read_parquet(ds.path / "events")
+    end = pd.Timestamp(AS_OF) + pd.Timedelta(days=1)
+    events = events[events["ts"] < end]
+    for (event, window), col in ds.catalog.event_counters.items():
+        rows = events[events["event"] == event]
+        if window is not None:
+            rows = rows[rows["ts"] >= end - pd.Timedelta(days=window)]
+        want = rows.groupby("user_id").size().reindex(profile.index, fill_value=0)
+        assert (profile[col] == want).all(), (event, window)
+    assert {w for _e, w in ds.catalog.event_counters} == set(COUNTER_WINDOWS)
+    tags = pd.read_parquet(ds.path / "tags.parquet")
+    for tag, info in ds.catalog.tags.items():
+        holders = set(tags.loc[tags["tag"] == tag, "user_id"])
+        assert set(profile.index[profile[info.column]]) == holders, tag
+
+
+def test_a_duckdb_copy_is_replaced_by_the_spark_build(tmp_path, spark):
+    """A cache folder holding DuckDB's copies (the way before) gets Spark's tables; ADESK_SPARK_BUILD=duckdb keeps copies."""
+    from core.engine.spark_build import build_setting
+
+    root = tmp_path / "shop"
+    write_sample_dataset(root, sample_tables(n_users=30, seed=2))
+    ds = open_dataset(root, cache_dir=tmp_path / "cache")
+    try:
+        folder = spark_engine.derived_parquet(ds)
+        assert (folder / "profile.parquet").is_file() and not is_built(folder, "profile")
+        assert build_setting({"ADESK_SPARK_BUILD": "duckdb"}) == "duckdb"
+        with pytest.raises(Exception, match="ADESK_SPARK_BUILD"):
+            build_setting({"ADESK_SPARK_BUILD": "pandas"})
+        assert spark_tables(ds, spark) == folder and all(is_built(folder, t) for t in BUILT)
+        assert_same_tables_plain(ds, folder)
+    finally:
+        ds.close()
+
+
+def assert_same_tables_plain(ds, folder) -> None:
+    """The member numbers and models of Spark's profile, read with pandas, are DuckDB's."""
+    cols = ["user_id", "_uid", "_rfm_class", "_aipl_stage", "_lifecycle"]
+    got = pd.read_parquet(folder / "profile.parquet", columns=cols).sort_values("user_id", ignore_index=True)
+    cur = ds.cursor()
+    try:
+        want = cur.execute(exp.select(*cols).from_("profile").order_by("user_id").sql("duckdb")).df()
+    finally:
+        cur.close()
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+# --- awkward data generated by hypothesis --------------------------------------------------------
+
+EDGES = [0, 1, -1, 86_400_000_000, 86_400_000_000 - 1]  # microseconds around a window's first moment
+# amounts whose sums are exact in any order (eighths, up to 1e9), and the values that are not numbers:
+# then DuckDB's sum, which depends on the order of a member's rows, has one answer to compare with
+AMOUNTS = st.one_of(
+    st.none(),
+    st.sampled_from([-0.0, 9.75, 1e9, math.inf, -math.inf, math.nan]),
+    st.integers(-(10**6), 10**6).map(lambda k: k / 8),
+)
+NAMES = st.sampled_from(["purchase", "product_view", "review", "ad_impression", None, "Purchase", "购买"])
+
+
+@settings(
+    max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(
+    amounts=st.lists(AMOUNTS, min_size=10, max_size=10),
+    names=st.lists(NAMES, min_size=10, max_size=10),
+    edges=st.lists(st.sampled_from(EDGES), min_size=10, max_size=10),
+    split=st.booleans(),
+)
+def test_awkward_data_builds_the_same(tmp_path_factory, spark, amounts, names, edges, split):
+    tables = sample_tables(n_users=40, seed=9)
+    events = tables["events"]
+    end = pd.Timestamp(AS_OF) + pd.Timedelta(days=1)
+    windows = [w for w in COUNTER_WINDOWS if w is not None] + [45, 0]
+    n = len(events)
+    events["amount"] = [amounts[i % len(amounts)] for i in range(n)]
+    events["event"] = [names[i % len(names)] if i % 3 == 0 else e for i, e in enumerate(events["event"])]
+    edge = [
+        end - pd.Timedelta(days=windows[i % len(windows)]) + pd.Timedelta(microseconds=edges[i % len(edges)])
+        for i in range(n)
+    ]
+    events["ts"] = events["ts"].where(np.arange(n) % 2 == 1, pd.Series(edge))
+    unknown = events.head(5).assign(user_id="nobody")
+    tables["events"] = pd.concat([events, unknown], ignore_index=True)
+    root = tmp_path_factory.mktemp("awkward-build") / "shop"
+    write_sample_dataset(root, tables)
+    if split:  # users in two files, signups time-zone-aware, the dataset in Shanghai time
+        users = tables["users"]
+        users["signup_at"] = users["signup_at"].dt.tz_localize("UTC")
+        (root / "users.parquet").unlink()
+        (root / "users").mkdir()
+        users.iloc[:17].to_parquet(root / "users" / "part-0.parquet", index=False)
+        users.iloc[17:].to_parquet(root / "users" / "part-1.parquet", index=False)
+        with open(root / "dataset.toml", "a", encoding="utf-8") as fh:
+            fh.write('timezone = "Asia/Shanghai"\n')
+    ds = open_dataset(root, cache_dir=root.parent / "cache")
+    try:
+        folder = build_tables(ds, spark, root.parent / "built.spark")
+        assert_same_tables(ds, spark, folder)
+        if split:  # the second file's members are numbered after the first's, as DuckDB numbers them
+            uids = dict(spark.read.parquet(str(folder / "profile.parquet")).select("user_id", "_uid").collect())
+            assert uids[tables["users"]["user_id"].iloc[17]] == 17
+        assert ds.as_of_end - timedelta(days=1) == pd.Timestamp(AS_OF)
+    finally:
+        ds.close()
