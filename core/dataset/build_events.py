@@ -107,6 +107,7 @@ def _exclude_row_columns(select: exp.Select) -> exp.Select:
     return select
 
 
+PREPASS_ROWS = 2_000_000  # events read to tell few-valued text properties from free text
 CODED_MAX = 65_535  # text properties with at most this many values travel through the sort as USMALLINT codes
 
 
@@ -114,36 +115,44 @@ def _events_prepass(
     con: duckdb.DuckDBPyConnection, props: list[tuple[str, str]], as_of_end: datetime
 ) -> tuple[int, dict[str, list[str]]]:
     """The events up to as_of that have a user_id, and for each text property with few distinct
-    values, its values (a code is a 1-based position in the list). One pass for both.
+    values, its values (a code is a 1-based position in the list). One full pass for both.
 
     The sort of ~100M event rows is the most expensive step of the build and its cost is the
     width of the rows it moves: a 2-byte code instead of a 16-byte string keeps the sort in
     memory. Free-text properties (more values than a code holds) are sorted as they are.
+    Which properties have few values is judged on the first rows (a second full pass cost ~6 s
+    at 100M events); a misjudged one only makes its list longer, and a list longer than a code
+    holds is not used, so the rows are the same either way.
     """
     text = [n for n, t in props if t == "VARCHAR"]
     where = exp.LT(this=exp.column("ts"), expression=exp.Placeholder(this="as_of_end"))
     with_user = exp.Filter(
         this=exp.Count(this=exp.Star()), expression=exp.Where(this=exp.column("user_id").is_(exp.null()).not_())
     )
-    seen, *approx = con.execute(
-        exp.select(with_user, *[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n in text])
-        .from_("events")
-        .where(where)
-        .sql("duckdb"),
-        {"as_of_end": as_of_end},
-    ).fetchall()[0]
-    few = [n for n, d in zip(text, approx, strict=True) if d <= CODED_MAX // 2]  # approx is within a few percent
-    if not few:
-        return seen, {}
-    lists = con.execute(
+    few: list[str] = []
+    if text:
+        # the first rows the scan meets stand for the rest: a LIMIT stops reading there
+        first = (
+            exp.select(*[exp.column(n, quoted=True) for n in text]).from_("events").where(where).limit(PREPASS_ROWS)
+        )
+        approx = con.execute(
+            exp.select(*[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n in text])
+            .from_(exp.alias_(exp.Subquery(this=first), "f"))
+            .sql("duckdb"),
+            {"as_of_end": as_of_end},
+        ).fetchall()[0]
+        # rows seen hold at most the column's values: a column with few values shows few
+        few = [n for n, d in zip(text, approx, strict=True) if (d or 0) <= CODED_MAX // 2]
+    seen, *lists = con.execute(
         exp.select(
+            with_user,
             *[
                 exp.Filter(
                     this=exp.func("list", exp.Distinct(expressions=[exp.column(n, quoted=True)])),
                     expression=exp.Where(this=exp.column(n, quoted=True).is_(exp.null()).not_()),
                 )
                 for n in few
-            ]
+            ],
         )
         .from_("events")
         .where(where)
@@ -224,13 +233,46 @@ def _packed(i: int, table: str | None = None) -> exp.Expression:
     return exp.func("coalesce", exp.column(f"pk_{i}", table=table, quoted=True), exp.Literal.number(0))
 
 
-def counter(i: int, slot: int, table: str | None = None) -> exp.Expression:
-    """Counter slot `slot` of event `i`'s packed sum."""
-    shifted = exp.BitwiseRightShift(this=_packed(i, table), expression=exp.Literal.number(SLOT_BITS * slot))
+def _slot(packed: exp.Expression, slot: int) -> exp.Expression:
+    """Counter slot `slot` of a packed value, as an INTEGER."""
+    shifted = exp.BitwiseRightShift(this=packed, expression=exp.Literal.number(SLOT_BITS * slot))
     return exp.Cast(
         this=exp.paren(exp.BitwiseAnd(this=shifted, expression=exp.Literal.number((1 << SLOT_BITS) - 1))),
         to=exp.DataType.build("INTEGER"),
     )
+
+
+# `user_events` hands the packed sums to the profile as UBIGINT halves of HALF_SLOTS slots each: the
+# profile's ~70 counter columns then unpack with 64-bit shifts (HUGEINT ones cost ~1 s per 1M members more)
+HALF_SLOTS = 64 // SLOT_BITS
+
+
+def _half_name(i: int, h: int) -> str:
+    return f"pk_{i}_{h}"
+
+
+def _halves(i: int) -> list[exp.Expression]:
+    """Event `i`'s packed sum split into UBIGINT halves `pk_<i>_<h>` (the carry above the top slot is checked apart)."""
+    out = []
+    for h in range(-(-len(COUNTER_WINDOWS) // HALF_SLOTS)):
+        shifted = exp.BitwiseRightShift(this=_packed(i), expression=exp.Literal.number(SLOT_BITS * HALF_SLOTS * h))
+        masked = exp.BitwiseAnd(this=shifted, expression=exp.Literal.number((1 << (SLOT_BITS * HALF_SLOTS)) - 1))
+        out.append(
+            exp.alias_(
+                exp.Cast(this=exp.paren(masked), to=exp.DataType.build("UBIGINT", dialect="duckdb")),
+                _half_name(i, h),
+                quoted=True,
+            )
+        )
+    return out
+
+
+def counter(i: int, slot: int, table: str | None = None) -> exp.Expression:
+    """Counter slot `slot` of event `i`, from the halves in `user_events` (0 for a member without events)."""
+    half = exp.func(
+        "coalesce", exp.column(_half_name(i, slot // HALF_SLOTS), table=table, quoted=True), exp.Literal.number(0)
+    )
+    return _slot(half, slot % HALF_SLOTS)
 
 
 def build_user_events(
@@ -302,7 +344,7 @@ def build_user_events(
         """Events of these names in the last `days`: from the counters when that is a counter window."""
         ids = [index[n] for n in names if n in index]
         if days in windows:
-            terms = [counter(i, windows.index(days)) for i in ids]
+            terms = [_slot(_packed(i), windows.index(days)) for i in ids]
             if not terms:
                 return exp.Literal.number(0)
             total = terms[0]
@@ -359,7 +401,7 @@ def build_user_events(
     for ev, i in index.items():
         # the packed sums stay packed until the profile: 16 bytes a member instead of 24 for six
         # INTEGERs, which keeps the profile's join in memory
-        outer.append(exp.column(f"pk_{i}", quoted=True))
+        outer.extend(_halves(i))
         for w in COUNTER_WINDOWS:
             cols[(ev, w)] = f"_ev_{i - 1}_{_window_name(w)}"
         # a carry out of the top slot means 2^21 or more events of one kind for one user
