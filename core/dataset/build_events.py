@@ -132,9 +132,7 @@ def _events_prepass(
     few: list[str] = []
     if text:
         # the first rows the scan meets stand for the rest: a LIMIT stops reading there
-        first = (
-            exp.select(*[exp.column(n, quoted=True) for n in text]).from_("events").where(where).limit(PREPASS_ROWS)
-        )
+        first = exp.select(*[exp.column(n, quoted=True) for n in text]).from_("events").where(where).limit(PREPASS_ROWS)
         approx = con.execute(
             exp.select(*[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n in text])
             .from_(exp.alias_(exp.Subquery(this=first), "f"))
