@@ -15,10 +15,10 @@ from core.dataset.build_assignments import build_assignments
 from core.dataset.build_events import (
     build_event_rows,
     build_uids,
-    build_user_events,
     create_table,
     event_properties,
 )
+from core.dataset.build_rollup import build_user_events
 from core.dataset.build_tables import build_metadata, build_profile, build_tags
 from core.dataset.connection import connect, register_parquet_views
 from core.models.aipl import stage_rule

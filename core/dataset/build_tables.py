@@ -14,7 +14,8 @@ from sqlglot.dialects.duckdb import DuckDB
 
 from core.catalog import COUNTER_WINDOWS, UID, event_codes
 from core.config import DatasetConfig
-from core.dataset.build_events import counter, create_table
+from core.dataset.build_events import create_table
+from core.dataset.build_rollup import counter
 from core.dataset.connection import type_of
 from core.models.lifecycle import bounds as lifecycle_bounds
 from core.models.lifecycle import state_case
