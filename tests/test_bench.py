@@ -10,11 +10,26 @@ from dashboard.cli import main
 
 
 def test_bench_build_reports_the_documented_fields(tmp_path, capsys):
-    assert main(["bench", "build", "--users", "2000", "--out", str(tmp_path / "d"), "--json"]) == 0
+    assert main(["bench", "build", "--users", "2000", "--out", str(tmp_path / "d"), "--json", "--history"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"users", "events", "generate_s", "generate_peak_mb", "build_s", "build_peak_mb"}
+    assert set(out) == {
+        "users",
+        "events",
+        "generate_s",
+        "generate_peak_mb",
+        "build_s",
+        "build_peak_mb",
+        "build_phases_s",
+        "history_s",
+        "history_peak_mb",
+    }
     assert out["users"] == 2000 and out["events"] > 2000
     assert out["build_s"] > 0 and out["build_peak_mb"] > 0
+    # every step of the build is timed, and the steps fit inside the child's wall time
+    phases = out["build_phases_s"]
+    assert {"members", "events", "per-member event roll-up", "profile", "assignments"} <= set(phases)
+    assert 0 < sum(phases.values()) <= out["build_s"] + 0.5
+    assert out["history_s"] is not None and out["history_s"] >= 0
 
 
 def test_bench_segments_duckdb_and_pandas_agree_on_every_definition(demo_dir, capsys):

@@ -12,13 +12,13 @@ from sqlglot import exp
 
 from core.config import DatasetConfig
 from core.dataset.build_assignments import build_assignments
-from core.dataset.build_counters import build_user_events
 from core.dataset.build_events import (
     build_event_rows,
     build_uids,
     create_table,
     event_properties,
 )
+from core.dataset.build_rollup import build_user_events
 from core.dataset.build_tables import build_metadata, build_profile, build_tags
 from core.dataset.connection import connect, register_parquet_views
 from core.messages import msg
@@ -92,13 +92,16 @@ def build_cache(
         con.execute("drop table _uids")  # memory for the profile's join
         say("profile")
         build_profile(con, config, as_of_end, events, counter_cols, tag_cols)
+        # the profile's inputs (~3 GB at 10M members) go before the catalog reads the profile back
+        con.execute(
+            "drop table if exists rfm; drop table if exists aipl;"
+            " drop table if exists user_events; drop table if exists tag_pivot;"
+        )
         say("catalog: column types, distinct values, tag holders")
         build_metadata(con, root, config, as_of, events, props, counter_cols, tag_cols, warnings, unknown)
         # only `profile`, `event_rows` and the metadata stay; the views name absolute file paths
         con.execute(
-            "drop table if exists rfm; drop table if exists aipl;"
-            " drop table if exists user_events; drop table if exists tag_pivot;"
-            " drop view if exists users_n; drop view if exists users; drop view if exists events; drop view if exists tags;"
+            "drop view if exists users_n; drop view if exists users; drop view if exists events; drop view if exists tags;"
             " drop view if exists tag_catalog; drop view if exists assignments;"
         )
         say("writing the cache file")

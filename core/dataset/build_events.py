@@ -1,4 +1,4 @@
-"""The cache build's event steps: member numbers and `event_rows` (the per-member counters: build_counters.py)."""
+"""The cache build's event steps: member numbers and `event_rows` (the per-member roll-up: core/dataset/build_rollup.py)."""
 
 from __future__ import annotations
 
@@ -97,6 +97,7 @@ def _exclude_row_columns(select: exp.Select) -> exp.Select:
     return select
 
 
+PREPASS_ROWS = 2_000_000  # events read to tell few-valued text properties from free text
 CODED_MAX = 65_535  # text properties with at most this many values travel through the sort as USMALLINT codes
 
 
@@ -104,36 +105,42 @@ def _events_prepass(
     con: duckdb.DuckDBPyConnection, props: list[tuple[str, str]], as_of_end: datetime
 ) -> tuple[int, dict[str, list[str]]]:
     """The events up to as_of that have a user_id, and for each text property with few distinct
-    values, its values (a code is a 1-based position in the list). One pass for both.
+    values, its values (a code is a 1-based position in the list). One full pass for both.
 
     The sort of ~100M event rows is the most expensive step of the build and its cost is the
     width of the rows it moves: a 2-byte code instead of a 16-byte string keeps the sort in
     memory. Free-text properties (more values than a code holds) are sorted as they are.
+    Which properties have few values is judged on the first rows (a second full pass cost ~6 s
+    at 100M events); a misjudged one only makes its list longer, and a list longer than a code
+    holds is not used, so the rows are the same either way.
     """
     text = [n for n, t in props if t == "VARCHAR"]
     where = exp.LT(this=exp.column("ts"), expression=exp.Placeholder(this="as_of_end"))
     with_user = exp.Filter(
         this=exp.Count(this=exp.Star()), expression=exp.Where(this=exp.column("user_id").is_(exp.null()).not_())
     )
-    seen, *approx = con.execute(
-        exp.select(with_user, *[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n in text])
-        .from_("events")
-        .where(where)
-        .sql("duckdb"),
-        {"as_of_end": as_of_end},
-    ).fetchall()[0]
-    few = [n for n, d in zip(text, approx, strict=True) if d <= CODED_MAX // 2]  # approx is within a few percent
-    if not few:
-        return seen, {}
-    lists = con.execute(
+    few: list[str] = []
+    if text:
+        # the first rows the scan meets stand for the rest: a LIMIT stops reading there
+        first = exp.select(*[exp.column(n, quoted=True) for n in text]).from_("events").where(where).limit(PREPASS_ROWS)
+        approx = con.execute(
+            exp.select(*[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n in text])
+            .from_(exp.alias_(exp.Subquery(this=first), "f"))
+            .sql("duckdb"),
+            {"as_of_end": as_of_end},
+        ).fetchall()[0]
+        # rows seen hold at most the column's values: a column with few values shows few
+        few = [n for n, d in zip(text, approx, strict=True) if (d or 0) <= CODED_MAX // 2]
+    seen, *lists = con.execute(
         exp.select(
+            with_user,
             *[
                 exp.Filter(
                     this=exp.func("list", exp.Distinct(expressions=[exp.column(n, quoted=True)])),
                     expression=exp.Where(this=exp.column(n, quoted=True).is_(exp.null()).not_()),
                 )
                 for n in few
-            ]
+            ],
         )
         .from_("events")
         .where(where)

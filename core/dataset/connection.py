@@ -106,7 +106,8 @@ def _timestamp(col: str, duck_type: str) -> exp.Expression:
 def table_view_sql(table: str, files: list[Path], con: duckdb.DuckDBPyConnection) -> str:
     """CREATE VIEW <table> over the files, with its timestamps as TIMESTAMP in the dataset's time zone."""
     source = exp.select("*").from_(parquet_source(files))
-    desc = con.execute(source.sql("duckdb")).description
+    # LIMIT 0: the column types without reading rows (a plain SELECT * read ~2.5 s of users at 10M members)
+    desc = con.execute(source.limit(0).sql("duckdb")).description
     types = {d[0]: str(d[1]) for d in desc}
     present = set(types)
     replace = []

@@ -1,4 +1,7 @@
-"""The cache build's per-member counters: `user_events`, one aggregate over the event rows."""
+"""The cache build's per-member roll-up of the events (`user_events`) and its packed counters.
+
+Split from core/dataset/build_events.py (the event steps) when that module passed 400 lines.
+"""
 
 from __future__ import annotations
 
@@ -24,13 +27,46 @@ def _packed(i: int, table: str | None = None) -> exp.Expression:
     return exp.func("coalesce", exp.column(f"pk_{i}", table=table, quoted=True), exp.Literal.number(0))
 
 
-def counter(i: int, slot: int, table: str | None = None) -> exp.Expression:
-    """Counter slot `slot` of event `i`'s packed sum."""
-    shifted = exp.BitwiseRightShift(this=_packed(i, table), expression=exp.Literal.number(SLOT_BITS * slot))
+def _slot(packed: exp.Expression, slot: int) -> exp.Expression:
+    """Counter slot `slot` of a packed value, as an INTEGER."""
+    shifted = exp.BitwiseRightShift(this=packed, expression=exp.Literal.number(SLOT_BITS * slot))
     return exp.Cast(
         this=exp.paren(exp.BitwiseAnd(this=shifted, expression=exp.Literal.number((1 << SLOT_BITS) - 1))),
         to=exp.DataType.build("INTEGER"),
     )
+
+
+# `user_events` hands the packed sums to the profile as UBIGINT halves of HALF_SLOTS slots each: the
+# profile's ~70 counter columns then unpack with 64-bit shifts (HUGEINT ones cost ~1 s per 1M members more)
+HALF_SLOTS = 64 // SLOT_BITS
+
+
+def _half_name(i: int, h: int) -> str:
+    return f"pk_{i}_{h}"
+
+
+def _halves(i: int) -> list[exp.Expression]:
+    """Event `i`'s packed sum split into UBIGINT halves `pk_<i>_<h>` (the carry above the top slot is checked apart)."""
+    out = []
+    for h in range(-(-len(COUNTER_WINDOWS) // HALF_SLOTS)):
+        shifted = exp.BitwiseRightShift(this=_packed(i), expression=exp.Literal.number(SLOT_BITS * HALF_SLOTS * h))
+        masked = exp.BitwiseAnd(this=shifted, expression=exp.Literal.number((1 << (SLOT_BITS * HALF_SLOTS)) - 1))
+        out.append(
+            exp.alias_(
+                exp.Cast(this=exp.paren(masked), to=exp.DataType.build("UBIGINT", dialect="duckdb")),
+                _half_name(i, h),
+                quoted=True,
+            )
+        )
+    return out
+
+
+def counter(i: int, slot: int, table: str | None = None) -> exp.Expression:
+    """Counter slot `slot` of event `i`, from the halves in `user_events` (0 for a member without events)."""
+    half = exp.func(
+        "coalesce", exp.column(_half_name(i, slot // HALF_SLOTS), table=table, quoted=True), exp.Literal.number(0)
+    )
+    return _slot(half, slot % HALF_SLOTS)
 
 
 def build_user_events(
@@ -102,7 +138,7 @@ def build_user_events(
         """Events of these names in the last `days`: from the counters when that is a counter window."""
         ids = [index[n] for n in names if n in index]
         if days in windows:
-            terms = [counter(i, windows.index(days)) for i in ids]
+            terms = [_slot(_packed(i), windows.index(days)) for i in ids]
             if not terms:
                 return exp.Literal.number(0)
             total = terms[0]
@@ -159,7 +195,7 @@ def build_user_events(
     for ev, i in index.items():
         # the packed sums stay packed until the profile: 16 bytes a member instead of 24 for six
         # INTEGERs, which keeps the profile's join in memory
-        outer.append(exp.column(f"pk_{i}", quoted=True))
+        outer.extend(_halves(i))
         for w in COUNTER_WINDOWS:
             cols[(ev, w)] = f"_ev_{i - 1}_{_window_name(w)}"
         # a carry out of the top slot means 2^21 or more events of one kind for one user
