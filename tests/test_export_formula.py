@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import random
+
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from sqlglot import exp
 
 from core.dataset import open_dataset
 from core.export import (
     ExportOptions,
+    escape_formula,
     needs_formula_escape,
     plan_export,
     recreate_export,
@@ -77,6 +81,21 @@ def test_every_dangerous_start_is_escaped_and_numbers_stay(shop, tmp_path):
 def test_the_sql_rule_and_the_python_rule_agree(shop):
     for value in NOTES + PHONES:
         assert needs_formula_escape(value) == (spreadsheet_safe(value) != value), repr(value)
+
+
+def test_the_sql_rule_on_random_cells_is_the_rule_by_hand(shop):
+    """escape_formula in DuckDB against spreadsheet_safe on cells made of the characters that matter."""
+    ds, _ = shop
+    rng = random.Random(16)
+    alphabet = "=@\t\r+-0123456789.a \n'上"
+    cells = sorted({"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 5))) for _ in range(4000)})
+    cell = exp.column("c", quoted=True)
+    source = exp.select(exp.alias_(exp.func("unnest", exp.Placeholder(this="cells")), "c", quoted=True))
+    query = exp.select(cell, escape_formula(cell)).from_(source.subquery("v"))
+    got = dict(ds.run(query, {"cells": cells}))
+    assert len(got) == len(cells) > 2000
+    assert sum(spreadsheet_safe(c) != c for c in cells) > 500  # many cells need escaping
+    assert got == {c: spreadsheet_safe(c) for c in cells}
 
 
 def test_raw_text_writes_values_as_stored_and_the_log_says_so(shop, tmp_path):

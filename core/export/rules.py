@@ -97,17 +97,15 @@ def needs_formula_escape(value: str) -> bool:
 def escape_formula(expr: exp.Expression) -> exp.Expression:
     """`expr` with a leading apostrophe where `needs_formula_escape` holds (NULL stays NULL)."""
 
-    def matches(pattern: str) -> exp.Expression:
-        return exp.func("regexp_matches", expr.copy(), exp.Literal.string(pattern))
-
-    risky = exp.or_(matches(FORMULA_START), exp.and_(matches(SIGNED), exp.not_(matches(PLAIN_SIGNED_NUMBER))))
-    escaped = exp.DPipe(this=exp.Literal.string("'"), expression=expr.copy())
-    rule = exp.Case(ifs=[exp.If(this=risky, true=escaped)], default=expr.copy())
-    # A cheap first test: only a cell whose first character is one of = @ tab CR + - can be risky,
-    # so the regular expressions run on those rows only (an outer CASE runs its THEN on the rows
-    # its WHEN selected); this took the export of 1M rows back to about the time of raw text.
+    # Only a cell whose first character is one of = @ tab CR + - can be risky (a cheap test, so the
+    # regular expression runs on those rows only: AND skips its right side where the left is false).
+    # Given that first character, the rule above is "not a plain signed number": a cell starting with
+    # = @ tab or CR never matches PLAIN_SIGNED_NUMBER, and one starting with + or - is risky exactly
+    # when it does not; so one regular expression decides, where FORMULA_START and SIGNED took two more.
     first = exp.In(this=exp.func("ascii", expr.copy()), expressions=[exp.Literal.number(ord(c)) for c in "=@\t\r+-"])
-    return exp.Case(ifs=[exp.If(this=first, true=rule)], default=expr.copy())
+    number = exp.func("regexp_matches", expr.copy(), exp.Literal.string(PLAIN_SIGNED_NUMBER))
+    escaped = exp.DPipe(this=exp.Literal.string("'"), expression=expr.copy())
+    return exp.Case(ifs=[exp.If(this=exp.and_(first, exp.not_(number)), true=escaped)], default=expr.copy())
 
 
 def consent_expression(ds: Dataset, channel: str | None) -> tuple[exp.Expression, str | None, bool]:

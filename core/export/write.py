@@ -72,21 +72,16 @@ def _select(ds: Dataset, plan: ExportPlan) -> tuple[exp.Expression, exp.Expressi
     member, consent, holdout, params, _col, _present = export_conditions(
         ds, plan.segment, plan.segment_refs, plan.options.channel, plan.export_id, plan.options.holdout
     )
-    outputs = []
-    for i, col in enumerate(plan.columns):
-        # A BOM is the first bytes of the file; in a CSV those are the first header's.
-        name = "\ufeff" + col.name if (i == 0 and plan.options.bom) else col.name
-        value = value_expression(col, plan.options.pii_mode)
-        if col.text and not plan.options.raw_text:
-            value = escape_formula(value)
-        outputs.append(exp.alias_(value, name, quoted=True))
+    # A BOM is the first bytes of the file; in a CSV those are the first header's.
+    names = ["\ufeff" + col.name if (i == 0 and plan.options.bom) else col.name for i, col in enumerate(plan.columns)]
+    values = [value_expression(col, plan.options.pii_mode) for col in plan.columns]
     user_id = exp.column("user_id", quoted=True)
-    rows = (
-        exp.select(*outputs)
-        .from_("profile")
-        .where(exp.and_(where_form(exp.and_(member, consent)), exp.not_(holdout)))
-        .order_by(user_id)
-    )
+    where = exp.and_(where_form(exp.and_(member, consent)), exp.not_(holdout))
+    if plan.options.raw_text or not any(col.text for col in plan.columns):
+        outputs = [exp.alias_(value, name, quoted=True) for value, name in zip(values, names, strict=True)]
+        rows = exp.select(*outputs).from_("profile").where(where).order_by(user_id)
+    else:
+        rows = _escaped_rows(plan, names, values, where)
     variant = exp.Case(
         ifs=[exp.If(this=holdout.copy(), true=exp.Literal.string("holdout"))], default=exp.Literal.string("target")
     )
@@ -97,6 +92,27 @@ def _select(ds: Dataset, plan: ExportPlan) -> tuple[exp.Expression, exp.Expressi
         .order_by(user_id.copy())
     )
     return rows, assignments, params
+
+
+def _escaped_rows(plan: ExportPlan, names: list[str], values: list[exp.Expression], where: exp.Expression):
+    """The rows with formula-like text cells escaped: values computed once below, escaped above.
+
+    escape_formula names its input several times; over a computed value (a masked phone) DuckDB
+    would compute it that often a row, so an inner SELECT computes each value once (as _c0, _c1,
+    …) and the outer one escapes the text columns by reference. The rows are sorted by the raw
+    user id, which is the user_id column as stored (never masked or hashed; options.output_columns).
+    """
+    inner = exp.select(*[exp.alias_(v, f"_c{i}", quoted=True) for i, v in enumerate(values)]).from_("profile")
+    outputs = []
+    for i, (col, name) in enumerate(zip(plan.columns, names, strict=True)):
+        ref = exp.column(f"_c{i}", quoted=True)
+        outputs.append(exp.alias_(escape_formula(ref) if col.text else ref, name, quoted=True))
+    key = next(i for i, col in enumerate(plan.columns) if col.kind == "user_id")
+    return (
+        exp.select(*outputs)
+        .from_(exp.Subquery(this=inner.where(where), alias=exp.TableAlias(this=exp.to_identifier("src"))))
+        .order_by(exp.column(f"_c{key}", quoted=True))
+    )
 
 
 def export_select(ds: Dataset, plan: ExportPlan) -> tuple[exp.Expression, dict[str, object]]:
