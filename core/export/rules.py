@@ -89,9 +89,9 @@ PLAIN_SIGNED_NUMBER = r"^[+-][0-9]+(\.[0-9]+)?$"
 
 def needs_formula_escape(value: str) -> bool:
     """True for a text cell a spreadsheet would run as a formula (the rule above)."""
-    return bool(re.match(FORMULA_START, value)) or (
-        bool(re.match(SIGNED, value)) and not re.match(PLAIN_SIGNED_NUMBER, value)
-    )
+    # fullmatch, not match: Python's `$` also matches before a final newline ("+12\n"), DuckDB's does not
+    plain = re.fullmatch(PLAIN_SIGNED_NUMBER.removeprefix("^").removesuffix("$"), value)
+    return bool(re.match(FORMULA_START, value)) or (bool(re.match(SIGNED, value)) and not plain)
 
 
 def escape_formula(expr: exp.Expression) -> exp.Expression:
