@@ -56,7 +56,7 @@ def _duck_rows(ds, table: str) -> tuple[list[str], list[tuple]]:
 
 
 def assert_same_tables(ds, spark, folder) -> None:
-    """Every table Spark built equals DuckDB's: names, rows (`_monetary` to 1e-12), and types (via DuckDB's Parquet copy)."""
+    """Every table Spark built equals DuckDB's: names, rows (`_monetary` to 1e-12), types (by DuckDB's Parquet copy)."""
     copies = spark_engine.derived_parquet(ds)
     assert copies != folder
     for table in BUILT:
@@ -128,7 +128,7 @@ def test_counters_and_tags_read_plainly(sample):
 
 
 def test_a_duckdb_copy_is_replaced_by_the_spark_build(tmp_path, spark):
-    """A cache folder holding DuckDB's copies (the way before) gets Spark's tables; ADESK_SPARK_BUILD=duckdb keeps copies."""
+    """A cache folder of DuckDB's copies (the way before) gets Spark's tables; ADESK_SPARK_BUILD=duckdb keeps copies."""
     from core.engine.spark_build import build_setting
 
     root = tmp_path / "shop"

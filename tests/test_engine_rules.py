@@ -243,6 +243,7 @@ def test_text_read_as_boolean_is_not_trimmed(spark):
     assert dict(rows) == {w: truth.get(w.lower()) for w in words}
     same(
         spark,
-        "select try_cast(2 as boolean), try_cast(0 as boolean), try_cast(true as boolean), try_cast(cast(null as varchar) as boolean)",
+        "select try_cast(2 as boolean), try_cast(0 as boolean), try_cast(true as boolean),"
+        " try_cast(cast(null as varchar) as boolean)",
         want=[(True, False, True, None)],
     )

@@ -86,7 +86,8 @@ def test_crowded_moments_and_long_funnels_match_the_oracle(tmp_path_factory, dat
 
 
 FUNNEL = {"steps": [{"event": "product_view"}, {"event": "add_to_cart"}, {"event": "purchase"}],
-          "from": "2026-01-01", "to": "2026-06-30", "window": {"value": 30, "unit": "day"}, "exclusions": [{"event": "review"}]}  # fmt: skip
+          "from": "2026-01-01", "to": "2026-06-30", "window": {"value": 30, "unit": "day"},
+          "exclusions": [{"event": "review"}]}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

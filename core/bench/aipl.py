@@ -1,4 +1,4 @@
-"""AIPL at past dates: stages, flow and 12-month trend, cold (first time) and warm, against plain pandas in the same run.
+"""AIPL at past dates: stages, flow and 12-month trend, cold (first time) and warm, against plain pandas (same run).
 
 Cold: the first answer for a date (the model computed from the events). Warm: the same
 question again, as the page asks it (the answer kept for this version of the data);
@@ -246,10 +246,17 @@ def render(r: dict) -> str:
     pandas = "—" if r["pandas_stages_at_date_s"] is None else f"{r['pandas_stages_at_date_s']} s"
     return "\n".join([
         f"AIPL at past dates on {r['dataset']} ({r['users']:,} users, {r['events']:,} events, as of {r['as_of']})",
-        f"  stages at a date   cold {r['stages_at_date_cold_s']} s   warm {r['stages_at_date_warm_ms']} ms   recount {r['stages_at_date_recount_ms']} ms   (pandas {pandas})",
-        f"  flow d1 → d2       cold {r['flow_cold_s']} s   warm {r['flow_warm_ms']} ms   recount {r['flow_warm_recount_ms']} ms",
-        f"  12-month trend     cold {r['trend_cold_s']} s   warm {r['trend_warm_ms']} ms   recount {r['trend_warm_recount_ms']} ms",
-        f"  count, aipl at a past date: bitmaps cold {r['dated_count_cold_ms']} ms, warm {r['dated_count_warm_ms']} ms (undated {r['undated_count_warm_ms']} ms); scan {r['count_past_date_condition_ms']} ms (first: {r['count_past_date_first_s']} s)",
-        f"  combined (dated AND tag AND city, OR NOT dated): bitmaps warm {r['dated_combined_warm_ms']} ms, scan {r['dated_combined_scan_ms']} ms",
-        f"  stage history (once per version of the data): built in {r.get('history_build_s', '—')} s ({r.get('history_build_cpu_s', '—')} CPU s), read back in {r.get('history_load_s', '—')} s",
+        f"  stages at a date   cold {r['stages_at_date_cold_s']} s   warm {r['stages_at_date_warm_ms']} ms"
+        f"   recount {r['stages_at_date_recount_ms']} ms   (pandas {pandas})",
+        f"  flow d1 → d2       cold {r['flow_cold_s']} s   warm {r['flow_warm_ms']} ms"
+        f"   recount {r['flow_warm_recount_ms']} ms",
+        f"  12-month trend     cold {r['trend_cold_s']} s   warm {r['trend_warm_ms']} ms"
+        f"   recount {r['trend_warm_recount_ms']} ms",
+        f"  count, aipl at a past date: bitmaps cold {r['dated_count_cold_ms']} ms,"
+        f" warm {r['dated_count_warm_ms']} ms (undated {r['undated_count_warm_ms']} ms);"
+        f" scan {r['count_past_date_condition_ms']} ms (first: {r['count_past_date_first_s']} s)",
+        f"  combined (dated AND tag AND city, OR NOT dated): bitmaps warm {r['dated_combined_warm_ms']} ms,"
+        f" scan {r['dated_combined_scan_ms']} ms",
+        f"  stage history (once per version of the data): built in {r.get('history_build_s', '—')} s"
+        f" ({r.get('history_build_cpu_s', '—')} CPU s), read back in {r.get('history_load_s', '—')} s",
     ])  # fmt: skip

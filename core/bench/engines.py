@@ -167,16 +167,20 @@ def run(args: argparse.Namespace) -> dict:
 def render(r: dict) -> str:
     b = r["build"]
     lines = [
-        f"engines on {r['dataset']} ({r['users']:,} users; Spark {r['spark_remote']}); answers the same: {r['all_same']}",
-        f"  build: DuckDB {b['duckdb_seconds']} s; Spark {b['spark_seconds']} s (session start {b['spark_session_seconds']} s apart)",
+        f"engines on {r['dataset']} ({r['users']:,} users; Spark {r['spark_remote']});"
+        f" answers the same: {r['all_same']}",
+        f"  build: DuckDB {b['duckdb_seconds']} s; Spark {b['spark_seconds']} s"
+        f" (session start {b['spark_session_seconds']} s apart)",
         f"  {'count':<34} {'members':>9} {'scan ms':>9} {'bitmaps':>9} {'spark ms':>9}",
     ]
     for c in r["counts"]:
         lines.append(
-            f"  {c['name']:<34} {c['members']!s:>9} {c['duckdb_scan_ms']:>9} {c['duckdb_bitmaps_ms']:>9} {c['spark_ms']:>9}"
+            f"  {c['name']:<34} {c['members']!s:>9} {c['duckdb_scan_ms']:>9}"
+            f" {c['duckdb_bitmaps_ms']:>9} {c['spark_ms']:>9}"
         )
     e = r["export"]
     lines.append(
-        f"  export {e['duckdb']['rows']:,} rows: DuckDB {e['duckdb']['seconds']} s, Spark {e['spark']['seconds']} s, same SHA-256: {e['same_sha256']}"
+        f"  export {e['duckdb']['rows']:,} rows: DuckDB {e['duckdb']['seconds']} s,"
+        f" Spark {e['spark']['seconds']} s, same SHA-256: {e['same_sha256']}"
     )
     return "\n".join(lines)

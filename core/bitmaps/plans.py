@@ -1,4 +1,4 @@
-"""A compiled condition as a plan: AND / OR / NOT / COALESCE(…, FALSE) over single-column parts (or a model at a day)."""
+"""A compiled condition as a plan: AND / OR / NOT / COALESCE(…, FALSE) over one-column parts (or a model at a day)."""
 
 from __future__ import annotations
 

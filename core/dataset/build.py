@@ -101,7 +101,8 @@ def build_cache(
         build_metadata(con, root, config, as_of, events, props, counter_cols, tag_cols, warnings, unknown)
         # only `profile`, `event_rows` and the metadata stay; the views name absolute file paths
         con.execute(
-            "drop view if exists users_n; drop view if exists users; drop view if exists events; drop view if exists tags;"
+            "drop view if exists users_n; drop view if exists users; drop view if exists events;"
+            " drop view if exists tags;"
             " drop view if exists tag_catalog; drop view if exists assignments;"
         )
         say("writing the cache file")

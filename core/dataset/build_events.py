@@ -1,4 +1,4 @@
-"""The cache build's event steps: member numbers and `event_rows` (the per-member roll-up: core/dataset/build_rollup.py)."""
+"""The cache build's event steps: member numbers and `event_rows` (the per-member roll-up: build_rollup.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def create_table(
     *,
     temp: bool = False,
 ) -> None:
-    """CREATE TABLE name AS select; with `temp`, a temporary table: in memory (spilling if it must), never in the cache file."""
+    """CREATE TABLE name AS select; with `temp`, a temporary table (in memory, spilling if it must; not cached)."""
     if temp:
         query = sqlglot.parse_one(select, dialect="duckdb") if isinstance(select, str) else select
         con.execute(

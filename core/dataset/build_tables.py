@@ -44,11 +44,13 @@ def build_tags(con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]]) -> 
     has_value_column = _has_column(con, "tags", "value")  # `value` is optional in the contract
     if has_value_column:
         rows = con.execute(
-            "select tag, count(value) > 0 as has_values from tags where tag is not null and user_id is not null group by tag order by tag"
+            "select tag, count(value) > 0 as has_values from tags"
+            " where tag is not null and user_id is not null group by tag order by tag"
         ).fetchall()
     else:
         rows = con.execute(
-            "select tag, false as has_values from tags where tag is not null and user_id is not null group by tag order by tag"
+            "select tag, false as has_values from tags"
+            " where tag is not null and user_id is not null group by tag order by tag"
         ).fetchall()
     if not rows:
         return []
@@ -310,7 +312,8 @@ def _write_metadata(
     # Attributes: users columns as they are in profile, with distinct counts for the UI's widget choice.
     con.execute("create table _attributes (name varchar, type varchar, distinct_values bigint)")
     profile_types = con.execute(
-        "select column_name, data_type from information_schema.columns where table_name = 'profile' order by ordinal_position"
+        "select column_name, data_type from information_schema.columns"
+        " where table_name = 'profile' order by ordinal_position"
     ).fetchall()
     attr = [(n, t) for n, t in profile_types if not n.startswith("_") and n != "user_id"]
     if attr:

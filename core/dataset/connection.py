@@ -1,4 +1,4 @@
-"""The dataset's DuckDB connection: settings, fingerprint, Parquet views, search path, the catalog read from the cache."""
+"""The dataset's DuckDB connection: settings, fingerprint, Parquet views, search path, the catalog from the cache."""
 
 from __future__ import annotations
 

@@ -65,7 +65,7 @@ def build_setting(environ: dict[str, str] | None = None) -> str:
 
 
 def spark_folder(ds: Dataset) -> Path:
-    """Where the dataset's Spark tables live: `ADESK_SPARK_CACHE_DIR` or next to the DuckDB cache (same version name)."""
+    """Where the dataset's Spark tables live: `ADESK_SPARK_CACHE_DIR` or beside the DuckDB cache (same version name)."""
     root = os.environ.get("ADESK_SPARK_CACHE_DIR")
     name = ds.cache_path.with_suffix(".spark").name
     return Path(root) / name if root else ds.cache_path.with_suffix(".spark")

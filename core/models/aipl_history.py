@@ -100,7 +100,7 @@ def supported(ds: Dataset) -> bool:
 
 
 def build(ds: Dataset, progress: Progress | None = None) -> History:
-    """The history from `event_rows` (core/models/aipl_build.py: one pass over the events in blocks, one over the purchases)."""
+    """The history from `event_rows` (aipl_build.py: one pass over the events in blocks, one over the purchases)."""
     from core.models.aipl_build import build_ranges
 
     origin, size, uid, first, last, bounds = build_ranges(ds, progress)
@@ -246,7 +246,7 @@ def loaded(ds: Dataset) -> History | None:
 
 
 def create_table(ds: Dataset, h: History, day: date, table: exp.Table) -> None:
-    """CREATE TABLE `table` (`_uid`, `value` ENUM) of every member's stage at `day`: the table a dated condition reads."""
+    """CREATE TABLE `table` (`_uid`, `value` ENUM) of every member's stage at `day` (what a dated condition reads)."""
     import pandas as pd
 
     # every member number is a member unless a data scope keeps some (then its `profile` says which)

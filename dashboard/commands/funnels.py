@@ -89,8 +89,10 @@ def run(args: argparse.Namespace) -> int:
     echo(f"entered {result.entered:,} ({result.start} .. {result.end}, window {spec.window_value} {spec.window_unit}), "
           f"excluded {result.excluded:,}, window still open {result.open:,}")  # fmt: skip
     rows = [
-        [str(s.step), s.event, f"{s.users:,}", pct(result.conversion_from_previous(s.step)), pct(result.conversion_from_first(s.step)),
-         "—" if s.median_seconds_from_previous is None else f"{s.median_seconds_from_previous / 3600:.1f} h", f"{result.dropped[s.step - 1]:,}"]
+        [str(s.step), s.event, f"{s.users:,}", pct(result.conversion_from_previous(s.step)),
+         pct(result.conversion_from_first(s.step)),
+         "—" if s.median_seconds_from_previous is None else f"{s.median_seconds_from_previous / 3600:.1f} h",
+         f"{result.dropped[s.step - 1]:,}"]
         for s in result.steps
     ]  # fmt: skip
     echo(

@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--engine",
         choices=("duckdb", "spark"),
         default=None,
-        help="the engine answering the pages' queries (default: $ADESK_ENGINE or duckdb; spark: see ADESK_SPARK_REMOTE)",
+        help="the engine answering the pages' queries (default: $ADESK_ENGINE or duckdb; spark: see"
+        " ADESK_SPARK_REMOTE)",
     )
     p.set_defaults(func=serve)
 
