@@ -32,6 +32,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
     p.add_argument(
+        "--no-reference",
+        action="store_true",
+        help="skip the reference: the same aggregates by the one SQL query the read used before (timed in the same run)",
+    )
+    p.add_argument(
         "--only", default="", help="comma-separated experiments to read one by one (default every one; '-' none)"
     )
     p.add_argument(
@@ -84,6 +89,16 @@ def _within(text: str) -> tuple[str, tuple[int, int]] | None:
     return name, (int(low), int(high))
 
 
+def _reference(ds, spec, experiment) -> object:
+    """The same result from the one SQL query (`aggregates_sql`, rows resolved on the read): the read before this one."""
+    from core.analyses.ab import build_result
+    from core.analyses.experiments import aggregates_sql
+    from core.segments.model import parse_segment
+
+    segment = parse_segment(spec.segment) if spec.segment is not None else None
+    return build_result(experiment, spec, ds.as_of, aggregates_sql(ds, experiment, segment=segment, keep=False))
+
+
 def _measure(ds, root: Path, spec, experiment, args: argparse.Namespace, ages=None) -> dict:
     """One experiment's read afresh (plain, CUPED), its kept answer, and the pandas baseline cross-checked."""
     from dataclasses import replace
@@ -99,6 +114,7 @@ def _measure(ds, root: Path, spec, experiment, args: argparse.Namespace, ages=No
     plain = timed(fresh, args.repeat)
     cuped = timed(lambda: fresh(replace(spec, cuped=True)), args.repeat)
     kept = timed(lambda: ab_result(ds, replace(spec, sequential=True)), args.repeat)
+    reference = None if args.no_reference else timed(lambda: _reference(ds, spec, experiment), args.repeat)
     row = {
         "experiment": spec.experiment,
         "segment": None if ages is None else f"age {ages[0]}-{ages[1]}",
@@ -108,6 +124,8 @@ def _measure(ds, root: Path, spec, experiment, args: argparse.Namespace, ages=No
         "kept_p50_ms": round(median(kept), 2),
         "srm_flag": result.srm_flag,
     }
+    if reference is not None:
+        row["sql_reference_p50_ms"] = round(median(reference), 1)
     if not args.no_pandas and experiment.conversion_event == ds.config.purchase_event:
         window, end, found = experiment.window_days, ds.as_of_end, {}
 
@@ -163,6 +181,8 @@ def render(result: dict) -> str:
     lines = [f"{result['dataset']}: {result['users']:,} users; experiments list p50 {result['list_p50_ms']:,.1f} ms"]
     for r in result["experiments"]:
         pandas = f"  pandas {r['pandas_p50_ms']:,.1f} ms ({r['speedup']}x)" if "pandas_p50_ms" in r else ""
+        if "sql_reference_p50_ms" in r:
+            pandas = f"  one-query SQL {r['sql_reference_p50_ms']:,.1f} ms" + pandas
         name = r["experiment"] + (f" ({r['segment']})" if r.get("segment") else "")
         lines.append(
             f"  {name:<36} {r['assigned_users']:>10,} users  p50 {r['p50_ms']:,.1f} ms  CUPED {r['cuped_p50_ms']:,.1f} ms"
