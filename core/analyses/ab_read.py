@@ -79,7 +79,6 @@ def per_variant(members: Members, events: Events, window_us: int, as_of_end_us: 
     if n == 0:
         return []
     t0 = members.t0.astype(np.int64, copy=False)
-    t1 = np.minimum(t0 + window_us, as_of_end_us)  # the window [t0, t1), cut at the end of as_of
     size = int(members.uid.max()) + 1
     row = np.full(size, -1, dtype=np.int32 if n < 2**31 else np.int64)
     row[members.uid] = np.arange(n, dtype=row.dtype)
@@ -90,7 +89,8 @@ def per_variant(members: Members, events: Events, window_us: int, as_of_end_us: 
     mine = at >= 0
     at, ts = at[mine], events.ts[mine]
     conversion, purchase, amount = events.conversion[mine], events.purchase[mine], events.amount[mine]
-    start, end = t0[at], t1[at]
+    start = t0[at]
+    end = np.minimum(start + window_us, as_of_end_us)  # the window [t0, t1), cut at the end of as_of
     post = (ts >= start) & (ts < end)
     pre = (ts >= start - window_us) & (ts < end) & (ts < start)  # [t0 − W, t0), as the SQL's join and case
 
@@ -125,7 +125,7 @@ def per_variant(members: Members, events: Events, window_us: int, as_of_end_us: 
         "pre_revenue_sum": total(pre_rev),
         "pre_revenue_sum_sq": total(pre_rev * pre_rev),
         "revenue_products": total(rev * pre_rev),
-        "unfinished": np.bincount(code[t0 + window_us > as_of_end_us], minlength=k).astype(np.int64),
+        "unfinished": np.bincount(code[t0 > as_of_end_us - window_us], minlength=k).astype(np.int64),
     }
     out = []
     for i, name in enumerate(members.names):
