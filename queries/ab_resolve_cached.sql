@@ -4,7 +4,8 @@ with ab_per_user as (
     select _uid, assigned_at, v, multiple from ab_members where experiment = $experiment
 ),
 ab_names as (
-    select distinct v, variant from ab_members where experiment = $experiment
+    -- one name per hash; grouped by the integer, not DISTINCT over (hash, text): no text is hashed per row
+    select v, first(variant) as variant from ab_members where experiment = $experiment group by v
 ),
 unknown as (
     select

@@ -1,5 +1,5 @@
 -- One experiment's assignment rows resolved per member (ANALYSES.md §5), for `ab_variant_aggregates`: its CTEs `ab_per_user`, `ab_names`, `ab_excluded` (the final SELECT is only a check)
--- (`ab_assignments`: experiment, user_id, variant, assigned_at; a CTE added by core/analyses/experiments.py over the export holdout files, or the contract's assignments when the cache has no `ab_members`)
+-- (`ab_assignments`: experiment, user_id, variant, assigned_at; a CTE added by core/analyses/experiments.py over the export holdout files, resolved on each read when their resolved copy cannot be kept: core/analyses/ab_holdouts.py)
 with assigned as (
     -- every row of the experiment with the member number of its user (NULL for ids not in `users`): one text join
     select p._uid, a.user_id, hash(a.variant) as v, a.variant, a.assigned_at

@@ -11,6 +11,8 @@ Two sources of experiments, read the same way:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -51,6 +53,7 @@ class Experiment:
     legacy: bool = False  # an export whose assignments are SQLite rows
     created_at: str | None = None  # an export's time (UTC, ISO)
     segment_id: str | None = None  # the saved segment an export came from
+    holdout_sha256: str | None = None  # the export's holdout file's SHA-256 (keys its resolved copy)
 
     def weights(self, variants: list[str]) -> list[float]:
         """Expected share of each variant, in the order given (equal when no split is configured)."""
@@ -121,6 +124,7 @@ def export_experiments(ds: Dataset, store: AppStore) -> list[Experiment]:
                 conversion_event=ds.config.purchase_event,
                 expected_split=(("holdout", record.holdout_share), ("target", 1 - record.holdout_share)),
                 holdout_path=recorded.path if recorded is not None else None,
+                holdout_sha256=recorded.sha256 if recorded is not None else None,
                 legacy=recorded is None,
                 created_at=record.created_at,
                 segment_id=record.segment_id,
@@ -141,7 +145,7 @@ def find(ds: Dataset, name: str, store: AppStore | None = None) -> Experiment:
 # --- the assignments relation ---------------------------------------------------------------------
 
 
-def _assignments_tree(ds: Dataset, chosen: list[Experiment], params: dict[str, Any]) -> exp.Expression:
+def assignments_tree(ds: Dataset, chosen: list[Experiment], params: dict[str, Any]) -> exp.Expression:
     """A SELECT of (experiment, user_id, variant, assigned_at) over the exports' holdouts (files, or older SQLite rows).
 
     The contract's assignments are not read here: the derived cache holds them resolved per member (`ab_members`).
@@ -175,7 +179,7 @@ def _assignments_tree(ds: Dataset, chosen: list[Experiment], params: dict[str, A
     return tree
 
 
-def _with_ctes(query: exp.Expression, ctes: list[tuple[str, exp.Expression]]) -> exp.Expression:
+def with_ctes(query: exp.Expression, ctes: list[tuple[str, exp.Expression]]) -> exp.Expression:
     """The query with `ctes` (name, tree) defined before its own CTEs."""
     existing = [(cte.alias, cte.this.copy()) for cte in query.ctes]
     query = query.copy()
@@ -186,21 +190,24 @@ def _with_ctes(query: exp.Expression, ctes: list[tuple[str, exp.Expression]]) ->
     return query
 
 
-def _with_assignments(query: exp.Expression, source: exp.Expression) -> exp.Expression:
-    """The query with `ab_assignments` defined as its first CTE."""
-    return _with_ctes(query, [("ab_assignments", source)])
-
-
-def _resolved(ds: Dataset, experiment: Experiment, params: dict[str, Any]) -> list[tuple[str, exp.Expression]]:
+def resolved(
+    ds: Dataset, experiment: Experiment, params: dict[str, Any], store: AppStore | None = None, *, keep: bool = True
+) -> list[tuple[str, exp.Expression]]:
     """CTEs `ab_per_user`, `ab_names`, `ab_excluded` of one experiment (and what they read).
 
-    A contract experiment reads the derived cache's `ab_members` (resolved once per data version);
-    an export's holdout file is resolved here, one text join and one grouping per read.
+    A contract experiment reads the derived cache's `ab_members` (resolved once per data version); an
+    export's holdout is resolved once per data version into a file next to the cache (core/analyses/
+    ab_holdouts.py), or, when that cannot be kept (or `keep` is false), here: one text join and one grouping.
     """
     if experiment.kind == "contract":
         params["with_unknown"] = ds.schema is None  # a scope's assignments hold only its members
         return [(c.alias, c.this) for c in named_query("ab_resolve_cached").ctes]
-    source = _assignments_tree(ds, [experiment], params)
+    from core.analyses.ab_holdouts import resolved_ctes, resolved_file
+
+    path = resolved_file(ds, experiment, store) if keep else None
+    if path is not None:
+        return resolved_ctes(ds, path, params)
+    source = assignments_tree(ds, [experiment], params)
     return [("ab_assignments", source), *((c.alias, c.this) for c in named_query("ab_resolve_rows").ctes)]
 
 
@@ -227,16 +234,29 @@ def _legacy_rows(store: AppStore, chosen: list[Experiment]) -> pa.Table:
     )
 
 
-def _run(
-    ds: Dataset, tree: exp.Expression, params: dict[str, Any], store: AppStore | None, chosen: list[Experiment]
-) -> list[tuple]:
+@contextmanager
+def assignments_cursor(ds: Dataset, store: AppStore | None, chosen: list[Experiment]) -> Iterator[Any]:
+    """A cursor of the dataset with older exports' SQLite rows registered when `chosen` has such exports."""
     cur = ds.cursor()
     try:
         if store is not None and any(e.legacy for e in chosen):
             cur.register(LEGACY_TABLE, _legacy_rows(store, chosen))
-        return cur.execute(tree.sql("duckdb"), params).fetchall()
+        yield cur
     finally:
         cur.close()
+
+
+def _run(
+    ds: Dataset, tree: exp.Expression, params: dict[str, Any], store: AppStore | None, chosen: list[Experiment]
+) -> list[tuple]:
+    with assignments_cursor(ds, store, chosen) as cur:
+        return cur.execute(tree.sql("duckdb"), used_params(tree, params)).fetchall()
+
+
+def used_params(tree: exp.Expression, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters `tree` names (DuckDB refuses unused ones; the sources of an experiment name different ones)."""
+    named = {p.name for p in tree.find_all(exp.Placeholder)}
+    return {k: v for k, v in params.items() if k in named}
 
 
 # --- queries --------------------------------------------------------------------------------------
@@ -247,7 +267,7 @@ def listing(ds: Dataset, known: tuple[Experiment, ...], store: AppStore | None =
 
     Contract experiments: one grouping of the derived cache's `ab_members` (resolved per member at
     the build; at 10 M members the per-read text join and grouping took 11 s for the demo's three).
-    Each export: one query over its holdout file.
+    Each export: one query over its resolved holdout (core/analyses/ab_holdouts.py).
     """
     out: dict[str, list[tuple]] = {e.name: [] for e in known}
     contract = {e.name for e in known if e.kind == "contract"}
@@ -259,11 +279,23 @@ def listing(ds: Dataset, known: tuple[Experiment, ...], store: AppStore | None =
         if e.kind == "contract":
             continue
         params: dict[str, Any] = {"experiment": e.name}
-        tree = _with_assignments(named_query("ab_experiment_list"), _assignments_tree(ds, [e], params))
+        tree = with_ctes(named_query("ab_resolved_list"), resolved(ds, e, params, store))
         out[e.name] = [
             (variant, int(users), first, last) for variant, users, first, last in _run(ds, tree, params, store, [e])
         ]
     return out
+
+
+def _segment_filter(ds: Dataset, segment: Segment | None, resolve, params: dict[str, Any]) -> exp.Expression:
+    """`_uid IN (members of the base segment)`, or true; its parameters go into `params`."""
+    from core.segments.operations import segment_condition
+
+    if segment is None:
+        return exp.true()
+    condition, seg_params = segment_condition(ds, segment, resolve, prefix="s_")
+    params.update(seg_params)
+    members = exp.select(exp.column("_uid")).from_("profile").where(condition)
+    return exp.In(this=exp.column("_uid"), query=exp.Subquery(this=members))
 
 
 def aggregates(
@@ -274,17 +306,52 @@ def aggregates(
     resolve=None,
     store: AppStore | None = None,
 ) -> Aggregates:
-    """Per-variant aggregates of one experiment within an optional base segment, and the exclusions."""
-    from core.segments.operations import segment_condition
+    """Per-variant aggregates of one experiment within an optional base segment, and the exclusions.
 
+    One pass in numpy over its members and its period's metric events (core/analyses/ab_read.py), kept
+    per opened dataset, experiment and segment; another engine runs the reference SQL (`aggregates_sql`).
+    """
+    from core.analyses import ab_read
+
+    if ds.engine != "duckdb":
+        return aggregates_sql(ds, experiment, segment=segment, resolve=resolve, store=store)
+    params: dict[str, Any] = {"experiment": experiment.name}
+    in_segment = _segment_filter(ds, segment, resolve, params)
+    key = (experiment, in_segment.sql("duckdb"), repr(sorted((k, repr(v)) for k, v in params.items())))
+    found = ab_read.recall(ds, key)
+    if found is not None:
+        return found
+    ctes = resolved(ds, experiment, params, store)
+    codes = ds.catalog.event_codes
+    with assignments_cursor(ds, store, [experiment]) as cur:
+        agg = ab_read.compute(
+            cur,
+            ds,
+            ctes,
+            in_segment,
+            params,
+            window_days=experiment.window_days,
+            # an event name the data never saw converts nobody: code -1 matches no row
+            conversion=codes.get(experiment.conversion_event, -1),
+            purchase=codes.get(ds.config.purchase_event, -1),
+        )
+    ab_read.keep(ds, key, agg)
+    return agg
+
+
+def aggregates_sql(
+    ds: Dataset,
+    experiment: Experiment,
+    *,
+    segment: Segment | None = None,
+    resolve=None,
+    store: AppStore | None = None,
+    keep: bool = True,
+) -> Aggregates:
+    """The same aggregates by one SQL query (`queries/ab_variant_aggregates.sql`): the reference, and other engines' path."""
     params: dict[str, Any] = {}
-    resolved = _resolved(ds, experiment, params)
-    in_segment: exp.Expression = exp.true()
-    if segment is not None:
-        condition, seg_params = segment_condition(ds, segment, resolve, prefix="s_")
-        params.update(seg_params)
-        members = exp.select(exp.column("_uid")).from_("profile").where(condition)
-        in_segment = exp.In(this=exp.column("_uid"), query=exp.Subquery(this=members))
+    in_segment = _segment_filter(ds, segment, resolve, params)
+    ctes = resolved(ds, experiment, params, store, keep=keep)
     codes = ds.catalog.event_codes
     amount = (
         exp.func("coalesce", exp.column("amount", table="e", quoted=True), exp.Literal.number(0))
@@ -300,7 +367,7 @@ def aggregates(
         "conversion": codes.get(experiment.conversion_event, -1),
         "purchase": codes.get(ds.config.purchase_event, -1),
     }
-    tree = _with_ctes(named_query("ab_variant_aggregates", in_segment=in_segment, amount=amount), resolved)
+    tree = with_ctes(named_query("ab_variant_aggregates", in_segment=in_segment, amount=amount), ctes)
     rows = _run(ds, tree, query_params, store, [experiment])
     variants = tuple(
         VariantAggregate(
