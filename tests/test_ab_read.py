@@ -1,4 +1,4 @@
-"""The one-pass per-variant read (core/analyses/ab_read.py) against an independent pandas computation and the SQL reference.
+"""The one-pass per-variant read (core/analyses/ab_read.py) against an independent pandas computation and SQL.
 
 Generated data with every edge of ANALYSES.md §5: multiple exposure, duplicate assignment rows, unknown users
 (also with two variants), rows with no variant or time, windows cut by `as_of`, members assigned after it,

@@ -348,7 +348,7 @@ def aggregates_sql(
     store: AppStore | None = None,
     keep: bool = True,
 ) -> Aggregates:
-    """The same aggregates by one SQL query (`queries/ab_variant_aggregates.sql`): the reference, and other engines' path."""
+    """The same aggregates by one SQL query (`queries/ab_variant_aggregates.sql`): reference and other engines' path."""
     params: dict[str, Any] = {}
     in_segment = _segment_filter(ds, segment, resolve, params)
     ctes = resolved(ds, experiment, params, store, keep=keep)

@@ -34,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-reference",
         action="store_true",
-        help="skip the reference: the same aggregates by the one SQL query the read used before (timed in the same run)",
+        help="skip the reference: the same aggregates by the one SQL query the read used before (timed, same run)",
     )
     p.add_argument(
         "--only", default="", help="comma-separated experiments to read one by one (default every one; '-' none)"
@@ -42,14 +42,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--within",
         default="coupon_copy_test:27-34",
-        help="EXPERIMENT:LOW-HIGH: also read that experiment among members aged LOW..HIGH (default coupon_copy_test:27-34; '' skips)",
+        help="EXPERIMENT:LOW-HIGH: also read that experiment among members aged LOW..HIGH"
+        " (default coupon_copy_test:27-34; '' skips)",
     )
 
 
 def pandas_aggregates(
     root: Path, name: str, window_days: int, as_of_end, conversion: str, ages: tuple[int, int] | None = None
 ) -> dict[str, tuple[int, int, float]]:
-    """(users, conversions, revenue) per variant with plain pandas, by ANALYSES.md §5 (conversion = the purchase event here)."""
+    """(users, conversions, revenue) per variant with plain pandas, by ANALYSES.md §5 (conversion = purchase)."""
     import pandas as pd
 
     a = pd.read_parquet(
@@ -90,7 +91,7 @@ def _within(text: str) -> tuple[str, tuple[int, int]] | None:
 
 
 def _reference(ds, spec, experiment) -> object:
-    """The same result from the one SQL query (`aggregates_sql`, rows resolved on the read): the read before this one."""
+    """The same result from the one SQL query (`aggregates_sql`, rows resolved on the read): the read before this."""
     from core.analyses.ab import build_result
     from core.analyses.experiments import aggregates_sql
     from core.segments.model import parse_segment
@@ -185,7 +186,8 @@ def render(result: dict) -> str:
             pandas = f"  one-query SQL {r['sql_reference_p50_ms']:,.1f} ms" + pandas
         name = r["experiment"] + (f" ({r['segment']})" if r.get("segment") else "")
         lines.append(
-            f"  {name:<36} {r['assigned_users']:>10,} users  p50 {r['p50_ms']:,.1f} ms  CUPED {r['cuped_p50_ms']:,.1f} ms"
+            f"  {name:<36} {r['assigned_users']:>10,} users  p50 {r['p50_ms']:,.1f} ms"
+            f"  CUPED {r['cuped_p50_ms']:,.1f} ms"
             f"  kept {r['kept_p50_ms']:,.2f} ms{pandas}"
         )
     return "\n".join(lines)
