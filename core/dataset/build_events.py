@@ -150,6 +150,41 @@ def _events_prepass(
     return seen, {n: list(v or []) for n, v in zip(few, lists, strict=True) if len(v or []) <= CODED_MAX}
 
 
+def event_code_type(events: list[str]) -> str:
+    """The smallest unsigned integer type that holds an event's code (its position in `events`)."""
+    return "UTINYINT" if len(events) < 255 else "USMALLINT" if len(events) < 65_535 else "UINTEGER"
+
+
+def event_rows_select(code_type: str, carried: list[exp.Expression]) -> exp.Select:
+    """Events (`e`) of known members (`_uids` `u`) up to `$as_of_end`, coded by `$events`, sorted by (_ei, ts).
+
+    `carried` are the properties as they travel through the sort (the Spark build passes them plain).
+    """
+    e, u = "e", "u"
+    return (
+        exp.select(
+            exp.alias_(exp.column(UID, table=u, quoted=True), UID, quoted=True),
+            exp.alias_(
+                exp.Cast(
+                    this=exp.func("list_position", exp.Placeholder(this="events"), exp.column("event", table=e)),
+                    to=exp.DataType.build(code_type, dialect="duckdb"),
+                ),
+                EI,
+                quoted=True,
+            ),
+            exp.column("ts", table=e),
+            *carried,
+        )
+        .from_(exp.alias_(exp.to_table("events"), e))
+        .join(
+            exp.alias_(exp.to_table("_uids"), u),
+            on=exp.EQ(this=exp.column("user_id", table=u), expression=exp.column("user_id", table=e)),
+        )
+        .where(exp.LT(this=exp.column("ts", table=e), expression=exp.Placeholder(this="as_of_end")))
+        .order_by(exp.column(EI, quoted=True), exp.column("ts"))
+    )
+
+
 def build_event_rows(
     con: duckdb.DuckDBPyConnection, events: list[str], props: list[tuple[str, str]], as_of_end: datetime
 ) -> int:
@@ -157,14 +192,14 @@ def build_event_rows(
 
     Returns the number of events (up to as_of) of user_ids that are not in users.
     """
-    code_type = "UTINYINT" if len(events) < 255 else "USMALLINT" if len(events) < 65_535 else "UINTEGER"
+    code_type = event_code_type(events)
     seen, codes = _events_prepass(con, props, as_of_end)
     params: dict[str, object] = {"events": events, "as_of_end": as_of_end}
     lists = {
         name: f"values_{i}" for i, (name, _) in enumerate(props) if name in codes
     }  # property -> its list parameter
     params.update({lists[name]: values for name, values in codes.items()})
-    e, u = "e", "u"
+    e = "e"  # the events' alias in event_rows_select
 
     def carried(name: str) -> exp.Expression:
         """The property as it travels through the sort: its code when it has one."""
@@ -182,28 +217,7 @@ def build_event_rows(
             else column
         )
 
-    sorted_rows = (
-        exp.select(
-            exp.alias_(exp.column(UID, table=u, quoted=True), UID, quoted=True),
-            exp.alias_(
-                exp.Cast(
-                    this=exp.func("list_position", exp.Placeholder(this="events"), exp.column("event", table=e)),
-                    to=exp.DataType.build(code_type, dialect="duckdb"),
-                ),
-                EI,
-                quoted=True,
-            ),
-            exp.column("ts", table=e),
-            *[carried(name) for name, _ in props],
-        )
-        .from_(exp.alias_(exp.to_table("events"), e))
-        .join(
-            exp.alias_(exp.to_table("_uids"), u),
-            on=exp.EQ(this=exp.column("user_id", table=u), expression=exp.column("user_id", table=e)),
-        )
-        .where(exp.LT(this=exp.column("ts", table=e), expression=exp.Placeholder(this="as_of_end")))
-        .order_by(exp.column(EI, quoted=True), exp.column("ts"))
-    )
+    sorted_rows = event_rows_select(code_type, [carried(name) for name, _ in props])
     # decoded after the sort: a projection above ORDER BY keeps the order
     select = exp.select(
         exp.column(UID, quoted=True),

@@ -266,25 +266,6 @@ def build_metadata(
     warnings: tuple[Problem, ...],
     unknown: int,
 ) -> None:
-    # one transaction: each autocommitted row of executemany is a commit (an fsync), ~3 s for the
-    # catalog's ~150 rows on this machine's disk
-    con.execute("begin transaction")
-    _write_metadata(con, root, config, as_of, events, props, counter_cols, tag_cols, warnings, unknown)
-    con.execute("commit")
-
-
-def _write_metadata(
-    con,
-    root: Path,
-    config: DatasetConfig,
-    as_of: date,
-    events,
-    props,
-    counter_cols,
-    tag_cols,
-    warnings: tuple[Problem, ...],
-    unknown: int,
-) -> None:
     con.execute("create table _meta (key varchar, value varchar)")
     con.executemany(
         "insert into _meta values (?, ?)",

@@ -29,6 +29,7 @@ from sqlglot import exp
 
 from core.catalog import COUNTER_WINDOWS, EI, UID, event_codes
 from core.config import DatasetConfig
+from core.dataset.build_events import event_code_type, event_rows_select
 from core.engine import EngineError
 from core.engine.spark_sql import to_spark
 
@@ -147,30 +148,7 @@ def event_rows_query(events: list[str], props: list[str]) -> tuple[exp.Expressio
     The event code is the DuckDB build's: `list_position($events, event)` in its integer type;
     sorted by (event, time) so that a clause's slice of one event and window is a range of files.
     """
-    code_type = "UTINYINT" if len(events) < 255 else "USMALLINT" if len(events) < 65_535 else "UINTEGER"
-    e, u = "e", "u"
-    select = (
-        exp.select(
-            exp.alias_(exp.column(UID, table=u, quoted=True), UID, quoted=True),
-            exp.alias_(
-                exp.Cast(
-                    this=exp.func("list_position", exp.Placeholder(this="events"), exp.column("event", table=e)),
-                    to=exp.DataType.build(code_type, dialect="duckdb"),
-                ),
-                EI,
-                quoted=True,
-            ),
-            exp.column("ts", table=e),
-            *[exp.column(name, table=e, quoted=True) for name in props],
-        )
-        .from_(exp.alias_(exp.to_table("events"), e))
-        .join(
-            exp.alias_(exp.to_table("_uids"), u),
-            on=exp.EQ(this=exp.column("user_id", table=u), expression=exp.column("user_id", table=e)),
-        )
-        .where(exp.LT(this=exp.column("ts", table=e), expression=exp.Placeholder(this="as_of_end")))
-        .order_by(exp.column(EI, quoted=True), exp.column("ts"))
-    )
+    select = event_rows_select(event_code_type(events), [exp.column(n, table="e", quoted=True) for n in props])
     return select, {"events": events}
 
 
