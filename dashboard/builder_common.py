@@ -74,6 +74,26 @@ def on_duplicate(node_id: str) -> None:
     put_state(state)
 
 
+def node_buttons(node_id: str, dup_col: Any, del_col: Any) -> None:
+    """The duplicate and remove buttons of a row or a group, in two columns."""
+    dup_col.button(
+        "",
+        key=key(node_id, "dup"),
+        icon=":material/content_copy:",
+        help=tr("builder.duplicate"),
+        on_click=on_duplicate,
+        args=(node_id,),
+    )
+    del_col.button(
+        "",
+        key=key(node_id, "del"),
+        icon=":material/delete:",
+        help=tr("builder.remove"),
+        on_click=on_remove,
+        args=(node_id,),
+    )
+
+
 def on_add_filter(row_id: str) -> None:
     state, _ = bs.add_filter(get_state(), row_id)
     put_state(state)

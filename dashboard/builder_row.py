@@ -16,9 +16,8 @@ from dashboard.builder_common import (
     Ctx,
     field_label,
     key,
+    node_buttons,
     on_add_filter,
-    on_duplicate,
-    on_remove,
     on_remove_filter,
     op_label,
     seed,
@@ -63,22 +62,7 @@ def render_row(ctx: Ctx, row: bs.Row, connector: str) -> bs.Row:
         row = _row_operands(ctx, row)
     with cols[5]:
         row = replace(row, negate=toggle(row.id, "not", row.negate, tr("builder.not"), None))
-    cols[6].button(
-        "",
-        key=key(row.id, "dup"),
-        icon=":material/content_copy:",
-        help=tr("builder.duplicate"),
-        on_click=on_duplicate,
-        args=(row.id,),
-    )
-    cols[7].button(
-        "",
-        key=key(row.id, "del"),
-        icon=":material/delete:",
-        help=tr("builder.remove"),
-        on_click=on_remove,
-        args=(row.id,),
-    )
+    node_buttons(row.id, cols[6], cols[7])
     if row.kind == "event" and row.target:
         row = _event_details(ctx, row)
     if row.kind in ("rfm", "aipl", "lifecycle"):

@@ -23,10 +23,9 @@ from dashboard.builder_common import (
     Ctx,
     field_label,
     key,
+    node_buttons,
     on_add_group,
     on_add_row,
-    on_duplicate,
-    on_remove,
     op_label,
     seed,
     stage_label,
@@ -84,22 +83,7 @@ def render_block(ctx: Ctx, block: bs.Block, connector: str | None = None) -> bs.
             on_click=on_add_group,
             args=(block.id,),
         )
-        head[5].button(
-            "",
-            key=key(block.id, "dup"),
-            icon=":material/content_copy:",
-            help=tr("builder.duplicate"),
-            on_click=on_duplicate,
-            args=(block.id,),
-        )
-        head[6].button(
-            "",
-            key=key(block.id, "del"),
-            icon=":material/delete:",
-            help=tr("builder.remove"),
-            on_click=on_remove,
-            args=(block.id,),
-        )
+        node_buttons(block.id, head[5], head[6])
     join = tr("builder.and") if block.match == "all" else tr("builder.or")
     children: list[bs.Row | bs.Block] = []
     for i, child in enumerate(block.children):
