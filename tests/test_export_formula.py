@@ -96,7 +96,7 @@ def test_the_sql_rule_on_random_cells_is_the_rule_by_hand(shop):
     assert len(got) == len(cells) > 2000
     assert sum(spreadsheet_safe(c) != c for c in cells) > 500  # many cells need escaping
     assert got == {c: spreadsheet_safe(c) for c in cells}
-    assert "+12\n" in cells or "-1\n" in cells or any(c[:1] in "+-" and c.endswith("\n") for c in cells)
+    assert any(c[:1] in ("+", "-") and c.endswith("\n") for c in cells)  # the case Python's `$` got wrong
     # the Python twin (used to say which cells were escaped) gives the same answer on every cell
     assert {c: needs_formula_escape(c) for c in cells} == {c: spreadsheet_safe(c) != c for c in cells}
 
