@@ -160,6 +160,58 @@ def test_adesk_funnel_prints_the_same_on_spark(edge_pair, tmp_path, monkeypatch,
     assert printed["spark"] == printed["duckdb"] and printed["duckdb"]["excluded"] == 1
 
 
+def _split_rows(n_members: int = 40, seed: int = 3) -> pd.DataFrame:
+    """Candidate rows (`_uid, ts, mask`) with many rows per member and many at one moment (ties)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    uid = rng.integers(1, n_members + 1, 600).astype("int32")
+    ts = (rng.integers(0, 40, 600) * 1_800_000_000).astype("int64")  # half-hour steps: frequent equal times
+    bits = rng.integers(1, 8, 600).astype("int16")  # steps 1-3, rows matching several at once
+    return pd.DataFrame({"_uid": uid, "ts": ts, "mask": bits})
+
+
+def test_funnel_walk_on_several_partitions_keeps_each_members_rows_together(spark, edge_pair):
+    """The walk runs per partition on the executors: rows of one member spread over several input partitions
+    give the driver's one-pass answer, and the funnel over 5 walk partitions stays the plain-Python one."""
+    import pyarrow as pa
+    from pyspark.sql import functions as F
+
+    from core.analyses.funnel_paths import WalkBounds, walk_table
+    from core.engine import spark_funnels
+    from tests.test_funnels import SPECS
+
+    rows = _split_rows()
+    bounds = WalkBounds(k=3, from_us=0, to_end_us=30 * 1_800_000_000, window_us=6 * 1_800_000_000, as_of_end_us=10**15)
+    frame = spark.createDataFrame(rows).repartition(4)  # round robin: a member's rows land in several partitions
+    placed = frame.withColumn("part", F.spark_partition_id())
+    spread = placed.groupBy("_uid").agg(F.countDistinct("part").alias("n")).where("n > 1").count()
+    assert spread > 20  # the split a walk without grouping by member would get wrong
+    got = spark_funnels.walked_frame(frame, bounds).toPandas().sort_values("_uid", ignore_index=True)
+    want = walk_table(pa.Table.from_pandas(rows, preserve_index=False), bounds).to_pandas()
+    assert len(got) > 20 and (got["deepest"] == 3).any() and (got["deepest"] == 1).any()
+    pd.testing.assert_frame_equal(got[["_uid", "deepest", "open_start"]], want[["_uid", "deepest", "open_start"]])
+    for j in (1, 2, 3):  # the path's times (Spark's instants in UTC, the driver's naive UTC)
+        assert list(got[f"t{j}"].dt.tz_localize(None).astype("int64")) == list(want[f"t{j}"].astype("int64"))
+
+    # the whole funnel with its walk over 5 partitions (no merging of small ones): DuckDB's and the oracle's
+    ds, sd, events, users = edge_pair
+    spec = SPECS[0]
+    before = {k: spark.conf.get(k) for k in ("spark.sql.shuffle.partitions", "spark.sql.adaptive.enabled")}
+    spark.conf.set("spark.sql.shuffle.partitions", "5")
+    spark.conf.set("spark.sql.adaptive.enabled", "false")
+    try:
+        spark_funnels.clear(sd)
+        got_funnel = funnel(sd, spec)
+        spark_funnels.clear(sd)  # the other tests' views are made with the usual settings
+    finally:
+        for key, value in before.items():
+            spark.conf.set(key, value)
+    assert got_funnel.to_dict() == funnel(ds, spec).to_dict()
+    plain = oracle(events, users, spec, ds.as_of)
+    assert [s.users for s in got_funnel.steps] == plain["users"] and got_funnel.excluded == plain["excluded"]
+
+
 # --- experiments -----------------------------------------------------------------------------------
 
 
