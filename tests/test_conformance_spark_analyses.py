@@ -276,6 +276,20 @@ def _pages_app(page: str) -> None:
     st.navigation([st.Page(v.main, title=k, url_path=k, default=k == page) for k, v in views.items()]).run()
 
 
+def _counted(at, tries: int = 600):
+    """The builder rerun until its Spark count is done (AppTest does not run the progress fragment's timer)."""
+    import time
+
+    from dashboard.spark_count import JOB_KEY
+
+    for _ in range(tries):
+        if [m for m in at.metric if m.label == "Audience size"] or at.session_state[JOB_KEY][1].done:
+            break
+        time.sleep(0.2)
+        at = at.run()
+    return at.run() if not [m for m in at.metric if m.label == "Audience size"] else at
+
+
 def test_pages_run_on_spark(demo_pair, monkeypatch):
     """Overview, the builder's count, Exports, Funnels and Experiments load without error with ADESK_ENGINE=spark,
     and the builder's audience size is DuckDB's."""
@@ -304,10 +318,64 @@ def test_pages_run_on_spark(demo_pair, monkeypatch):
         at = at.run()
         assert not at.exception, (page, [e.stack_trace for e in at.exception])
         assert not [e.value for e in at.error], (page, [e.value for e in at.error])
-        if page == "builder":
+        if page == "builder":  # the count runs in the background on Spark: shown once it is done
+            at = _counted(at)
             assert metric(at, "Audience size") == f"{ops.size(ds, seg, bitmaps=False).count:,}"
         if page == "funnels":
             assert metric(at, "Entered") == f"{funnel(ds, spec).entered:,}"
+
+
+def test_builder_count_on_spark_shows_progress_and_can_be_cancelled(demo_pair, spark, monkeypatch, tmp_path):
+    """A Spark count runs in the background: a progress bar with Spark's tasks and Cancel, which stops the
+    tasks on Spark (they would otherwise wait forever); Count again then shows the plain count."""
+    import time
+
+    from streamlit.testing.v1 import AppTest
+
+    from core.segments.urlcodec import encode_segment
+    from dashboard import data_access
+    from dashboard.spark_count import AGAIN_KEY, CANCEL_KEY, JOB_KEY
+    from tests.apptest_harness import metric, texts
+
+    ds, _sd = demo_pair
+    monkeypatch.setenv("ADESK_DATA", str(ds.path))
+    monkeypatch.setenv("ADESK_ENGINE", "spark")
+    release = str(tmp_path / "release")
+    real = data_access.segment_size_reach
+
+    def held(*args, **kwargs):  # a Spark job of 6 tasks that wait until `release` exists, then the real count
+        def wait(batches):
+            import os
+            import time
+
+            while not os.path.exists(release):
+                time.sleep(0.05)
+            yield from batches
+
+        spark.range(0, 6, 1, 6).mapInArrow(wait, "id long").collect()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(data_access, "segment_size_reach", held)
+    seg = Segment(conditions=(Attribute("age", "gte", 30),))
+    at = AppTest.from_function(_pages_app, args=("builder",), default_timeout=300)
+    at.query_params["s"] = encode_segment(seg)
+    at = at.run()
+    for _ in range(600):  # until Spark has scheduled the held tasks
+        if [b for b in at.get("progress") if "of 6 tasks" in b.text]:
+            break
+        time.sleep(0.2)
+        at = at.run()
+    assert [b.text for b in at.get("progress")] == ["Counting on Spark… 0 of 6 tasks done"]
+    assert not [m for m in at.metric if m.label == "Audience size"] and not at.exception
+    at = at.button(key=CANCEL_KEY).click().run()
+    job = at.session_state[JOB_KEY][1]
+    assert job.wait(120) and job.cancelled and not (tmp_path / "release").exists()
+    at = at.run()
+    assert "Count cancelled." in texts(at) and not at.get("progress") and not at.error
+    (tmp_path / "release").touch()
+    at = _counted(at.button(key=AGAIN_KEY).click().run())
+    users = pd.read_parquet(ds.path / "users.parquet")
+    assert metric(at, "Audience size") == f"{int((users['age'] >= 30).fillna(False).sum()):,}"
 
 
 # --- data scopes (team access) ---------------------------------------------------------------------
