@@ -196,7 +196,7 @@ class WalkBounds:
     as_of_end_us: int
 
 
-def _paths_arrow(paths: Paths, k: int, tz: str | None) -> pa.Table:
+def paths_arrow(paths: Paths, k: int, tz: str | None = None) -> pa.Table:
     """The walk's members as an Arrow table: `_uid, deepest, open_start, t1 … t8` (timestamps, NULL past the path)."""
     stamp = pa.timestamp("us", tz=tz)
     cols: dict[str, pa.Array] = {
@@ -224,7 +224,7 @@ def walk_table(got: pa.Table, bounds: WalkBounds, tz: str | None = None) -> pa.T
         uid[order], ts[order], bits[order], k=bounds.k, from_us=bounds.from_us, to_end_us=bounds.to_end_us,
         window_us=bounds.window_us, as_of_end_us=bounds.as_of_end_us,
     )  # fmt: skip
-    return _paths_arrow(paths, bounds.k, tz)
+    return paths_arrow(paths, bounds.k, tz)
 
 
 def walk_batches(
