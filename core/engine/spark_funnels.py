@@ -16,7 +16,7 @@ vectorised over many members at once, and one Python call per member (≈ 1.4M e
 members) would cost far more than the walk. Both run in local mode and over Spark Connect. The
 walk's module is shipped by value (cloudpickle), so executors need numpy and pyarrow — which
 PySpark's Arrow functions need anyway — but not this package. A partition holds its members'
-candidate rows in one Python worker (≈ 16 B a row): `spark.sql.shuffle.partitions` sizes them.
+candidate rows in one Python worker (≈ 14 B a row): `spark.sql.shuffle.partitions` sizes them.
 """
 
 from __future__ import annotations
