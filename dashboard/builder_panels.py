@@ -16,7 +16,7 @@ from core.segments.model import Segment, SegmentError
 from core.segments.operations import Breakdown, OperationError, SegmentSize
 from core.segments.urlcodec import encode_segment
 from core.store import AppStore
-from dashboard import auth, data_access
+from dashboard import auth, data_access, spark_count
 from dashboard.builder_widgets import Ctx, field_label, tag_label
 from dashboard.charts import PALETTE
 from dashboard.i18n import fmt_int, fmt_pct
@@ -46,10 +46,14 @@ def render_numbers(ctx: Ctx, segment: Segment, refs: str, store: AppStore | None
     """The live size, its share of all members and the reachable members per channel."""
     resolve = store.resolver() if store is not None else None
     try:
-        size, reach = data_access.segment_size_reach(ctx.ds, ctx.ds.fingerprint, segment.to_json(), refs, resolve)
+        # on Spark the count runs in the background with progress and Cancel: None until it is known
+        counted = spark_count.size_reach(ctx.ds, segment.to_json(), refs, resolve)
     except (SegmentError, OperationError, EngineError) as err:
         _show_failure(err)
         return None
+    if counted is None:
+        return None
+    size, reach = counted
     cols = st.columns(2 + len(reach))
     cols[0].metric(tr("builder.size"), fmt_int(size.count), help=tr("builder.size_help"))
     cols[1].metric(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,6 +54,8 @@ def spark():
 
     from core.engine.spark import use_session
 
+    # Python workers (a funnel's walk in mapInArrow) run this interpreter, which has numpy and pyarrow
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     session = (
         SparkSession.builder.master("local[2]")
         .appName("adesk-tests")

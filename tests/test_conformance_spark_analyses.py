@@ -160,6 +160,58 @@ def test_adesk_funnel_prints_the_same_on_spark(edge_pair, tmp_path, monkeypatch,
     assert printed["spark"] == printed["duckdb"] and printed["duckdb"]["excluded"] == 1
 
 
+def _split_rows(n_members: int = 40, seed: int = 3) -> pd.DataFrame:
+    """Candidate rows (`_uid, ts, mask`) with many rows per member and many at one moment (ties)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    uid = rng.integers(1, n_members + 1, 600).astype("int32")
+    ts = (rng.integers(0, 40, 600) * 1_800_000_000).astype("int64")  # half-hour steps: frequent equal times
+    bits = rng.integers(1, 8, 600).astype("int16")  # steps 1-3, rows matching several at once
+    return pd.DataFrame({"_uid": uid, "ts": ts, "mask": bits})
+
+
+def test_funnel_walk_on_several_partitions_keeps_each_members_rows_together(spark, edge_pair):
+    """The walk runs per partition on the executors: rows of one member spread over several input partitions
+    give the driver's one-pass answer, and the funnel over 5 walk partitions stays the plain-Python one."""
+    import pyarrow as pa
+    from pyspark.sql import functions as F
+
+    from core.analyses.funnel_paths import WalkBounds, walk_table
+    from core.engine import spark_funnels
+    from tests.test_funnels import SPECS
+
+    rows = _split_rows()
+    bounds = WalkBounds(k=3, from_us=0, to_end_us=30 * 1_800_000_000, window_us=6 * 1_800_000_000, as_of_end_us=10**15)
+    frame = spark.createDataFrame(rows).repartition(4)  # round robin: a member's rows land in several partitions
+    placed = frame.withColumn("part", F.spark_partition_id())
+    spread = placed.groupBy("_uid").agg(F.countDistinct("part").alias("n")).where("n > 1").count()
+    assert spread > 20  # the split a walk without grouping by member would get wrong
+    got = spark_funnels.walked_frame(frame, bounds).toPandas().sort_values("_uid", ignore_index=True)
+    want = walk_table(pa.Table.from_pandas(rows, preserve_index=False), bounds).to_pandas()
+    assert len(got) > 20 and (got["deepest"] == 3).any() and (got["deepest"] == 1).any()
+    pd.testing.assert_frame_equal(got[["_uid", "deepest", "open_start"]], want[["_uid", "deepest", "open_start"]])
+    for j in (1, 2, 3):  # the path's times (Spark's instants in UTC, the driver's naive UTC)
+        assert list(got[f"t{j}"].dt.tz_localize(None).astype("int64")) == list(want[f"t{j}"].astype("int64"))
+
+    # the whole funnel with its walk over 5 partitions (no merging of small ones): DuckDB's and the oracle's
+    ds, sd, events, users = edge_pair
+    spec = SPECS[0]
+    before = {k: spark.conf.get(k) for k in ("spark.sql.shuffle.partitions", "spark.sql.adaptive.enabled")}
+    spark.conf.set("spark.sql.shuffle.partitions", "5")
+    spark.conf.set("spark.sql.adaptive.enabled", "false")
+    try:
+        spark_funnels.clear(sd)
+        got_funnel = funnel(sd, spec)
+        spark_funnels.clear(sd)  # the other tests' views are made with the usual settings
+    finally:
+        for key, value in before.items():
+            spark.conf.set(key, value)
+    assert got_funnel.to_dict() == funnel(ds, spec).to_dict()
+    plain = oracle(events, users, spec, ds.as_of)
+    assert [s.users for s in got_funnel.steps] == plain["users"] and got_funnel.excluded == plain["excluded"]
+
+
 # --- experiments -----------------------------------------------------------------------------------
 
 
@@ -224,6 +276,20 @@ def _pages_app(page: str) -> None:
     st.navigation([st.Page(v.main, title=k, url_path=k, default=k == page) for k, v in views.items()]).run()
 
 
+def _counted(at, tries: int = 600):
+    """The builder rerun until its Spark count is done (AppTest does not run the progress fragment's timer)."""
+    import time
+
+    from dashboard.spark_count import JOB_KEY
+
+    for _ in range(tries):
+        if [m for m in at.metric if m.label == "Audience size"] or at.session_state[JOB_KEY][1].done:
+            break
+        time.sleep(0.2)
+        at = at.run()
+    return at.run() if not [m for m in at.metric if m.label == "Audience size"] else at
+
+
 def test_pages_run_on_spark(demo_pair, monkeypatch):
     """Overview, the builder's count, Exports, Funnels and Experiments load without error with ADESK_ENGINE=spark,
     and the builder's audience size is DuckDB's."""
@@ -252,10 +318,64 @@ def test_pages_run_on_spark(demo_pair, monkeypatch):
         at = at.run()
         assert not at.exception, (page, [e.stack_trace for e in at.exception])
         assert not [e.value for e in at.error], (page, [e.value for e in at.error])
-        if page == "builder":
+        if page == "builder":  # the count runs in the background on Spark: shown once it is done
+            at = _counted(at)
             assert metric(at, "Audience size") == f"{ops.size(ds, seg, bitmaps=False).count:,}"
         if page == "funnels":
             assert metric(at, "Entered") == f"{funnel(ds, spec).entered:,}"
+
+
+def test_builder_count_on_spark_shows_progress_and_can_be_cancelled(demo_pair, spark, monkeypatch, tmp_path):
+    """A Spark count runs in the background: a progress bar with Spark's tasks and Cancel, which stops the
+    tasks on Spark (they would otherwise wait forever); Count again then shows the plain count."""
+    import time
+
+    from streamlit.testing.v1 import AppTest
+
+    from core.segments.urlcodec import encode_segment
+    from dashboard import data_access
+    from dashboard.spark_count import AGAIN_KEY, CANCEL_KEY, JOB_KEY
+    from tests.apptest_harness import metric, texts
+
+    ds, _sd = demo_pair
+    monkeypatch.setenv("ADESK_DATA", str(ds.path))
+    monkeypatch.setenv("ADESK_ENGINE", "spark")
+    release = str(tmp_path / "release")
+    real = data_access.segment_size_reach
+
+    def held(*args, **kwargs):  # a Spark job of 6 tasks that wait until `release` exists, then the real count
+        def wait(batches):
+            import os
+            import time
+
+            while not os.path.exists(release):
+                time.sleep(0.05)
+            yield from batches
+
+        spark.range(0, 6, 1, 6).mapInArrow(wait, "id long").collect()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(data_access, "segment_size_reach", held)
+    seg = Segment(conditions=(Attribute("age", "gte", 30),))
+    at = AppTest.from_function(_pages_app, args=("builder",), default_timeout=300)
+    at.query_params["s"] = encode_segment(seg)
+    at = at.run()
+    for _ in range(600):  # until Spark has scheduled the held tasks
+        if [b for b in at.get("progress") if "of 6 tasks" in b.text]:
+            break
+        time.sleep(0.2)
+        at = at.run()
+    assert [b.text for b in at.get("progress")] == ["Counting on Spark… 0 of 6 tasks done"]
+    assert not [m for m in at.metric if m.label == "Audience size"] and not at.exception
+    at = at.button(key=CANCEL_KEY).click().run()
+    job = at.session_state[JOB_KEY][1]
+    assert job.wait(120) and job.cancelled and not (tmp_path / "release").exists()
+    at = at.run()
+    assert "Count cancelled." in texts(at) and not at.get("progress") and not at.error
+    (tmp_path / "release").touch()
+    at = _counted(at.button(key=AGAIN_KEY).click().run())
+    users = pd.read_parquet(ds.path / "users.parquet")
+    assert metric(at, "Audience size") == f"{int((users['age'] >= 30).fillna(False).sum()):,}"
 
 
 # --- data scopes (team access) ---------------------------------------------------------------------

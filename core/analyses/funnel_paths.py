@@ -15,13 +15,17 @@ engine without this pass runs), but with every link a lookup instead of an ASOF 
 4. per member: the deepest step, the path = the latest start reaching it, its step times.
 
 Times are integers (microseconds since the epoch) throughout; nothing here reads the database.
+The module needs only numpy and pyarrow: Spark ships it by value to its executors, which walk the
+rows of their members there (core/engine/spark_funnels.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 NO_TIME = np.iinfo(np.int64).min  # a step the path does not reach
 
@@ -179,3 +183,55 @@ def walk(
     chosen = np.maximum.reduceat(np.where(top, np.arange(len(first)), -1), group) if len(group) else group
     open_start = np.logical_or.reduceat(until >= as_of_end_us, group) if len(group) else np.zeros(0, dtype=bool)
     return Paths(s_uid[chosen], (state[chosen] - 1).astype(np.int8), open_start, times[:, chosen])
+
+
+@dataclass(frozen=True)
+class WalkBounds:
+    """The walk's numbers besides its rows: k steps, the entry range, the window and the end of as_of (µs)."""
+
+    k: int
+    from_us: int
+    to_end_us: int
+    window_us: int
+    as_of_end_us: int
+
+
+def paths_arrow(paths: Paths, k: int, tz: str | None = None) -> pa.Table:
+    """The walk's members as an Arrow table: `_uid, deepest, open_start, t1 … t8` (timestamps, NULL past the path)."""
+    stamp = pa.timestamp("us", tz=tz)
+    cols: dict[str, pa.Array] = {
+        "_uid": pa.array(paths.uid, type=pa.int32()),
+        "deepest": pa.array(paths.deepest, type=pa.int32()),
+        "open_start": pa.array(paths.open_start, type=pa.bool_()),
+    }
+    for j in range(1, 9):
+        if j <= k:
+            t = paths.times[j - 1]
+            times = pa.array(t.view("datetime64[us]"), mask=t == NO_TIME, type=pa.timestamp("us"))
+            cols[f"t{j}"] = times if tz is None else times.cast(stamp)
+        else:
+            cols[f"t{j}"] = pa.nulls(len(paths.uid), type=stamp)
+    return pa.table(cols)
+
+
+def walk_table(got: pa.Table, bounds: WalkBounds, tz: str | None = None) -> pa.Table:
+    """The walk over candidate rows `got` (`_uid, ts, mask`; any order; all of each member's rows) as
+    the members' Arrow table; times naive, or in zone `tz` (Spark reads UTC instants)."""
+    uid, ts, bits = (got[c].to_numpy() for c in ("_uid", "ts", "mask"))
+    del got
+    order = member_time_order(uid, ts)
+    paths = walk(
+        uid[order], ts[order], bits[order], k=bounds.k, from_us=bounds.from_us, to_end_us=bounds.to_end_us,
+        window_us=bounds.window_us, as_of_end_us=bounds.as_of_end_us,
+    )  # fmt: skip
+    return paths_arrow(paths, bounds.k, tz)
+
+
+def walk_batches(
+    batches: Iterable[pa.RecordBatch], bounds: WalkBounds, tz: str | None = "UTC"
+) -> Iterator[pa.RecordBatch]:
+    """One Spark partition's walk (`mapInArrow`): its candidate rows in, its members out. The partition
+    must hold every row of each of its members (the caller partitions by member)."""
+    got = [batch for batch in batches if batch.num_rows]
+    if got:  # a partition may hold no member at all
+        yield from walk_table(pa.Table.from_batches(got), bounds, tz).to_batches()

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 from sqlglot import exp
 
-from core.analyses.funnel_paths import NO_TIME, member_time_order, walk
+from core.analyses.funnel_paths import WalkBounds, member_time_order, paths_arrow, walk
 from core.analyses.funnel_spec import FunnelError, FunnelSpec
 from core.analyses.funnel_sql import DEFERRED, FUNNEL_META, bind_file_params, funnel_parts, mask
 from core.queries import load_query, named_query
@@ -79,20 +79,13 @@ def candidates_query(ctx, parts) -> exp.Expression:
     )
 
 
-def _walked_arrow(paths, k: int) -> pa.Table:
-    """The walk's members as an Arrow table: `_uid, deepest, open_start, t1 … t8` (timestamps, NULL past the path)."""
-    cols: dict[str, pa.Array] = {
-        "_uid": pa.array(paths.uid, type=pa.int32()),
-        "deepest": pa.array(paths.deepest, type=pa.int32()),
-        "open_start": pa.array(paths.open_start, type=pa.bool_()),
-    }
-    for j in range(1, 9):
-        if j <= k:
-            t = paths.times[j - 1]
-            cols[f"t{j}"] = pa.array(t.view("datetime64[us]"), mask=t == NO_TIME, type=pa.timestamp("us"))
-        else:
-            cols[f"t{j}"] = pa.nulls(len(paths.uid), type=pa.timestamp("us"))
-    return pa.table(cols)
+def walk_bounds(spec: FunnelSpec, parts) -> WalkBounds:
+    """The walk's numbers besides its rows, from the funnel and its compiled parts."""
+    v = parts.values
+    return WalkBounds(
+        k=len(spec.steps), from_us=_us(v["from_ts"]), to_end_us=_us(v["to_end"]),
+        window_us=int(spec.window.total_seconds() * 1_000_000), as_of_end_us=_us(v["as_of_end"]),
+    )  # fmt: skip
 
 
 def walked(spec: FunnelSpec, parts, got: pa.Table) -> pa.Table:
@@ -100,13 +93,12 @@ def walked(spec: FunnelSpec, parts, got: pa.Table) -> pa.Table:
     uid, ts, bits = (got[c].to_numpy() for c in ("_uid", "ts", "mask"))
     del got
     order = member_time_order(uid, ts)
-    v = parts.values
+    b = walk_bounds(spec, parts)
     paths = walk(
-        uid[order], ts[order], bits[order], k=len(spec.steps),
-        from_us=_us(v["from_ts"]), to_end_us=_us(v["to_end"]), window_us=int(spec.window.total_seconds() * 1_000_000),
-        as_of_end_us=_us(v["as_of_end"]),
+        uid[order], ts[order], bits[order], k=b.k, from_us=b.from_us, to_end_us=b.to_end_us, window_us=b.window_us,
+        as_of_end_us=b.as_of_end_us,
     )  # fmt: skip
-    return _walked_arrow(paths, len(spec.steps))
+    return paths_arrow(paths, b.k)
 
 
 def _compute(

@@ -9,6 +9,7 @@ core/engine/spark_dataset.py gives the core functions a Dataset whose queries ru
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,8 @@ def spark_session(settings: EngineSettings | None = None) -> SparkSession:
         if settings.is_connect:
             builder = builder.remote(settings.spark_remote)
         else:
+            # local Python workers (a funnel's walk in mapInArrow) run this interpreter: numpy and pyarrow
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
             partitions = os.environ.get("ADESK_SPARK_SHUFFLE_PARTITIONS", "4")
             builder = (
                 builder.master(settings.spark_remote)

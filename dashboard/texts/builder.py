@@ -278,4 +278,17 @@ TEXT: dict[str, tuple[str, str]] = {
         "已保存分群“{id}”已不存在；链接中的条件作为未保存的新分群显示。",
     ),
     "builder.load.store_error": ("Saved segments cannot be read: {error}", "无法读取已保存分群：{error}"),
+    # --- a count on Spark (dashboard/spark_count.py)
+    "builder.count.starting": ("Counting on Spark…", "正在 Spark 上计数…"),
+    "builder.count.running": (
+        "Counting on Spark… {done} of {total} tasks done",
+        "正在 Spark 上计数…已完成 {done}/{total} 个任务",
+    ),
+    "builder.count.cancel": ("Cancel count", "取消计数"),
+    "builder.count.usable": (
+        "You can keep editing: an edit stops this count and counts the new conditions.",
+        "可继续编辑：修改条件会停止本次计数并按新条件重新计数。",
+    ),
+    "builder.count.cancelled": ("Count cancelled.", "已取消计数。"),
+    "builder.count.again": ("Count again", "重新计数"),
 }
