@@ -12,12 +12,14 @@ purchase events and its grouping per member were most of a read (6.8 s for 6.2 M
    member's window or pre-period, and is summed per member (`bincount`), then per variant.
 
 Answers are kept per opened dataset, experiment and base segment (core/dataset/caches.py): the statistics'
-switches (CUPED, sequential, Bayesian) reuse them. Integers are exact; revenue sums are float64 sums in
-another order than DuckDB's (within ~1e-15 relative).
+switches (CUPED, sequential, Bayesian) reuse them. Every figure is exact: amounts come as whole millionths
+(`core.models.rfm.amount_micros`, computed in SQL), summed per member as integers and per variant as Python
+integers (squares need more than 64 bits), then divided once — the SQL's answer, to the last bit, in any order.
 """
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 from sqlglot import exp
 
+from core.models.rfm import amount_micros, from_micros
 from core.queries import named_query
 
 if TYPE_CHECKING:
@@ -68,7 +71,7 @@ class Events:
     ts: np.ndarray  # µs since the epoch (int64)
     conversion: np.ndarray  # bool: the experiment's conversion event
     purchase: np.ndarray  # bool: the purchase event (revenue = its amount)
-    amount: np.ndarray  # float64, missing = 0
+    amount: np.ndarray  # int64 whole millionths (core.models.rfm.amount_micros), missing = 0
 
 
 def per_variant(members: Members, events: Events, window_us: int, as_of_end_us: int) -> list[VariantAggregate]:
@@ -100,7 +103,12 @@ def per_variant(members: Members, events: Events, window_us: int, as_of_end_us: 
         return hit
 
     def summed(rows: np.ndarray) -> np.ndarray:
-        return np.bincount(at[rows], weights=amount[rows], minlength=n)
+        """Per member, the exact sum of the millionths (int64; Python integers if it could overflow)."""
+        values, where = amount[rows], at[rows]
+        wide = float(np.abs(values).sum(dtype=np.float64)) >= 2.0**62  # any member's sum could pass int64
+        out = np.zeros(n, dtype=object if wide else np.int64)
+        np.add.at(out, where, values.astype(object) if wide else values)
+        return out
 
     conv, pre_conv = reached(post & conversion), reached(pre & conversion)
     rev, pre_rev = summed(post & purchase), summed(pre & purchase)
@@ -112,19 +120,26 @@ def per_variant(members: Members, events: Events, window_us: int, as_of_end_us: 
     def count(values: np.ndarray) -> np.ndarray:
         return np.bincount(some_code, weights=values, minlength=k).round().astype(np.int64)
 
-    def total(values: np.ndarray) -> np.ndarray:
-        return np.bincount(some_code, weights=values, minlength=k)
+    def total(a: np.ndarray, b: np.ndarray | None = None) -> list[float]:
+        """Per variant Σ a (or Σ a·b) over the members, exact in Python integers, as the nearest float."""
+        out = []
+        for i in range(k):
+            mine = some_code == i
+            xs = a[mine].tolist()
+            exact = sum(xs) if b is None else sum(map(operator.mul, xs, b[mine].tolist()))
+            out.append(from_micros(exact, squared=b is not None))
+        return out
 
     users = np.bincount(code, minlength=k)
     sums = {
         "conversions": count(conv),
         "revenue_sum": total(rev),
-        "revenue_sum_sq": total(rev * rev),
+        "revenue_sum_sq": total(rev, rev),
         "pre_conversions": count(pre_conv),
         "conversion_products": count(conv * pre_conv),
         "pre_revenue_sum": total(pre_rev),
-        "pre_revenue_sum_sq": total(pre_rev * pre_rev),
-        "revenue_products": total(rev * pre_rev),
+        "pre_revenue_sum_sq": total(pre_rev, pre_rev),
+        "revenue_products": total(rev, pre_rev),
         "unfinished": np.bincount(code[t0 > as_of_end_us - window_us], minlength=k).astype(np.int64),
     }
     out = []
@@ -138,7 +153,7 @@ def per_variant(members: Members, events: Events, window_us: int, as_of_end_us: 
                 users=int(users[i]),
                 first_assigned=_moment(times.min()),
                 last_assigned=_moment(times.max()),
-                **{f: (int(v[i]) if v.dtype.kind == "i" else float(v[i])) for f, v in sums.items()},
+                **{f: (float(v[i]) if isinstance(v, list) else int(v[i])) for f, v in sums.items()},
             )
         )
     return out
@@ -196,14 +211,9 @@ def read_events(
     purchase: int,
 ) -> Events:
     """The conversion and purchase events from the first pre-period's start to the last window's end."""
-    amount: exp.Expression = (
-        exp.Cast(
-            this=exp.func("coalesce", exp.column("amount", table="e", quoted=True), exp.Literal.number(0)),
-            to=exp.DataType.build("DOUBLE"),
-        )
-        if "amount" in ds.catalog.event_properties
-        else exp.Cast(this=exp.Literal.number(0), to=exp.DataType.build("DOUBLE"))
-    )
+    from core.analyses.experiments import amount_expression
+
+    amount = amount_micros(amount_expression(ds))  # whole millionths (BIGINT): summed exactly below
     end_us = _us(ds.as_of_end)
     params = {
         "conversion": conversion,
