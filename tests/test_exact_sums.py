@@ -97,7 +97,7 @@ def _both(spark, rows: list[tuple[int, int, float | None]]) -> tuple[list, list]
 
 
 @on_spark
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(values=st.lists(st.one_of(st.none(), AMOUNT), min_size=1, max_size=40))
 def test_millionths_and_sums_are_the_same_on_both_engines(spark, values):
     rows = [(i, i % 3, v) for i, v in enumerate(values)]
@@ -245,3 +245,19 @@ def test_the_experiment_pass_stays_exact_past_64_bits():
     assert per_member[0] > 2**63  # int64 would have wrapped
     assert a.revenue_sum == float(Fraction(sum(per_member), 10**6))
     assert a.revenue_sum_sq == float(Fraction(sum(x * x for x in per_member), 10**12))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pairs=st.lists(st.tuples(st.integers(-(2**63), 2**63 - 1), st.integers(-(2**63), 2**63 - 1)), max_size=30),
+    chunk=st.sampled_from([1, 3, 1 << 20]),
+)
+def test_exact_dot_is_python_integer_arithmetic(pairs, chunk):
+    """Σ a and Σ a·b by 21-bit limbs in numpy equal Python's integers, across chunk boundaries and at int64's ends."""
+    a = np.array([x for x, _y in pairs], dtype=np.int64)
+    b = np.array([y for _x, y in pairs], dtype=np.int64)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ab_read, "CHUNK", chunk)
+        assert ab_read.exact_dot(a) == sum(x for x, _y in pairs)
+        assert ab_read.exact_dot(a, b) == sum(x * y for x, y in pairs)
+        assert ab_read.exact_dot(a, a) == sum(x * x for x, _y in pairs)

@@ -121,12 +121,11 @@ def per_variant(members: Members, events: Events, window_us: int, as_of_end_us: 
         return np.bincount(some_code, weights=values, minlength=k).round().astype(np.int64)
 
     def total(a: np.ndarray, b: np.ndarray | None = None) -> list[float]:
-        """Per variant Σ a (or Σ a·b) over the members, exact in Python integers, as the nearest float."""
+        """Per variant Σ a (or Σ a·b) over the members, exact, as the nearest float."""
         out = []
         for i in range(k):
             mine = some_code == i
-            xs = a[mine].tolist()
-            exact = sum(xs) if b is None else sum(map(operator.mul, xs, b[mine].tolist()))
+            exact = exact_dot(a[mine], None if b is None else b[mine])
             out.append(from_micros(exact, squared=b is not None))
         return out
 
@@ -157,6 +156,33 @@ def per_variant(members: Members, events: Events, window_us: int, as_of_end_us: 
             )
         )
     return out
+
+
+LIMB_BITS = 21  # an int64 as three limbs: limb products < 2^42, so 2^20 of them add up in int64
+CHUNK = 1 << 20
+
+
+def _limbs(a: np.ndarray) -> list[np.ndarray]:
+    """int64 values as l0 + l1·2^21 + l2·2^42 (l0, l1 in [0, 2^21), l2 signed, |l2| <= 2^21)."""
+    mask = (1 << LIMB_BITS) - 1
+    return [a & mask, (a >> LIMB_BITS) & mask, a >> (2 * LIMB_BITS)]
+
+
+def exact_dot(a: np.ndarray, b: np.ndarray | None = None) -> int:
+    """Σ a, or Σ a·b, exactly as a Python integer (int64 arrays by limbs in numpy; object arrays in Python)."""
+    if a.dtype == object or (b is not None and b.dtype == object):
+        return sum(a.tolist()) if b is None else sum(map(operator.mul, a.tolist(), b.tolist()))
+    total = 0
+    for start in range(0, len(a), CHUNK):
+        la = _limbs(a[start : start + CHUNK])
+        if b is None:
+            total += sum(int(limb.sum()) << (LIMB_BITS * i) for i, limb in enumerate(la))
+            continue
+        lb = _limbs(b[start : start + CHUNK])
+        for i, x in enumerate(la):
+            for j, y in enumerate(lb):
+                total += int(np.dot(x, y)) << (LIMB_BITS * (i + j))
+    return total
 
 
 # --- reading ----------------------------------------------------------------------------------------
