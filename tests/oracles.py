@@ -55,7 +55,6 @@ def exact_sum(amounts) -> Fraction:
     return Fraction(sum(millionths(a) for a in amounts), 1_000_000)
 
 
-
 def expected_models(users: pd.DataFrame, events: pd.DataFrame, day: date | str) -> pd.DataFrame:
     """Every member's models at the end of `day` with the default settings, straight from the contract.
 

@@ -28,6 +28,7 @@ def exact(a: pd.Series, b: pd.Series | None = None) -> int:
     xs = [int(x) for x in a]
     return sum(xs) if b is None else sum(x * int(y) for x, y in zip(xs, b, strict=True))
 
+
 AS_OF = "2026-06-30"
 END = pd.Timestamp(AS_OF) + pd.Timedelta(days=1)
 US = pd.Timedelta(microseconds=1)
