@@ -9,12 +9,12 @@ purchase events and its grouping per member were most of a read (6.8 s for 6.2 M
 2. the conversion and purchase events of the whole period, [first assignment − window, last window end),
    in one range read over `event_rows`' (_ei, ts) order (`ab_metric_events.sql`), no join;
 3. each event finds its member by an array lookup (member number → row), is kept when it falls in that
-   member's window or pre-period, and is summed per member (`bincount`), then per variant.
+   member's window or pre-period, and is summed per member (`bincount`, `np.add.at`), then per variant.
 
 Answers are kept per opened dataset, experiment and base segment (core/dataset/caches.py): the statistics'
 switches (CUPED, sequential, Bayesian) reuse them. Every figure is exact: amounts come as whole millionths
-(`core.models.rfm.amount_micros`, computed in SQL), summed per member as integers and per variant as Python
-integers (squares need more than 64 bits), then divided once — the SQL's answer, to the last bit, in any order.
+(`core.models.rfm.amount_micros`, computed in SQL), summed per member as integers and per variant exactly
+(`exact_dot`: squares need more than 64 bits), then divided once — the SQL's answer, to the last bit, in any order.
 """
 
 from __future__ import annotations
