@@ -1,5 +1,7 @@
 -- Per variant of one experiment (ANALYSES.md §5): users, conversions, revenue sum and sum of squares, the same metrics in the window before assignment (CUPED), windows not over yet, and the users left out (multiple exposure, unknown)
 -- (`ab_per_user` (_uid, assigned_at, v, multiple), `ab_names` (v, variant), `ab_excluded`: CTEs added by core/analyses/experiments.py from `ab_resolve_cached` or `ab_resolve_rows`)
+-- Revenue is exact: __amount__ is an amount in whole millionths (core.models.rfm.amount_micros, as DECIMAL(18, 0)), so the
+-- sums below are integers (DECIMAL(38, 0); squares and products in millionths squared) that any engine adds exactly in any order.
 with members as (
     select
         _uid,
@@ -40,13 +42,13 @@ by_variant as (
         n.variant,
         count(*) as users,
         sum(conv) as conversions,
-        sum(rev)::double as revenue_sum,
-        sum(rev * rev)::double as revenue_sum_sq,
+        sum(rev) as revenue_micros,
+        sum(rev * rev) as revenue_sq_micros,
         sum(pre_conv) as pre_conversions,
         sum(conv * pre_conv) as conversion_products,
-        sum(pre_rev)::double as pre_revenue_sum,
-        sum(pre_rev * pre_rev)::double as pre_revenue_sum_sq,
-        sum(rev * pre_rev)::double as revenue_products,
+        sum(pre_rev) as pre_revenue_micros,
+        sum(pre_rev * pre_rev) as pre_revenue_sq_micros,
+        sum(rev * pre_rev) as revenue_products_micros,
         count(*) filter (where unfinished) as unfinished,
         min(t0) as first_assigned,
         max(t0) as last_assigned

@@ -1,6 +1,7 @@
 -- RFM per buyer at a date $as_of (DATA_CONTRACT.md), from a per-member roll-up of the purchases in the rfm.window_days ending on it:
 -- the cache build's roll-up at as_of, or queries/rfm_rollup_at.sql at a past date.
--- High/low against the buyers' mean is compared exactly (x * n vs sum) so ties at the mean are low.
+-- High/low against the buyers' mean is compared exactly (x * n vs sum) so ties at the mean are low: recency and frequency
+-- are integers, rfm_monetary the exact DECIMAL sum of core.models.rfm.monetary_sum (its products and sum stay exact).
 with per_buyer as (
     select
         _uid,

@@ -7,7 +7,10 @@ random events and funnels for hypothesis and compares the engine's members with 
 
 from __future__ import annotations
 
+import math
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -34,6 +37,24 @@ CLASSES = {
 # --- the models ------------------------------------------------------------------------------
 
 
+def millionths(amount: object) -> int:
+    """An amount as written (its shortest decimal text) in whole millionths, rounded half away from zero; missing: 0.
+
+    The oracles add amounts exactly, as the app does (core/models/rfm.py), never as a float64 sum: a sum of
+    doubles depends on the order of addition (DuckDB's parallel SUM fixes none), so its last bits — and a
+    member within them of the buyers' mean — are not an answer. For amounts with at most six decimals below
+    10^9 (all the tests' data) this is the app's rule, round(amount × 10^6) in double precision.
+    """
+    if amount is None or (isinstance(amount, float) and math.isnan(amount)):
+        return 0
+    return int((Decimal(repr(float(amount))) * 1_000_000).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def exact_sum(amounts) -> Fraction:
+    """The exact sum of amounts (missing = 0)."""
+    return Fraction(sum(millionths(a) for a in amounts), 1_000_000)
+
+
 def expected_models(users: pd.DataFrame, events: pd.DataFrame, day: date | str) -> pd.DataFrame:
     """Every member's models at the end of `day` with the default settings, straight from the contract.
 
@@ -48,15 +69,19 @@ def expected_models(users: pd.DataFrame, events: pd.DataFrame, day: date | str) 
     g = buys.groupby("user_id")
     rec = (pd.Timestamp(day) - g["ts"].max().dt.normalize()).dt.days
     freq = g.size()
-    mon = g["amount"].apply(lambda s: s.fillna(0).sum())
+    # monetary exactly (Fractions): the comparison with the buyers' mean and the ranks are exact too
+    mon = g["amount"].apply(lambda s: exact_sum(s.tolist()))
     rfm = pd.DataFrame({"recency": rec, "frequency": freq, "monetary": mon})
+    mean_m = sum(mon, Fraction(0)) / len(mon) if len(mon) else Fraction(0)
     rfm["rfm"] = [
-        CLASSES[(r < rfm["recency"].mean(), f > rfm["frequency"].mean(), m > rfm["monetary"].mean())]
+        CLASSES[(r < rfm["recency"].mean(), f > rfm["frequency"].mean(), m > mean_m)]
         for r, f, m in zip(rfm["recency"], rfm["frequency"], rfm["monetary"], strict=True)
     ]
     rfm["r_score"] = (6 - np.ceil(5 * rfm["recency"].rank(method="max", pct=True))).clip(lower=1)
     rfm["f_score"] = np.ceil(5 * rfm["frequency"].rank(method="max", pct=True))
-    rfm["m_score"] = np.ceil(5 * rfm["monetary"].rank(method="max", pct=True))
+    micros = pd.Series([int(m * 1_000_000) for m in mon], index=mon.index, dtype="int64")
+    rfm["m_score"] = np.ceil(5 * micros.rank(method="max", pct=True))
+    rfm["monetary"] = [float(m) for m in mon]  # the stored DOUBLE: the exact sum, correctly rounded
     out = out.join(rfm)
     out["rfm"] = out["rfm"].astype(object).fillna("none")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ from core.export import ExportOptions, plan_export, write_export
 from core.roles import RoleInfo
 from core.store import AppStore
 from tests.datasets import write_dataset
+from tests.oracles import millionths
 
 AS_OF = "2026-06-30"
 END = pd.Timestamp(AS_OF) + pd.Timedelta(days=1)
@@ -113,8 +115,9 @@ def oracle(users, events, assignments, experiment, window_days, conversion, citi
             pre = mine[(mine["ts"] >= t0 - w) & (mine["ts"] < min(t0, t1))]
             c = int((post["event"] == conversion).any())
             pc = int((pre["event"] == conversion).any())
-            r = post.loc[post["event"] == "purchase", "amount"].fillna(0).sum()
-            pr = pre.loc[pre["event"] == "purchase", "amount"].fillna(0).sum()
+            # exact sums in millionths (Python integers): the app's sums are exact (tests/oracles.py says why)
+            r = sum(map(millionths, post.loc[post["event"] == "purchase", "amount"]))
+            pr = sum(map(millionths, pre.loc[pre["event"] == "purchase", "amount"]))
             conv += c
             pconv += pc
             cprod += c * pc
@@ -127,13 +130,13 @@ def oracle(users, events, assignments, experiment, window_days, conversion, citi
         out[variant] = dict(
             users=len(group),
             conversions=conv,
-            revenue_sum=rev,
-            revenue_sum_sq=rev2,
+            revenue_sum=float(Fraction(rev, 10**6)),
+            revenue_sum_sq=float(Fraction(rev2, 10**12)),
             pre_conversions=pconv,
             conversion_products=cprod,
-            pre_revenue_sum=prev,
-            pre_revenue_sum_sq=prev2,
-            revenue_products=rprod,
+            pre_revenue_sum=float(Fraction(prev, 10**6)),
+            pre_revenue_sum_sq=float(Fraction(prev2, 10**12)),
+            revenue_products=float(Fraction(rprod, 10**12)),
             unfinished=unfinished,
         )
     return out, len(multiple), len(unknown)
@@ -146,7 +149,7 @@ def _check(agg, expected):
     assert set(got) == set(want)
     for name, fields in want.items():
         for key, value in fields.items():
-            assert getattr(got[name], key) == pytest.approx(value, rel=1e-9), (name, key)
+            assert getattr(got[name], key) == value, (name, key)  # revenue too: exact sums, to the last bit
 
 
 def test_three_variants_match_pandas(ds):

@@ -8,6 +8,8 @@ without an amount, a conversion event that is not the purchase, and a base segme
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,6 +20,14 @@ from core.analyses.experiments import aggregates, aggregates_sql, find
 from core.dataset import open_dataset
 from core.segments.model import parse_segment
 from tests.datasets import write_dataset
+from tests.oracles import millionths
+
+
+def exact(a: pd.Series, b: pd.Series | None = None) -> int:
+    """Σ a (or Σ a·b) of integer columns in Python integers (squares of millionths pass 64 bits)."""
+    xs = [int(x) for x in a]
+    return sum(xs) if b is None else sum(x * int(y) for x, y in zip(xs, b, strict=True))
+
 
 AS_OF = "2026-06-30"
 END = pd.Timestamp(AS_OF) + pd.Timedelta(days=1)
@@ -90,30 +100,31 @@ def oracle(users, events, assignments, experiment, window_days, conversion, memb
     ev = events[events["ts"] < END].merge(units[["t0", "t1"]], left_on="user_id", right_index=True)
     post = (ev["ts"] >= ev["t0"]) & (ev["ts"] < ev["t1"])
     pre = (ev["ts"] >= ev["t0"] - w) & (ev["ts"] < np.minimum(ev["t0"], ev["t1"]))
-    amount = ev["amount"].fillna(0.0).where(ev["event"] == "purchase", 0.0)
+    # amounts in whole millionths, summed as integers: exact, as the app's sums (tests/oracles.py: why)
+    amount = ev["amount"].map(millionths).where(ev["event"] == "purchase", 0).astype("int64")
     converts = ev["event"] == conversion
     by_user = pd.DataFrame(
         {
             "conv": (post & converts).groupby(ev["user_id"]).max(),
             "pre_conv": (pre & converts).groupby(ev["user_id"]).max(),
-            "rev": amount.where(post, 0.0).groupby(ev["user_id"]).sum(),
-            "pre_rev": amount.where(pre, 0.0).groupby(ev["user_id"]).sum(),
+            "rev": amount.where(post, 0).groupby(ev["user_id"]).sum(),
+            "pre_rev": amount.where(pre, 0).groupby(ev["user_id"]).sum(),
         }
     )
-    u = units.join(by_user).fillna({"conv": False, "pre_conv": False, "rev": 0.0, "pre_rev": 0.0})
+    u = units.join(by_user).fillna({"conv": False, "pre_conv": False, "rev": 0, "pre_rev": 0})
     u["conv"], u["pre_conv"] = u["conv"].astype(int), u["pre_conv"].astype(int)
     out = {}
     for variant, g in u.groupby("variant"):
         out[variant] = dict(
             users=len(g),
             conversions=int(g["conv"].sum()),
-            revenue_sum=g["rev"].sum(),
-            revenue_sum_sq=(g["rev"] ** 2).sum(),
+            revenue_sum=float(Fraction(exact(g["rev"]), 10**6)),
+            revenue_sum_sq=float(Fraction(exact(g["rev"], g["rev"]), 10**12)),
             pre_conversions=int(g["pre_conv"].sum()),
             conversion_products=int((g["conv"] * g["pre_conv"]).sum()),
-            pre_revenue_sum=g["pre_rev"].sum(),
-            pre_revenue_sum_sq=(g["pre_rev"] ** 2).sum(),
-            revenue_products=(g["rev"] * g["pre_rev"]).sum(),
+            pre_revenue_sum=float(Fraction(exact(g["pre_rev"]), 10**6)),
+            pre_revenue_sum_sq=float(Fraction(exact(g["pre_rev"], g["pre_rev"]), 10**12)),
+            revenue_products=float(Fraction(exact(g["rev"], g["pre_rev"]), 10**12)),
             unfinished=int((g["t0"] + w > END).sum()),
             first_assigned=g["t0"].min().to_pydatetime(),
             last_assigned=g["t0"].max().to_pydatetime(),
@@ -138,22 +149,17 @@ def check(agg, expected):
     assert list(got) == sorted(want)  # variants by name
     for name, fields in want.items():
         for key, value in fields.items():
-            assert getattr(got[name], key) == (
-                pytest.approx(value, rel=1e-12) if isinstance(value, float) else value
-            ), (
-                name,
-                key,
-            )
+            assert getattr(got[name], key) == value, (name, key)  # sums too: exact, to the last bit
 
 
 def same(a, b):
-    """The one-pass read equals the SQL reference: integers and times exactly, sums to float rounding."""
+    """The one-pass read equals the SQL reference exactly (revenue sums too: exact sums, correctly rounded)."""
     assert (a.multiple_exposure, a.unknown_users) == (b.multiple_exposure, b.unknown_users)
     assert [v.name for v in a.variants] == [v.name for v in b.variants]
     for x, y in zip(a.variants, b.variants, strict=True):
         for f in x.__dataclass_fields__:
             vx, vy = getattr(x, f), getattr(y, f)
-            assert vx == (pytest.approx(vy, rel=1e-12) if isinstance(vx, float) else vy), (x.name, f)
+            assert vx == vy, (x.name, f)
 
 
 @pytest.mark.parametrize(("name", "window", "conversion"), [("edges", 5, "purchase"), ("claims", 3, "coupon_claim")])
@@ -214,7 +220,7 @@ def test_the_pass_on_hand_made_arrays():
         ts=ts,
         conversion=np.array([True, True, True, False, True, True]),
         purchase=np.array([True, True, True, True, True, True]),
-        amount=np.array([1.0, 2.0, 4.0, 8.0, 16.0, 32.0]),
+        amount=np.array([1, 2, 4, 8, 16, 32], dtype=np.int64) * 1_000_000,  # whole millionths
     )
     a, b = ab_read.per_variant(members, events, 2 * day, 13 * day)
     assert (a.name, a.users, a.conversions, a.revenue_sum, a.unfinished) == ("A", 1, 0, 0.0, 1)

@@ -36,7 +36,7 @@ def assert_models_match(ds, users, events, as_of):
     buyers = exp_["recency"].notna()
     assert (act.loc[buyers, "_recency_days"] == exp_.loc[buyers, "recency"]).all()
     assert (act.loc[buyers, "_frequency"] == exp_.loc[buyers, "frequency"]).all()
-    assert np.allclose(act.loc[buyers, "_monetary"], exp_.loc[buyers, "monetary"])
+    assert (act.loc[buyers, "_monetary"] == exp_.loc[buyers, "monetary"]).all()  # exact sums: to the last bit
     for s in ("r_score", "f_score", "m_score"):
         assert (act.loc[buyers, f"_{s}"] == exp_.loc[buyers, s]).all(), s
     assert act.loc[~buyers, "_frequency"].eq(0).all() and act.loc[~buyers, "_r_score"].isna().all()

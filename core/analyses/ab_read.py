@@ -9,15 +9,17 @@ purchase events and its grouping per member were most of a read (6.8 s for 6.2 M
 2. the conversion and purchase events of the whole period, [first assignment − window, last window end),
    in one range read over `event_rows`' (_ei, ts) order (`ab_metric_events.sql`), no join;
 3. each event finds its member by an array lookup (member number → row), is kept when it falls in that
-   member's window or pre-period, and is summed per member (`bincount`), then per variant.
+   member's window or pre-period, and is summed per member (`bincount`, `np.add.at`), then per variant.
 
 Answers are kept per opened dataset, experiment and base segment (core/dataset/caches.py): the statistics'
-switches (CUPED, sequential, Bayesian) reuse them. Integers are exact; revenue sums are float64 sums in
-another order than DuckDB's (within ~1e-15 relative).
+switches (CUPED, sequential, Bayesian) reuse them. Every figure is exact: amounts come as whole millionths
+(`core.models.rfm.amount_micros`, computed in SQL), summed per member as integers and per variant exactly
+(`exact_dot`: squares need more than 64 bits), then divided once — the SQL's answer, to the last bit, in any order.
 """
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ import numpy as np
 import pyarrow as pa
 from sqlglot import exp
 
+from core.models.rfm import amount_micros, from_micros
 from core.queries import named_query
 
 if TYPE_CHECKING:
@@ -68,7 +71,7 @@ class Events:
     ts: np.ndarray  # µs since the epoch (int64)
     conversion: np.ndarray  # bool: the experiment's conversion event
     purchase: np.ndarray  # bool: the purchase event (revenue = its amount)
-    amount: np.ndarray  # float64, missing = 0
+    amount: np.ndarray  # int64 whole millionths (core.models.rfm.amount_micros), missing = 0
 
 
 def per_variant(members: Members, events: Events, window_us: int, as_of_end_us: int) -> list[VariantAggregate]:
@@ -100,7 +103,12 @@ def per_variant(members: Members, events: Events, window_us: int, as_of_end_us: 
         return hit
 
     def summed(rows: np.ndarray) -> np.ndarray:
-        return np.bincount(at[rows], weights=amount[rows], minlength=n)
+        """Per member, the exact sum of the millionths (int64; Python integers if it could overflow)."""
+        values, where = amount[rows], at[rows]
+        wide = float(np.abs(values).sum(dtype=np.float64)) >= 2.0**62  # any member's sum could pass int64
+        out = np.zeros(n, dtype=object if wide else np.int64)
+        np.add.at(out, where, values.astype(object) if wide else values)
+        return out
 
     conv, pre_conv = reached(post & conversion), reached(pre & conversion)
     rev, pre_rev = summed(post & purchase), summed(pre & purchase)
@@ -112,19 +120,25 @@ def per_variant(members: Members, events: Events, window_us: int, as_of_end_us: 
     def count(values: np.ndarray) -> np.ndarray:
         return np.bincount(some_code, weights=values, minlength=k).round().astype(np.int64)
 
-    def total(values: np.ndarray) -> np.ndarray:
-        return np.bincount(some_code, weights=values, minlength=k)
+    def total(a: np.ndarray, b: np.ndarray | None = None) -> list[float]:
+        """Per variant Σ a (or Σ a·b) over the members, exact, as the nearest float."""
+        out = []
+        for i in range(k):
+            mine = some_code == i
+            exact = exact_dot(a[mine], None if b is None else b[mine])
+            out.append(from_micros(exact, squared=b is not None))
+        return out
 
     users = np.bincount(code, minlength=k)
     sums = {
         "conversions": count(conv),
         "revenue_sum": total(rev),
-        "revenue_sum_sq": total(rev * rev),
+        "revenue_sum_sq": total(rev, rev),
         "pre_conversions": count(pre_conv),
         "conversion_products": count(conv * pre_conv),
         "pre_revenue_sum": total(pre_rev),
-        "pre_revenue_sum_sq": total(pre_rev * pre_rev),
-        "revenue_products": total(rev * pre_rev),
+        "pre_revenue_sum_sq": total(pre_rev, pre_rev),
+        "revenue_products": total(rev, pre_rev),
         "unfinished": np.bincount(code[t0 > as_of_end_us - window_us], minlength=k).astype(np.int64),
     }
     out = []
@@ -138,10 +152,37 @@ def per_variant(members: Members, events: Events, window_us: int, as_of_end_us: 
                 users=int(users[i]),
                 first_assigned=_moment(times.min()),
                 last_assigned=_moment(times.max()),
-                **{f: (int(v[i]) if v.dtype.kind == "i" else float(v[i])) for f, v in sums.items()},
+                **{f: (float(v[i]) if isinstance(v, list) else int(v[i])) for f, v in sums.items()},
             )
         )
     return out
+
+
+LIMB_BITS = 21  # an int64 as three limbs: limb products < 2^42, so 2^20 of them add up in int64
+CHUNK = 1 << 20
+
+
+def _limbs(a: np.ndarray) -> list[np.ndarray]:
+    """int64 values as l0 + l1·2^21 + l2·2^42 (l0, l1 in [0, 2^21), l2 signed, |l2| <= 2^21)."""
+    mask = (1 << LIMB_BITS) - 1
+    return [a & mask, (a >> LIMB_BITS) & mask, a >> (2 * LIMB_BITS)]
+
+
+def exact_dot(a: np.ndarray, b: np.ndarray | None = None) -> int:
+    """Σ a, or Σ a·b, exactly as a Python integer (int64 arrays by limbs in numpy; object arrays in Python)."""
+    if a.dtype == object or (b is not None and b.dtype == object):
+        return sum(a.tolist()) if b is None else sum(map(operator.mul, a.tolist(), b.tolist()))
+    total = 0
+    for start in range(0, len(a), CHUNK):
+        la = _limbs(a[start : start + CHUNK])
+        if b is None:
+            total += sum(int(limb.sum()) << (LIMB_BITS * i) for i, limb in enumerate(la))
+            continue
+        lb = _limbs(b[start : start + CHUNK])
+        for i, x in enumerate(la):
+            for j, y in enumerate(lb):
+                total += int(np.dot(x, y)) << (LIMB_BITS * (i + j))
+    return total
 
 
 # --- reading ----------------------------------------------------------------------------------------
@@ -196,14 +237,9 @@ def read_events(
     purchase: int,
 ) -> Events:
     """The conversion and purchase events from the first pre-period's start to the last window's end."""
-    amount: exp.Expression = (
-        exp.Cast(
-            this=exp.func("coalesce", exp.column("amount", table="e", quoted=True), exp.Literal.number(0)),
-            to=exp.DataType.build("DOUBLE"),
-        )
-        if "amount" in ds.catalog.event_properties
-        else exp.Cast(this=exp.Literal.number(0), to=exp.DataType.build("DOUBLE"))
-    )
+    from core.analyses.experiments import amount_expression
+
+    amount = amount_micros(amount_expression(ds))  # whole millionths (BIGINT): summed exactly below
     end_us = _us(ds.as_of_end)
     params = {
         "conversion": conversion,

@@ -21,6 +21,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from core.dataset import Dataset
+from core.models.rfm import amount_micros, from_micros
 from core.queries import named_query
 
 if TYPE_CHECKING:
@@ -339,6 +340,11 @@ def aggregates(
     return agg
 
 
+def amount_expression(ds: Dataset) -> exp.Expression:
+    """A metric event's amount (NULL when the dataset has none: counted as 0)."""
+    return exp.column("amount", table="e", quoted=True) if "amount" in ds.catalog.event_properties else exp.null()
+
+
 def aggregates_sql(
     ds: Dataset,
     experiment: Experiment,
@@ -353,11 +359,7 @@ def aggregates_sql(
     in_segment = _segment_filter(ds, segment, resolve, params)
     ctes = resolved(ds, experiment, params, store, keep=keep)
     codes = ds.catalog.event_codes
-    amount = (
-        exp.func("coalesce", exp.column("amount", table="e", quoted=True), exp.Literal.number(0))
-        if "amount" in ds.catalog.event_properties
-        else exp.Literal.number(0)
-    )
+    amount = exp.Cast(this=amount_micros(amount_expression(ds)), to=exp.DataType.build("DECIMAL(18, 0)"))
     # an event name the data never saw converts nobody: code -1 matches no row
     query_params = {
         **params,
@@ -374,13 +376,13 @@ def aggregates_sql(
             name=r[0],
             users=int(r[1]),
             conversions=int(r[2] or 0),
-            revenue_sum=float(r[3] or 0),
-            revenue_sum_sq=float(r[4] or 0),
+            revenue_sum=from_micros(r[3]),
+            revenue_sum_sq=from_micros(r[4], squared=True),
             pre_conversions=int(r[5] or 0),
             conversion_products=int(r[6] or 0),
-            pre_revenue_sum=float(r[7] or 0),
-            pre_revenue_sum_sq=float(r[8] or 0),
-            revenue_products=float(r[9] or 0),
+            pre_revenue_sum=from_micros(r[7]),
+            pre_revenue_sum_sq=from_micros(r[8], squared=True),
+            revenue_products=from_micros(r[9], squared=True),
             unfinished=int(r[10] or 0),
             first_assigned=r[11],
             last_assigned=r[12],

@@ -15,6 +15,7 @@ from core.config import DatasetConfig
 from core.dataset.build_events import create_table
 from core.dataset.connection import SLOT_BITS
 from core.messages import msg
+from core.models.rfm import monetary_sum
 from core.problems import DatasetError, Problem, ValidationReport
 
 
@@ -115,10 +116,11 @@ def build_user_events(
         exp.alias_(exp.Min(this=ts), "first_event_at", quoted=True),
         exp.alias_(exp.Max(this=ts), "last_event_at", quoted=True),
         exp.alias_(count, "n_events", quoted=True),
-        agg(
-            exp.Sum(this=exp.func("coalesce", exp.column("amount"), exp.Literal.number(0))),
-            exp.and_(purchase, since(config.rfm_window_days)),
+        # the exact sum (DECIMAL), the same on every engine and in any order of the rows
+        exp.alias_(
+            monetary_sum(exp.column("amount"), exp.and_(purchase, since(config.rfm_window_days))),
             "rfm_monetary",
+            quoted=True,
         ),
         # the latest purchase / loyalty event overall: inside a window whenever the window holds one
         agg(exp.Max(this=ts), purchase, "last_purchase_at"),

@@ -41,7 +41,6 @@ from core.engine.spark_build_sql import (
     BuildConnection,
     counter_columns,
     event_rows_query,
-    exact_sums,
     read_counters,
     user_events_query,
 )
@@ -200,7 +199,6 @@ def _build(con: BuildConnection, ds: Dataset, files: dict[str, list[Path]], fold
     _write(con.frames["event_rows"], folder / "event_rows.parquet")
     con.put("event_rows", spark.read.parquet(str(folder / "event_rows.parquet")))  # the roll-up reads the file
     con.create("user_events", *user_events_query(config, events, ds.as_of_end, "amount" in props))
-    con.rewrites["rfm"] = exact_sums("monetary")
     create_table(con, "rfm", *class_rule(exp.to_table("user_events"), ds.as_of))
     create_table(con, "aipl", *stage_rule(exp.to_table("user_events"), config))
     tag_cols = build_tags(con, files)

@@ -32,6 +32,7 @@ from core.config import DatasetConfig
 from core.dataset.build_events import event_code_type, event_rows_select
 from core.engine import EngineError
 from core.engine.spark_sql import to_spark
+from core.models.rfm import monetary_sum
 
 _BUILDS = itertools.count()
 
@@ -200,11 +201,7 @@ def user_events_query(
         exp.alias_(exp.Max(this=ts.copy()), "last_event_at", quoted=True),
         exp.alias_(exp.Count(this=exp.Star()), "n_events", quoted=True),
         exp.alias_(
-            exact_sum(
-                exp.func("coalesce", amount, exp.Literal.number(0)), exp.and_(purchase, since(config.rfm_window_days))
-            ),
-            "rfm_monetary",
-            quoted=True,
+            monetary_sum(amount, exp.and_(purchase, since(config.rfm_window_days))), "rfm_monetary", quoted=True
         ),
         agg(exp.Max(this=ts.copy()), purchase, "last_purchase_at"),
         agg(exp.Min(this=ts.copy()), exp.and_(purchase, since(lookback)), "aipl_first_purchase_at"),
@@ -260,39 +257,6 @@ def user_events_query(
         *[col(c) for c in columns.values()],
     ]
     return exp.select(*outer).from_(exp.alias_(exp.Subquery(this=grouped), "g")), params
-
-
-def exact_sum(value: exp.Expression, where: exp.Expression | None = None) -> exp.Expression:
-    """A SUM that does not depend on the order of the rows: the exact sum (DECIMAL(38, 18)) rounded to a DOUBLE.
-
-    Both engines add DOUBLEs one by one in the order rows arrive, which neither defines for a
-    member's rows (DuckDB's sort by member is not stable; Spark's shuffle is not ordered): the last
-    bit of a sum of amounts can differ between two runs of either. The exact sum is the one answer
-    both can give; DuckDB's build gives it except for that last bit (README: the Spark build).
-    Integers and decimals sum exactly on both anyway. Values a decimal cannot hold (±inf, NaN,
-    ≥ 1e20) or an overflowing total keep the plain sum. `where`: the aggregates' FILTER.
-    """
-
-    def filtered(aggregate: exp.Expression) -> exp.Expression:
-        return aggregate if where is None else exp.Filter(this=aggregate, expression=exp.Where(this=where.copy()))
-
-    decimal = exp.TryCast(this=value.copy(), to=exp.DataType.build("DECIMAL(38, 18)"))
-    exact = exp.Cast(this=filtered(exp.func("try_sum", decimal.copy())), to=exp.DataType.build("DOUBLE"))
-    fits = exp.EQ(this=filtered(exp.Count(this=value.copy())), expression=filtered(exp.Count(this=decimal)))
-    plain = filtered(exp.Sum(this=value.copy()))
-    return exp.Case(ifs=[exp.If(this=fits, true=exp.func("coalesce", exact, plain.copy()))], default=plain)
-
-
-def exact_sums(column: str) -> Callable[[exp.Expression], exp.Expression]:
-    """A rewrite of a query: every SUM(column) summed as `exact_sum` (the RFM rule's total of monetary values)."""
-
-    def rewrite(query: exp.Expression) -> exp.Expression:
-        for node in list(query.find_all(exp.Sum)):
-            if isinstance(node.this, exp.Column) and node.this.name == column:
-                node.replace(exact_sum(node.this))
-        return query
-
-    return rewrite
 
 
 def read_counters(columns: Iterable[str], table: str = "c") -> Callable[[exp.Expression], exp.Expression]:

@@ -85,6 +85,16 @@ TEMPLATES: dict[str, str] = {
     "validate.no_rows.fix": "Export at least one member.",
     "validate.no_events": "has no rows: behaviour filters and RFM/AIPL/lifecycle will be empty.",
     "validate.no_events.fix": "Export the events table with its rows.",
+    "validate.bad_amounts.one": (
+        "{n:,} amount is not a finite number below 10^12 in size (e.g. {examples}): revenue is summed exactly "
+        "to the millionth, which needs finite amounts below 10^12."
+    ),
+    "validate.bad_amounts": (
+        "{n:,} amounts are not finite numbers below 10^12 in size (e.g. {examples}): revenue is summed exactly "
+        "to the millionth, which needs finite amounts below 10^12."
+    ),
+    "validate.bad_amounts.fix": "Replace them with the real amounts (a missing amount may stay empty: it counts as 0), "
+    "or drop those rows.",
     "validate.null_user_ids.one": "{n:,} row has no user_id (null).",
     "validate.null_user_ids": "{n:,} rows have no user_id (null).",
     "validate.null_user_ids.fix": "Give every member a user_id, or drop those rows.",

@@ -5,10 +5,11 @@ from __future__ import annotations
 import duckdb
 
 from core.messages import msg
+from core.models.rfm import MAX_AMOUNT
 from core.queries import load_query
 from core.validate.base import CheckerBase
 from core.validate.files import REEXPORT, TableInfo, example_list, first_line
-from core.validate.tables import STRING, TAG_CATALOG_VALUES, TableSpec
+from core.validate.tables import NUMERIC, STRING, TAG_CATALOG_VALUES, TableSpec
 
 
 class ValueChecks(CheckerBase):
@@ -28,6 +29,8 @@ class ValueChecks(CheckerBase):
                 msg("validate.no_events.fix"),
                 "warning",
             )
+        elif spec.name == "events" and info.families.get("amount") == NUMERIC:
+            self.check_amounts(info)
         elif spec.name == "tag_catalog":
             self.check_catalog_values(info, relation)
 
@@ -56,6 +59,26 @@ class ValueChecks(CheckerBase):
                     examples=example_list(examples or []),
                 ),
                 msg("validate.duplicate_user_ids.fix"),
+            )
+
+    def check_amounts(self, info: TableInfo) -> None:
+        """Amounts are finite and below MAX_AMOUNT in size: revenue is summed exactly in millionths (BIGINT)."""
+        try:
+            bad, examples = self.fetch("validate_amounts", {"files": info.paths, "limit": MAX_AMOUNT})
+        except duckdb.Error as err:
+            self.add(info.label, "amount", msg("validate.unreadable", error=first_line(err)), REEXPORT)
+            info.queryable = False
+            return
+        if bad:
+            self.add(
+                info.label,
+                "amount",
+                msg(
+                    "validate.bad_amounts.one" if bad == 1 else "validate.bad_amounts",
+                    n=bad,
+                    examples=example_list(examples or []),
+                ),
+                msg("validate.bad_amounts.fix"),
             )
 
     def check_catalog_values(self, info: TableInfo, relation: duckdb.DuckDBPyRelation) -> None:
