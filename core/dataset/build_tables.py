@@ -275,9 +275,8 @@ def build_metadata(
     attr = [(n, type_of(t)) for n, t in profile_types if not n.startswith("_") and n != "user_id"]
     properties = [(n, type_of(t)) for n, t in props]
     counts = metadata_counts(con, [col for _, col, _ in tag_cols], [n for n, _ in attr], [n for n, _ in properties])
-    rows = metadata_rows(
-        root, config, as_of, events, counter_cols, tag_cols, attr, properties, counts, health_problems(warnings, unknown)
-    )
+    health = health_problems(warnings, unknown)
+    rows = metadata_rows(root, config, as_of, events, counter_cols, tag_cols, attr, properties, counts, health)
     for table, columns in METADATA_TABLES.items():
         con.execute(
             exp.Create(
@@ -291,7 +290,7 @@ def build_metadata(
             ).sql("duckdb")
         )
         if rows[table]:
-            insert = exp.insert(
-                exp.values([tuple(exp.Placeholder() for _ in columns)]), exp.to_table(table)
-            ).sql("duckdb")
+            insert = exp.insert(exp.values([tuple(exp.Placeholder() for _ in columns)]), exp.to_table(table)).sql(
+                "duckdb"
+            )
             con.executemany(insert, rows[table])

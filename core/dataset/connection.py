@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 
 # Bump when the layout of the cache changes: old caches are then rebuilt.
-CACHE_LAYOUT_VERSION = 6  # 4: ab_members / ab_unknown (build_assignments.py); 5: _health keeps the codes; 6: exact distinct counts
+# 4: ab_members / ab_unknown (build_assignments.py); 5: _health keeps the codes; 6: exact distinct counts
+CACHE_LAYOUT_VERSION = 6
 SLOT_BITS = 21  # 6 counter slots x 21 bits in one HUGEINT; the top bits catch a carry
 TABLES = ("users", "events", "tags", "tag_catalog", "assignments")
 TIMESTAMP_COLUMNS = {
