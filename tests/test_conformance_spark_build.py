@@ -209,7 +209,6 @@ def test_awkward_data_builds_the_same(
     tables["events"] = pd.concat([events, unknown], ignore_index=True)
     root = tmp_path_factory.mktemp("awkward-build") / "shop"
     write_sample_dataset(root, tables)
-    write_awkward_config(root, configured_as_of, tables["assignments"])
     if split:  # users in two files, signups time-zone-aware, the dataset in Shanghai time
         users = tables["users"]
         users["signup_at"] = users["signup_at"].dt.tz_localize("UTC")
@@ -217,8 +216,7 @@ def test_awkward_data_builds_the_same(
         (root / "users").mkdir()
         users.iloc[:17].to_parquet(root / "users" / "part-0.parquet", index=False)
         users.iloc[17:].to_parquet(root / "users" / "part-1.parquet", index=False)
-        with open(root / "dataset.toml", "a", encoding="utf-8") as fh:
-            fh.write('timezone = "Asia/Shanghai"\n')
+    write_awkward_config(root, configured_as_of, tables["assignments"], "Asia/Shanghai" if split else None)
     ds = open_dataset(root, cache_dir=root.parent / "cache")
     try:
         folder = build_tables(ds, spark, root.parent / "built.spark")

@@ -143,10 +143,13 @@ def add_awkward_columns(tables, texts, null_share, at_threshold) -> dict[str, in
     }
 
 
-def write_awkward_config(root, configured_as_of: bool, assignments: pd.DataFrame) -> None:
-    """The assignments file and dataset.toml: experiment `t`, and `as_of` only when configured."""
+def write_awkward_config(root, configured_as_of: bool, assignments: pd.DataFrame, timezone: str | None) -> None:
+    """The assignments file and dataset.toml: experiment `t`, `as_of` only when configured, the time zone if given."""
     assignments.to_parquet(root / "assignments.parquet", index=False)
-    toml = (f'as_of = "{AS_OF.isoformat()}"\n' if configured_as_of else "") + '[experiments.t]\ncontrol = "a"\n'
+    toml = (f'as_of = "{AS_OF.isoformat()}"\n' if configured_as_of else "") + (
+        f'timezone = "{timezone}"\n' if timezone else ""
+    )
+    toml += '[experiments.t]\ncontrol = "a"\n'
     (root / "dataset.toml").write_text(toml, encoding="utf-8")
 
 

@@ -235,7 +235,8 @@ def _build(con: BuildConnection, ds: Dataset, files: dict[str, list[Path]], fold
         F.col("user_id").isNotNull() & (F.col("ts") < F.lit(as_of_end.isoformat(sep=" ")).cast("timestamp_ntz"))
     ).count()
     unknown = seen - con.frames["event_rows"].count()  # events up to as_of of ids not in `users`, as DuckDB counts them
-    build_metadata(con, ds, as_of, events, props, counters, tag_cols, unknown, folder)  # written last: complete
+    # written last: the folder is then complete
+    build_metadata(con, ds, as_of, events, props, counters, tag_cols, unknown, folder, files["events"])
 
 
 def _same(spark_side: object, catalog_side: object, what: str) -> None:

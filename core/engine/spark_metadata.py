@@ -47,6 +47,18 @@ def spark_type_of(data_type: Any) -> ColumnType:
     return "string"
 
 
+def null_columns(files: list[Path]) -> set[str]:
+    """Columns of Parquet's null type (no value ever written) in every file that has them (read from the footers)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    seen: dict[str, bool] = {}
+    for f in files:
+        for field in pq.read_schema(f):
+            seen[field.name] = seen.get(field.name, True) and pa.types.is_null(field.type)
+    return {name for name, null in seen.items() if null}
+
+
 def as_of_day(ds: Dataset, events: Any) -> date:
     """The dataset's `as_of`: the configured day, else the latest event's (queries/dataset_latest_event.sql)."""
     from pyspark.sql import functions as F  # noqa: N812 (pyspark's usual name)
@@ -71,13 +83,16 @@ def build_metadata(
     tag_cols: list[tuple[str, str, str | None]],
     unknown: int,
     folder: Path,
+    event_files: list[Path],
 ) -> None:
     """Count on Spark (con: the build's BuildConnection, with `profile`, `event_rows`, `events`) and write FILE."""
     profile = con.frames["profile"]
     types = {f.name: f.dataType for f in profile.schema.fields}
     attributes = [(n, spark_type_of(t)) for n, t in types.items() if not n.startswith("_") and n != "user_id"]
     event_types = {f.name: f.dataType for f in con.frames["events"].schema.fields}
-    properties = [(n, spark_type_of(event_types[n])) for n in props]
+    untyped = null_columns(event_files)
+    # a column of Parquet's null type: DuckDB's type NULL ("string" in the catalog), Spark's INT
+    properties = [(n, "string" if n in untyped else spark_type_of(event_types[n])) for n in props]
     counts = metadata_counts(con, [col for _, col, _ in tag_cols], [n for n, _ in attributes], props)
     health = health_problems(validation_warnings(ds.report.problems), unknown)
     rows = metadata_rows(
