@@ -13,9 +13,15 @@ Spark's derived build (core/engine/spark_build.py) or lazily on first use.
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from typing import TYPE_CHECKING, Any
 
 from core.catalog import UID
+
+if TYPE_CHECKING:
+    from core.analyses.experiments import Experiment
+    from core.engine.spark_dataset import SparkDataset as Dataset
+    from core.store import AppStore
 
 MEMBERS_SCHEMA = "experiment string, _uid int, assigned_at timestamp_ntz, v bigint, variant string, multiple boolean"
 UNKNOWN_SCHEMA = "experiment string, multiple_exposure bigint, unknown_users bigint"
@@ -109,3 +115,48 @@ def resolve_holdout(rows: Any, uids: Any) -> Any:
     )
     names = assigned.select("v", "variant").distinct()
     return known.unionByName(unknown).join(names, "v").select(UID, "assigned_at", "v", "variant", "multiple")
+
+
+# --- an export's holdout on Spark (core/analyses/experiments.py `resolved` hands a Spark dataset here) ----------
+
+_HOLDOUT_LOCK = threading.Lock()
+_HOLDOUTS: dict[tuple[int, str], bool] = {}  # (session, view) already made in that session
+
+
+def _export_rows(spark: Any, ds: Dataset, experiment: Experiment, store: AppStore | None) -> Any:
+    """The export's assignment rows as Spark reads them: its holdout file (read where it is), or older SQLite rows."""
+    from core.analyses.experiments import legacy_rows
+
+    F = _f()  # noqa: N806
+    if experiment.holdout_path:
+        rows = spark.read.parquet(experiment.holdout_path)
+    elif experiment.legacy and store is not None:
+        rows = spark.createDataFrame(legacy_rows(store, [experiment]))  # through the client, as Arrow
+    else:
+        rows = spark.createDataFrame([], "experiment string, user_id string, variant string, assigned_at timestamp")
+    # the export's time is a UTC instant: its wall-clock time in the dataset's zone, as DuckDB's timezone()
+    local = F.from_utc_timestamp(F.col("assigned_at"), ds.config.timezone).cast("timestamp_ntz")
+    return rows.where(F.col("experiment") == F.lit(experiment.name)).select(
+        F.col("user_id").cast("string").alias("user_id"),
+        F.col("variant").cast("string").alias("variant"),
+        local.alias("assigned_at"),
+    )
+
+
+def holdout_view(ds: Dataset, experiment: Experiment, store: AppStore | None) -> str:
+    """A Spark view of the export's holdout resolved per member (`resolve_holdout` over the whole `profile`).
+
+    Made once per session, data version and export (computed once: `localCheckpoint`), as DuckDB keeps its
+    resolved file; a data scope filters it when read (queries/ab_resolve_holdout.sql), as DuckDB's.
+    """
+    from core.analyses.ab_holdouts import file_for
+
+    spark = ds.activate()
+    name = f"_adesk_holdout_{ds.fingerprint[:12]}_{file_for(ds, experiment).stem[:16]}"
+    with _HOLDOUT_LOCK:
+        if (id(spark), name) not in _HOLDOUTS:
+            uids = spark.table("profile").select("user_id", UID)  # the whole dataset's members
+            resolved = resolve_holdout(_export_rows(spark, ds, experiment, store), uids)
+            resolved.localCheckpoint().createOrReplaceTempView(name)
+            _HOLDOUTS[(id(spark), name)] = True
+    return name
