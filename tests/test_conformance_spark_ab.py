@@ -98,6 +98,11 @@ def test_adesk_ab_prints_the_same_on_spark(campaign, monkeypatch, capsys, tmp_pa
     segment = tmp_path / "base.json"
     segment.write_text(json.dumps(BASE), encoding="utf-8")
     contract = ds.config.experiments[0].name
+    from core.engine import spark_dataset
+
+    answered_by_spark = []  # each Spark run goes through on_spark (ADESK_ENGINE honoured)
+    real = spark_dataset.on_spark
+    monkeypatch.setattr(spark_dataset, "on_spark", lambda d, s=None: answered_by_spark.append(d) or real(d, s))
     commands = [
         ["ab", "list", str(ds.path)],
         ["ab", str(ds.path), "--experiment", contract],
@@ -111,6 +116,7 @@ def test_adesk_ab_prints_the_same_on_spark(campaign, monkeypatch, capsys, tmp_pa
             assert main([*command, "--json", "--db", str(store.path)]) == 0, (engine, command)
             printed[engine] = json.loads(capsys.readouterr().out)
         same(printed["spark"], printed["duckdb"], " ".join(command[1:2]))
+        assert len(answered_by_spark) == commands.index(command) + 1
         if command[1] == "list":
             names = {e["experiment"] for e in printed["duckdb"]["experiments"]}
             assert export_id in names and contract in names
