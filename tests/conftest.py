@@ -71,3 +71,17 @@ def spark():
     use_session(session)
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def spark_demo(tmp_path_factory, spark):
+    """(DuckDB dataset, the same answered by Spark): a 1,500-member demo, built once for every Spark test file."""
+    from core.dataset import open_dataset
+    from core.demo import generate
+    from core.engine.spark_dataset import on_spark
+
+    root = tmp_path_factory.mktemp("demo_small") / "demo"
+    generate(root, users=1_500, seed=11)
+    ds = open_dataset(root, cache_dir=root.parent / "cache")
+    yield ds, on_spark(ds, spark)
+    ds.close()

@@ -103,15 +103,9 @@ def test_funnel_tables_and_conditions_are_the_same_on_edge_cases(edge_pair, inde
 
 
 @pytest.fixture(scope="module")
-def demo_pair(tmp_path_factory, spark):
-    """A 1,500-member demo (the generator of `adesk demo`) on both engines."""
-    from core.demo import generate
-
-    root = tmp_path_factory.mktemp("demo_small") / "demo"
-    generate(root, users=1_500, seed=11)
-    ds = open_dataset(root, cache_dir=root.parent / "cache")
-    yield ds, on_spark(ds, spark)
-    ds.close()
+def demo_pair(spark_demo):
+    """A 1,500-member demo (the generator of `adesk demo`) on both engines (conftest: shared by the Spark files)."""
+    return spark_demo
 
 
 def test_funnels_on_the_demo_are_the_same(demo_pair):

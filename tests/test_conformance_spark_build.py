@@ -29,8 +29,16 @@ from core.engine.spark_dataset import on_spark
 from core.segments import Attribute, Segment
 from core.segments import operations as ops
 from tests.segment_oracle import AS_OF, sample_tables, write_sample_dataset
+from tests.test_conformance_spark_meta import (
+    AWKWARD,
+    add_awkward_columns,
+    assert_awkward_metadata,
+    write_awkward_config,
+)
 
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
+
+MEMBER_TABLES = ("profile", "event_rows", "events")  # the assignments: tests/test_conformance_spark_meta.py
 
 
 def _norm(v):
@@ -57,7 +65,7 @@ def assert_same_tables(ds, spark, folder) -> None:
     """Every table Spark built equals DuckDB's: names, rows (`_monetary`, an exact sum, too), types (DuckDB's copy)."""
     copies = spark_engine.derived_parquet(ds)
     assert copies != folder
-    for table in BUILT:
+    for table in MEMBER_TABLES:
         built = spark.read.parquet(str(folder / f"{table}.parquet"))
         names, duck = _duck_rows(ds, table)
         assert built.columns == names, table
@@ -169,9 +177,14 @@ NAMES = st.sampled_from(["purchase", "product_view", "review", "ad_impression", 
     names=st.lists(NAMES, min_size=10, max_size=10),
     edges=st.lists(st.sampled_from(EDGES), min_size=10, max_size=10),
     split=st.booleans(),
+    **AWKWARD,
 )
-def test_awkward_data_builds_the_same(tmp_path_factory, spark, amounts, names, edges, split):
-    tables = sample_tables(n_users=40, seed=9)
+def test_awkward_data_builds_the_same(
+    tmp_path_factory, spark, amounts, names, edges, split, texts, null_share, at_threshold, configured_as_of
+):
+    """…and gives the same catalog metadata and resolved assignments (tests/test_conformance_spark_meta.py)."""
+    tables = sample_tables(n_users=210, seed=9)
+    expected = add_awkward_columns(tables, texts, null_share, at_threshold)
     events = tables["events"]
     end = pd.Timestamp(AS_OF) + pd.Timedelta(days=1)
     windows = [w for w in COUNTER_WINDOWS if w is not None] + [45, 0]
@@ -194,15 +207,16 @@ def test_awkward_data_builds_the_same(tmp_path_factory, spark, amounts, names, e
         (root / "users").mkdir()
         users.iloc[:17].to_parquet(root / "users" / "part-0.parquet", index=False)
         users.iloc[17:].to_parquet(root / "users" / "part-1.parquet", index=False)
-        with open(root / "dataset.toml", "a", encoding="utf-8") as fh:
-            fh.write('timezone = "Asia/Shanghai"\n')
+    write_awkward_config(root, configured_as_of, tables["assignments"], "Asia/Shanghai" if split else None)
     ds = open_dataset(root, cache_dir=root.parent / "cache")
     try:
         folder = build_tables(ds, spark, root.parent / "built.spark")
         assert_same_tables(ds, spark, folder)
+        assert_awkward_metadata(ds, spark, folder, expected)
         if split:  # the second file's members are numbered after the first's, as DuckDB numbers them
             uids = dict(spark.read.parquet(str(folder / "profile.parquet")).select("user_id", "_uid").collect())
             assert uids[tables["users"]["user_id"].iloc[17]] == 17
-        assert ds.as_of_end - timedelta(days=1) == pd.Timestamp(AS_OF)
+        # configured, or the latest event's day (events after AS_OF: the next day)
+        assert ds.as_of == (AS_OF if configured_as_of else AS_OF + timedelta(days=1))
     finally:
         ds.close()

@@ -185,7 +185,7 @@ def test_engine_hash_is_refused():
 
 
 def test_local_files_are_refused_with_the_reason():
-    """An export's holdout file (beside the app store) is not read on Spark: refused, saying what runs instead."""
+    """A file named in a query is not read on Spark (an export's holdout goes through spark_assignments): refused."""
     for sql in ("select * from read_parquet($a_files)", "select hash(variant) from read_parquet($a_files)"):
         with pytest.raises(EngineError, match="ADESK_ENGINE=duckdb"):
             to_spark(sqlglot.parse_one(sql, read="duckdb"), {"a_files": ["/tmp/x.parquet"]})

@@ -101,11 +101,21 @@ def resolved_file(ds: Dataset, experiment: Experiment, store: AppStore | None) -
     return path
 
 
-def resolved_ctes(ds: Dataset, path: Path, params: dict[str, Any]) -> list[tuple[str, exp.Expression]]:
-    """CTEs `ab_per_user`, `ab_names`, `ab_excluded` over the resolved file (a data scope keeps its members only)."""
+def resolved_ctes(
+    ds: Dataset, path: Path | None, params: dict[str, Any], *, table: str | None = None
+) -> list[tuple[str, exp.Expression]]:
+    """CTEs `ab_per_user`, `ab_names`, `ab_excluded` over the resolved file (a data scope keeps its members only).
+
+    `table`: the resolved rows are that table instead (Spark's view: core/engine/spark_assignments.py).
+    """
     in_scope: exp.Expression = exp.true()
     if ds.schema is not None:
         members = exp.select(exp.column("_uid")).from_("profile")  # the scope's profile on its cursors
         in_scope = exp.In(this=exp.column("_uid"), query=exp.Subquery(this=members))
-    params["resolved_file"] = str(path)
-    return [(c.alias, c.this) for c in named_query("ab_resolve_holdout", in_scope=in_scope).ctes]
+    query = named_query("ab_resolve_holdout", in_scope=in_scope)
+    if table is None:
+        params["resolved_file"] = str(path)
+    else:
+        for source in list(query.find_all(exp.ReadParquet)):
+            source.parent.replace(exp.to_table(table))
+    return [(c.alias, c.this) for c in query.ctes]

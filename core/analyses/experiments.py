@@ -205,6 +205,10 @@ def resolved(
         return [(c.alias, c.this) for c in named_query("ab_resolve_cached").ctes]
     from core.analyses.ab_holdouts import resolved_ctes, resolved_file
 
+    if ds.engine == "spark":  # resolved by Spark into a view (the same rules; core/engine/spark_assignments.py)
+        from core.engine.spark_assignments import holdout_view
+
+        return resolved_ctes(ds, None, params, table=holdout_view(ds, experiment, store))
     path = resolved_file(ds, experiment, store) if keep else None
     if path is not None:
         return resolved_ctes(ds, path, params)
@@ -212,7 +216,7 @@ def resolved(
     return [("ab_assignments", source), *((c.alias, c.this) for c in named_query("ab_resolve_rows").ctes)]
 
 
-def _legacy_rows(store: AppStore, chosen: list[Experiment]) -> pa.Table:
+def legacy_rows(store: AppStore, chosen: list[Experiment]) -> pa.Table:
     """Older exports' holdout rows from SQLite, assigned at the export's time (a UTC instant)."""
     names, users, variants, times = [], [], [], []
     for e in chosen:
@@ -240,8 +244,9 @@ def assignments_cursor(ds: Dataset, store: AppStore | None, chosen: list[Experim
     """A cursor of the dataset with older exports' SQLite rows registered when `chosen` has such exports."""
     cur = ds.cursor()
     try:
-        if store is not None and any(e.legacy for e in chosen):
-            cur.register(LEGACY_TABLE, _legacy_rows(store, chosen))
+        # Spark reads an export's rows itself (core/engine/spark_assignments.py)
+        if store is not None and ds.engine == "duckdb" and any(e.legacy for e in chosen):
+            cur.register(LEGACY_TABLE, legacy_rows(store, chosen))
         yield cur
     finally:
         cur.close()

@@ -147,7 +147,8 @@ def _events_prepass(
         .sql("duckdb"),
         {"as_of_end": as_of_end},
     ).fetchall()[0]
-    return seen, {n: list(v or []) for n, v in zip(few, lists, strict=True) if len(v or []) <= CODED_MAX}
+    # a property with no value at all travels as it is: decoding from an empty list would type it NULL, not text
+    return seen, {n: list(v) for n, v in zip(few, lists, strict=True) if v and len(v) <= CODED_MAX}
 
 
 def event_code_type(events: list[str]) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +16,8 @@ from core.config import DatasetConfig
 from core.dataset.build_events import create_table
 from core.dataset.build_rollup import counter
 from core.dataset.connection import type_of
-from core.messages import dump_message, msg
+from core.dataset.metadata import TABLES as METADATA_TABLES
+from core.dataset.metadata import health_problems, metadata_counts, metadata_rows
 from core.models.lifecycle import bounds as lifecycle_bounds
 from core.models.lifecycle import state_case
 from core.problems import Problem
@@ -266,82 +266,31 @@ def build_metadata(
     warnings: tuple[Problem, ...],
     unknown: int,
 ) -> None:
-    con.execute("create table _meta (key varchar, value varchar)")
-    con.executemany(
-        "insert into _meta values (?, ?)",
-        [["as_of", as_of.isoformat()], ["dataset", str(root)], ["config", json.dumps(str(config))]],
-    )
-    con.execute("create table _events (event varchar, code integer)")
-    if events:
-        con.executemany("insert into _events values (?, ?)", [[e, code] for e, code in event_codes(events).items()])
-    con.execute("create table _event_columns (event varchar, window_days integer, col varchar)")
-    if counter_cols:
-        con.executemany(
-            "insert into _event_columns values (?, ?, ?)", [[e, w, c] for (e, w), c in counter_cols.items()]
-        )
-    con.execute("create table _tag_columns (tag varchar, col varchar, value_col varchar, users bigint)")
-    if tag_cols:
-        holders = con.execute(
-            exp.select(*[exp.func("count_if", exp.column(col, quoted=True)) for _, col, _ in tag_cols])
-            .from_("profile")
-            .sql("duckdb")
-        ).fetchone()
-        con.executemany(
-            "insert into _tag_columns values (?, ?, ?, ?)",
-            [[tag, col, value_col, n] for (tag, col, value_col), n in zip(tag_cols, holders, strict=True)],
-        )
-    # Attributes: users columns as they are in profile, with distinct counts for the UI's widget choice.
-    con.execute("create table _attributes (name varchar, type varchar, distinct_values bigint)")
+    """The metadata tables (core/dataset/metadata.py makes their rows; Spark's build makes the same ones)."""
     profile_types = con.execute(
         "select column_name, data_type from information_schema.columns"
         " where table_name = 'profile' order by ordinal_position"
     ).fetchall()
-    attr = [(n, t) for n, t in profile_types if not n.startswith("_") and n != "user_id"]
-    if attr:
-        distinct = con.execute(
-            exp.select(*[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n, _ in attr])
-            .from_("profile")
-            .sql("duckdb")
-        ).fetchone()
-        con.executemany(
-            "insert into _attributes values (?, ?, ?)",
-            [[n, type_of(t), d] for (n, t), d in zip(attr, distinct, strict=True)],
+    # attributes: users columns as they are in profile, with distinct counts for the UI's widget choice
+    attr = [(n, type_of(t)) for n, t in profile_types if not n.startswith("_") and n != "user_id"]
+    properties = [(n, type_of(t)) for n, t in props]
+    counts = metadata_counts(con, [col for _, col, _ in tag_cols], [n for n, _ in attr], [n for n, _ in properties])
+    health = health_problems(warnings, unknown)
+    rows = metadata_rows(root, config, as_of, events, counter_cols, tag_cols, attr, properties, counts, health)
+    for table, columns in METADATA_TABLES.items():
+        con.execute(
+            exp.Create(
+                this=exp.Schema(
+                    this=exp.to_table(table),
+                    expressions=[
+                        exp.ColumnDef(this=exp.to_identifier(c), kind=exp.DataType.build(t)) for c, t in columns
+                    ],
+                ),
+                kind="TABLE",
+            ).sql("duckdb")
         )
-    con.execute("create table _event_properties (name varchar, type varchar, distinct_values bigint)")
-    if props:
-        # a sample is enough to tell a short pick list (≤ a few hundred values) from free text
-        sampled = (
-            exp.select(*[exp.func("approx_count_distinct", exp.column(n, quoted=True)) for n, _ in props])
-            .from_("event_rows")
-            .sql("duckdb")
-            + " using sample 10 percent (system)"
-        )
-        distinct = con.execute(sampled).fetchone()
-        con.executemany(
-            "insert into _event_properties values (?, ?, ?)",
-            [[n, type_of(t), d] for (n, t), d in zip(props, distinct, strict=True)],
-        )
-    # the English texts, and their codes (JSON, core.messages.dump_message) for the other languages
-    con.execute(
-        "create table _health (file varchar, col varchar, message varchar, fix varchar, severity varchar,"
-        " detail varchar, fix_detail varchar)"
-    )
-    health = list(warnings)
-    if unknown:
-        health.append(
-            Problem.of(
-                "events",
-                "user_id",
-                msg("dataset.unknown_users.one" if unknown == 1 else "dataset.unknown_users", n=unknown),
-                msg("dataset.unknown_users.fix"),
-                "warning",
+        if rows[table]:
+            insert = exp.insert(exp.values([tuple(exp.Placeholder() for _ in columns)]), exp.to_table(table)).sql(
+                "duckdb"
             )
-        )
-    if health:
-        con.executemany(
-            "insert into _health values (?, ?, ?, ?, ?, ?, ?)",
-            [
-                [w.file, w.column, w.message, w.fix, w.severity, dump_message(w.detail), dump_message(w.fix_detail)]
-                for w in health
-            ],
-        )
+            con.executemany(insert, rows[table])

@@ -1,4 +1,5 @@
-"""The derived tables built by Spark: `profile` (RFM, AIPL, lifecycle, counters, tags), `event_rows`, `events`.
+"""The derived tables built by Spark: `profile` (RFM, AIPL, lifecycle, counters, tags), `event_rows`, `events`, the
+resolved assignments and the catalog's metadata.
 
 With `ADESK_ENGINE=spark` a dataset's Spark tables are computed by Spark from the dataset's own
 Parquet files (read where they are) and written as Parquet in the Spark cache folder
@@ -10,13 +11,14 @@ are the DuckDB build's (core/dataset/build*.py), run through core/engine/spark_b
    `user_id` as text; members numbered by their row across the users files (`_uid`, as DuckDB's);
 2. `event_rows` and the per-member roll-up `user_events` (Spark-only trees, same columns);
 3. `rfm` and `aipl`: the named rules `queries/rfm_at.sql`, `aipl_at.sql` at `as_of`;
-4. the tags as bit masks and `profile`: `build_tags` and `build_profile` of core/dataset.
+4. the tags as bit masks and `profile`: `build_tags` and `build_profile` of core/dataset;
+5. the contract's assignments resolved per member (`ab_members`, `ab_unknown`: core/engine/spark_assignments.py);
+6. the catalog and metadata rows (core/engine/spark_metadata.py: types, exact distinct values, tag holders,
+   `as_of`, the events of unknown members), written last as `metadata.json`: the folder is then complete.
 
-What still comes from DuckDB's build: the catalog and metadata (`_attributes`' distinct counts,
-`_event_properties`, `_health`, `_meta`), read from the opened dataset, because their approximate
-distinct counts (which choose the builder's widgets) are engine-specific; Spark's event list,
-properties, tags and counter columns are checked against that catalog. `ADESK_SPARK_BUILD=duckdb`
-gives Spark Parquet copies of DuckDB's tables instead (the way before; the bench's baseline).
+Spark's event list, properties, tags and counter columns are also checked against the opened dataset's
+catalog (DuckDB's build still runs when a dataset is opened). `ADESK_SPARK_BUILD=duckdb` gives Spark
+Parquet copies of DuckDB's tables instead (the way before; the bench's baseline).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import fcntl
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +40,7 @@ from core.dataset.build_tables import build_profile, build_tags
 from core.dataset.connection import TIMESTAMP_COLUMNS, is_partition_column
 from core.engine import EngineError
 from core.engine import spark as spark_engine
+from core.engine.spark_assignments import resolve_assignments
 from core.engine.spark_build_sql import (
     BuildConnection,
     counter_columns,
@@ -44,13 +48,14 @@ from core.engine.spark_build_sql import (
     read_counters,
     user_events_query,
 )
+from core.engine.spark_metadata import as_of_day, build_metadata, read_metadata
 from core.models.aipl import stage_rule
 from core.models.rfm import class_rule
 
 if TYPE_CHECKING:
     from core.dataset import Dataset
 
-BUILT = ("profile", "event_rows", "events")  # the tables this module computes on Spark
+BUILT = ("profile", "event_rows", "events", "ab_members", "ab_unknown")  # the tables this module computes on Spark
 BUILDS = ("spark", "duckdb")
 
 
@@ -75,15 +80,19 @@ def is_built(folder: Path, table: str) -> bool:
     return (folder / f"{table}.parquet" / "_SUCCESS").is_file()
 
 
+def complete(folder: Path) -> bool:
+    """Every table Spark builds, and their metadata (written last)."""
+    return all(is_built(folder, t) for t in BUILT) and read_metadata(folder) is not None
+
+
 def spark_tables(ds: Dataset, spark: Any) -> Path:
     """The folder of the dataset's Spark tables: built by Spark when missing, the rest copied from DuckDB."""
     if build_setting() == "duckdb":
         return spark_engine.derived_parquet(ds)
     folder = spark_folder(ds)
-    if not all(is_built(folder, t) for t in BUILT):
+    if not complete(folder):
         build_tables(ds, spark, folder)
-    # the tables not built here (the resolved assignments `ab_members`, `ab_unknown`): DuckDB's, copied
-    return spark_engine.derived_parquet(ds, folder)
+    return folder
 
 
 @contextlib.contextmanager
@@ -103,7 +112,7 @@ def build_tables(ds: Dataset, spark: Any, folder: Path | None = None) -> Path:
 
     folder = folder or spark_folder(ds)
     with _locked(folder):
-        if all(is_built(folder, t) for t in BUILT):  # another process built them while we waited
+        if complete(folder):  # another process built them while we waited
             return folder
         folder.mkdir(parents=True, exist_ok=True)
         con = BuildConnection(spark, (), keep=("user_events",))
@@ -126,7 +135,7 @@ def _write(frame: Any, target: Path) -> None:
     os.replace(tmp, target)
 
 
-def _read(spark: Any, ds: Dataset, files: list[Path], table: str, *, offset: int | None = None) -> Any:
+def read_contract_table(spark: Any, ds: Dataset, files: list[Path], table: str, *, offset: int | None = None) -> Any:
     """A contract table as DuckDB's view reads it: timestamps in the dataset's zone, `user_id` as text.
 
     With `offset`, also `_uid`: offset + the row's position in its file (DuckDB's member number).
@@ -164,7 +173,7 @@ def _numbered_users(spark: Any, ds: Dataset, files: list[Path]) -> Any:
     """`users` plus `_uid`: the member's row across the users files, in their order (as DuckDB numbers them)."""
     out, offset = None, 0
     for i, f in enumerate(files):
-        one = _read(spark, ds, [f], "users", offset=offset)
+        one = read_contract_table(spark, ds, [f], "users", offset=offset)
         out = one if out is None else out.unionByName(one, allowMissingColumns=True)
         if i + 1 < len(files):
             offset += spark.read.parquet(str(f)).count()  # from the file's footer
@@ -172,16 +181,18 @@ def _numbered_users(spark: Any, ds: Dataset, files: list[Path]) -> Any:
 
 
 def _build(con: BuildConnection, ds: Dataset, files: dict[str, list[Path]], folder: Path) -> None:
+    from pyspark.sql import functions as F  # noqa: N812 (pyspark's usual name)
+
     spark, config = con.spark, ds.config
     if not files.get("events"):
         raise EngineError("the Spark build needs events (the DuckDB build refuses a dataset without them too).")
-    con.put("users", _read(spark, ds, files["users"], "users"))
+    con.put("users", read_contract_table(spark, ds, files["users"], "users"))
     con.put("users_n", _numbered_users(spark, ds, files["users"]))
     con.create("_uids", exp.select(exp.column("user_id"), exp.column(UID, quoted=True)).from_("users_n"))
-    events_frame = _read(spark, ds, files["events"], "events")
+    events_frame = read_contract_table(spark, ds, files["events"], "events")
     con.put("events", events_frame)
     if files.get("tags"):
-        con.put("tags", _read(spark, ds, files["tags"], "tags"))
+        con.put("tags", read_contract_table(spark, ds, files["tags"], "tags"))
     event = exp.column("event")
     listed = con.execute(
         exp.select(event).distinct().from_("events").where(event.is_(exp.null()).not_()).order_by(event.copy())
@@ -193,20 +204,37 @@ def _build(con: BuildConnection, ds: Dataset, files: dict[str, list[Path]], fold
     _same(sorted(props), sorted(ds.catalog.event_properties), "event properties")
     counters = counter_columns(events)
     _same(counters, dict(ds.catalog.event_counters), "event counters")
+    as_of = as_of_day(ds, events_frame)
+    as_of_end = datetime.combine(as_of + timedelta(days=1), datetime.min.time())
 
     query, params = event_rows_query(events, props)
-    con.create("event_rows", query, {**params, "as_of_end": ds.as_of_end})
+    con.create("event_rows", query, {**params, "as_of_end": as_of_end})
     _write(con.frames["event_rows"], folder / "event_rows.parquet")
     con.put("event_rows", spark.read.parquet(str(folder / "event_rows.parquet")))  # the roll-up reads the file
-    con.create("user_events", *user_events_query(config, events, ds.as_of_end, "amount" in props))
-    create_table(con, "rfm", *class_rule(exp.to_table("user_events"), ds.as_of))
+    con.create("user_events", *user_events_query(config, events, as_of_end, "amount" in props))
+    create_table(con, "rfm", *class_rule(exp.to_table("user_events"), as_of))
     create_table(con, "aipl", *stage_rule(exp.to_table("user_events"), config))
     tag_cols = build_tags(con, files)
     _same([t for t, _, _ in tag_cols], sorted(ds.catalog.tags), "tags")
     con.rewrites["profile"] = read_counters(counters.values())
-    build_profile(con, config, ds.as_of_end, events, counters, tag_cols)
+    build_profile(con, config, as_of_end, events, counters, tag_cols)
     _write(con.frames["profile"], folder / "profile.parquet")
     _write(events_frame.select("ts"), folder / "events.parquet")
+    # the contract's assignments resolved per member (core/engine/spark_assignments.py), on Spark's member numbers
+    assignments = (
+        read_contract_table(spark, ds, files["assignments"], "assignments") if files.get("assignments") else None
+    )
+    members, unknown_ids = resolve_assignments(spark, assignments, con.frames["_uids"])
+    _write(members, folder / "ab_members.parquet")
+    _write(unknown_ids, folder / "ab_unknown.parquet")
+    con.put("profile", spark.read.parquet(str(folder / "profile.parquet")))  # the metadata counts read the files
+    con.put("event_rows", spark.read.parquet(str(folder / "event_rows.parquet")))
+    seen = events_frame.where(
+        F.col("user_id").isNotNull() & (F.col("ts") < F.lit(as_of_end.isoformat(sep=" ")).cast("timestamp_ntz"))
+    ).count()
+    unknown = seen - con.frames["event_rows"].count()  # events up to as_of of ids not in `users`, as DuckDB counts them
+    # written last: the folder is then complete
+    build_metadata(con, ds, as_of, events, props, counters, tag_cols, unknown, folder, files["events"])
 
 
 def _same(spark_side: object, catalog_side: object, what: str) -> None:

@@ -27,6 +27,7 @@ from core.dataset import Dataset
 from core.dataset.caches import dataset_cache
 from core.engine import EngineError
 from core.engine import spark as spark_engine
+from core.problems import ValidationReport
 from core.queries import named_query
 
 if TYPE_CHECKING:
@@ -293,9 +294,14 @@ def on_spark(ds: Dataset, spark: SparkSession | None = None) -> SparkDataset:
 
         return on_spark_scoped(ds, spark or spark_engine.spark_session())
     from core.engine.spark_build import spark_tables
+    from core.engine.spark_metadata import spark_catalog
 
     session = spark or spark_engine.spark_session()
     folder = spark_tables(ds, session)  # built by Spark (core/engine/spark_build.py)
     spark_engine.register(session, folder)
     values = {f.name: getattr(ds, f.name) for f in fields(Dataset) if f.name not in ("memo", "_bitmaps")}
+    found = spark_catalog(ds, folder)  # None for copies of DuckDB's tables (ADESK_SPARK_BUILD=duckdb)
+    if found is not None:  # the catalog, as_of and health Spark computed with its tables
+        as_of, catalog, health = found
+        values.update(as_of=as_of, catalog=catalog, report=ValidationReport(str(ds.path), health))
     return SparkDataset(**values, base=ds, spark=session, folder=folder)

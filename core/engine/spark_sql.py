@@ -381,8 +381,8 @@ def to_spark(tree: exp.Expression, params: dict[str, Any] | None = None) -> tupl
         isinstance(f, exp.Anonymous) and f.name.lower() == "read_parquet" for f in tree.find_all(exp.Anonymous)
     ):
         raise EngineError(
-            "files named in a query (an export's holdout assignments beside the app store) are not read on "
-            "Spark: experiments from exports with a holdout run with ADESK_ENGINE=duckdb."
+            "files named in a query are not read on Spark (an export's holdout is read by "
+            "core/engine/spark_assignments.py): run this with ADESK_ENGINE=duckdb."
         )
     rewritten = tree.copy()
     # children before parents (a rule copies its arguments already rewritten); iterative, since

@@ -56,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
     directory = args.target[-1]
     if not listing and not args.experiment:
         raise UsageError("name the experiment: --experiment X (`adesk ab list DIR` lists them).")
-    ds = open_dataset(directory)
+    from dashboard.commands.common import on_engine
+
+    ds = on_engine(open_dataset(directory))  # ADESK_ENGINE=spark: aggregated by Spark
     store = _store(args.db)
     if listing:
         return _list(ds, store, args.json)
