@@ -105,7 +105,7 @@ def _events_prepass(
     con: duckdb.DuckDBPyConnection, props: list[tuple[str, str]], as_of_end: datetime
 ) -> tuple[int, dict[str, list[str]]]:
     """The events up to as_of that have a user_id, and for each text property with few distinct
-    values, its values (a code is a 1-based position in the list). One full pass for both.
+    values, its values (a code is a 1-based position in the list). One full pass over the text properties.
 
     The sort of ~100M event rows is the most expensive step of the build and its cost is the
     width of the rows it moves: a 2-byte code instead of a 16-byte string keeps the sort in
@@ -116,9 +116,6 @@ def _events_prepass(
     """
     text = [n for n, t in props if t == "VARCHAR"]
     where = exp.LT(this=exp.column("ts"), expression=exp.Placeholder(this="as_of_end"))
-    with_user = exp.Filter(
-        this=exp.Count(this=exp.Star()), expression=exp.Where(this=exp.column("user_id").is_(exp.null()).not_())
-    )
     few: list[str] = []
     if text:
         # the first rows the scan meets stand for the rest: a LIMIT stops reading there
@@ -131,22 +128,29 @@ def _events_prepass(
         ).fetchall()[0]
         # rows seen hold at most the column's values: a column with few values shows few
         few = [n for n, d in zip(text, approx, strict=True) if (d or 0) <= CODED_MAX // 2]
-    seen, *lists = con.execute(
-        exp.select(
-            with_user,
-            *[
-                exp.Filter(
-                    this=exp.func("list", exp.Distinct(expressions=[exp.column(n, quoted=True)])),
-                    expression=exp.Where(this=exp.column(n, quoted=True).is_(exp.null()).not_()),
-                )
-                for n in few
-            ],
-        )
-        .from_("events")
-        .where(where)
-        .sql("duckdb"),
+    # count(user_id) alone: DuckDB answers it from the row groups' statistics wherever every row of a
+    # group is before as_of, without reading the user_id strings (read with the lists, ~4 s at 100M events)
+    seen = con.execute(
+        exp.select(exp.Count(this=exp.column("user_id"))).from_("events").where(where).sql("duckdb"),
         {"as_of_end": as_of_end},
-    ).fetchall()[0]
+    ).fetchall()[0][0]
+    lists = []
+    if few:
+        lists = con.execute(
+            exp.select(
+                *[
+                    exp.Filter(
+                        this=exp.func("list", exp.Distinct(expressions=[exp.column(n, quoted=True)])),
+                        expression=exp.Where(this=exp.column(n, quoted=True).is_(exp.null()).not_()),
+                    )
+                    for n in few
+                ],
+            )
+            .from_("events")
+            .where(where)
+            .sql("duckdb"),
+            {"as_of_end": as_of_end},
+        ).fetchall()[0]
     # a property with no value at all travels as it is: decoding from an empty list would type it NULL, not text
     return seen, {n: list(v) for n, v in zip(few, lists, strict=True) if v and len(v) <= CODED_MAX}
 
