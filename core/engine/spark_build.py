@@ -45,7 +45,6 @@ from core.engine.spark_build_sql import (
     read_counters,
     user_events_query,
 )
-from core.models.aipl import stage_rule
 from core.models.rfm import class_rule
 
 if TYPE_CHECKING:
@@ -202,7 +201,6 @@ def _build(con: BuildConnection, ds: Dataset, files: dict[str, list[Path]], fold
     con.create("user_events", *user_events_query(config, events, ds.as_of_end, "amount" in props))
     con.rewrites["rfm"] = exact_sums("monetary")
     create_table(con, "rfm", *class_rule(exp.to_table("user_events"), ds.as_of))
-    create_table(con, "aipl", *stage_rule(exp.to_table("user_events"), config))
     tag_cols = build_tags(con, files)
     _same([t for t, _, _ in tag_cols], sorted(ds.catalog.tags), "tags")
     con.rewrites["profile"] = read_counters(counters.values())
