@@ -22,7 +22,6 @@ from core.dataset.build_rollup import build_user_events
 from core.dataset.build_tables import build_metadata, build_profile, build_tags
 from core.dataset.connection import connect, register_parquet_views
 from core.messages import msg
-from core.models.aipl import stage_rule
 from core.models.rfm import class_rule
 from core.problems import DatasetError, Problem, ValidationReport
 from core.queries import load_query
@@ -81,9 +80,8 @@ def build_cache(
         say("per-member event roll-up")
         counter_cols = build_user_events(con, config, events, as_of_end, [n for n, _ in props])
         say("model tags: RFM, AIPL")
-        # the models' rules at as_of (core/models), over this build's roll-up
+        # the models' rules at as_of (core/models), over this build's roll-up; AIPL's is a CASE in the profile
         create_table(con, "rfm", *class_rule(exp.to_table("user_events"), as_of))
-        create_table(con, "aipl", *stage_rule(exp.to_table("user_events"), config))
         say("tags")
         tag_cols = build_tags(con, files)
         say("assignments: resolved per member")
@@ -92,10 +90,7 @@ def build_cache(
         say("profile")
         build_profile(con, config, as_of_end, events, counter_cols, tag_cols)
         # the profile's inputs (~3 GB at 10M members) go before the catalog reads the profile back
-        con.execute(
-            "drop table if exists rfm; drop table if exists aipl;"
-            " drop table if exists user_events; drop table if exists tag_pivot;"
-        )
+        con.execute("drop table if exists rfm; drop table if exists user_events; drop table if exists tag_pivot;")
         say("catalog: column types, distinct values, tag holders")
         # one transaction: each autocommitted row of executemany is a commit (an fsync), ~3 s for the
         # catalog's ~150 rows on this machine's disk

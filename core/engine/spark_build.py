@@ -10,7 +10,7 @@ are the DuckDB build's (core/dataset/build*.py), run through core/engine/spark_b
 1. the contract's views: `users`, `events`, `tags` with timestamps in the dataset's zone and
    `user_id` as text; members numbered by their row across the users files (`_uid`, as DuckDB's);
 2. `event_rows` and the per-member roll-up `user_events` (Spark-only trees, same columns);
-3. `rfm` and `aipl`: the named rules `queries/rfm_at.sql`, `aipl_at.sql` at `as_of`;
+3. `rfm`: the named rule `queries/rfm_at.sql` at `as_of` (the AIPL stage is computed in `profile`'s select);
 4. the tags as bit masks and `profile`: `build_tags` and `build_profile` of core/dataset;
 5. the contract's assignments resolved per member (`ab_members`, `ab_unknown`: core/engine/spark_assignments.py);
 6. the catalog and metadata rows (core/engine/spark_metadata.py: types, exact distinct values, tag holders,
@@ -49,7 +49,6 @@ from core.engine.spark_build_sql import (
     user_events_query,
 )
 from core.engine.spark_metadata import as_of_day, build_metadata, read_metadata
-from core.models.aipl import stage_rule
 from core.models.rfm import class_rule
 
 if TYPE_CHECKING:
@@ -213,7 +212,6 @@ def _build(con: BuildConnection, ds: Dataset, files: dict[str, list[Path]], fold
     con.put("event_rows", spark.read.parquet(str(folder / "event_rows.parquet")))  # the roll-up reads the file
     con.create("user_events", *user_events_query(config, events, as_of_end, "amount" in props))
     create_table(con, "rfm", *class_rule(exp.to_table("user_events"), as_of))
-    create_table(con, "aipl", *stage_rule(exp.to_table("user_events"), config))
     tag_cols = build_tags(con, files)
     _same([t for t, _, _ in tag_cols], sorted(ds.catalog.tags), "tags")
     con.rewrites["profile"] = read_counters(counters.values())

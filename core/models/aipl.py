@@ -24,6 +24,15 @@ def stage_rule(rollup: exp.Expression, config: DatasetConfig) -> tuple[exp.Expre
     return named_query("aipl_at", rollup=rollup), {"loyalty_min_purchases": config.aipl.loyalty_min_purchases}
 
 
+def stage_case(table: str, config: DatasetConfig) -> tuple[exp.Expression, dict[str, object]]:
+    """The rule's CASE alone over the roll-up's columns in `table` (the cache build's profile: no join)."""
+    query, params = stage_rule(exp.to_table(table), config)
+    case = query.find(exp.Case).copy()
+    for column in case.find_all(exp.Column):
+        column.set("table", exp.to_identifier(table))
+    return case, params
+
+
 def _codes(ds: Dataset, names) -> list[int]:
     return [ds.catalog.event_code(n) for n in names if n in ds.catalog.events]
 
