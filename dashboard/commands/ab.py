@@ -58,6 +58,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("name the experiment: --experiment X (`adesk ab list DIR` lists them).")
     ds = open_dataset(directory)
     store = _store(args.db)
+    from core.analyses import ab_members
+    from dashboard.commands.common import echo
+
+    # the first read of a data version resolves the assignments per member: say so on stderr (not in the JSON)
+    ab_members.ensure(ds, progress=lambda text: echo(f"  {text}", err=True))
     if listing:
         return _list(ds, store, args.json)
     return _one(ds, store, args)
