@@ -40,8 +40,9 @@ if TYPE_CHECKING:
 AccessRole = Literal["viewer", "operator", "pii", "admin"]
 ACCESS_ROLES: tuple[AccessRole, ...] = ("viewer", "operator", "pii", "admin")  # least to most
 UNKNOWN_POLICIES = ("viewer", "refuse")
-# The per-person tables a scope restricts, by the column naming the member.
-SCOPED_BY_UID = ("profile", "event_rows", "ab_members")
+# The per-person tables a scope restricts, by the column naming the member (`ab_members`, resolved after the
+# dataset opens, gets its scoped view then: core/analyses/ab_members.py, `scoped_view`).
+SCOPED_BY_UID = ("profile", "event_rows")
 SCOPED_BY_USER_ID = ("users", "events", "tags", "assignments")
 
 
@@ -239,6 +240,12 @@ def _in_scope(column: str, schema: str) -> exp.Expression:
     return exp.In(this=exp.column(column, quoted=True), query=exp.Subquery(this=members))
 
 
+def scoped_view(schema: str, name: str, column: str, db: str) -> exp.Expression:
+    """CREATE VIEW memory.<schema>.<name>: the rows of <db>.main.<name> whose member (`column`) is the scope's."""
+    source = exp.table_(name, db="main", catalog=db)
+    return _create("VIEW", schema, name, exp.select(exp.Star()).from_(source).where(_in_scope(column, schema)))
+
+
 def scoped_dataset(ds: Dataset, scope: Segment | None) -> Dataset:
     """The dataset as a scoped person sees it: every per-member table holds only the scope's members.
 
@@ -270,9 +277,7 @@ def scoped_dataset(ds: Dataset, scope: Segment | None) -> Dataset:
                     *((t, "user_id", "memory") for t in SCOPED_BY_USER_ID),
                 ]:
                     if (db, name) in where:
-                        source = exp.table_(name, db="main", catalog=db)
-                        rows = exp.select(exp.Star()).from_(source).where(_in_scope(column, schema))
-                        cur.execute(_create("VIEW", schema, name, rows).sql("duckdb"))
+                        cur.execute(scoped_view(schema, name, column, db).sql("duckdb"))
             total, tag_users = _scope_counts(cur, ds, schema)
         finally:
             cur.close()

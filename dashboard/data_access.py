@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from core.analyses import ab_members
 from core.dataset import Dataset, fingerprint, open_dataset
 from core.models import aipl_history
 from core.problems import DatasetError, ValidationReport
@@ -33,6 +34,8 @@ def open_cached(path: str, fp: str) -> Dataset:
     ds.bitmap_index().build_in_background()
     # and the AIPL stage history (a file per version of the data, read back in well under a second)
     aipl_history.build_in_background(ds)
+    # and the experiments' assignments resolved per member (a file per version of the data)
+    ab_members.build_in_background(ds)
     return ds
 
 
@@ -256,6 +259,13 @@ def exports_key(store) -> str:
     if store is None:
         return ""
     return ",".join(r.export_id for r in store.list_exports(limit=10_000, status="succeeded") if r.holdout_share > 0)
+
+
+def resolve_assignments(ds: Dataset, text: str) -> None:
+    """The experiments' assignments resolved per member (once per data version) under a spinner when not yet done."""
+    if ab_members.needed(ds) and not ab_members.is_resolved(ds):
+        with st.spinner(text):
+            ab_members.ensure(ds)
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=300)

@@ -183,6 +183,11 @@ def _base_members(ds: Dataset, segment: Segment | None, resolve) -> np.ndarray |
     return aipl_history.members(ds, where, params)
 
 
+def _dated(ds: Dataset, day: date) -> list[tuple[str, date]]:
+    """The AIPL table `_stages` reads at `day`: none at `as_of` (the profile's column)."""
+    return [] if day == ds.as_of else [("aipl", day)]
+
+
 def _stages(ds: Dataset, day: date, alias: str) -> exp.Expression:
     """`(SELECT _uid, value FROM <stages at day>) AS alias`."""
     table, column = models.source(ds, "aipl", day)
@@ -229,10 +234,12 @@ def funnel(ds: Dataset, day: date | None = None, segment: Segment | None = None,
                 ).tolist()
             rows = dict(zip(aipl_history.CODES, counts, strict=True))
         elif _everyone(segment):  # the stages alone: no join to the profile
-            rows = dict(ds.run(named_query("aipl_stage_counts", stages=_stages(ds, day, "s"))))
+            with models.held(ds, _dated(ds, day)):  # the day's table stays until the query has run
+                rows = dict(ds.run(named_query("aipl_stage_counts", stages=_stages(ds, day, "s"))))
         else:
             where, params = _base(ds, segment, resolve)
-            rows = dict(ds.run(named_query("aipl_funnel", segment=where, stages=_stages(ds, day, "s")), params))
+            with models.held(ds, _dated(ds, day)):
+                rows = dict(ds.run(named_query("aipl_funnel", segment=where, stages=_stages(ds, day, "s")), params))
         stages = tuple((s, int(rows.get(s, 0))) for s in ALL_STAGES)
         return Funnel(day, sum(n for _, n in stages), stages)
 
@@ -285,13 +292,14 @@ def flow(ds: Dataset, day_from: date, day_to: date, segment: Segment | None = No
             index = {c: i for i, c in enumerate(aipl_history.CODES)}
             cells = tuple((r, c, int(n[index[r] * width + index[c]])) for r in ALL_STAGES for c in ALL_STAGES)
             return Flow(day_from, day_to, sum(x for *_, x in cells), cells)
-        stages = {"stages_from": _stages(ds, day_from, "a"), "stages_to": _stages(ds, day_to, "b")}
-        if _everyone(segment):
-            query, params = named_query("aipl_flow_all", **stages), {}
-        else:
-            where, params = _base(ds, segment, resolve)
-            query = named_query("aipl_flow", segment=where, **stages)
-        found = {(r, c): int(n) for r, c, n in ds.run(query, params)}
+        with models.held(ds, [*_dated(ds, day_from), *_dated(ds, day_to)]):  # both days' tables until it has run
+            stages = {"stages_from": _stages(ds, day_from, "a"), "stages_to": _stages(ds, day_to, "b")}
+            if _everyone(segment):
+                query, params = named_query("aipl_flow_all", **stages), {}
+            else:
+                where, params = _base(ds, segment, resolve)
+                query = named_query("aipl_flow", segment=where, **stages)
+            found = {(r, c): int(n) for r, c, n in ds.run(query, params)}
         cells = tuple((r, c, found.get((r, c), 0)) for r in ALL_STAGES for c in ALL_STAGES)
         return Flow(day_from, day_to, sum(n for *_, n in cells), cells)
 

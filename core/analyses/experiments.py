@@ -2,7 +2,7 @@
 
 Two sources of experiments, read the same way:
 - the contract's `assignments` for every `[experiments.X]` in dataset.toml, resolved per member once per
-  data version in the derived cache (`ab_members`, `ab_unknown`: core/dataset/build_assignments.py);
+  data version into files next to the derived cache, read as `ab_members`, `ab_unknown` (core/analyses/ab_members.py);
 - every succeeded export of this dataset with a holdout: experiment = export id, variants
   `target` / `holdout`, control `holdout`, assigned at the export's time. Its assignments are the
   Parquet file the export wrote beside the app store (core/export/); exports made before that
@@ -149,7 +149,7 @@ def find(ds: Dataset, name: str, store: AppStore | None = None) -> Experiment:
 def assignments_tree(ds: Dataset, chosen: list[Experiment], params: dict[str, Any]) -> exp.Expression:
     """A SELECT of (experiment, user_id, variant, assigned_at) over the exports' holdouts (files, or older SQLite rows).
 
-    The contract's assignments are not read here: the derived cache holds them resolved per member (`ab_members`).
+    The contract's assignments are not read here: they are resolved per member once (`ab_members`: ab_members.py).
     """
     cols = ("experiment", "user_id", "variant")
     local = exp.func("timezone", exp.Placeholder(this="a_tz"), exp.column("assigned_at"))  # UTC instant -> wall clock
@@ -196,11 +196,14 @@ def resolved(
 ) -> list[tuple[str, exp.Expression]]:
     """CTEs `ab_per_user`, `ab_names`, `ab_excluded` of one experiment (and what they read).
 
-    A contract experiment reads the derived cache's `ab_members` (resolved once per data version); an
+    A contract experiment reads `ab_members` (resolved once per data version: ab_members.py); an
     export's holdout is resolved once per data version into a file next to the cache (core/analyses/
     ab_holdouts.py), or, when that cannot be kept (or `keep` is false), here: one text join and one grouping.
     """
     if experiment.kind == "contract":
+        from core.analyses import ab_members
+
+        ab_members.ensure(ds)
         params["with_unknown"] = ds.schema is None  # a scope's assignments hold only its members
         return [(c.alias, c.this) for c in named_query("ab_resolve_cached").ctes]
     from core.analyses.ab_holdouts import resolved_ctes, resolved_file
@@ -271,13 +274,16 @@ def used_params(tree: exp.Expression, params: dict[str, Any]) -> dict[str, Any]:
 def listing(ds: Dataset, known: tuple[Experiment, ...], store: AppStore | None = None) -> dict[str, list[tuple]]:
     """Per experiment: (variant, users, first assigned, last assigned) after the exclusions.
 
-    Contract experiments: one grouping of the derived cache's `ab_members` (resolved per member at
-    the build; at 10 M members the per-read text join and grouping took 11 s for the demo's three).
+    Contract experiments: one grouping of `ab_members` (resolved per member once per data version:
+    ab_members.py; at 10 M members the per-read text join and grouping took 11 s for the demo's three).
     Each export: one query over its resolved holdout (core/analyses/ab_holdouts.py).
     """
     out: dict[str, list[tuple]] = {e.name: [] for e in known}
     contract = {e.name for e in known if e.kind == "contract"}
     if contract:
+        from core.analyses import ab_members
+
+        ab_members.ensure(ds)
         for name, variant, users, first, last in ds.run(named_query("ab_members_list")):
             if name in contract:
                 out[name].append((variant, int(users), first, last))

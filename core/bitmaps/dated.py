@@ -93,8 +93,9 @@ def build(ds: Dataset, name: str, everyone: BitMap, from_table) -> ColumnIndex |
     h = aipl_history.history(ds) if model == "aipl" else None
     if h is None or h.size != len(everyone):
         # the model's table at that day (computed here if no count made it yet), read like a column
-        table = models.at(ds, model, day)
-        return from_table(exp.to_table(table, quoted=True), models.VALUE, name)
+        with models.held(ds, [(model, day)]):
+            table = models.at(ds, model, day)
+            return from_table(exp.to_table(table, quoted=True), models.VALUE, name)
     started = time.perf_counter()
     stages = aipl_history.stages_at(ds, h, day)  # kept for the last few days asked: the page made it
     table = exp.to_table(f"_bitmap_values_{hashlib.sha1(name.encode()).hexdigest()[:16]}", db="main", catalog="memory")

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 from core.config import DatasetConfig
-from core.dataset.build_assignments import build_assignments
 from core.dataset.build_events import (
     build_event_rows,
     build_uids,
@@ -84,8 +83,7 @@ def build_cache(
         create_table(con, "rfm", *class_rule(exp.to_table("user_events"), as_of))
         say("tags")
         tag_cols = build_tags(con, files)
-        say("assignments: resolved per member")
-        build_assignments(con, bool(files.get("assignments")))
+        # the contract's assignments are resolved per member on first need, not here (core/analyses/ab_members.py)
         con.execute("drop table _uids")  # memory for the profile's join
         say("profile")
         build_profile(con, config, as_of_end, events, counter_cols, tag_cols)

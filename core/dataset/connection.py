@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 
 # Bump when the layout of the cache changes: old caches are then rebuilt.
-# 4: ab_members / ab_unknown (build_assignments.py); 5: _health keeps the codes; 6: `_monetary` the exact sum;
-# 7: exact distinct counts in the metadata (core/dataset/metadata.py)
+# 4: ab_members / ab_unknown (since resolved on first need: core/analyses/ab_members.py);
+# 5: _health keeps the codes; 6: `_monetary` the exact sum; 7: exact distinct counts in the metadata
 CACHE_LAYOUT_VERSION = 7
 SLOT_BITS = 21  # 6 counter slots x 21 bits in one HUGEINT; the top bits catch a carry
 TABLES = ("users", "events", "tags", "tag_catalog", "assignments")

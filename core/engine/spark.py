@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 DERIVED_TABLES = ("profile", "event_rows", "events", "ab_members", "ab_unknown")
 # the columns Spark gets of each table (None: all); of the contract's `events` only the time,
 # which is all the Overview reads (its count, first and last day); `ab_members` / `ab_unknown`: the
-# contract's assignments resolved per member by the cache build (their variant key `v` is only
-# compared for equality, so DuckDB's hash values serve Spark as they are)
+# contract's assignments resolved per member on the DuckDB side (core/analyses/ab_members.py; their variant
+# key `v` is only compared for equality, so DuckDB's hash values serve Spark as they are)
 COLUMNS: dict[str, tuple[str, ...] | None] = {
     "profile": None,
     "event_rows": None,
@@ -91,6 +91,9 @@ def derived_parquet(ds: Dataset, folder: Path | None = None) -> Path:
     if all((out / f"{t}.parquet").exists() for t in DERIVED_TABLES):
         return out
     out.mkdir(parents=True, exist_ok=True)
+    from core.analyses import ab_members  # resolved on first need, not by the build
+
+    ab_members.ensure(ds)
     cur = ds.cursor()
     try:
         for table in DERIVED_TABLES:

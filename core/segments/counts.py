@@ -138,8 +138,8 @@ def size(ds: Dataset, segment: Segment, resolve: Resolve | None = None, *, bitma
     condition, params = segment_condition(ds, segment, resolve, tables=False)
     count = ds.bitmap_index().count(condition, params) if bitmaps else None
     if count is None:
-        models.ensure(ds, condition)
-        ((count,),) = ds.run(size_query(ds, where_form(condition)), params)
+        with models.held(ds, condition):  # its tables stay until the scan has run
+            ((count,),) = ds.run(size_query(ds, where_form(condition)), params)
     total = ds.total_users
     return SegmentSize(int(count), int(total), share(int(count), int(total)), ds.as_of)
 
@@ -184,15 +184,15 @@ def overlap(
             total_users=ds.total_users,
             as_of=ds.as_of,
         )
-    for condition in conditions:
-        models.ensure(ds, condition)
     selects: list[exp.Expression] = [exp.alias_(count_all(), "total_users")]
     pairs = [(i, j) for i in range(n) for j in range(i, n)]
     for i, j in pairs:
         both = conditions[i] if i == j else exp.and_(conditions[i], conditions[j])
         selects.append(exp.alias_(count_filter(both), f"n_{i}_{j}"))
     selects.append(exp.alias_(count_filter(exp.or_(*conditions)), "any_of"))
-    (row,) = ds.run(exp.select(*selects).from_("profile"), params)
+    query = exp.select(*selects).from_("profile")
+    with models.held(ds, query):  # every segment's tables stay until the scan has run
+        (row,) = ds.run(query, params)
     total, counts, union = int(row[0]), [int(c) for c in row[1:-1]], int(row[-1])
     matrix = [[0] * n for _ in range(n)]
     for (i, j), c in zip(pairs, counts, strict=True):
@@ -232,12 +232,12 @@ def reach(
         members = len(sets[0])
         reached = {ch: sets[0].intersection_cardinality(s) for ch, s in zip(present, sets[1:], strict=True)}
     else:
-        models.ensure(ds, condition)
         selects: list[exp.Expression] = [exp.alias_(count_all(), "members")]
         selects += [exp.alias_(count_filter(c), f"reach_{i}") for i, c in enumerate(consents)]
         # the members as a WHERE (pushed into the scan, as in size()), consent counted among them
         query = exp.select(*selects).from_("profile").where(where_form(condition))
-        (row,) = ds.run(query, params)
+        with models.held(ds, condition):
+            (row,) = ds.run(query, params)
         members = int(row[0])
         reached = dict(zip(present, (int(c) for c in row[1:]), strict=True))
     result = {}

@@ -60,6 +60,11 @@ def run(args: argparse.Namespace) -> int:
 
     ds = on_engine(open_dataset(directory))  # ADESK_ENGINE=spark: aggregated by Spark
     store = _store(args.db)
+    from core.analyses import ab_members
+    from dashboard.commands.common import echo
+
+    # the first read of a data version resolves the assignments per member: say so on stderr (not in the JSON)
+    ab_members.ensure(ds, progress=lambda text: echo(f"  {text}", err=True))
     if listing:
         return _list(ds, store, args.json)
     return _one(ds, store, args)

@@ -8,6 +8,10 @@ TEXT: dict[str, tuple[str, str]] = {
         "A/B tests from the dataset and the holdouts of campaign exports: which variant wins, by how much, and how sure we are.",
         "数据集中的 A/B 实验和导出活动的对照组：哪个版本胜出、提升多少、有多确定。",
     ),
+    "ab.resolving": (
+        "Resolving the experiments' assignments per member (once per version of the data)…",
+        "正在按会员解析实验分组（每个数据版本仅一次）…",
+    ),
     "ab.none": (
         "No experiments: add [experiments.NAME] to dataset.toml with an assignments table, or export an audience with a holdout.",
         "暂无实验：请在 dataset.toml 中添加 [experiments.名称] 并提供 assignments 表，或导出人群时设置对照组。",

@@ -84,6 +84,7 @@ def main() -> None:
     store = get_store()
     exports = data_access.exports_key(store)
     try:
+        data_access.resolve_assignments(ds, tr("ab.resolving"))
         summaries = data_access.experiment_list(ds, ds.fingerprint, exports, _store=store)
     except ValueError as err:  # an engine's refusal (Spark: exports with a holdout): the reason, no traceback
         st.error(data_access.say(err))
