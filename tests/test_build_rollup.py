@@ -134,7 +134,7 @@ def test_the_types_are_those_of_the_sql_roll_up():
     assert types["other windows"]["aipl_purchases"] == "BIGINT"
     for t in types.values():
         assert t["first_event_at"] == "TIMESTAMP" and t["n_events"] == "BIGINT" and t["pk_1_0"] == "UBIGINT"
-        assert t["rfm_monetary"] == "DOUBLE"
+        assert t["rfm_monetary"] == "DECIMAL(38,6)"  # the exact sum (core.models.rfm.monetary_sum)
 
 
 def test_without_an_amount_column_the_monetary_sum_is_zero_for_buyers():

@@ -62,6 +62,9 @@ def variant_key(variant: str) -> int:
 
 def assert_same_assignments(ds, spark, folder) -> None:
     """`ab_members` row for row but the key (Spark's is SHA-256's); `ab_unknown` exactly."""
+    from core.analyses import ab_members
+
+    ab_members.ensure(ds)  # DuckDB resolves them on first need (views on the opened connection)
     order = ("experiment", "_uid")
     duck, got = _duck(ds, "ab_members", order), _spark(spark, folder, "ab_members", order)
     assert len(duck) == len(got)

@@ -68,7 +68,7 @@ def is_resolved(ds: Dataset) -> bool:
 def ensure(ds: Dataset, progress: Progress | None = None) -> None:
     """Make `ab_members` / `ab_unknown` readable on this dataset's cursors (resolved and written on first need)."""
     if ds.engine != "duckdb":
-        return  # another engine reads the tables copied from the DuckDB dataset it was made from
+        return  # Spark resolves its own (core/engine/spark_assignments.py); derived_parquet copies DuckDB's
     kept = _kept(ds)
     if kept.get("ready"):
         return

@@ -28,7 +28,8 @@ DERIVED_TABLES = ("profile", "event_rows", "events", "ab_members", "ab_unknown")
 # the columns Spark gets of each table (None: all); of the contract's `events` only the time,
 # which is all the Overview reads (its count, first and last day); `ab_members` / `ab_unknown`: the
 # contract's assignments resolved per member on the DuckDB side (core/analyses/ab_members.py; their variant
-# key `v` is only compared for equality, so DuckDB's hash values serve Spark as they are)
+# key `v` is only compared for equality, so DuckDB's hash values serve Spark as they are). These copies serve
+# ADESK_SPARK_BUILD=duckdb; Spark's own build resolves the assignments itself (core/engine/spark_assignments.py)
 COLUMNS: dict[str, tuple[str, ...] | None] = {
     "profile": None,
     "event_rows": None,

@@ -77,4 +77,11 @@ def on_spark_scoped(ds, spark) -> SparkDataset:
     # tables it makes for the scope's definition are the whole dataset's, not the scope's views
     whole = on_spark(replace(ds, schema=None, fingerprint=f"{ds.fingerprint}+whole"), spark)
     scope_views(whole, ds.schema)
-    return replace(whole, schema=ds.schema, fingerprint=ds.fingerprint, base=ds)
+    # the catalog Spark computed is the whole dataset's: its member counts (total, users per tag) are the
+    # scope's, as core.access.scoped_dataset counted them, so shares and coverage use the scoped base
+    tags = {
+        tag: replace(info, users=ds.catalog.tags[tag].users) if tag in ds.catalog.tags else info
+        for tag, info in whole.catalog.tags.items()
+    }
+    catalog = replace(whole.catalog, total_users=ds.catalog.total_users, tags=tags)
+    return replace(whole, schema=ds.schema, fingerprint=ds.fingerprint, base=ds, catalog=catalog)
