@@ -167,3 +167,38 @@ def test_a_scope_opened_before_the_resolution(root, tmp_path):
         _files_match_pandas(ds, users, assignments)
     finally:
         ds.close()
+
+
+def test_two_datasets_of_the_same_name_keep_each_others_files(root, tmp_path):
+    """Cache names carry the folder's name, not its path: another `abm` (other data) and a new version of this
+    one each resolve theirs; only this dataset's older version is removed, never the other dataset's."""
+    import os
+    import shutil
+
+    path, (users, events, assignments) = root
+    other = tmp_path / "elsewhere" / path.name
+    shutil.copytree(path, other)
+    os.utime(other / "users.parquet", ns=(1, 1))  # other mtimes: another fingerprint, the same folder name
+    cache = tmp_path / "cache"
+    first = open_dataset(path, cache_dir=cache)
+    second = open_dataset(other, cache_dir=cache)
+    try:
+        assert first.fingerprint != second.fingerprint
+        expected = oracle(users, events, assignments, "three_way", 10, "purchase")
+        _check(aggregates(first, find(first, "three_way")), expected)
+        _check(aggregates(second, find(second, "three_way")), expected)  # resolves its own folder
+        # the first dataset's views still read their files (before, its folder was removed here)
+        assert all(p.exists() for p in ab_members.files_for(first).values())
+        _check(aggregates(first, find(first, "three_way")), expected)
+        old_folder = ab_members.folder_for(second)
+    finally:
+        first.close()
+        second.close()
+    os.utime(other / "users.parquet", ns=(2, 2))  # a new version of the second dataset
+    newer = open_dataset(other, cache_dir=cache)
+    try:
+        _check(aggregates(newer, find(newer, "three_way")), expected)
+        assert not old_folder.exists()  # its own older version: removed
+        assert all(p.exists() for p in ab_members.files_for(first).values())  # the other dataset's: kept
+    finally:
+        newer.close()

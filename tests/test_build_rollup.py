@@ -1,7 +1,7 @@
 """The per-member roll-up (`user_events`) counted with numpy from `event_rows`, checked column by column
 against plain pandas: window edges to the microsecond, ties in time, members without events, an event
-with no rows, rows not in (event, time) order, configs whose windows are not counter windows, and the
-counter overflow."""
+with no rows, rows without an event name, rows not in (event, time) order, configs whose windows are not
+counter windows, and the counter overflow."""
 
 from __future__ import annotations
 
@@ -43,8 +43,13 @@ def _rows(rng: np.random.Generator) -> pd.DataFrame:
             edges += [(u, e, END - timedelta(days=days), 5.0), (u, e, END - timedelta(days=days) - US, 7.0)]
     df = pd.concat([df, pd.DataFrame(edges, columns=df.columns)], ignore_index=True)
     df = pd.concat([df, pd.DataFrame([(77, "review", END - US, None)], columns=df.columns)], ignore_index=True)
+    # rows without an event name (`_ei` NULL): they count in n_events and the first / last times only;
+    # member 88 has no other row, member 6 one older than all its others
+    unnamed = [(6, None, END - timedelta(days=600), None), (88, None, END - timedelta(days=700), None)]
+    unnamed += [(88, None, END - US, None), (6, None, END - timedelta(days=2), None)]
+    df = pd.concat([df, pd.DataFrame(unnamed, columns=df.columns)], ignore_index=True)
     df["_uid"] = df["_uid"].astype("int32")
-    df["_ei"] = df["event"].map(codes).astype("uint8")
+    df["_ei"] = df["event"].map(codes).astype("UInt8")
     return df
 
 
@@ -98,7 +103,7 @@ def test_user_events_match_pandas(name, order):
     cols = build_user_events(con, config, EVENTS, END, ["amount"])
     got = con.execute("select * from user_events").df().set_index("_uid").sort_index()
     want = _want(df, config)
-    # only members with events have a row; members 3, 10, … and the numbers above 77 have none
+    # only members with events have a row; members 3, 10, … and the numbers above 77 but 88 have none
     assert list(got.index) == list(want.index)
     assert not got["counter_overflow"].any()
     for c in want.columns:

@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import shutil
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 from sqlglot import exp
 
+from core.dataset import side_folders
 from core.queries import named_query
 
 if TYPE_CHECKING:
@@ -49,9 +49,7 @@ def file_for(ds: Dataset, experiment: Experiment) -> Path:
 
 
 def _remove_other_versions(ds: Dataset, keep: Path) -> None:
-    for old in ds.cache_path.parent.glob(f"{ds.path.name}-*{SUFFIX}"):
-        if old != keep and old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
+    side_folders.remove_other_versions(ds, SUFFIX, keep)  # this dataset's only, never another `demo`'s
 
 
 def _write(ds: Dataset, experiment: Experiment, store: AppStore | None, path: Path) -> None:
@@ -90,7 +88,7 @@ def resolved_file(ds: Dataset, experiment: Experiment, store: AppStore | None) -
         if path.exists():
             return path
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            side_folders.claim(ds, path.parent)
             _write(ds, experiment, store, path)
         except (OSError, duckdb.IOException, duckdb.PermissionException) as e:
             log.warning(

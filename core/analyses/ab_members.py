@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING
 import duckdb
 from sqlglot import exp
 
+from core.dataset import side_folders
 from core.queries import load_query, named_query
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ def _define(ds: Dataset, cur: duckdb.DuckDBPyConnection, progress: Progress | No
     if not all(p.exists() for p in files.values()):
         say("resolving the experiments' assignments per member (once per version of the data)")
         try:
-            files[TABLES[0]].parent.mkdir(parents=True, exist_ok=True)
+            side_folders.claim(ds, files[TABLES[0]].parent)
             for name in TABLES:
                 _write(cur, named_query(_BUILD[name]), files[name])
         except (OSError, duckdb.IOException, duckdb.PermissionException) as e:
@@ -174,9 +174,7 @@ def _write(cur: duckdb.DuckDBPyConnection, select: exp.Expression, path: Path) -
 
 
 def _remove_other_versions(ds: Dataset, keep: Path) -> None:
-    for old in ds.cache_path.parent.glob(f"{ds.path.name}-*{SUFFIX}"):
-        if old != keep and old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
+    side_folders.remove_other_versions(ds, SUFFIX, keep)  # this dataset's only, never another `demo`'s
     for stale in keep.glob("*.parquet"):  # an older FORMAT's files
         if stale not in files_for(ds).values():
             with contextlib.suppress(OSError):

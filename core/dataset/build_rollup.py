@@ -68,6 +68,9 @@ def epoch_us(t: datetime) -> int:
 def read_event_rows(con: duckdb.DuckDBPyConnection, n_codes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`event_rows`' (_uid, _ei, ts as epoch microseconds) in the table's order, checked sorted by (_ei, ts).
 
+    A row without an event name (`_ei` NULL, sorted last) reads as the code type's largest value (`null_code`):
+    it counts in `n_events` and the first / last event times, as in the SQL roll-up, and in no counter.
+
     The arrays are filled batch by batch (no second copy of ~100M rows); a table scan keeps the
     stored order only with `preserve_insertion_order`, set for this read. Were the rows ever not
     in (_ei, ts) order, they are sorted here, so the roll-up never depends on it.
@@ -80,7 +83,7 @@ def read_event_rows(con: duckdb.DuckDBPyConnection, n_codes: int) -> tuple[np.nd
     try:
         query = exp.select(
             exp.column(UID, quoted=True),
-            exp.column(EI, quoted=True),
+            exp.func("coalesce", exp.column(EI, quoted=True), exp.Literal.number(int(np.iinfo(code).max))),
             exp.func("epoch_us", exp.column("ts")),
         ).from_("event_rows")
         at = 0
@@ -97,6 +100,11 @@ def read_event_rows(con: duckdb.DuckDBPyConnection, n_codes: int) -> tuple[np.nd
             order = np.lexsort((ts, ei))
             uid, ei, ts = uid[order], ei[order], ts[order]
     return uid, ei, ts
+
+
+def null_code(dtype: np.dtype) -> int:
+    """The code `read_event_rows` gives a row without an event name: past every event's code, as NULLs sort last."""
+    return int(np.iinfo(dtype).max)
 
 
 class _Rollup:
@@ -203,10 +211,11 @@ def _figures(
 
     uid, ei, ts = read_event_rows(con, len(index))
     members = int(uid.max()) + 1 if len(uid) else 0
-    r = _Rollup(uid, ei, ts, list(index.values()), members)
+    unnamed = null_code(ei.dtype)  # the rows without an event name
+    r = _Rollup(uid, ei, ts, [*index.values(), unnamed], members)
     del ei
     columns: dict[str, pa.Array] = {UID: pa.array(np.arange(members, dtype=np.int32))}
-    n_events = np.zeros(members, np.int64)
+    n_events = r.count(r.slices[unnamed]).astype(np.int64)
     halves: dict[int, list[np.ndarray]] = {}
     top = np.uint64(SLOT_BITS * ((len(COUNTER_WINDOWS) - 1) % HALF_SLOTS))  # the all-time slot in the last half
     for i in index.values():
@@ -233,7 +242,7 @@ def _figures(
 
     purchase = ids([config.purchase_event])
     lookback = config.aipl.lookback_days
-    every = list(index.values())
+    every = [*index.values(), unnamed]
     columns["first_event_at"] = _timestamps(r.time(every, None, newest=False), _NO_TIME_MIN)
     columns["last_event_at"] = _timestamps(r.time(every, None, newest=True), _NO_TIME_MAX)
     columns["n_events"] = pa.array(n_events)

@@ -29,7 +29,6 @@ import sqlglot
 from sqlglot import exp
 
 from core.dataset import Dataset
-from core.dataset.caches import dataset_cache
 from core.engine import EngineError
 from core.engine import spark as spark_engine
 from core.engine.spark_progress import is_connect
@@ -92,7 +91,9 @@ class SparkDataset(Dataset):
     def activate(self) -> SparkSession:
         """The session with THIS dataset's tables as `profile` and `event_rows` (another may have replaced them)."""
         if spark_engine.register(self.spark, self.folder):
-            dataset_cache(self, "models_at").clear()  # the model views were another dataset's
+            from core.models import forget_tables
+
+            forget_tables(self)  # the model views were another dataset's
         return self.spark
 
     def cursor(self) -> SparkCursor:  # type: ignore[override]

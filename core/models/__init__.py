@@ -150,6 +150,14 @@ def _kept(ds: Dataset) -> dict:
     return kept
 
 
+def forget_tables(ds: Dataset) -> None:
+    """Forget the tables made for `ds` (they were replaced, e.g. Spark's views of another dataset); the holds
+    and the lock stay, so a block holding a table ends cleanly and the tables are made again when asked."""
+    kept = _kept(ds)
+    with _BOOK:
+        kept["tables"].clear()
+
+
 def _lock(kept: dict) -> threading.Lock:
     return kept["lock"]
 
