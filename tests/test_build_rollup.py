@@ -1,4 +1,4 @@
-"""The per-member roll-up (`user_events`) counted with numpy from `event_rows`, checked column by column
+"""The per-member roll-up (`user_events`, one SQL aggregate over `event_rows`), checked column by column
 against plain pandas: window edges to the microsecond, ties in time, members without events, an event
 with no rows, rows without an event name, rows not in (event, time) order, configs whose windows are not
 counter windows, and the counter overflow."""

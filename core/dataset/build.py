@@ -37,8 +37,10 @@ if TYPE_CHECKING:
 #   2. `event_rows`: the events up to as_of, keyed by `_uid` with the event name as a small
 #      code (`_ei`), sorted by (event, time). Kept in the cache: clauses the counters cannot
 #      answer (`where`, `between`, other windows) read a slice of it instead of the Parquet files.
-#   3. the per-member roll-up (`user_events`), counted with numpy straight from `event_rows`:
-#      each event is a slice of it and each counter window a suffix of that slice.
+#   3. the per-member roll-up reads a copy sorted by member: a hash aggregate whose input
+#      arrives member by member updates states that are already in the CPU cache, about twice
+#      as fast as the same aggregate over the events in file order. (A numpy roll-up over
+#      `event_rows`' (event, time) slices was tried: no faster at 10M and ~2.5 GB more memory.)
 #   4. tags as bit masks, then `profile`: one row per member, joined on `_uid`.
 
 

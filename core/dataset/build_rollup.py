@@ -1,9 +1,6 @@
 """The cache build's per-member roll-up of the events (`user_events`) and its packed counters.
 
 Split from core/dataset/build_events.py (the event steps) when that module passed 400 lines.
-The roll-up is counted with numpy straight from `event_rows`, which is sorted by (event, time):
-each event is a slice, each counter window a suffix of it (found by binary search), so a
-counter is a `bincount` over contiguous rows and no copy re-sorted by member is needed.
 """
 
 from __future__ import annotations
@@ -11,8 +8,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import duckdb
-import numpy as np
-import pyarrow as pa
 from sqlglot import exp
 
 from core.catalog import COUNTER_WINDOWS, EI, UID, event_codes
@@ -24,13 +19,15 @@ from core.models.rfm import monetary_sum
 from core.problems import DatasetError, Problem, ValidationReport
 
 COUNTER_LIMIT = 1 << SLOT_BITS  # events of one kind per member a counter slot holds
-_BATCH = 1 << 20  # rows per Arrow batch when reading event_rows
-_NO_TIME_MIN = np.iinfo(np.int64).max  # "no event yet" for a running minimum of epoch microseconds
-_NO_TIME_MAX = np.iinfo(np.int64).min
 
 
 def _window_name(w: int | None) -> str:
     return "all" if w is None else str(w)
+
+
+def _packed(i: int, table: str | None = None) -> exp.Expression:
+    """Event `i`'s packed counter sum `pk_<i>` (0 for a member without events)."""
+    return exp.func("coalesce", exp.column(f"pk_{i}", table=table, quoted=True), exp.Literal.number(0))
 
 
 def _slot(packed: exp.Expression, slot: int) -> exp.Expression:
@@ -42,14 +39,29 @@ def _slot(packed: exp.Expression, slot: int) -> exp.Expression:
     )
 
 
-# `user_events` hands the packed counters to the profile as UBIGINT halves of HALF_SLOTS slots each: the
+# `user_events` hands the packed sums to the profile as UBIGINT halves of HALF_SLOTS slots each: the
 # profile's ~70 counter columns then unpack with 64-bit shifts (HUGEINT ones cost ~1 s per 1M members more)
 HALF_SLOTS = 64 // SLOT_BITS
-N_HALVES = -(-len(COUNTER_WINDOWS) // HALF_SLOTS)
 
 
 def _half_name(i: int, h: int) -> str:
     return f"pk_{i}_{h}"
+
+
+def _halves(i: int) -> list[exp.Expression]:
+    """Event `i`'s packed sum split into UBIGINT halves `pk_<i>_<h>` (the carry above the top slot is checked apart)."""
+    out = []
+    for h in range(-(-len(COUNTER_WINDOWS) // HALF_SLOTS)):
+        shifted = exp.BitwiseRightShift(this=_packed(i), expression=exp.Literal.number(SLOT_BITS * HALF_SLOTS * h))
+        masked = exp.BitwiseAnd(this=shifted, expression=exp.Literal.number((1 << (SLOT_BITS * HALF_SLOTS)) - 1))
+        out.append(
+            exp.alias_(
+                exp.Cast(this=exp.paren(masked), to=exp.DataType.build("UBIGINT", dialect="duckdb")),
+                _half_name(i, h),
+                quoted=True,
+            )
+        )
+    return out
 
 
 def counter(i: int, slot: int, table: str | None = None) -> exp.Expression:
@@ -60,279 +72,178 @@ def counter(i: int, slot: int, table: str | None = None) -> exp.Expression:
     return _slot(half, slot % HALF_SLOTS)
 
 
-def epoch_us(t: datetime) -> int:
-    """A naive timestamp as microseconds since 1970-01-01 (DuckDB's epoch_us of a TIMESTAMP)."""
-    return (t - datetime(1970, 1, 1)) // timedelta(microseconds=1)
-
-
-def read_event_rows(con: duckdb.DuckDBPyConnection, n_codes: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`event_rows`' (_uid, _ei, ts as epoch microseconds) in the table's order, checked sorted by (_ei, ts).
-
-    A row without an event name (`_ei` NULL, sorted last) reads as the code type's largest value (`null_code`):
-    it counts in `n_events` and the first / last event times, as in the SQL roll-up, and in no counter.
-
-    The arrays are filled batch by batch (no second copy of ~100M rows); a table scan keeps the
-    stored order only with `preserve_insertion_order`, set for this read. Were the rows ever not
-    in (_ei, ts) order, they are sorted here, so the roll-up never depends on it.
-    """
-    n = con.execute("select count(*) from event_rows").fetchone()[0]
-    code = np.uint8 if n_codes < 255 else np.uint16 if n_codes < 65_535 else np.uint32  # as event_code_type
-    uid, ei, ts = np.empty(n, np.int32), np.empty(n, code), np.empty(n, np.int64)
-    kept = con.execute("select current_setting('preserve_insertion_order')").fetchone()[0]
-    con.execute("SET preserve_insertion_order = true")
-    try:
-        query = exp.select(
-            exp.column(UID, quoted=True),
-            exp.func("coalesce", exp.column(EI, quoted=True), exp.Literal.number(int(np.iinfo(code).max))),
-            exp.func("epoch_us", exp.column("ts")),
-        ).from_("event_rows")
-        at = 0
-        for batch in con.sql(query.sql("duckdb")).to_arrow_reader(_BATCH):
-            k = batch.num_rows
-            uid[at : at + k] = batch.column(0).to_numpy(zero_copy_only=False)
-            ei[at : at + k] = batch.column(1).to_numpy(zero_copy_only=False)
-            ts[at : at + k] = batch.column(2).to_numpy(zero_copy_only=False)
-            at += k
-    finally:
-        con.execute("SET preserve_insertion_order = $v", {"v": bool(kept)})
-    if n > 1:
-        if not ((ei[1:] > ei[:-1]) | ((ei[1:] == ei[:-1]) & (ts[1:] >= ts[:-1]))).all():
-            order = np.lexsort((ts, ei))
-            uid, ei, ts = uid[order], ei[order], ts[order]
-    return uid, ei, ts
-
-
-def null_code(dtype: np.dtype) -> int:
-    """The code `read_event_rows` gives a row without an event name: past every event's code, as NULLs sort last."""
-    return int(np.iinfo(dtype).max)
-
-
-class _Rollup:
-    """Per-member figures of the event rows sorted by (_ei, ts): one array per figure, indexed by `_uid`."""
-
-    def __init__(self, uid: np.ndarray, ei: np.ndarray, ts: np.ndarray, codes: list[int], members: int) -> None:
-        self.uid, self.ts, self.members = uid, ts, members
-        lo = np.searchsorted(ei, codes, side="left")
-        hi = np.searchsorted(ei, codes, side="right")
-        self.slices = {c: (int(a), int(b)) for c, a, b in zip(codes, lo, hi, strict=True)}
-
-    def since(self, code: int, start: int) -> tuple[int, int]:
-        """The rows of event `code` at or after `start` (epoch microseconds): a suffix of its slice."""
-        a, b = self.slices[code]
-        return a + int(np.searchsorted(self.ts[a:b], start, side="left")), b
-
-    def count(self, rows: tuple[int, int]) -> np.ndarray:
-        """Rows per member in a contiguous range of rows."""
-        return np.bincount(self.uid[rows[0] : rows[1]], minlength=self.members)
-
-    def time(self, codes: list[int], start: int | None, newest: bool) -> np.ndarray:
-        """Per member, the newest (or oldest) time of these events at or after `start` (a sentinel if none)."""
-        out = np.full(self.members, _NO_TIME_MAX if newest else _NO_TIME_MIN, np.int64)
-        reduce = np.maximum if newest else np.minimum
-        for c in codes:
-            a, b = self.since(c, start) if start is not None else self.slices[c]
-            reduce.at(out, self.uid[a:b], self.ts[a:b])
-        return out
-
-    def packed(self, code: int, starts: list[int]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Event `code`'s count over all time per member and its counters packed in SLOT_BITS slots, in halves.
-
-        A row whose newest window is b counts in the slots b.. of every window from b on; the
-        rows of each band between two window starts are contiguous, so each band adds one
-        constant per half at its members' places. The last slot (all time) is the count itself.
-        """
-        total = self.count(self.slices[code])
-        halves = [np.zeros(self.members, np.uint64) for _ in range(N_HALVES)]
-        last = len(COUNTER_WINDOWS) - 1
-        end = self.slices[code][1]
-        for band, start in enumerate(starts):
-            a = self.since(code, start)[0]
-            for h, half in enumerate(halves):
-                slots = range(max(band, h * HALF_SLOTS), min((h + 1) * HALF_SLOTS, last))
-                step = sum(1 << (SLOT_BITS * (s - h * HALF_SLOTS)) for s in slots)
-                if step and a < end:
-                    np.add.at(half, self.uid[a:end], np.uint64(step))
-            end = a
-        return total, halves
-
-
-def _timestamps(values: np.ndarray, none: int) -> pa.Array:
-    """Epoch microseconds as an Arrow TIMESTAMP column (NULL where a member has no such event)."""
-    return pa.array(values.view("datetime64[us]"), mask=values == none)
-
-
-def _overflow_error() -> DatasetError:
-    return DatasetError(
-        ValidationReport(
-            "events",
-            (
-                Problem.of(
-                    "events",
-                    "user_id",
-                    msg("dataset.counter_overflow", limit=COUNTER_LIMIT),
-                    msg("dataset.counter_overflow.fix"),
-                ),
-            ),
-        )
-    )
-
-
 def build_user_events(
     con: duckdb.DuckDBPyConnection, config: DatasetConfig, events: list[str], as_of_end: datetime, props: list[str]
 ) -> dict[tuple[str, int | None], str]:
-    """`user_events`: one row per member with events, every per-member figure the model tags and the live
-    counts need, and each event's six counters packed in two UBIGINT halves (SLOT_BITS bits a slot).
+    """One aggregate over the event rows: every per-member figure the model tags and the live counts need.
 
-    The counts, first/last times and counters come from numpy over `event_rows` (see the module's
-    docstring); the purchase amount sum stays a DuckDB aggregate over the purchase rows in the RFM window.
-    A member with COUNTER_LIMIT or more events of one kind stops the build with a coded message.
+    The per-member counters (one INTEGER column per event and window) are computed with
+    one aggregate per event, not one per (event, window): each event row carries a
+    HUGEINT with a 1 in a 21-bit slot for every counter window it falls in, and the
+    per-member SUM holds all six counts at once. DuckDB pays per distinct filtered
+    aggregate per row, so this is ~5x cheaper than 72 FILTERs.
     """
     index = event_codes(events)
-    # the ~1 GB of event arrays (10M members) are gone when _figures returns, before DuckDB copies the figures
-    columns, types = _figures(con, config, index, as_of_end)
-    purchase = sorted({index[config.purchase_event]} if config.purchase_event in index else set())
-    rfm_start = as_of_end - timedelta(days=config.rfm_window_days)
-    _create(con, pa.table(columns), index, purchase, rfm_start, "amount" in props, types)
-    return {(ev, w): f"_ev_{i - 1}_{_window_name(w)}" for ev, i in index.items() for w in COUNTER_WINDOWS}
 
+    def ei_in(names) -> exp.Expression:
+        ids = [index[n] for n in names if n in index]
+        if not ids:
+            return exp.false()
+        return exp.In(this=exp.column("ei"), expressions=[exp.Literal.number(i) for i in ids])
 
-def _figures(
-    con: duckdb.DuckDBPyConnection, config: DatasetConfig, index: dict[str, int], as_of_end: datetime
-) -> tuple[dict[str, pa.Array], dict[str, str]]:
-    """The per-member figures as Arrow columns indexed by `_uid` (every member; n_events 0 for none), and
-    the SQL type of the two purchase counts."""
+    def since(days: int) -> exp.Expression:
+        return exp.GTE(this=exp.column("ts"), expression=exp.Placeholder(this=f"start_{days}"))
+
+    def agg(func: exp.Expression, cond: exp.Expression, name: str) -> exp.Expression:
+        return exp.alias_(exp.Filter(this=func, expression=exp.Where(this=cond)), name, quoted=True)
+
     windows = [w for w in COUNTER_WINDOWS if w is not None]
+    params: dict[str, object] = {}
+    for w in set(windows) | {config.rfm_window_days, config.aipl.lookback_days}:
+        params[f"start_{w}"] = as_of_end - timedelta(days=w)
+    purchase = ei_in([config.purchase_event])
+    ts = exp.column("ts")
+    count = exp.Count(this=exp.Star())
 
-    def ids(names) -> list[int]:
-        return sorted({index[n] for n in names if n in index})
-
-    def start(days: int) -> int:
-        return epoch_us(as_of_end - timedelta(days=days))
-
-    uid, ei, ts = read_event_rows(con, len(index))
-    members = int(uid.max()) + 1 if len(uid) else 0
-    unnamed = null_code(ei.dtype)  # the rows without an event name
-    r = _Rollup(uid, ei, ts, [*index.values(), unnamed], members)
-    del ei
-    columns: dict[str, pa.Array] = {UID: pa.array(np.arange(members, dtype=np.int32))}
-    n_events = r.count(r.slices[unnamed]).astype(np.int64)
-    halves: dict[int, list[np.ndarray]] = {}
-    top = np.uint64(SLOT_BITS * ((len(COUNTER_WINDOWS) - 1) % HALF_SLOTS))  # the all-time slot in the last half
-    for i in index.values():
-        total, halves[i] = r.packed(i, [start(w) for w in windows])
-        # a member's count of one kind past a slot's width would carry into the next slot
-        if total.max(initial=0) >= COUNTER_LIMIT:
-            raise _overflow_error()
-        halves[i][-1] |= total.astype(np.uint64) << top
-        n_events += total
-
-    def events_count(names, days: int) -> tuple[np.ndarray, str]:
-        """Events of these names in the last `days` and the SQL type the SQL roll-up gave it."""
-        if days in windows:  # read from the counters, as the profile does
-            slot = windows.index(days)
-            half, shift = slot // HALF_SLOTS, np.uint64(SLOT_BITS * (slot % HALF_SLOTS))
-            out = np.zeros(members, np.int32)
-            for i in ids(names):
-                out += ((halves[i][half] >> shift) & np.uint64(COUNTER_LIMIT - 1)).astype(np.int32)
-            return out, "INTEGER"
-        out64 = np.zeros(members, np.int64)
-        for i in ids(names):
-            out64 += r.count(r.since(i, start(days)))
-        return out64, "BIGINT"
-
-    purchase = ids([config.purchase_event])
-    lookback = config.aipl.lookback_days
-    every = [*index.values(), unnamed]
-    columns["first_event_at"] = _timestamps(r.time(every, None, newest=False), _NO_TIME_MIN)
-    columns["last_event_at"] = _timestamps(r.time(every, None, newest=True), _NO_TIME_MAX)
-    columns["n_events"] = pa.array(n_events)
-    columns["aipl_first_purchase_at"] = _timestamps(r.time(purchase, start(lookback), newest=False), _NO_TIME_MIN)
-    columns["last_purchase_at"] = _timestamps(r.time(purchase, None, newest=True), _NO_TIME_MAX)
-    columns["last_loyalty_at"] = _timestamps(r.time(ids(config.aipl.loyalty_events), None, newest=True), _NO_TIME_MAX)
-    types: dict[str, str] = {}
-    for name, days in (("rfm_purchases", config.rfm_window_days), ("aipl_purchases", lookback)):
-        values, types[name] = events_count([config.purchase_event], days)
-        columns[name] = pa.array(values)
-    columns["aipl_interested"] = pa.array(events_count(config.aipl.interest, lookback)[0] > 0)
-    columns["aipl_aware"] = pa.array(events_count(config.aipl.awareness, lookback)[0] > 0)
-    for i in index.values():
-        for h, half in enumerate(halves.pop(i)):
-            columns[_half_name(i, h)] = pa.array(half)
-    return columns, types
-
-
-def _create(
-    con: duckdb.DuckDBPyConnection,
-    rollup: pa.Table,
-    index: dict[str, int],
-    purchase: list[int],
-    rfm_start: datetime,
-    has_amount: bool,
-    types: dict[str, str],
-) -> None:
-    """CREATE TEMP TABLE user_events from the numpy figures (`_rollup`, members with events) and the purchase
-    amounts summed by DuckDB (`rfm_monetary`: NULL for a member without a purchase in the RFM window)."""
-
-    def col(name: str, table: str = "r") -> exp.Expression:
-        return exp.column(name, table=table, quoted=True)
-
-    amount = exp.column("amount", quoted=True) if has_amount else exp.null()
-    is_purchase = (
-        exp.In(this=exp.column(EI, quoted=True), expressions=[exp.Literal.number(i) for i in purchase])
-        if purchase
-        else exp.false()
-    )
-    monetary = (
-        exp.select(
-            exp.column(UID, quoted=True),
-            exp.alias_(monetary_sum(amount), "rfm_monetary", quoted=True),  # exact: DECIMAL(38, 6)
+    # slot s (0..5) counts the windows COUNTER_WINDOWS[s]; a row in the newest window b counts in b..5
+    packed_case = exp.Case()
+    for b, w in enumerate(windows):
+        packed_case = packed_case.when(
+            since(w), exp.Literal.number(sum(1 << (SLOT_BITS * s) for s in range(b, len(COUNTER_WINDOWS))))
         )
+    packed_case = packed_case.else_(exp.Literal.number(1 << (SLOT_BITS * (len(COUNTER_WINDOWS) - 1))))
+
+    inner: list[exp.Expression] = [
+        exp.column(UID, quoted=True),
+        exp.alias_(exp.Min(this=ts), "first_event_at", quoted=True),
+        exp.alias_(exp.Max(this=ts), "last_event_at", quoted=True),
+        exp.alias_(count, "n_events", quoted=True),
+        # the exact sum (DECIMAL), the same on every engine and in any order of the rows
+        exp.alias_(
+            monetary_sum(exp.column("amount"), exp.and_(purchase, since(config.rfm_window_days))),
+            "rfm_monetary",
+            quoted=True,
+        ),
+        # the latest purchase / loyalty event overall: inside a window whenever the window holds one
+        agg(exp.Max(this=ts), purchase, "last_purchase_at"),
+        agg(exp.Min(this=ts), exp.and_(purchase, since(config.aipl.lookback_days)), "aipl_first_purchase_at"),
+        agg(exp.Max(this=ts), ei_in(config.aipl.loyalty_events), "last_loyalty_at"),
+    ]
+    for i in index.values():
+        inner.append(
+            agg(
+                exp.Sum(this=exp.column("pk")),
+                exp.EQ(this=exp.column("ei"), expression=exp.Literal.number(i)),
+                f"pk_{i}",
+            )
+        )
+
+    def events_count(names, days: int) -> exp.Expression:
+        """Events of these names in the last `days`: from the counters when that is a counter window."""
+        ids = [index[n] for n in names if n in index]
+        if days in windows:
+            terms = [_slot(_packed(i), windows.index(days)) for i in ids]
+            if not terms:
+                return exp.Literal.number(0)
+            total = terms[0]
+            for t in terms[1:]:
+                total = exp.Add(this=total, expression=t)
+            return total
+        name = f"n_{'_'.join(map(str, ids)) or 'none'}_{days}"
+        inner.append(agg(count, exp.and_(ei_in(names), since(days)), name))
+        return exp.column(name, quoted=True)
+
+    outer: list[exp.Expression] = [
+        exp.column(c, quoted=True)
+        for c in (UID, "first_event_at", "last_event_at", "n_events", "rfm_monetary", "aipl_first_purchase_at")
+    ]
+    rfm_purchases = events_count([config.purchase_event], config.rfm_window_days)
+    outer += [
+        exp.alias_(rfm_purchases, "rfm_purchases", quoted=True),
+        exp.alias_(
+            exp.If(
+                this=exp.GT(this=rfm_purchases.copy(), expression=exp.Literal.number(0)),
+                true=exp.column("last_purchase_at"),
+                false=exp.null(),
+            ),
+            "rfm_last_purchase_at",
+            quoted=True,
+        ),
+        exp.alias_(events_count([config.purchase_event], config.aipl.lookback_days), "aipl_purchases", quoted=True),
+        exp.alias_(
+            exp.If(
+                this=exp.GT(this=exp.column("last_loyalty_at"), expression=exp.column("aipl_first_purchase_at")),
+                true=exp.column("last_loyalty_at"),
+                false=exp.null(),
+            ),
+            "aipl_last_loyalty_at",
+            quoted=True,
+        ),
+        exp.alias_(
+            exp.GT(
+                this=events_count(config.aipl.interest, config.aipl.lookback_days), expression=exp.Literal.number(0)
+            ),
+            "aipl_interested",
+            quoted=True,
+        ),
+        exp.alias_(
+            exp.GT(
+                this=events_count(config.aipl.awareness, config.aipl.lookback_days), expression=exp.Literal.number(0)
+            ),
+            "aipl_aware",
+            quoted=True,
+        ),
+    ]
+    cols: dict[tuple[str, int | None], str] = {}
+    overflow: list[exp.Expression] = []
+    for ev, i in index.items():
+        # the packed sums stay packed until the profile: 16 bytes a member instead of 24 for six
+        # INTEGERs, which keeps the profile's join in memory
+        outer.extend(_halves(i))
+        for w in COUNTER_WINDOWS:
+            cols[(ev, w)] = f"_ev_{i - 1}_{_window_name(w)}"
+        # a carry out of the top slot means 2^21 or more events of one kind for one user
+        overflow.append(
+            exp.GT(
+                this=exp.BitwiseRightShift(
+                    this=_packed(i), expression=exp.Literal.number(SLOT_BITS * len(COUNTER_WINDOWS))
+                ),
+                expression=exp.Literal.number(0),
+            )
+        )
+    overflow_any = overflow[0] if overflow else exp.false()
+    for o in overflow[1:]:
+        overflow_any = exp.or_(overflow_any, o)
+    outer.append(exp.alias_(overflow_any, "counter_overflow", quoted=True))
+
+    # The event rows sorted by member (a radix sort of small integers): the aggregate below then
+    # finds each member's state where it left it, instead of one cache miss per row and aggregate.
+    amount = exp.column("amount", quoted=True) if "amount" in props else exp.alias_(exp.null(), "amount")
+    by_member = (
+        exp.select(exp.column(UID, quoted=True), exp.alias_(exp.column(EI, quoted=True), "ei"), ts, amount)
         .from_("event_rows")
-        .where(exp.and_(is_purchase, exp.GTE(this=exp.column("ts"), expression=exp.Placeholder(this="rfm_start"))))
-        .group_by(exp.column(UID, quoted=True))
+        .order_by(exp.column(UID, quoted=True))
     )
-
-    def typed(name: str) -> exp.Expression:
-        return exp.alias_(exp.Cast(this=col(name), to=exp.DataType.build(types[name])), name, quoted=True)
-
-    def if_(cond: exp.Expression, value: str, name: str) -> exp.Expression:
-        return exp.alias_(exp.If(this=cond, true=col(value), false=exp.null()), name, quoted=True)
-
-    select = (
-        exp.select(
-            col(UID),
-            col("first_event_at"),
-            col("last_event_at"),
-            col("n_events"),
-            col("rfm_monetary", "m"),
-            col("aipl_first_purchase_at"),
-            typed("rfm_purchases"),
-            if_(
-                exp.GT(this=col("rfm_purchases"), expression=exp.Literal.number(0)),
-                "last_purchase_at",
-                "rfm_last_purchase_at",
-            ),
-            typed("aipl_purchases"),
-            if_(
-                exp.GT(this=col("last_loyalty_at"), expression=col("aipl_first_purchase_at")),
-                "last_loyalty_at",
-                "aipl_last_loyalty_at",
-            ),
-            col("aipl_interested"),
-            col("aipl_aware"),
-            *[col(_half_name(i, h)) for i in index.values() for h in range(N_HALVES)],
-            exp.alias_(exp.false(), "counter_overflow", quoted=True),
+    create_table(con, "_ev_by_member", by_member, {}, temp=True)
+    coded = exp.select(
+        exp.column(UID, quoted=True), exp.column("ei"), ts, exp.column("amount"), exp.alias_(packed_case, "pk")
+    ).from_("_ev_by_member")
+    grouped = exp.select(*inner).from_(exp.alias_(exp.Subquery(this=coded), "e")).group_by(exp.column(UID, quoted=True))
+    select = exp.select(*outer).from_(exp.alias_(exp.Subquery(this=grouped), "g"))
+    create_table(con, "user_events", select, params, temp=True)
+    con.execute("drop table _ev_by_member")
+    if con.execute("select count(*) from user_events where counter_overflow").fetchall()[0][0]:
+        raise DatasetError(
+            ValidationReport(
+                "events",
+                (
+                    Problem.of(
+                        "events",
+                        "user_id",
+                        msg("dataset.counter_overflow", limit=COUNTER_LIMIT),
+                        msg("dataset.counter_overflow.fix"),
+                    ),
+                ),
+            )
         )
-        .from_(exp.alias_(exp.to_table("_rollup"), "r"))
-        .join(
-            exp.alias_(exp.Subquery(this=monetary), "m"),
-            on=exp.EQ(this=col(UID, "m"), expression=col(UID)),
-            join_type="left",
-        )
-        .where(exp.GT(this=col("n_events"), expression=exp.Literal.number(0)))
-    )
-    con.register("_rollup", rollup)
-    try:
-        create_table(con, "user_events", select, {"rfm_start": rfm_start}, temp=True)
-    finally:
-        con.unregister("_rollup")
+    return cols
