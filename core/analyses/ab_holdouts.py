@@ -12,10 +12,8 @@ nothing but the time; when it cannot be written, the rows are resolved on each r
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,23 +56,8 @@ def _write(ds: Dataset, experiment: Experiment, store: AppStore | None, path: Pa
     params: dict[str, Any] = {"experiment": experiment.name}
     source = assignments_tree(ds, [experiment], params)
     select = with_ctes(named_query("ab_holdout_resolve"), [("ab_assignments", source)])
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
-    copy = exp.Copy(
-        this=exp.Subquery(this=select),
-        kind=False,
-        files=[exp.Literal.string(str(tmp))],  # COPY takes no parameter for its path
-        params=[
-            exp.CopyParameter(this=exp.var("FORMAT"), expression=exp.var("PARQUET")),
-            exp.CopyParameter(this=exp.var("COMPRESSION"), expression=exp.var("ZSTD")),
-        ],
-    )
-    try:
-        with assignments_cursor(ds, store, [experiment]) as cur:
-            cur.execute(copy.sql("duckdb"), params)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+    with assignments_cursor(ds, store, [experiment]) as cur:
+        side_folders.write_parquet(cur, select, path, params)
 
 
 def resolved_file(ds: Dataset, experiment: Experiment, store: AppStore | None) -> Path | None:

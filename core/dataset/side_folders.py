@@ -8,9 +8,14 @@ read through views while the datasets are open, and one must never remove the ot
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
 
 if TYPE_CHECKING:
     from core.dataset.handle import Dataset
@@ -41,3 +46,23 @@ def remove_other_versions(ds: Dataset, suffix: str, keep: Path) -> list[Path]:
             shutil.rmtree(old, ignore_errors=True)
             removed.append(old)
     return removed
+
+
+def write_parquet(cur: Any, select: exp.Expression, path: Path, params: dict[str, Any] | None = None) -> None:
+    """COPY the rows to a temporary file renamed into place when complete (readers never see half a file)."""
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
+    copy = exp.Copy(
+        this=exp.Subquery(this=select),
+        kind=False,
+        files=[exp.Literal.string(str(tmp))],  # COPY takes no parameter for its path
+        params=[
+            exp.CopyParameter(this=exp.var("FORMAT"), expression=exp.var("PARQUET")),
+            exp.CopyParameter(this=exp.var("COMPRESSION"), expression=exp.var("ZSTD")),
+        ],
+    )
+    try:
+        cur.execute(copy.sql("duckdb"), params or None)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
