@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -31,7 +30,7 @@ from sqlglot import exp
 from core.dataset import Dataset
 from core.engine import EngineError
 from core.engine import spark as spark_engine
-from core.engine.spark_progress import is_connect
+from core.engine.spark_tags import TaggedWork
 from core.problems import ValidationReport
 from core.queries import named_query
 
@@ -160,13 +159,10 @@ def reads_local(tree: exp.Expression) -> bool:
     return bool(tables) and all(t.name in LOCAL_TABLES or t.db == "information_schema" for t in tables)
 
 
-_INTERRUPT_ON_CANCEL = "spark.job.interruptOnCancel"  # the local property setInterruptOnCancel sets
-
-
 class SparkCursor:
     """A DuckDB-cursor look-alike for the calls core makes: execute, fetchone, fetchall, df, description.
 
-    Every Spark action of the cursor runs under the cursor's tag on the calling thread (`_tagged`);
+    Every Spark action of the cursor runs under the cursor's tag on the calling thread (`work.running()`);
     `interrupt()`, from any thread, cancels that tag: this cursor's work only.
     """
 
@@ -176,52 +172,7 @@ class SparkCursor:
         self._frame: Any = None
         self._local: Any = None  # a DuckDB cursor for metadata (reads_local)
         self.description: list[tuple] | None = None
-        self.tag = f"adesk-cursor-{uuid.uuid4().hex[:16]}"
-        self.interrupted = False
-        self._active = 0  # the cursor's Spark actions running now (on any thread)
-        self._state = threading.Condition()
-
-    @contextlib.contextmanager
-    def _tagged(self) -> Iterator[None]:
-        """The cursor's Spark work on this thread, under its tag; once interrupted, it fails at once.
-
-        Tags are added to what the thread already carries (a builder count's job group stays), and
-        removed after. Local Spark: a job tag, with the tasks' threads interrupted on cancel (the
-        thread's setting is restored after); Spark Connect: an operation tag (the client's are per thread).
-        """
-        with self._state:
-            if self.interrupted:
-                raise _cancelled()
-            self._active += 1
-        spark = self.ds.spark
-        connect = is_connect(spark)
-        before: str | None = None
-        try:
-            if connect:
-                spark.addTag(self.tag)
-            else:
-                sc = spark.sparkContext
-                before = sc.getLocalProperty(_INTERRUPT_ON_CANCEL)
-                sc.addJobTag(self.tag)
-                sc.setInterruptOnCancel(True)
-            try:
-                yield
-            except Exception as err:
-                if self.interrupted:  # Spark's cancellation (or what it left half done): said plainly
-                    raise _cancelled() from err
-                raise
-        finally:
-            try:
-                if connect:
-                    spark.removeTag(self.tag)
-                else:
-                    sc = spark.sparkContext
-                    sc.removeJobTag(self.tag)
-                    sc.setLocalProperty(_INTERRUPT_ON_CANCEL, before)
-            finally:
-                with self._state:
-                    self._active -= 1
-                    self._state.notify_all()
+        self.work = TaggedWork(lambda: ds.spark, "adesk-cursor")  # its Spark actions, under one tag
 
     def execute(self, sql: str, params: Any = None) -> SparkCursor:
         tree = sqlglot.parse_one(sql, read="duckdb")
@@ -234,13 +185,13 @@ class SparkCursor:
             self.description = self._local.description
             return self
         if isinstance(tree, exp.Copy):
-            with spark_errors(), self._tagged():
+            with spark_errors(), self.work.running():
                 self._rows = [(copy_from_spark(self.ds, tree, dict(params or {})),)]
             return self
         return self.run_tree(tree, dict(params or {}))
 
     def run_tree(self, tree: exp.Expression, params: dict[str, object]) -> SparkCursor:
-        with spark_errors(), self._tagged():
+        with spark_errors(), self.work.running():
             return self._run_tree(tree, params)
 
     def _run_tree(self, tree: exp.Expression, params: dict[str, object]) -> SparkCursor:
@@ -259,7 +210,7 @@ class SparkCursor:
 
     def _all(self) -> list[tuple]:
         if self._rows is None:
-            with spark_errors(), self._tagged():
+            with spark_errors(), self.work.running():
                 self._rows = [tuple(r) for r in self._frame.collect()]
         return self._rows
 
@@ -274,7 +225,7 @@ class SparkCursor:
         """The result as pandas, converted by DuckDB (the same pandas types as a DuckDB cursor's .df())."""
         import duckdb
 
-        with spark_errors(), self._tagged():
+        with spark_errors(), self.work.running():
             table = self._frame.toArrow()
         con = duckdb.connect()
         try:
@@ -286,51 +237,22 @@ class SparkCursor:
         return -1
 
     def interrupt(self) -> None:
-        """Stop this cursor's Spark work (only its tag: the session's other queries go on).
+        """Stop this cursor's Spark work only (its tag; see core/engine/spark_tags.py)."""
+        self.work.interrupt()
 
-        Its running action ends with an EngineError, and so does any later one at once. Cancelling
-        goes on (every 0.2 s) while an action of the cursor still runs: one whose Spark job starts just
-        after a cancel (a query is several jobs) is cancelled too.
-        """
-        with self._state:
-            self.interrupted = True
-            if self._active == 0:
-                return
-        self._cancel_tag()
-        threading.Thread(target=self._keep_cancelling, name=f"{self.tag}-cancel", daemon=True).start()
+    @property
+    def tag(self) -> str:
+        return self.work.tag
 
-    def _cancel_tag(self) -> bool:
-        """Cancel the tag's Spark work once; False when the session is gone (nothing left to stop)."""
-        spark = self.ds.spark
-        try:
-            if is_connect(spark):
-                spark.interruptTag(self.tag)
-            else:
-                spark.sparkContext.cancelJobsWithTag(self.tag)
-        except Exception:  # noqa: BLE001 - a session closing under us
-            return False
-        return True
-
-    def _keep_cancelling(self) -> None:
-        while True:
-            with self._state:
-                if self._state.wait_for(lambda: self._active == 0, 0.2):
-                    return
-            if not self._cancel_tag():
-                return
+    @property
+    def interrupted(self) -> bool:
+        return self.work.interrupted
 
     def close(self) -> None:
         self._frame = None
         if self._local is not None:
             self._local.close()
             self._local = None
-
-
-def _cancelled() -> Exception:
-    """The error of an interrupted cursor's action (core's EngineError, as spark_errors() gives)."""
-    from core.problems import EngineError as QueryError
-
-    return QueryError("Spark could not answer: the query was cancelled")
 
 
 def copy_from_spark(ds: SparkDataset, copy: exp.Copy, params: dict[str, object]) -> int:
