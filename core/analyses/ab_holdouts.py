@@ -51,7 +51,7 @@ def _remove_other_versions(ds: Dataset, keep: Path) -> None:
 
 
 def _write(ds: Dataset, experiment: Experiment, store: AppStore | None, path: Path) -> None:
-    from core.analyses.experiments import assignments_cursor, assignments_tree, with_ctes
+    from core.analyses.ab_assignments import assignments_cursor, assignments_tree, with_ctes
 
     params: dict[str, Any] = {"experiment": experiment.name}
     source = assignments_tree(ds, [experiment], params)

@@ -197,7 +197,7 @@ def _statement(
     query: exp.Expression, ctes: list[tuple[str, exp.Expression]], params: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
     """The query with `ctes` before it, and the parameters it names (DuckDB refuses unused ones)."""
-    from core.analyses.experiments import used_params, with_ctes
+    from core.analyses.ab_assignments import used_params, with_ctes
 
     tree = with_ctes(query, ctes)
     return tree.sql("duckdb"), used_params(tree, params)

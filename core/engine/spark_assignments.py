@@ -125,7 +125,7 @@ _HOLDOUTS: dict[tuple[int, str], bool] = {}  # (session, view) already made in t
 
 def _export_rows(spark: Any, ds: Dataset, experiment: Experiment, store: AppStore | None) -> Any:
     """The export's assignment rows as Spark reads them: its holdout file (read where it is), or older SQLite rows."""
-    from core.analyses.experiments import legacy_rows
+    from core.analyses.ab_assignments import legacy_rows
 
     F = _f()  # noqa: N806
     if experiment.holdout_path:
