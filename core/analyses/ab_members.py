@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import duckdb
 from sqlglot import exp
 
+from core import background
 from core.dataset import side_folders
 from core.queries import load_query, named_query
 
@@ -91,16 +92,7 @@ def build_in_background(ds: Dataset) -> threading.Thread | None:
     """Resolve (or name) the assignments in a daemon thread: a long-lived server has them before the page asks."""
     if ds.engine != "duckdb" or not needed(ds) or _kept(ds).get("ready"):
         return None
-
-    def work() -> None:
-        try:
-            ensure(ds)
-        except Exception:  # the page resolves them again when asked, and says what failed then
-            log.exception("A/B assignments: the background resolution failed")
-
-    thread = threading.Thread(target=work, name="ab-members", daemon=True)
-    thread.start()
-    return thread
+    return background.start("ab-members", lambda: ensure(ds), log, "A/B assignments: the background resolution failed")
 
 
 # --- internals ------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sqlglot import exp
 
+from core import background
 from core.catalog import AIPL_STAGES, UID
 from core.queries import named_query
 
@@ -194,16 +195,7 @@ def build_in_background(ds: Dataset) -> threading.Thread | None:
     """Compute (or read back) the history in a daemon thread: a long-lived server has it before the AIPL page asks."""
     if not supported(ds) or _kept(ds).get("aipl_history") is not None:
         return None
-
-    def work() -> None:
-        try:
-            history(ds)
-        except Exception:  # the page computes it again when asked, and says what failed then
-            log.exception("AIPL history: the background computation failed")
-
-    thread = threading.Thread(target=work, name="aipl-history", daemon=True)
-    thread.start()
-    return thread
+    return background.start("aipl-history", lambda: history(ds), log, "AIPL history: the background computation failed")
 
 
 # --- answers at a day -----------------------------------------------------------------------------
