@@ -101,8 +101,8 @@ def test_the_table_is_computed_once_and_reused_when_other_conditions_change(data
     ds, users, events = data
     funnel_table.clear(ds)
     computed = []
-    real = funnel_table.walk
-    monkeypatch.setattr(funnel_table, "walk", lambda *a, **k: computed.append(1) or real(*a, **k))
+    real = funnel_table.walk_table
+    monkeypatch.setattr(funnel_table, "walk_table", lambda *a, **k: computed.append(1) or real(*a, **k))
     want = oracle(events, users, FUNNEL, AS_OF)["members"]
     dropped2 = {u for u, m in want.items() if not m["excluded"] and m["deepest"] == 2}
     city = dict(zip(users["user_id"], users["city"], strict=True))

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 from sqlglot import exp
 
-from core.analyses.funnel_paths import WalkBounds, member_time_order, paths_arrow, walk
+from core.analyses.funnel_paths import WalkBounds, walk_table
 from core.analyses.funnel_spec import FunnelError, FunnelSpec
 from core.analyses.funnel_sql import DEFERRED, FUNNEL_META, bind_file_params, funnel_parts, mask
 from core.queries import load_query, named_query
@@ -90,15 +90,7 @@ def walk_bounds(spec: FunnelSpec, parts) -> WalkBounds:
 
 def walked(spec: FunnelSpec, parts, got: pa.Table) -> pa.Table:
     """The one-pass walk over the candidate rows `got` (any order): the rows `funnel_walked` stands for."""
-    uid, ts, bits = (got[c].to_numpy() for c in ("_uid", "ts", "mask"))
-    del got
-    order = member_time_order(uid, ts)
-    b = walk_bounds(spec, parts)
-    paths = walk(
-        uid[order], ts[order], bits[order], k=b.k, from_us=b.from_us, to_end_us=b.to_end_us, window_us=b.window_us,
-        as_of_end_us=b.as_of_end_us,
-    )  # fmt: skip
-    return paths_arrow(paths, b.k)
+    return walk_table(got, walk_bounds(spec, parts))
 
 
 def _compute(
