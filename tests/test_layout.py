@@ -27,6 +27,7 @@ LAYOUT: dict[str, tuple[str, ...]] = {
         "test_experiments_",
         "test_browser_overview",
     ),
+    "core/background.py": ("test_ab_members", "test_aipl_history"),  # their background starts
     "core/bench/": ("test_bench",),
     "core/bitmaps/": ("test_bitmaps",),
     "core/catalog.py": ("test_segment_", "test_catalog_"),
