@@ -108,6 +108,11 @@ def msg(code: str, **params: Any) -> Message:
     return Message(code, params)
 
 
+def counted(code: str, n: int, **params: Any) -> Message:
+    """A message about `n` things: `code.one` for one, `code` for more (English says them differently)."""
+    return msg(f"{code}.one" if n == 1 else code, n=n, **params)
+
+
 def hint(name: str, candidates) -> Message | str:
     """ " Did you mean 'x', 'y'?" as a message (the names closest to `name`), or "" when none is close."""
     from core.config import closest  # core.config reports its own problems through this module

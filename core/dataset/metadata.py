@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from core.catalog import Catalog, Column, ColumnType, TagInfo, event_codes
 from core.config import DatasetConfig
-from core.messages import dump_message, load_message, msg
+from core.messages import counted, dump_message, load_message, msg
 from core.problems import Problem
 
 # each table's columns and DuckDB types, in order (the DuckDB build creates them so)
@@ -73,7 +73,7 @@ def health_problems(warnings: tuple[Problem, ...] | list[Problem], unknown: int)
             Problem.of(
                 "events",
                 "user_id",
-                msg("dataset.unknown_users.one" if unknown == 1 else "dataset.unknown_users", n=unknown),
+                counted("dataset.unknown_users", unknown),
                 msg("dataset.unknown_users.fix"),
                 "warning",
             )

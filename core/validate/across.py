@@ -6,11 +6,10 @@ import tomllib
 from typing import Any
 
 from core.config import DatasetConfig
-from core.messages import hint, join_messages, msg
+from core.messages import counted, hint, join_messages, msg
 from core.queries import load_query
 from core.validate.base import CheckerBase
 from core.validate.files import TableInfo, example_list
-from core.validate.messages import counted
 from core.validate.tables import STRING
 
 
@@ -54,9 +53,9 @@ class CrossTableChecks(CheckerBase):
             self.add(
                 events.label,
                 "user_id",
-                msg(
-                    "validate.unknown_users.one" if unknown_rows == 1 else "validate.unknown_users",
-                    n=unknown_rows,
+                counted(
+                    "validate.unknown_users",
+                    unknown_rows,
                     ids=counted("validate.n_user_ids", unknown_ids),
                     examples=example_list(sorted(set(examples or []))),
                 ),
@@ -67,7 +66,7 @@ class CrossTableChecks(CheckerBase):
             self.add(
                 events.label,
                 "user_id",
-                msg("validate.null_event_users.one" if null_rows == 1 else "validate.null_event_users", n=null_rows),
+                counted("validate.null_event_users", null_rows),
                 msg("validate.null_event_users.fix"),
                 "warning",
             )

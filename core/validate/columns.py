@@ -7,7 +7,7 @@ import re
 import duckdb
 
 from core.config import closest
-from core.messages import msg
+from core.messages import counted, msg
 from core.queries import load_query
 from core.validate.base import CheckerBase
 from core.validate.files import (
@@ -18,7 +18,6 @@ from core.validate.files import (
     snake_suggestion,
     type_label,
 )
-from core.validate.messages import counted
 from core.validate.tables import NUMERIC, STRING, TEMPORAL, TableSpec
 
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")

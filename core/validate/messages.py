@@ -168,13 +168,6 @@ TEMPLATES: dict[str, str] = {
 register(TEMPLATES)
 
 
-def counted(code: str, n: int):
-    """`{n} thing(s)` as a message: `code.one` for one, `code` for more (English says them differently)."""
-    from core.messages import msg
-
-    return msg(f"{code}.one" if n == 1 else code, n=n)
-
-
 def more_files(n: int):
     """' (and N more files)' as a message, or '' (core.validate.files.more in words)."""
     from core.messages import msg

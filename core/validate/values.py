@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from core.messages import msg
+from core.messages import counted, msg
 from core.models.rfm import MAX_AMOUNT
 from core.queries import load_query
 from core.validate.base import CheckerBase
@@ -45,19 +45,14 @@ class ValueChecks(CheckerBase):
             self.add(
                 info.label,
                 "user_id",
-                msg("validate.null_user_ids.one" if nulls == 1 else "validate.null_user_ids", n=nulls),
+                counted("validate.null_user_ids", nulls),
                 msg("validate.null_user_ids.fix"),
             )
         if dup_ids:
             self.add(
                 info.label,
                 "user_id",
-                msg(
-                    "validate.duplicate_user_ids.one" if dup_ids == 1 else "validate.duplicate_user_ids",
-                    n=dup_ids,
-                    rows=dup_rows,
-                    examples=example_list(examples or []),
-                ),
+                counted("validate.duplicate_user_ids", dup_ids, rows=dup_rows, examples=example_list(examples or [])),
                 msg("validate.duplicate_user_ids.fix"),
             )
 
@@ -73,11 +68,7 @@ class ValueChecks(CheckerBase):
             self.add(
                 info.label,
                 "amount",
-                msg(
-                    "validate.bad_amounts.one" if bad == 1 else "validate.bad_amounts",
-                    n=bad,
-                    examples=example_list(examples or []),
-                ),
+                counted("validate.bad_amounts", bad, examples=example_list(examples or [])),
                 msg("validate.bad_amounts.fix"),
             )
 
