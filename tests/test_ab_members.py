@@ -113,10 +113,18 @@ def test_unwritable_folder_keeps_them_in_memory(root, tmp_path, monkeypatch, cap
         ds.close()
 
 
-def test_background_resolution_then_many_readers_and_a_scope(root, tmp_path):
+def _city_scope(ds, users, events, assignments, city: str):
+    """The dataset scoped to one city's members, and the pandas oracle of `three_way` over just them."""
     from core.access import scoped_dataset
     from core.segments.model import parse_segment
 
+    members = users[users["city"] == city]
+    scope = parse_segment({"conditions": [{"kind": "attribute", "field": "city", "op": "eq", "value": city}]})
+    mine = assignments[assignments["user_id"].isin(members["user_id"])]
+    return scoped_dataset(ds, scope), oracle(members, events, mine, "three_way", 10, "purchase")
+
+
+def test_background_resolution_then_many_readers_and_a_scope(root, tmp_path):
     path, (users, events, assignments) = root
     ds = open_dataset(path, cache_dir=tmp_path / "cache")
     try:
@@ -137,29 +145,17 @@ def test_background_resolution_then_many_readers_and_a_scope(root, tmp_path):
         assert answers == [{k: v["users"] for k, v in expected[0].items()}] * 3
         assert ab_members.build_in_background(ds) is None  # nothing left to do
         # a scope opened after: only its members, and no unknown ids (as before the move)
-        wuhan = users[users["city"] == "Wuhan"]
-        scoped = scoped_dataset(
-            ds, parse_segment({"conditions": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Wuhan"}]})
-        )
-        mine = assignments[assignments["user_id"].isin(wuhan["user_id"])]
-        _check(aggregates(scoped, find(scoped, "three_way")), oracle(wuhan, events, mine, "three_way", 10, "purchase"))
+        scoped, want = _city_scope(ds, users, events, assignments, "Wuhan")
+        _check(aggregates(scoped, find(scoped, "three_way")), want)
     finally:
         ds.close()
 
 
 def test_a_scope_opened_before_the_resolution(root, tmp_path):
-    from core.access import scoped_dataset
-    from core.segments.model import parse_segment
-
     path, (users, events, assignments) = root
     ds = open_dataset(path, cache_dir=tmp_path / "cache")
     try:
-        shanghai = users[users["city"] == "Shanghai"]
-        scoped = scoped_dataset(
-            ds, parse_segment({"conditions": [{"kind": "attribute", "field": "city", "op": "eq", "value": "Shanghai"}]})
-        )
-        mine = assignments[assignments["user_id"].isin(shanghai["user_id"])]
-        want = oracle(shanghai, events, mine, "three_way", 10, "purchase")
+        scoped, want = _city_scope(ds, users, events, assignments, "Shanghai")
         _check(aggregates(scoped, find(scoped, "three_way")), want)
         assert want[1] > 0 and want[2] == 0
         # the files hold every member: the whole dataset still reads all of them
