@@ -195,8 +195,8 @@ def segment_members(ds, definition: dict) -> set[str]:
         cur.close()
 
 
-def open_random(tmp_path_factory, name: str, seed: int):
-    """A random 150-member dataset opened: (ds, users, events) as the oracle reads them."""
-    root = random_dataset(tmp_path_factory.mktemp(name), n_users=150, n_events=1800, seed=seed)
+def open_random(tmp_path_factory, name: str, seed: int, n_users: int = 150, n_events: int = 1800):
+    """A random dataset (150 members by default) opened: (ds, users, events) as the oracle reads them."""
+    root = random_dataset(tmp_path_factory.mktemp(name), n_users=n_users, n_events=n_events, seed=seed)
     ds = open_dataset(root, tmp_path_factory.mktemp("cache"))
     return ds, pd.read_parquet(root / "users.parquet"), pd.read_parquet(root / "events")

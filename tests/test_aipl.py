@@ -16,8 +16,8 @@ from core.segments import describe, parse_segment
 from core.segments.model import SegmentError
 from core.segments.operations import size
 from core.segments.urlcodec import decode_segment, encode_segment
-from tests.datasets import random_dataset, write_dataset
-from tests.oracles import expected_models
+from tests.datasets import write_dataset
+from tests.oracles import expected_models, open_random
 
 AS_OF = "2026-06-30"
 
@@ -118,10 +118,7 @@ def test_flow_cells_and_summary(edge):
 
 @pytest.fixture(scope="module")
 def rand(tmp_path_factory):
-    root = random_dataset(tmp_path_factory.mktemp("rand") / "shop", n_users=300, n_events=5000, seed=7)
-    ds = open_dataset(root, cache_dir=tmp_path_factory.mktemp("cache"))
-    users = pd.read_parquet(root / "users.parquet")
-    events = pd.read_parquet(root / "events")
+    ds, users, events = open_random(tmp_path_factory, "rand", seed=7, n_users=300, n_events=5000)
     yield ds, users, events
     ds.close()
 

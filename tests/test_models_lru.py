@@ -5,27 +5,20 @@ from __future__ import annotations
 import threading
 from datetime import date, timedelta
 
-import pandas as pd
 import pytest
 from sqlglot import exp
 
 from core import models
 from core.segments import parse_segment
 from core.segments.operations import size
-from tests.datasets import random_dataset
-from tests.oracles import expected_models
+from tests.oracles import expected_models, open_random
 
 DAYS = [date(2026, 6, 30) - timedelta(days=17 * k + 3) for k in range(7)]  # seven past days: more than KEPT
 
 
 @pytest.fixture(scope="module")
 def rand(tmp_path_factory):
-    from core.dataset import open_dataset
-
-    root = random_dataset(tmp_path_factory.mktemp("lru") / "shop", n_users=300, n_events=5000, seed=11)
-    ds = open_dataset(root, cache_dir=tmp_path_factory.mktemp("cache"))
-    users = pd.read_parquet(root / "users.parquet")
-    events = pd.read_parquet(root / "events")
+    ds, users, events = open_random(tmp_path_factory, "lru", seed=11, n_users=300, n_events=5000)
     expected = {day: expected_models(users, events, day) for day in DAYS}
     yield ds, expected
     ds.close()
