@@ -376,6 +376,18 @@ def test_profile_column_storage(random_ds):
     assert user_id == ("Uncompressed",)
 
 
+def test_catalog_distinct_counts_match_pandas(random_ds):
+    """The build counts each column's distinct values in its own query: the catalog's counts are pandas' nunique."""
+    ds, root = random_ds
+    users = pd.read_parquet(root / "users.parquet")
+    attributes = {n: c.distinct for n, c in ds.catalog.attributes.items()}
+    assert attributes and attributes == {n: users[n].nunique() for n in attributes}
+    events = pd.read_parquet(root / "events")
+    events = events[events["user_id"].isin(users["user_id"]) & (events["ts"] < pd.Timestamp(ds.as_of_end))]
+    properties = {n: c.distinct for n, c in ds.catalog.event_properties.items()}
+    assert properties and properties == {n: events[n].nunique() for n in properties}
+
+
 def test_tags_without_value_column(tmp_path):
     users = pd.DataFrame({"user_id": ["a", "b", "c"]})
     events = pd.DataFrame(
