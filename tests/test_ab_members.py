@@ -166,7 +166,7 @@ def test_a_scope_opened_before_the_resolution(root, tmp_path):
 
 
 def test_two_datasets_of_the_same_name_keep_each_others_files(root, tmp_path):
-    """Cache names carry the folder's name, not its path: another `abm` (other data) and a new version of this
+    """Another `abm` (same folder name, other data) and a new version of this
     one each resolve theirs; only this dataset's older version is removed, never the other dataset's."""
     import os
     import shutil

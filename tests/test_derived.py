@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from datetime import date
 
 import numpy as np
@@ -251,6 +252,38 @@ def test_cache_reused_and_rebuilt_when_files_change(tmp_path):
         d.close()
 
 
+def test_two_datasets_of_the_same_name_keep_their_caches(tmp_path):
+    """Two folders named `shop` in one cache directory: each keeps its cache (neither open rebuilds the other's),
+    a new version of one removes only that one's older cache, and a cache named the old way (name + fingerprint,
+    no path) goes with it."""
+    import shutil
+
+    first, users, _events = edge_case_dataset(tmp_path / "a")
+    second = tmp_path / "b" / first.name
+    shutil.copytree(first, second)
+    os.utime(second / "users.parquet", ns=(1, 1))  # another fingerprint, the same folder name
+    cache = tmp_path / "cache"
+    legacy = cache / f"{first.name}-{'0' * 20}.duckdb"  # how caches were named before
+    cache.mkdir()
+    legacy.write_bytes(b"")
+    a1, b1 = open_dataset(first, cache_dir=cache), open_dataset(second, cache_dir=cache)
+    a2, b2 = open_dataset(first, cache_dir=cache), open_dataset(second, cache_dir=cache)
+    try:
+        assert a1.build_seconds is not None and b1.build_seconds is not None
+        assert a2.build_seconds is None and b2.build_seconds is None  # before: each open rebuilt the other's
+        assert a1.cache_path.exists() and b1.cache_path.exists() and a1.cache_path != b1.cache_path
+        assert not legacy.exists()
+        pd.concat([users, pd.DataFrame({"user_id": ["extra"]})]).to_parquet(second / "users.parquet", index=False)
+        b3 = open_dataset(second, cache_dir=cache)
+        assert b3.build_seconds is not None and b3.total_users == len(users) + 1
+        assert not b1.cache_path.exists() and a1.cache_path.exists()  # its own older version only
+        assert sorted(p.name for p in cache.glob("*.duckdb")) == sorted([a1.cache_path.name, b3.cache_path.name])
+        b3.close()
+    finally:
+        for d in (a1, b1, a2, b2):
+            d.close()
+
+
 _OPEN = (
     "import json, sys; from core.dataset import open_dataset; "
     "ds = open_dataset(sys.argv[1], cache_dir=sys.argv[2]); "
@@ -374,6 +407,18 @@ def test_profile_column_storage(random_ds):
         .fetchall()
     )
     assert user_id == ("Uncompressed",)
+
+
+def test_catalog_distinct_counts_match_pandas(random_ds):
+    """The build counts each column's distinct values in its own query: the catalog's counts are pandas' nunique."""
+    ds, root = random_ds
+    users = pd.read_parquet(root / "users.parquet")
+    attributes = {n: c.distinct for n, c in ds.catalog.attributes.items()}
+    assert attributes and attributes == {n: users[n].nunique() for n in attributes}
+    events = pd.read_parquet(root / "events")
+    events = events[events["user_id"].isin(users["user_id"]) & (events["ts"] < pd.Timestamp(ds.as_of_end))]
+    properties = {n: c.distinct for n, c in ds.catalog.event_properties.items()}
+    assert properties and properties == {n: events[n].nunique() for n in properties}
 
 
 def test_tags_without_value_column(tmp_path):

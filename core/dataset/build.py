@@ -82,7 +82,7 @@ def build_cache(
         counter_cols = build_user_events(con, config, events, as_of_end, [n for n, _ in props])
         say("model tags: RFM, AIPL")
         # the models' rules at as_of (core/models), over this build's roll-up; AIPL's is a CASE in the profile
-        create_table(con, "rfm", *class_rule(exp.to_table("user_events"), as_of))
+        create_table(con, "rfm", *class_rule(exp.to_table("user_events"), as_of), temp=True)
         say("tags")
         tag_cols = build_tags(con, files)
         # the contract's assignments are resolved per member on first need, not here (core/analyses/ab_members.py)

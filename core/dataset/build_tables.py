@@ -284,7 +284,9 @@ def build_metadata(
     # attributes: users columns as they are in profile, with distinct counts for the UI's widget choice
     attr = [(n, type_of(t)) for n, t in profile_types if not n.startswith("_") and n != "user_id"]
     properties = [(n, type_of(t)) for n, t in props]
-    counts = metadata_counts(con, [col for _, col, _ in tag_cols], [n for n, _ in attr], [n for n, _ in properties])
+    counts = metadata_counts(
+        con, [col for _, col, _ in tag_cols], [n for n, _ in attr], [n for n, _ in properties], per_column=True
+    )
     health = health_problems(warnings, unknown)
     rows = metadata_rows(root, config, as_of, events, counter_cols, tag_cols, attr, properties, counts, health)
     for table, columns in METADATA_TABLES.items():

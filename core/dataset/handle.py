@@ -31,6 +31,7 @@ from core.dataset.connection import (
     set_search_path_sql,
     settings,
 )
+from core.dataset.side_folders import cache_prefix, older_versions
 from core.messages import load_message
 from core.problems import DatasetError, Problem, ValidationReport
 from core.queries import load_query
@@ -148,7 +149,7 @@ def open_dataset(
     cache_root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cache_root.mkdir(parents=True, exist_ok=True)
     fp = fingerprint(root)
-    cache_path = cache_root / f"{root.name}-{fp[:20]}.duckdb"
+    cache_path = cache_root / f"{cache_prefix(root)}-{fp[:20]}.duckdb"
     built_in: float | None = None
     if not cache_path.exists():
         # Validation reads every file (a full pass over users at 10M members): it runs once per
@@ -162,7 +163,7 @@ def open_dataset(
                 config, _ = load_config(root)
                 build_cache(root, config, table_files(root), cache_path, progress, report.problems)
                 built_in = time.perf_counter() - started
-                _remove_stale_caches(cache_root, root.name, cache_path)
+                _remove_stale_caches(cache_root, root, cache_path)
     config, _ = load_config(root)
     files = table_files(root)
     con = connect_views(files, cache_path, config)
@@ -193,9 +194,9 @@ def _build_lock(cache_path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _remove_stale_caches(cache_root: Path, name: str, keep: Path) -> None:
-    for old in cache_root.glob(f"{name}-*.duckdb"):
-        if old != keep:
-            with contextlib.suppress(OSError):
-                old.unlink()
-                old.with_suffix(".lock").unlink(missing_ok=True)
+def _remove_stale_caches(cache_root: Path, root: Path, keep: Path) -> None:
+    """The older versions' cache files of this dataset (same path; another dataset of the same name keeps its own)."""
+    for old in older_versions(cache_root, root, ".duckdb", keep):
+        with contextlib.suppress(OSError):
+            old.unlink()
+            old.with_suffix(".lock").unlink(missing_ok=True)

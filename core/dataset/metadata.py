@@ -47,10 +47,14 @@ def _count_distinct(name: str) -> exp.Expression:
     return exp.Count(this=exp.Distinct(expressions=[exp.column(name, quoted=True)]))
 
 
-def metadata_counts(con: Any, tag_cols: list[str], attributes: list[str], properties: list[str]) -> dict[str, list]:
+def metadata_counts(
+    con: Any, tag_cols: list[str], attributes: list[str], properties: list[str], *, per_column: bool = False
+) -> dict[str, list]:
     """Tag holders and exact distinct values of attributes (`profile`) and properties (`event_rows`).
 
-    `con`: a DuckDB connection or Spark's BuildConnection; both run the same trees.
+    `con`: a DuckDB connection or Spark's BuildConnection; both run the same trees. `per_column`: each
+    distinct count in a query of its own (DuckDB: ~1.2 s less than one query at 10M members, where the
+    near-unique columns' hash tables compete for memory); Spark counts them all in one job.
     """
 
     def one_row(items: list[exp.Expression], table: str) -> list:
@@ -58,10 +62,15 @@ def metadata_counts(con: Any, tag_cols: list[str], attributes: list[str], proper
             return []
         return list(con.execute(exp.select(*items).from_(table).sql("duckdb")).fetchone())
 
+    def distinct(names: list[str], table: str) -> list:
+        if per_column:
+            return [one_row([_count_distinct(n)], table)[0] for n in names]
+        return one_row([_count_distinct(n) for n in names], table)
+
     return {
         "holders": one_row([exp.func("count_if", exp.column(c, quoted=True)) for c in tag_cols], "profile"),
-        "attributes": one_row([_count_distinct(n) for n in attributes], "profile"),
-        "properties": one_row([_count_distinct(n) for n in properties], "event_rows"),
+        "attributes": distinct(attributes, "profile"),
+        "properties": distinct(properties, "event_rows"),
     }
 
 

@@ -1,15 +1,19 @@
-"""Folders kept next to the derived cache, one per version of a dataset's data (`<name>-<fingerprint><suffix>`):
-the resolved assignments (core/analyses/ab_members.py) and export holdouts (core/analyses/ab_holdouts.py).
+"""What is kept next to the derived cache, one per version of a dataset's data, all named
+`<cache_prefix>-<fingerprint><suffix>`: the cache file itself, the AIPL stage history, and folders for the
+resolved assignments (core/analyses/ab_members.py) and export holdouts (core/analyses/ab_holdouts.py).
 
-A new version removes the older ones — only those written for the same dataset path. Cache names carry the
-dataset folder's name, not its path, so two datasets both named `demo` share the prefix; their folders are
-read through views while the datasets are open, and one must never remove the other's.
+A new version removes the older ones — only those of the same dataset path. The prefix is the folder's name
+and a digest of its path: with the name alone, two datasets both named `demo` sharing a cache directory
+removed each other's caches in turn (each open rebuilt the other's), and the folders they read through views.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
+import hashlib
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -21,6 +25,27 @@ if TYPE_CHECKING:
     from core.dataset.handle import Dataset
 
 OWNER = "dataset-path.txt"  # the dataset's resolved path, written into each folder
+
+
+def cache_prefix(root: Path) -> str:
+    """`<folder name>-<8 hex digits of its resolved path>`: how every cache file and folder of the dataset begins."""
+    return f"{root.name}-{hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:8]}"
+
+
+def older_versions(directory: Path, root: Path, suffix: str, keep: Path) -> list[Path]:
+    """The other versions' files or folders of the dataset at `root` in `directory` (`keep` is the current one).
+
+    Also those named before the prefix carried the path (`<name>-<20 hex digits><suffix>`): no version of the
+    code that reads by the new names looks them up again.
+    """
+    prefix = cache_prefix(root) + "-"
+    legacy = re.compile(re.escape(root.name) + "-[0-9a-f]{20}" + re.escape(suffix))
+    found = directory.glob(f"{glob.escape(root.name)}-*{glob.escape(suffix)}")
+    return [
+        p
+        for p in found
+        if p != keep and p.name.endswith(suffix) and (p.name.startswith(prefix) or legacy.fullmatch(p.name))
+    ]
 
 
 def claim(ds: Dataset, folder: Path) -> None:
@@ -35,8 +60,8 @@ def remove_other_versions(ds: Dataset, suffix: str, keep: Path) -> list[Path]:
     """Remove the folders of other versions of this dataset (same path); those of other datasets stay. The removed."""
     mine = str(ds.path.resolve())
     removed = []
-    for old in ds.cache_path.parent.glob(f"{ds.path.name}-*{suffix}"):
-        if old == keep or not old.is_dir():
+    for old in older_versions(ds.cache_path.parent, ds.path, suffix, keep):
+        if not old.is_dir():
             continue
         try:
             owner = (old / OWNER).read_text(encoding="utf-8")

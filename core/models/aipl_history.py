@@ -142,11 +142,12 @@ def save(path: Path, h: History, ds: Dataset) -> None:
     try:
         np.savez(tmp, meta=meta, uid=h.uid, first=h.first, last=h.last, bounds=np.array(h.bounds, dtype=np.int64))
         os.replace(tmp, path)
-        # older versions of the same dataset
-        for old in path.parent.glob(f"{ds.path.name}-*.aipl-history.npz"):
-            if old != path:
-                with contextlib.suppress(OSError):
-                    old.unlink()
+        from core.dataset import side_folders  # core.dataset imports the kinds, which import the models
+
+        # older versions of the same dataset (same path: another dataset of the same name keeps its own)
+        for old in side_folders.older_versions(path.parent, ds.path, ".aipl-history.npz", path):
+            with contextlib.suppress(OSError):
+                old.unlink()
     except OSError as e:
         log.warning("AIPL history not kept in %s (%s)", path, e)
         with contextlib.suppress(OSError):
