@@ -71,7 +71,7 @@ def resolved_file(ds: Dataset, experiment: Experiment, store: AppStore | None) -
         if path.exists():
             return path
         try:
-            side_folders.claim(ds, path.parent)
+            path.parent.mkdir(parents=True, exist_ok=True)
             _write(ds, experiment, store, path)
         except (OSError, duckdb.IOException, duckdb.PermissionException) as e:
             log.warning(

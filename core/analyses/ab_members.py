@@ -127,7 +127,7 @@ def _define(ds: Dataset, cur: duckdb.DuckDBPyConnection, progress: Progress | No
     if not all(p.exists() for p in files.values()):
         say("resolving the experiments' assignments per member (once per version of the data)")
         try:
-            side_folders.claim(ds, files[TABLES[0]].parent)
+            files[TABLES[0]].parent.mkdir(parents=True, exist_ok=True)
             for name in TABLES:
                 _write(cur, named_query(_BUILD[name]), files[name])
         except (OSError, duckdb.IOException, duckdb.PermissionException) as e:

@@ -24,8 +24,6 @@ from sqlglot import exp
 if TYPE_CHECKING:
     from core.dataset.handle import Dataset
 
-OWNER = "dataset-path.txt"  # the dataset's resolved path, written into each folder
-
 
 def cache_prefix(root: Path) -> str:
     """`<folder name>-<8 hex digits of its resolved path>`: how every cache file and folder of the dataset begins."""
@@ -48,28 +46,11 @@ def older_versions(directory: Path, root: Path, suffix: str, keep: Path) -> list
     ]
 
 
-def claim(ds: Dataset, folder: Path) -> None:
-    """Create `folder` (if missing) and record which dataset path it belongs to."""
-    folder.mkdir(parents=True, exist_ok=True)
-    owner = folder / OWNER
-    if not owner.exists():
-        owner.write_text(str(ds.path.resolve()), encoding="utf-8")
-
-
 def remove_other_versions(ds: Dataset, suffix: str, keep: Path) -> list[Path]:
     """Remove the folders of other versions of this dataset (same path); those of other datasets stay. The removed."""
-    mine = str(ds.path.resolve())
-    removed = []
-    for old in older_versions(ds.cache_path.parent, ds.path, suffix, keep):
-        if not old.is_dir():
-            continue
-        try:
-            owner = (old / OWNER).read_text(encoding="utf-8")
-        except OSError:
-            continue  # not known to be this dataset's: left alone
-        if owner == mine:
-            shutil.rmtree(old, ignore_errors=True)
-            removed.append(old)
+    removed = [old for old in older_versions(ds.cache_path.parent, ds.path, suffix, keep) if old.is_dir()]
+    for old in removed:
+        shutil.rmtree(old, ignore_errors=True)
     return removed
 
 
