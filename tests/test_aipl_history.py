@@ -216,6 +216,37 @@ def test_the_history_is_kept_in_a_file_and_read_back(tmp_path):
     third.close()
 
 
+def test_two_datasets_of_the_same_name_keep_their_histories(tmp_path):
+    """Another `shop` (other data) in the same cache directory keeps its history file; a new version of one
+    dataset removes only its own older history."""
+    import os
+    import shutil
+
+    users, events = edge_events(30, seed=3)
+    cfg = {**CONFIGS["default"], "purchase": ["purchase"]}
+    first = write_dataset(tmp_path / "a" / "shop", users, events, toml=toml_for(cfg))
+    second = tmp_path / "b" / "shop"
+    shutil.copytree(first, second)
+    os.utime(second / "users.parquet", ns=(1, 1))  # another fingerprint, the same folder name
+    cache = tmp_path / "cache"
+    a, b = open_dataset(first, cache_dir=cache), open_dataset(second, cache_dir=cache)
+    try:
+        aipl_history.history(a)
+        aipl_history.history(b)
+        assert aipl_history.file_for(a).exists() and aipl_history.file_for(b).exists()  # before: b's removed a's
+    finally:
+        a.close()
+        b.close()
+    os.utime(second / "users.parquet", ns=(2, 2))  # a new version of the second dataset
+    newer = open_dataset(second, cache_dir=cache)
+    try:
+        aipl_history.history(newer)
+        assert not aipl_history.file_for(b).exists() and aipl_history.file_for(a).exists()
+        assert len(list(cache.glob("*.aipl-history.npz"))) == 2
+    finally:
+        newer.close()
+
+
 def test_a_loyalty_threshold_below_one_reads_the_events(tmp_path):
     """No history for K < 1 (every member with an AIPL-list event is L): the rule over the events answers."""
     users, events = edge_events(30, seed=4)
