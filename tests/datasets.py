@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -114,3 +116,16 @@ def random_dataset(
     tags["value"] = np.where(tags["tag"] == "value/ltv", rng.choice(["10", "250.5", "n/a"], 800), None)
     tags = tags.drop_duplicates(["user_id", "tag"])
     return write_dataset(root, users, events, tags, toml=f'as_of = "{as_of}"\n')
+
+
+def namesake(root: Path, parent: Path) -> Path:
+    """A copy of the dataset at `root` in `parent`, under the same folder name, with another fingerprint."""
+    other = parent / root.name
+    shutil.copytree(root, other)
+    new_version(other, 1)
+    return other
+
+
+def new_version(root: Path, n: int = 2) -> None:
+    """Another version of the dataset's files (its users file's times changed: another fingerprint)."""
+    os.utime(root / "users.parquet", ns=(n, n))

@@ -12,7 +12,7 @@ from core.analyses import ab_members, ab_read
 from core.analyses.ab import experiment_list
 from core.analyses.experiments import aggregates, find
 from core.dataset import open_dataset
-from tests.datasets import write_dataset
+from tests.datasets import namesake, new_version, write_dataset
 from tests.test_ab_experiments import TOML, _check, _data, oracle
 
 
@@ -168,13 +168,8 @@ def test_a_scope_opened_before_the_resolution(root, tmp_path):
 def test_two_datasets_of_the_same_name_keep_each_others_files(root, tmp_path):
     """Another `abm` (same folder name, other data) and a new version of this
     one each resolve theirs; only this dataset's older version is removed, never the other dataset's."""
-    import os
-    import shutil
-
     path, (users, events, assignments) = root
-    other = tmp_path / "elsewhere" / path.name
-    shutil.copytree(path, other)
-    os.utime(other / "users.parquet", ns=(1, 1))  # other mtimes: another fingerprint, the same folder name
+    other = namesake(path, tmp_path / "elsewhere")
     cache = tmp_path / "cache"
     first = open_dataset(path, cache_dir=cache)
     second = open_dataset(other, cache_dir=cache)
@@ -190,7 +185,7 @@ def test_two_datasets_of_the_same_name_keep_each_others_files(root, tmp_path):
     finally:
         first.close()
         second.close()
-    os.utime(other / "users.parquet", ns=(2, 2))  # a new version of the second dataset
+    new_version(other)
     newer = open_dataset(other, cache_dir=cache)
     try:
         _check(aggregates(newer, find(newer, "three_way")), expected)

@@ -18,7 +18,7 @@ from core.analyses import aipl
 from core.dataset import open_dataset
 from core.dataset.caches import dataset_cache
 from core.models import aipl_history
-from tests.datasets import write_dataset
+from tests.datasets import namesake, new_version, write_dataset
 
 AS_OF = date(2026, 6, 30)
 AWARE = ["ad_impression", "article_view"]
@@ -219,15 +219,10 @@ def test_the_history_is_kept_in_a_file_and_read_back(tmp_path):
 def test_two_datasets_of_the_same_name_keep_their_histories(tmp_path):
     """Another `shop` (other data) in the same cache directory keeps its history file; a new version of one
     dataset removes only its own older history."""
-    import os
-    import shutil
-
     users, events = edge_events(30, seed=3)
     cfg = {**CONFIGS["default"], "purchase": ["purchase"]}
     first = write_dataset(tmp_path / "a" / "shop", users, events, toml=toml_for(cfg))
-    second = tmp_path / "b" / "shop"
-    shutil.copytree(first, second)
-    os.utime(second / "users.parquet", ns=(1, 1))  # another fingerprint, the same folder name
+    second = namesake(first, tmp_path / "b")
     cache = tmp_path / "cache"
     a, b = open_dataset(first, cache_dir=cache), open_dataset(second, cache_dir=cache)
     try:
@@ -237,7 +232,7 @@ def test_two_datasets_of_the_same_name_keep_their_histories(tmp_path):
     finally:
         a.close()
         b.close()
-    os.utime(second / "users.parquet", ns=(2, 2))  # a new version of the second dataset
+    new_version(second)
     newer = open_dataset(second, cache_dir=cache)
     try:
         aipl_history.history(newer)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from datetime import date
 
 import numpy as np
@@ -12,7 +11,7 @@ import pytest
 
 import core.dataset.build_events as dataset_module  # CODED_MAX lives with the event steps of the build
 from core.dataset import open_dataset
-from tests.datasets import random_dataset, write_dataset
+from tests.datasets import namesake, random_dataset, write_dataset
 from tests.oracles import expected_models
 
 
@@ -256,12 +255,8 @@ def test_two_datasets_of_the_same_name_keep_their_caches(tmp_path):
     """Two folders named `shop` in one cache directory: each keeps its cache (neither open rebuilds the other's),
     a new version of one removes only that one's older cache, and a cache named the old way (name + fingerprint,
     no path) goes with it."""
-    import shutil
-
     first, users, _events = edge_case_dataset(tmp_path / "a")
-    second = tmp_path / "b" / first.name
-    shutil.copytree(first, second)
-    os.utime(second / "users.parquet", ns=(1, 1))  # another fingerprint, the same folder name
+    second = namesake(first, tmp_path / "b")
     cache = tmp_path / "cache"
     legacy = cache / f"{first.name}-{'0' * 20}.duckdb"  # how caches were named before
     cache.mkdir()

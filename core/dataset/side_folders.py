@@ -39,11 +39,7 @@ def older_versions(directory: Path, root: Path, suffix: str, keep: Path) -> list
     prefix = cache_prefix(root) + "-"
     legacy = re.compile(re.escape(root.name) + "-[0-9a-f]{20}" + re.escape(suffix))
     found = directory.glob(f"{glob.escape(root.name)}-*{glob.escape(suffix)}")
-    return [
-        p
-        for p in found
-        if p != keep and p.name.endswith(suffix) and (p.name.startswith(prefix) or legacy.fullmatch(p.name))
-    ]
+    return [p for p in found if p != keep and (p.name.startswith(prefix) or legacy.fullmatch(p.name))]
 
 
 def remove_other_versions(ds: Dataset, suffix: str, keep: Path) -> list[Path]:
